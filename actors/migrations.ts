@@ -1,0 +1,77 @@
+import { createSql } from "./sql";
+
+/**
+ * Append-only, numbered schema migrations for an entity actor's SQLite database.
+ * Never edit or reorder an applied entry: add a new one.
+ */
+const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }> = [
+  {
+    name: "0001_entity_log_state_outbox",
+    statements: [
+      // One row: which entity this actor is, and its state's revision counter.
+      `CREATE TABLE entity (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        tenant TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      // The entity's event log. seq is assigned max+1 inside the ingest transaction: gap-free.
+      `CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+      )`,
+      // Current state, one row per top-level field, with the (occurred_at, event_id) that wrote it.
+      `CREATE TABLE state_fields (
+        field TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        event_id TEXT NOT NULL
+      )`,
+      // One row per (event, handler): the unit of delivery, retry and dead-lettering.
+      `CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        event_seq INTEGER NOT NULL REFERENCES events (seq),
+        handler TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at INTEGER,
+        lease_until INTEGER,
+        completed_at INTEGER,
+        created_at INTEGER NOT NULL,
+        UNIQUE (event_seq, handler)
+      )`,
+      `CREATE INDEX outbox_open_by_due ON outbox (next_attempt_at) WHERE status IN ('pending', 'in_flight')`,
+      `CREATE INDEX outbox_open_by_handler ON outbox (handler, event_seq) WHERE status IN ('pending', 'in_flight')`,
+    ],
+  },
+];
+
+/** The schema version this code expects; exported for tests. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database up to `SCHEMA_VERSION`. Idempotent: applied migrations are recorded and
+ * skipped, and each migration runs in its own transaction so a crash never half-applies one.
+ */
+export function migrate(storage: DurableObjectStorage): number {
+  const sql = createSql(storage.sql);
+  sql`CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`;
+  const applied = Number(sql<{ v: number | null }>`SELECT MAX(id) AS v FROM _migrations`[0]?.v ?? 0);
+  for (let index = applied; index < MIGRATIONS.length; index++) {
+    const migration = MIGRATIONS[index]!;
+    storage.transactionSync(() => {
+      // DDL is fixed text from this file, never user input, so it runs unparameterised.
+      for (const statement of migration.statements) storage.sql.exec(statement);
+      sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
+    });
+  }
+  return MIGRATIONS.length;
+}

@@ -1,0 +1,88 @@
+import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
+
+const SourceConfig = object({
+  scheme: enums(["standard-webhooks", "stripe", "github", "hmac-sha256"]),
+  secret: string(),
+  header: optional(string()),
+  mapping: optional(record(string(), string())),
+});
+
+const TenantConfig = object({
+  apiKeys: array(string()),
+  sources: optional(record(string(), SourceConfig)),
+  signingSecret: optional(string()),
+});
+
+const TenantsConfig = record(string(), TenantConfig);
+
+export type TenantConfig = Infer<typeof TenantConfig>;
+export type TenantsConfig = Infer<typeof TenantsConfig>;
+
+/** The local-only tenant used when `TENANTS` is unset; see README. */
+export const DEMO_TENANT = "demo";
+export const DEMO_API_KEY = "dev_demo_key";
+const DEMO_TENANTS: TenantsConfig = { [DEMO_TENANT]: { apiKeys: [DEMO_API_KEY] } };
+
+/** Tenant names become part of actor names (`tenant/type/id`), so they are kept simple. */
+export const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Thrown when the operator's configuration cannot be used; never the client's fault. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+let cachedTenants: { raw: string | undefined; tenants: TenantsConfig; keys: Map<string, string> } | undefined;
+
+/**
+ * Parses `TENANTS` once per isolate (re-parsed only when the raw value changes).
+ * Unset means the local demo tenant.
+ */
+export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keys: Map<string, string> } {
+  const raw = env.TENANTS;
+  if (cachedTenants && cachedTenants.raw === raw) return cachedTenants;
+  let parsed: unknown = DEMO_TENANTS;
+  if (raw !== undefined && raw !== "") {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new ConfigError("TENANTS is not valid JSON");
+    }
+  }
+  const [error, value] = validate(parsed, TenantsConfig);
+  if (error) throw new ConfigError(`TENANTS is invalid at ${error.path.join(".") || "(root)"}: ${error.message}`);
+  const keys = new Map<string, string>();
+  for (const [name, tenant] of Object.entries(value)) {
+    if (!TENANT_NAME.test(name)) throw new ConfigError(`TENANTS has an invalid tenant name: ${name}`);
+    for (const key of tenant.apiKeys) keys.set(key, name);
+  }
+  cachedTenants = { raw, tenants: value, keys };
+  return cachedTenants;
+}
+
+/** Positive integer setting from a wrangler var, falling back to the contract's default. */
+function intSetting(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
+}
+
+/** Every numeric knob from the contract's configuration table, resolved with defaults. */
+export interface Settings {
+  retryMaxAttempts: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  handlerTimeoutMs: number;
+  followUpDelayMs: number;
+  maxBodyBytes: number;
+}
+
+export function settings(env: Cloudflare.Env): Settings {
+  return {
+    retryMaxAttempts: Math.max(1, intSetting(env.RETRY_MAX_ATTEMPTS, 10)),
+    retryBaseMs: intSetting(env.RETRY_BASE_MS, 1000),
+    retryMaxDelayMs: intSetting(env.RETRY_MAX_DELAY_MS, 3_600_000),
+    handlerTimeoutMs: Math.max(1, intSetting(env.HANDLER_TIMEOUT_MS, 10_000)),
+    followUpDelayMs: intSetting(env.FOLLOW_UP_DELAY_MS, 86_400_000),
+    maxBodyBytes: Math.max(1, intSetting(env.MAX_BODY_BYTES, 262_144)),
+  };
+}

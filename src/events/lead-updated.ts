@@ -1,0 +1,10 @@
+import { optional, type } from "superstruct";
+import { Email, EntityId, NonEmpty } from "../schemas/common";
+import { defineEvent } from "./definition";
+
+export const leadUpdated = defineEvent({
+  type: "lead.updated",
+  // Any lead field may change; the ones lead.created requires keep their rules when present.
+  data: type({ id: EntityId, email: optional(Email), name: optional(NonEmpty) }),
+  handlers: ["slack", "crm", "database", "analytics"],
+});

@@ -1,0 +1,39 @@
+import { AutoRouter, type IRequest } from "itty-router";
+import { authenticate, type AuthedRequest } from "./auth";
+import { ConfigError } from "./config";
+import { ApiError, errorResponse } from "./errors";
+import { getEntity, getEntityEvents } from "./routes/entities";
+import { postBatch, postEvent } from "./routes/events";
+
+export { EntityActor } from "../actors/entity-actor";
+
+type Args = [Cloudflare.Env, ExecutionContext];
+
+const router = AutoRouter<IRequest, Args>({
+  missing: () => errorResponse(new ApiError(404, "not_found", "No such route")),
+  catch: (err: unknown, request: IRequest) => {
+    if (err instanceof ConfigError) {
+      console.error(JSON.stringify({ level: "error", msg: "configuration error", error: err.message }));
+      return errorResponse(new ApiError(503, "unavailable", "The service is misconfigured", undefined, { "Retry-After": "60" }));
+    }
+    return errorResponse(err, request);
+  },
+});
+
+router.get("/healthz", () => Response.json({ ok: true }));
+
+// Everything under /v1 below this line needs a tenant's API key.
+router.all("/v1/*", authenticate);
+
+// itty runs `authenticate` first, which sets `tenant`; the handlers then see an AuthedRequest.
+const authed = (handler: (request: AuthedRequest, env: Cloudflare.Env) => Promise<Response>) => (request: IRequest, env: Cloudflare.Env) =>
+  handler(request as AuthedRequest, env);
+
+router.post("/v1/events", authed(postEvent));
+router.post("/v1/events/batch", authed(postBatch));
+router.get("/v1/entities/:type/:id", authed(getEntity));
+router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
+
+export default {
+  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+} satisfies ExportedHandler<Cloudflare.Env>;

@@ -1,0 +1,17 @@
+// Optional settings and secrets. `wrangler types` only sees what wrangler.jsonc declares,
+// so the ones that are unset by default are declared here by interface merging.
+declare namespace Cloudflare {
+  interface Env {
+    /** JSON map of tenants, their API keys and signed sources (a secret in production). */
+    TENANTS?: string;
+    SLACK_WEBHOOK_URL?: string;
+    EMAIL_API_URL?: string;
+    EMAIL_API_KEY?: string;
+    EMAIL_FROM?: string;
+    CRM_API_URL?: string;
+    CRM_API_KEY?: string;
+    AI_API_URL?: string;
+    AI_API_KEY?: string;
+    AI_MODEL?: string;
+  }
+}

@@ -1,0 +1,72 @@
+import { entityActor } from "../actors";
+import type { AuthedRequest } from "../auth";
+import { ApiError, errorBody } from "../errors";
+import { readJsonBody } from "../request-body";
+import { parseEnvelope } from "../schemas/envelope";
+import type { IncomingEvent, IngestResult } from "../types";
+
+export const MAX_BATCH = 100;
+
+/** `POST /v1/events`: one event, answered only once its actor has stored it durably. */
+export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const body = await readJsonBody(request, env);
+  const event = parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
+  const [result] = await entityActor(env, request.tenant, event.entity).ingest(request.tenant, [event]);
+  if (!result) throw new Error("actor returned no result");
+  return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
+}
+
+type BatchResult = IngestResult | ReturnType<typeof errorBody>;
+
+/**
+ * `POST /v1/events/batch`: up to 100 events, each validated and stored independently; one actor
+ * call per entity, results in request order. Accepts `{"events":[…]}` or a bare array.
+ */
+export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const body = await readJsonBody(request, env);
+  const items = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.events) ? body.events : undefined;
+  if (!items) {
+    throw new ApiError(400, "invalid_event", "The batch must be a JSON array of events or {\"events\": [...]}", [
+      { path: "events", message: "must be an array" },
+    ]);
+  }
+  if (items.length === 0 || items.length > MAX_BATCH) {
+    throw new ApiError(400, "invalid_event", `A batch holds 1 to ${MAX_BATCH} events`, [
+      { path: "events", message: `must hold between 1 and ${MAX_BATCH} events, got ${items.length}` },
+    ]);
+  }
+
+  const receivedAt = Date.now();
+  const results: BatchResult[] = new Array(items.length);
+  const groups = new Map<string, { events: IncomingEvent[]; indexes: number[] }>();
+  items.forEach((item, index) => {
+    try {
+      const event = parseEnvelope(item, { receivedAt });
+      const key = `${event.entity.type}/${event.entity.id}`;
+      const group = groups.get(key) ?? { events: [], indexes: [] };
+      group.events.push(event);
+      group.indexes.push(index);
+      groups.set(key, group);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      results[index] = errorBody(err.code, err.message, err.issues);
+    }
+  });
+
+  await Promise.all(
+    [...groups.values()].map(async ({ events, indexes }) => {
+      try {
+        const stored = await entityActor(env, request.tenant, events[0]!.entity).ingest(request.tenant, events);
+        stored.forEach((result, i) => (results[indexes[i]!] = result));
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));
+        for (const index of indexes) results[index] = errorBody("unavailable", "The event could not be stored; retry it");
+      }
+    }),
+  );
+  return Response.json({ results }, { status: 207 });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,61 @@
+// Plain, serialisable shapes that cross the router ↔ actor RPC boundary.
+
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+/** A validated, normalised event, ready for its entity's actor. Times are epoch ms. */
+export interface IncomingEvent {
+  id: string;
+  type: string;
+  entity: EntityRef;
+  occurredAt: number;
+  receivedAt: number;
+  data: Record<string, unknown>;
+}
+
+export type IngestStatus = "accepted" | "duplicate";
+
+export interface IngestResult {
+  id: string;
+  entity: EntityRef;
+  status: IngestStatus;
+  seq: number;
+}
+
+export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "skipped" | "dead";
+
+export interface DeliveryView {
+  handler: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+}
+
+export interface EventView {
+  id: string;
+  seq: number;
+  type: string;
+  occurredAt: string;
+  receivedAt: string;
+  data: Record<string, unknown>;
+  deliveries: DeliveryView[];
+}
+
+export interface EventPage {
+  events: EventView[];
+  next: string | null;
+}
+
+export interface EntityView {
+  entity: EntityRef;
+  state: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  events: { count: number; lastSeq: number };
+  deliveries: { pending: number; succeeded: number; skipped: number; dead: number };
+}
