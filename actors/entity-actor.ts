@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { EntityActorRpc } from "../src/actors";
 import { eventDefinition } from "../src/events/registry";
 import type {
   DeliveryStatus,
@@ -8,6 +9,8 @@ import type {
   EventPage,
   IncomingEvent,
   IngestResult,
+  JsonObject,
+  JsonValue,
 } from "../src/types";
 import { migrate } from "./migrations";
 import { createSql, type Sql } from "./sql";
@@ -42,13 +45,20 @@ interface DeliveryRow extends Record<string, SqlStorageValue> {
 
 const MAX_PAGE = 500;
 
+/** The RPC interface with each method's result unwrapped from its Promise. */
+type Synchronous<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R | Promise<R> : T[K] };
+
+// Stored by this class from validated JSON values, so parsing gives JSON back.
+const parseJson = (text: string): JsonValue => JSON.parse(text) as JsonValue;
+const parseJsonObject = (text: string): JsonObject => JSON.parse(text) as JsonObject;
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /**
  * One Durable Object per entity (`{tenant}/{type}/{id}`): the source of truth for that entity's
  * event log, its merged state and its outbox of deliveries.
  */
-export class EntityActor extends DurableObject<Env> {
+export class EntityActor extends DurableObject<Env> implements Synchronous<EntityActorRpc> {
   private readonly sql: Sql;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -102,7 +112,7 @@ export class EntityActor extends DurableObject<Env> {
    * Per-field last-writer-wins: a field takes the new value only if (occurredAt, eventId) is
    * greater than what wrote it last, so any arrival order of the same events gives the same state.
    */
-  private mergeState(data: Record<string, unknown>, occurredAt: number, eventId: string): void {
+  private mergeState(data: JsonObject, occurredAt: number, eventId: string): void {
     for (const [field, value] of Object.entries(data)) {
       this.sql`INSERT INTO state_fields (field, value, occurred_at, event_id)
                VALUES (${field}, ${JSON.stringify(value)}, ${occurredAt}, ${eventId})
@@ -117,10 +127,10 @@ export class EntityActor extends DurableObject<Env> {
   getEntity(): EntityView | null {
     const row = this.sql<EntityRow>`SELECT * FROM entity`[0];
     if (!row) return null;
-    const state: Record<string, unknown> = {};
+    const state: JsonObject = {};
     for (const { field, value } of this.sql<{ field: string; value: string }>`SELECT field, value FROM state_fields ORDER BY field`) {
       // defineProperty, not assignment: a field named __proto__ must stay a plain own property.
-      Object.defineProperty(state, field, { value: JSON.parse(value), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(state, field, { value: parseJson(value), enumerable: true, writable: true, configurable: true });
     }
     const log = this.sql<{ count: number; last: number | null }>`SELECT COUNT(*) AS count, MAX(seq) AS last FROM events`[0]!;
     const deliveries = { pending: 0, succeeded: 0, skipped: 0, dead: 0 };
@@ -171,7 +181,7 @@ export class EntityActor extends DurableObject<Env> {
         type: e.type,
         occurredAt: iso(e.occurred_at)!,
         receivedAt: iso(e.received_at)!,
-        data: JSON.parse(e.data),
+        data: parseJsonObject(e.data),
         deliveries: bySeq.get(e.seq) ?? [],
       })),
       next: rows.length > size ? String(page[page.length - 1]!.seq) : null,

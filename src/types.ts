@@ -1,5 +1,9 @@
 // Plain, serialisable shapes that cross the router ↔ actor RPC boundary.
 
+/** A value that came out of JSON.parse, so it round-trips through JSON and RPC unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
 export interface EntityRef {
   type: string;
   id: string;
@@ -12,7 +16,7 @@ export interface IncomingEvent {
   entity: EntityRef;
   occurredAt: number;
   receivedAt: number;
-  data: Record<string, unknown>;
+  data: JsonObject;
 }
 
 export type IngestStatus = "accepted" | "duplicate";
@@ -41,7 +45,7 @@ export interface EventView {
   type: string;
   occurredAt: string;
   receivedAt: string;
-  data: Record<string, unknown>;
+  data: JsonObject;
   deliveries: DeliveryView[];
 }
 
@@ -52,7 +56,7 @@ export interface EventPage {
 
 export interface EntityView {
   entity: EntityRef;
-  state: Record<string, unknown>;
+  state: JsonObject;
   version: number;
   createdAt: string;
   updatedAt: string;

@@ -1,21 +1,30 @@
-import { define, integer, min, max, number, pattern, refine, size, string, union, type Struct } from "superstruct";
+import { define, number, refine, string } from "superstruct";
 
 /** Event ids travel in headers and idempotency keys, so: printable ASCII, no spaces. */
-export const EventId = size(pattern(string(), /^[\x21-\x7e]+$/), 1, 200);
+export const EventId = define<string>("event id", (value) =>
+  typeof value === "string" && /^[\x21-\x7e]{1,200}$/.test(value) ? true : "must be 1 to 200 printable ASCII characters without spaces",
+);
 
 /** Entity types name actor namespaces; lower-case words only. */
-export const EntityType = pattern(string(), /^[a-z][a-z0-9_-]{0,63}$/);
+export const EntityType = define<string>("entity type", (value) =>
+  typeof value === "string" && /^[a-z][a-z0-9_-]{0,63}$/.test(value) ? true : "must be a lower-case word of up to 64 characters",
+);
 
 /** Entity ids appear in URLs and actor names (`tenant/type/id`), so '/' and spaces are excluded. */
-export const EntityId = pattern(string(), /^[\x21-\x2e\x30-\x7e]{1,128}$/);
+export const EntityId = define<string>("entity id", (value) =>
+  typeof value === "string" && /^[\x21-\x2e\x30-\x7e]{1,128}$/.test(value)
+    ? true
+    : "must be a string of 1 to 128 printable ASCII characters without spaces or '/'",
+);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** ISO-8601 timestamp with a zone, or epoch milliseconds within JavaScript's Date range. */
-export const Timestamp: Struct<string | number, null> = union([
-  refine(pattern(string(), ISO_8601), "iso8601", (value) => Number.isFinite(Date.parse(value)) || "must be a valid ISO-8601 date-time"),
-  max(min(integer(), 0), 8_640_000_000_000_000),
-]);
+export const Timestamp = define<string | number>("timestamp", (value) => {
+  if (typeof value === "string" && ISO_8601.test(value) && Number.isFinite(Date.parse(value))) return true;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 8_640_000_000_000_000) return true;
+  return "must be an ISO-8601 date-time with a zone (2026-11-23T10:00:00Z) or epoch milliseconds";
+});
 
 /** Normalises a validated `Timestamp` to epoch ms, the one time unit used everywhere inside. */
 export function toEpochMs(value: string | number): number {

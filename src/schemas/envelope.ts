@@ -1,7 +1,7 @@
 import { object, optional, record, string, unknown, validate, type Infer, type StructError } from "superstruct";
 import { ApiError, type Issue } from "../errors";
 import { eventDefinition } from "../events/registry";
-import type { EntityRef, IncomingEvent } from "../types";
+import type { EntityRef, IncomingEvent, JsonObject } from "../types";
 import { EntityId, EntityType, EventId, Timestamp, toEpochMs } from "./common";
 
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
@@ -16,12 +16,14 @@ export const Envelope = object({
 });
 export type Envelope = Infer<typeof Envelope>;
 
-/** Superstruct failures as the contract's `issues`, paths dotted and prefixed. */
+/** Superstruct failures as the contract's `issues`: paths dotted and prefixed, one issue per path. */
 export function toIssues(error: StructError, prefix = ""): Issue[] {
-  return error.failures().map((failure) => ({
-    path: [prefix, ...failure.path.map(String)].filter((part) => part !== "").join("."),
-    message: failure.message,
-  }));
+  const byPath = new Map<string, string>();
+  for (const failure of error.failures()) {
+    const path = [prefix, ...failure.path.map(String)].filter((part) => part !== "").join(".");
+    if (!byPath.has(path)) byPath.set(path, failure.message);
+  }
+  return [...byPath].map(([path, message]) => ({ path, message }));
 }
 
 function invalid(issues: Issue[]): ApiError {
@@ -43,6 +45,9 @@ export interface EnvelopeContext {
 export function parseEnvelope(body: unknown, context: EnvelopeContext): IncomingEvent {
   const prefix = context.path ?? "";
   const at = (path: string) => [prefix, path].filter((part) => part !== "").join(".");
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalid([{ path: prefix, message: "must be a JSON object with type and data" }]);
+  }
   const [envelopeError, envelope] = validate(body, Envelope);
   if (envelopeError) throw invalid(toIssues(envelopeError, prefix));
 
@@ -81,6 +86,7 @@ export function parseEnvelope(body: unknown, context: EnvelopeContext): Incoming
     entity,
     occurredAt: envelope.occurredAt === undefined ? context.receivedAt : toEpochMs(envelope.occurredAt),
     receivedAt: context.receivedAt,
-    data,
+    // The body came from JSON.parse and validation keeps values as they are, so it is JSON.
+    data: data as JsonObject,
   };
 }

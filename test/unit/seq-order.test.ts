@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { leadActor, leadEvent, uniqueId } from "./helpers";
+
+describe("event log order", () => {
+  it("assigns a gap-free increasing seq and pages through the log in that order", async () => {
+    const leadId = uniqueId();
+    const actor = leadActor(leadId);
+    const ids: string[] = [];
+    // Separate calls, interleaved with duplicates, so seq cannot simply mirror call count.
+    for (let i = 0; i < 25; i++) {
+      const event = leadEvent(leadId, { type: i === 0 ? "lead.created" : "lead.updated", data: { id: leadId, step: i } });
+      ids.push(event.id);
+      const [result] = await actor.ingest("demo", [event]);
+      expect(result?.seq).toBe(i + 1);
+      if (i % 5 === 0) expect((await actor.ingest("demo", [event]))[0]?.status).toBe("duplicate");
+    }
+
+    const seen: Array<{ id: string; seq: number }> = [];
+    let after = 0;
+    for (;;) {
+      const page = await actor.listEvents(after, 10);
+      if (!page) throw new Error("entity missing");
+      seen.push(...page.events.map(({ id, seq }) => ({ id, seq })));
+      if (!page.next) break;
+      after = Number(page.next);
+    }
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(seen.map((e) => e.id)).toEqual(ids);
+  });
+
+  it("writes one pending outbox row per handler of the type, in the contract's order", async () => {
+    const leadId = uniqueId();
+    const actor = leadActor(leadId);
+    await actor.ingest("demo", [leadEvent(leadId)]);
+    const page = await actor.listEvents(0, 10);
+    const deliveries = page?.events[0]?.deliveries ?? [];
+    expect(deliveries.map((d) => d.handler)).toEqual(["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"]);
+    for (const d of deliveries) expect(d).toMatchObject({ status: "pending", attempts: 0, lastError: null, completedAt: null });
+    expect((await actor.getEntity())?.deliveries).toEqual({ pending: 7, succeeded: 0, skipped: 0, dead: 0 });
+  });
+
+  it("has no entity and no log before the first event", async () => {
+    const actor = leadActor(uniqueId());
+    expect(await actor.getEntity()).toBeNull();
+    expect(await actor.listEvents(0, 10)).toBeNull();
+  });
+});
