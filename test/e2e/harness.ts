@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/** Asks the OS for a free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? done(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+/** Polls `probe` until it returns true or the deadline passes. */
+export async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // Not ready yet (connection refused and the like); keep polling until the deadline.
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface LocalServer {
+  url: string;
+  persistDir: string;
+  /** Everything the server printed, for failure messages. */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ServerOptions {
+  persistDir?: string;
+  vars?: Record<string, string>;
+}
+
+/**
+ * Starts edgeflow exactly as `npm start` does (wrangler dev over local workerd) on a free port
+ * with its own persisted state, and resolves once `/healthz` answers.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
+  const port = await freePort();
+  const inspector = await freePort();
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edgeflow-e2e-"));
+  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persistDir];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    // Its own process group, so stopping it also stops the workerd it spawns.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      return;
+    }
+    const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    if (!killed) {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    }
+  };
+
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+      return (await fetch(`${url}/healthz`)).ok;
+    }, "the local server to answer /healthz", 90_000, 100);
+  } catch (err) {
+    await stop("SIGKILL");
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- server output ---\n${output}`);
+  }
+  return { url, persistDir, output: () => output, stop };
+}
