@@ -1,6 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import type { EntityActorRpc } from "../src/actors";
+import { tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
+import { settings as readSettings, type Settings } from "../src/config";
+import { deadLetterId } from "../src/dead-letters";
+import { executeDelivery, type AttemptReport } from "../src/delivery/execute";
 import { eventDefinition } from "../src/events/registry";
+import type { DeliveryJob, HandlerResult } from "../src/handlers/handler";
+import { handler as findHandler } from "../src/handlers/registry";
+import type { SlowWorkMessage } from "../src/queue";
 import type {
   DeliveryStatus,
   DeliveryView,
@@ -13,6 +19,7 @@ import type {
   JsonValue,
 } from "../src/types";
 import { migrate } from "./migrations";
+import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
 
 interface EntityRow extends Record<string, SqlStorageValue> {
@@ -45,8 +52,13 @@ interface DeliveryRow extends Record<string, SqlStorageValue> {
 
 const MAX_PAGE = 500;
 
-/** The RPC interface with each method's result unwrapped from its Promise. */
-type Synchronous<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R | Promise<R> : T[K] };
+/** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
+const ALARM_BUDGET_MS = 25_000;
+/** Extra lease beyond the attempt timeout, so a slow-but-finishing attempt is not run twice. */
+const LEASE_MARGIN_MS = 5_000;
+/** Retry delay for telling the tenant's index about dead letters. */
+const REPORT_RETRY_MS = 5_000;
+
 
 // Stored by this class from validated JSON values, so parsing gives JSON back.
 const parseJson = (text: string): JsonValue => JSON.parse(text) as JsonValue;
@@ -58,15 +70,33 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * One Durable Object per entity (`{tenant}/{type}/{id}`): the source of truth for that entity's
  * event log, its merged state and its outbox of deliveries.
  */
-export class EntityActor extends DurableObject<Env> implements Synchronous<EntityActorRpc> {
+export class EntityActor extends DurableObject<Cloudflare.Env> implements Implementation<EntityActorRpc> {
   private readonly sql: Sql;
+  private readonly outbox: Outbox;
+  private readonly settings: Settings;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.sql = createSql(ctx.storage.sql);
-    // Synchronous SQL in the constructor runs before any request is delivered, so no
-    // blockConcurrencyWhile is needed for schema set-up.
+    this.outbox = new Outbox(this.sql, ctx.storage.sql);
+    this.settings = readSettings(env);
+    // Synchronous SQL in the constructor runs before any request is delivered.
     migrate(ctx.storage);
+    // Rows are the truth and the alarm only points at them: if work is waiting but the alarm
+    // was lost (a crash between commit and setAlarm, a code reload), point it again.
+    ctx.blockConcurrencyWhile(async () => {
+      if (this.outbox.nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.scheduleNextAlarm();
+    });
+  }
+
+  /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
+  private async scheduleNextAlarm(): Promise<void> {
+    const next = this.outbox.nextWakeAt();
+    if (next === null) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    if ((await this.ctx.storage.getAlarm()) !== next) await this.ctx.storage.setAlarm(next);
   }
 
   /**
@@ -75,9 +105,11 @@ export class EntityActor extends DurableObject<Env> implements Synchronous<Entit
    * by occurredAt, then id), and write one outbox row per handler. The RPC answers only after the
    * write is durable (the output gate holds the reply until then).
    */
-  ingest(tenant: string, events: IncomingEvent[]): IngestResult[] {
+  async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => events.map((event) => this.ingestOne(tenant, event, now)));
+    const results = this.ctx.storage.transactionSync(() => events.map((event) => this.ingestOne(tenant, event, now)));
+    if (results.some((r) => r.status === "accepted")) await this.scheduleNextAlarm();
+    return results;
   }
 
   private ingestOne(tenant: string, event: IncomingEvent, now: number): IngestResult {
@@ -123,15 +155,199 @@ export class EntityActor extends DurableObject<Env> implements Synchronous<Entit
     }
   }
 
-  /** The entity's state and counters, or null if it never received an event. */
-  getEntity(): EntityView | null {
-    const row = this.sql<EntityRow>`SELECT * FROM entity`[0];
-    if (!row) return null;
+
+  // ─── Fan-out ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs what is due: fires timers, tells the tenant's index about new dead letters, and runs
+   * every handler's due head, each handler in its own chain so one slow or failing handler never
+   * holds back another. Each row is handled on its own; nothing here throws. Re-arms before
+   * returning whenever work remains.
+   */
+  override async alarm(): Promise<void> {
+    const deadline = Date.now() + ALARM_BUDGET_MS;
+    try {
+      this.fireTimers(Date.now());
+      const handlers = [...new Set(this.outbox.dueHeads(Date.now()).map((row) => row.handler))];
+      await Promise.all([this.reportDeadLetters(), ...handlers.map((name) => this.runChain(name, deadline))]);
+    } catch (err) {
+      this.log("error", "alarm failed", err);
+    } finally {
+      await this.scheduleNextAlarm();
+    }
+  }
+
+  /** Runs one handler's due heads in seq order until none is due or the budget is spent. */
+  private async runChain(handlerName: string, deadline: number): Promise<void> {
+    while (Date.now() < deadline) {
+      const row = this.outbox.dueHeads(Date.now(), handlerName)[0];
+      if (!row) return;
+      try {
+        await this.attempt(row);
+      } catch (err) {
+        // A bug must not strand the row in flight forever: its lease still lapses and it re-runs.
+        this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: row.id });
+        return;
+      }
+    }
+  }
+
+  private async attempt(row: OutboxRow): Promise<void> {
+    const handler = findHandler(row.handler);
+    const queued = handler?.mode === "queued";
+    const now = Date.now();
+    const leaseMs = queued ? this.settings.queueLeaseMs : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+    const attempt = this.outbox.begin(row, now, leaseMs);
+    if (queued) {
+      const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
+      const message: SlowWorkMessage = { tenant: entity.tenant, entity: this.entityRef(entity), outboxId: row.id, attempt };
+      try {
+        await this.env.SLOW_WORK.send(message, { contentType: "json" });
+      } catch (err) {
+        this.finishAttempt(row.id, attempt, { outcome: { kind: "retry", error: `queue send failed: ${String(err)}` }, startedAt: now, durationMs: 0 });
+      }
+      return;
+    }
+    const job = this.job(row.id, attempt);
+    if (!job) return;
+    const report = await executeDelivery(job, this.env);
+    this.finishAttempt(row.id, attempt, report);
+  }
+
+  /** The delivery for one outbox row: its event and the entity's current state. */
+  private job(outboxId: number, attempt: number): DeliveryJob | null {
+    const row = this.sql<OutboxRow & { e_id: string; e_type: string; e_occurred_at: number; e_data: string }>`
+      SELECT o.*, e.id AS e_id, e.type AS e_type, e.occurred_at AS e_occurred_at, e.data AS e_data
+      FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0];
+    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0];
+    if (!row || !entity) return null;
+    return {
+      tenant: entity.tenant,
+      entity: this.entityRef(entity),
+      outboxId,
+      handler: row.handler,
+      attempt,
+      event: { id: row.e_id, seq: row.event_seq, type: row.e_type, occurredAt: row.e_occurred_at, data: parseJsonObject(row.e_data) },
+      state: this.state(),
+      idempotencyKey: `${row.e_id}:${row.handler}`,
+    };
+  }
+
+  /** Records an attempt's outcome and, on success, applies the handler's effects, atomically. */
+  private finishAttempt(outboxId: number, attempt: number, report: AttemptReport): void {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      const finished = this.outbox.finish(outboxId, attempt, report, now, this.settings);
+      if (finished === "succeeded" && report.result) this.applyResult(outboxId, report.result, now);
+    });
+  }
+
+  private applyResult(outboxId: number, result: HandlerResult, now: number): void {
+    const source = this.sql<{ event_id: string; handler: string }>`
+      SELECT e.id AS event_id, o.handler FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0]!;
+    if (result.statePatch) {
+      this.mergeState(result.statePatch, now, `${source.event_id}:${source.handler}`);
+      this.sql`UPDATE entity SET version = version + 1, updated_at = ${now}`;
+    }
+    if (result.schedule) {
+      // Keyed by the source event and handler, so a re-run of this delivery schedules nothing new.
+      const id = `${source.event_id}:${source.handler}`;
+      this.sql`INSERT INTO timers (id, type, due_at, data) VALUES (${id}, ${result.schedule.type}, ${result.schedule.at},
+               ${JSON.stringify(result.schedule.data)}) ON CONFLICT (id) DO NOTHING`;
+    }
+  }
+
+  /** Emits due timers as internal events of this entity, through the normal ingest path. */
+  private fireTimers(now: number): void {
+    const due = this.sql<{ id: string; type: string; due_at: number; data: string }>`
+      SELECT id, type, due_at, data FROM timers WHERE fired_at IS NULL AND due_at <= ${now} ORDER BY due_at LIMIT 100`;
+    if (due.length === 0) return;
+    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
+    this.ctx.storage.transactionSync(() => {
+      for (const timer of due) {
+        this.ingestOne(entity.tenant, {
+          id: timer.id,
+          type: timer.type,
+          entity: this.entityRef(entity),
+          occurredAt: timer.due_at,
+          receivedAt: now,
+          data: parseJsonObject(timer.data),
+        }, now);
+        this.sql`UPDATE timers SET fired_at = ${now} WHERE id = ${timer.id}`;
+      }
+    });
+  }
+
+  /** Tells the tenant's dead-letter index about new dead letters; retried from the alarm on failure. */
+  private async reportDeadLetters(): Promise<void> {
+    const rows = this.outbox.unreportedDead(Date.now());
+    if (rows.length === 0) return;
+    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
+    const ref = this.entityRef(entity);
+    const ids = rows.map((r) => r.id);
+    try {
+      await tenantActor(this.env, entity.tenant).recordDeadLetters(
+        rows.map((r) => ({
+          id: deadLetterId(ref, r.id),
+          entity: ref,
+          eventId: r.event_id,
+          handler: r.handler,
+          attempts: Number(r.attempts),
+          lastError: r.last_error,
+          deadAt: iso(r.dead_at)!,
+        })),
+      );
+      this.outbox.markReported(ids);
+    } catch (err) {
+      this.log("warn", "could not record dead letters; will retry", err);
+      this.outbox.postponeReport(ids, Date.now() + REPORT_RETRY_MS);
+    }
+  }
+
+  /** Queue consumer: the job for a queued attempt, if that attempt still holds the lease. */
+  claimDelivery(outboxId: number, attempt: number): DeliveryJob | null {
+    const row = this.sql<OutboxRow>`SELECT * FROM outbox WHERE id = ${outboxId}`[0];
+    if (!row || row.status !== "in_flight" || Number(row.attempts) !== attempt) return null;
+    return this.job(outboxId, attempt);
+  }
+
+  /** Queue consumer: the outcome of a queued attempt. Stale reports (lease re-issued) are ignored. */
+  async reportOutcome(outboxId: number, attempt: number, report: AttemptReport): Promise<void> {
+    this.finishAttempt(outboxId, attempt, report);
+    await this.scheduleNextAlarm();
+  }
+
+  /** Dead-letter replay: dead rows go back to pending with the same idempotency key. */
+  async replay(outboxIds: number[]): Promise<number> {
+    const replayed = this.ctx.storage.transactionSync(() => this.outbox.replay(outboxIds, Date.now()));
+    await this.scheduleNextAlarm();
+    return replayed;
+  }
+
+  private log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
+    const entity = this.sql<EntityRow>`SELECT tenant, type, id FROM entity`[0];
+    console[level === "error" ? "error" : "warn"](
+      JSON.stringify({ level, msg, actor: entity ? `${entity.tenant}/${entity.type}/${entity.id}` : undefined, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+    );
+  }
+
+  // ─── Reads ──────────────────────────────────────────────────────────────────────────────────
+
+  /** The merged state as a plain object. */
+  private state(): JsonObject {
     const state: JsonObject = {};
     for (const { field, value } of this.sql<{ field: string; value: string }>`SELECT field, value FROM state_fields ORDER BY field`) {
       // defineProperty, not assignment: a field named __proto__ must stay a plain own property.
       Object.defineProperty(state, field, { value: parseJson(value), enumerable: true, writable: true, configurable: true });
     }
+    return state;
+  }
+
+  /** The entity's state and counters, or null if it never received an event. */
+  getEntity(): EntityView | null {
+    const row = this.sql<EntityRow>`SELECT * FROM entity`[0];
+    if (!row) return null;
+    const state = this.state();
     const log = this.sql<{ count: number; last: number | null }>`SELECT COUNT(*) AS count, MAX(seq) AS last FROM events`[0]!;
     const deliveries = { pending: 0, succeeded: 0, skipped: 0, dead: 0 };
     for (const { status, n } of this.sql<{ status: string; n: number }>`SELECT status, COUNT(*) AS n FROM outbox GROUP BY status`) {

@@ -52,6 +52,37 @@ const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }>
       `CREATE INDEX outbox_open_by_handler ON outbox (handler, event_seq) WHERE status IN ('pending', 'in_flight')`,
     ],
   },
+  {
+    name: "0002_attempts_timers_dead_letters",
+    statements: [
+      // Every attempt of every delivery: what was tried, how long it took, how it ended.
+      `CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+        attempt INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        next_delay_ms INTEGER
+      )`,
+      `CREATE INDEX attempts_by_outbox ON attempts (outbox_id, attempt)`,
+      // dead_reported: 0 until the tenant's dead-letter index has the row, then 1.
+      `ALTER TABLE outbox ADD COLUMN dead_at INTEGER`,
+      `ALTER TABLE outbox ADD COLUMN dead_reported INTEGER`,
+      `CREATE INDEX outbox_dead_unreported ON outbox (next_attempt_at) WHERE status = 'dead' AND dead_reported = 0`,
+      // Internal events this entity emits later (lead.follow_up_due). The id is the event id to emit.
+      `CREATE TABLE timers (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        fired_at INTEGER
+      )`,
+      `CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL`,
+    ],
+  },
 ];
 
 /** The schema version this code expects; exported for tests. */

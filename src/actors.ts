@@ -1,3 +1,6 @@
+import type { AttemptReport } from "./delivery/execute";
+import type { DeliveryJob } from "./handlers/handler";
+import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "./dead-letters";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
 
 /** The actor name for an entity: tenant, type and id, none of which may contain '/'. */
@@ -5,11 +8,27 @@ export function actorName(tenant: string, entity: EntityRef): string {
   return `${tenant}/${entity.type}/${entity.id}`;
 }
 
+/** What a class must provide to serve an RPC interface: each method may answer synchronously. */
+export type Implementation<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R | Promise<R> : T[K];
+};
+
 /** The entity actor's RPC surface, as callers see it. `EntityActor` is checked against it. */
 export interface EntityActorRpc {
   ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]>;
   getEntity(): Promise<EntityView | null>;
   listEvents(after: number, limit: number): Promise<EventPage | null>;
+  /** The job for a queued attempt, or null if that attempt's lease is no longer current. */
+  claimDelivery(outboxId: number, attempt: number): Promise<DeliveryJob | null>;
+  reportOutcome(outboxId: number, attempt: number, report: AttemptReport): Promise<void>;
+  replay(outboxIds: number[]): Promise<number>;
+}
+
+/** The tenant actor's RPC surface: the tenant-wide dead-letter index and its alerts. */
+export interface TenantActorRpc {
+  recordDeadLetters(entries: DeadLetterEntry[]): Promise<void>;
+  listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
+  replay(filter: DeadLetterFilter): Promise<number>;
 }
 
 /** Typed RPC stub for an entity's actor. */
@@ -17,4 +36,10 @@ export function entityActor(env: Cloudflare.Env, tenant: string, entity: EntityR
   // The generated stub type maps JSON values recursively and exceeds tsc's instantiation depth;
   // this interface states the same methods (EntityActor `implements` their sync form).
   return env.ENTITY.getByName(actorName(tenant, entity)) as unknown as EntityActorRpc;
+}
+
+/** Typed RPC stub for a tenant's actor (one per tenant). */
+export function tenantActor(env: Cloudflare.Env, tenant: string): TenantActorRpc {
+  // As for entityActor: the interface states the methods the generated type would recurse over.
+  return env.TENANT.getByName(tenant) as unknown as TenantActorRpc;
 }

@@ -74,6 +74,10 @@ export interface Settings {
   handlerTimeoutMs: number;
   followUpDelayMs: number;
   maxBodyBytes: number;
+  /** How long a queued attempt may take before the actor re-sends it (the local broker can lose messages). */
+  queueLeaseMs: number;
+  /** At most one dead-letter alert per this interval; the rest are summarised. */
+  alertIntervalMs: number;
 }
 
 export function settings(env: Cloudflare.Env): Settings {
@@ -84,5 +88,7 @@ export function settings(env: Cloudflare.Env): Settings {
     handlerTimeoutMs: Math.max(1, intSetting(env.HANDLER_TIMEOUT_MS, 10_000)),
     followUpDelayMs: intSetting(env.FOLLOW_UP_DELAY_MS, 86_400_000),
     maxBodyBytes: Math.max(1, intSetting(env.MAX_BODY_BYTES, 262_144)),
+    queueLeaseMs: Math.max(1000, intSetting(env.QUEUE_LEASE_MS, 120_000)),
+    alertIntervalMs: intSetting(env.ALERT_INTERVAL_MS, 300_000),
   };
 }

@@ -2,10 +2,13 @@ import { AutoRouter, type IRequest } from "itty-router";
 import { authenticate, type AuthedRequest } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, errorResponse } from "./errors";
+import { consumeSlowWork } from "./queue";
+import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postBatch, postEvent } from "./routes/events";
 
 export { EntityActor } from "../actors/entity-actor";
+export { TenantActor } from "../actors/tenant-actor";
 
 type Args = [Cloudflare.Env, ExecutionContext];
 
@@ -33,7 +36,10 @@ router.post("/v1/events", authed(postEvent));
 router.post("/v1/events/batch", authed(postBatch));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
+router.get("/v1/dead-letters", authed(listDeadLetters));
+router.post("/v1/dead-letters/replay", authed(replayDeadLetters));
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
-} satisfies ExportedHandler<Cloudflare.Env>;
+  queue: (batch, env) => consumeSlowWork(batch, env),
+} satisfies ExportedHandler<Cloudflare.Env, unknown>;

@@ -3,6 +3,7 @@ import { entityActor } from "../actors";
 import type { AuthedRequest } from "../auth";
 import { ApiError } from "../errors";
 import { EntityId, EntityType } from "../schemas/common";
+import { intParam } from "./query";
 import type { EntityRef } from "../types";
 
 const DEFAULT_PAGE = 100;
@@ -34,16 +35,4 @@ export async function getEntityEvents(request: AuthedRequest, env: Cloudflare.En
   const page = await entityActor(env, request.tenant, entity).listEvents(after, limit);
   if (!page) throw notFound();
   return Response.json(page);
-}
-
-function intParam(request: AuthedRequest, name: string, fallback: number, min: number, max: number): number {
-  const raw = new URL(request.url).searchParams.get(name);
-  if (raw === null || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ApiError(400, "invalid_request", `Query parameter ${name} must be an integer from ${min} to ${max}`, [
-      { path: name, message: `must be an integer from ${min} to ${max}` },
-    ]);
-  }
-  return value;
 }

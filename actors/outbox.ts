@@ -1,0 +1,145 @@
+import type { Settings } from "../src/config";
+import type { AttemptReport } from "../src/delivery/execute";
+import { retryDelay } from "../src/delivery/retry";
+import type { Row, Sql } from "./sql";
+
+export interface OutboxRow extends Row {
+  id: number;
+  event_seq: number;
+  handler: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+}
+
+export interface DeadRow extends Row {
+  id: number;
+  handler: string;
+  attempts: number;
+  last_error: string | null;
+  dead_at: number;
+  event_id: string;
+}
+
+/** What finishing an attempt did, so the actor can apply the handler's effects on success. */
+export type Finished = "succeeded" | "skipped" | "retry" | "dead" | "stale";
+
+// The head of a handler's queue: its open row with the lowest seq. Only heads may run, which is
+// what makes each handler see an entity's events in seq order.
+const HEADS = `
+  SELECT o.* FROM outbox o
+  WHERE o.status IN ('pending', 'in_flight')
+    AND o.event_seq = (SELECT MIN(p.event_seq) FROM outbox p WHERE p.handler = o.handler AND p.status IN ('pending', 'in_flight'))`;
+
+/** The outbox's SQL, in one place: which deliveries are due, and how each attempt ends. */
+export class Outbox {
+  constructor(
+    private readonly sql: Sql,
+    private readonly storage: SqlStorage,
+  ) {}
+
+  /** Due heads: pending and due, or in flight with a lapsed lease (a crash or a lost message). */
+  dueHeads(now: number, handler?: string): OutboxRow[] {
+    const rows = this.storage
+      .exec<OutboxRow>(
+        `${HEADS} AND ((o.status = 'pending' AND o.next_attempt_at <= ?1) OR (o.status = 'in_flight' AND o.lease_until <= ?1))
+         ${handler === undefined ? "" : "AND o.handler = ?2"} ORDER BY o.event_seq, o.id`,
+        ...(handler === undefined ? [now] : [now, handler]),
+      )
+      .toArray();
+    return rows;
+  }
+
+  /**
+   * When the actor next has something to do: the earliest head due or lease end, an unreported
+   * dead letter, or a timer. Overdue times are included (they mean "now"). Null when idle.
+   */
+  nextWakeAt(): number | null {
+    const head = this.storage
+      .exec<{ at: number | null }>(`SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) AS at FROM (${HEADS})`)
+      .one().at;
+    const dead = this.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'dead' AND dead_reported = 0`[0]?.at ?? null;
+    const timer = this.sql<{ at: number | null }>`SELECT MIN(due_at) AS at FROM timers WHERE fired_at IS NULL`[0]?.at ?? null;
+    const times = [head, dead, timer].filter((t): t is number => t !== null);
+    return times.length === 0 ? null : Math.min(...times);
+  }
+
+  /** Marks a head in flight under a lease and returns the attempt number it starts. */
+  begin(row: OutboxRow, now: number, leaseMs: number): number {
+    const attempt = Number(row.attempts) + 1;
+    this.sql`UPDATE outbox SET status = 'in_flight', attempts = ${attempt}, lease_until = ${now + leaseMs} WHERE id = ${row.id}`;
+    return attempt;
+  }
+
+  /**
+   * Records an attempt and moves the row on: succeeded/skipped end it; a retryable failure
+   * reschedules it with backoff, or makes it dead once attempts are used up; a permanent failure
+   * makes it dead at once. A report for an attempt that is no longer current is ignored ("stale").
+   */
+  finish(outboxId: number, attempt: number, report: AttemptReport, now: number, settings: Settings): Finished {
+    const row = this.sql<OutboxRow>`SELECT * FROM outbox WHERE id = ${outboxId}`[0];
+    if (!row || row.status !== "in_flight" || Number(row.attempts) !== attempt) return "stale";
+    const { outcome } = report;
+    let finished: Finished;
+    let nextDelay: number | null = null;
+    let error: string | null = null;
+    if (outcome.kind === "succeeded") {
+      finished = "succeeded";
+      this.sql`UPDATE outbox SET status = 'succeeded', completed_at = ${now}, next_attempt_at = NULL, lease_until = NULL WHERE id = ${outboxId}`;
+    } else if (outcome.kind === "skipped") {
+      finished = "skipped";
+      error = outcome.reason;
+      this.sql`UPDATE outbox SET status = 'skipped', completed_at = ${now}, last_error = ${error}, next_attempt_at = NULL, lease_until = NULL
+               WHERE id = ${outboxId}`;
+    } else if (outcome.kind === "retry" && attempt < settings.retryMaxAttempts) {
+      finished = "retry";
+      error = outcome.error;
+      nextDelay = retryDelay(attempt, settings, outcome.retryAfterMs);
+      this.sql`UPDATE outbox SET status = 'pending', last_error = ${error}, next_attempt_at = ${now + nextDelay}, lease_until = NULL
+               WHERE id = ${outboxId}`;
+    } else {
+      finished = "dead";
+      error = outcome.kind === "retry" ? `${outcome.error} (gave up after ${attempt} attempts)` : outcome.error;
+      // next_attempt_at now means "report to the tenant's dead-letter index now".
+      this.sql`UPDATE outbox SET status = 'dead', dead_at = ${now}, dead_reported = 0, last_error = ${error},
+               next_attempt_at = ${now}, lease_until = NULL WHERE id = ${outboxId}`;
+    }
+    const statusCode = outcome.kind === "skipped" ? null : (outcome.statusCode ?? null);
+    this.sql`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms)
+             VALUES (${outboxId}, ${attempt}, ${report.startedAt}, ${report.durationMs}, ${finished}, ${statusCode}, ${error}, ${nextDelay})`;
+    return finished;
+  }
+
+  /** Dead rows the tenant's index does not know about yet. */
+  unreportedDead(now: number): DeadRow[] {
+    return this.sql<DeadRow>`SELECT o.id, o.handler, o.attempts, o.last_error, o.dead_at, e.id AS event_id
+                             FROM outbox o JOIN events e ON e.seq = o.event_seq
+                             WHERE o.status = 'dead' AND o.dead_reported = 0 AND o.next_attempt_at <= ${now}
+                             ORDER BY o.id LIMIT 100`;
+  }
+
+  markReported(ids: number[]): void {
+    for (const id of ids) this.sql`UPDATE outbox SET dead_reported = 1, next_attempt_at = NULL WHERE id = ${id} AND status = 'dead'`;
+  }
+
+  /** The tenant's index could not be told; try again at `at`. */
+  postponeReport(ids: number[], at: number): void {
+    for (const id of ids) this.sql`UPDATE outbox SET next_attempt_at = ${at} WHERE id = ${id} AND status = 'dead' AND dead_reported = 0`;
+  }
+
+  /** Puts dead rows back to pending with a fresh attempt budget; the idempotency key is unchanged. */
+  replay(ids: number[], now: number): number {
+    let replayed = 0;
+    for (const id of ids) {
+      replayed += this.storage.exec(
+        `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL, dead_reported = NULL, lease_until = NULL, completed_at = NULL
+         WHERE id = ? AND status = 'dead'`,
+        now,
+        id,
+      ).rowsWritten;
+    }
+    return replayed;
+  }
+}

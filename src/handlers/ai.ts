@@ -1,0 +1,65 @@
+import { RetryableError, SkipDelivery } from "../delivery/errors";
+import type { JsonObject } from "../types";
+import type { Handler, HandlerContext, HandlerResult } from "./handler";
+import { sendJson } from "./http";
+
+const DEFAULT_MODEL = "gpt-4o-mini";
+
+interface Analysis {
+  score: number;
+  summary: string;
+}
+
+/** Pulls `{score, summary}` out of a model's reply, tolerating prose or code fences around the JSON. */
+export function parseAnalysis(content: string): Analysis | null {
+  const match = /\{[\s\S]*\}/.exec(content);
+  if (!match) return null;
+  try {
+    const parsed: unknown = JSON.parse(match[0]);
+    if (typeof parsed !== "object" || parsed === null) return null;
+    const { score, summary } = parsed as Record<string, unknown>;
+    const n = typeof score === "string" ? Number(score) : score;
+    if (typeof n !== "number" || !Number.isFinite(n) || typeof summary !== "string") return null;
+    return { score: Math.max(0, Math.min(100, Math.round(n))), summary: summary.slice(0, 2000) };
+  } catch {
+    return null;
+  }
+}
+
+/** Asks an OpenAI-compatible `POST {AI_API_URL}/chat/completions` and stores the result under `analysis`. */
+async function analyse(context: HandlerContext, instruction: string, subject: JsonObject): Promise<HandlerResult> {
+  const { AI_API_URL: url, AI_API_KEY: key } = context.env;
+  if (!url) throw new SkipDelivery("not configured: AI_API_URL unset");
+  const model = context.env.AI_MODEL || DEFAULT_MODEL;
+  const response = await sendJson(context, `${url.replace(/\/$/, "")}/chat/completions`, {
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    body: {
+      model,
+      temperature: 0,
+      response_format: { type: "json_object" },
+      messages: [
+        { role: "system", content: `${instruction} Answer only with JSON: {"score": <0-100>, "summary": "<one sentence>"}.` },
+        { role: "user", content: JSON.stringify(subject) },
+      ],
+    },
+  });
+  const reply: unknown = await response.json().catch(() => null);
+  // OpenAI's shape: choices[0].message.content. Anything else is a receiver we cannot use.
+  const content = (reply as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]?.message?.content;
+  const analysis = typeof content === "string" ? parseAnalysis(content) : null;
+  // Models are not deterministic even at temperature 0: a malformed reply is worth another try.
+  if (!analysis) throw new RetryableError("the model's reply has no {score, summary} JSON");
+  return { statePatch: { analysis: { ...analysis, model, eventId: context.event.id, analysedAt: new Date().toISOString() } } };
+}
+
+export const aiAnalysis: Handler = {
+  name: "ai-analysis",
+  mode: "queued",
+  run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
+};
+
+export const offerAnalysis: Handler = {
+  name: "offer-analysis",
+  mode: "queued",
+  run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
+};

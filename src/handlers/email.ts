@@ -1,0 +1,51 @@
+import { entityActor } from "../actors";
+import { SkipDelivery } from "../delivery/errors";
+import type { Handler, HandlerContext } from "./handler";
+import { required, sendJson } from "./http";
+
+interface Email {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Sends through a Resend-style API: `POST {EMAIL_API_URL} {from,to,subject,text,html}`. */
+async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
+  const [url, key, from] = required(context, "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM");
+  const html = `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>`;
+  await sendJson(context, url!, {
+    headers: { authorization: `Bearer ${key}` },
+    body: { from, to: email.to, subject: email.subject, text: email.text, html },
+  });
+}
+
+export const welcomeEmail: Handler = {
+  name: "welcome-email",
+  mode: "inline",
+  async run(context) {
+    const { email, name } = context.event.data;
+    if (typeof email !== "string") throw new SkipDelivery("the lead has no email address");
+    const greeting = typeof name === "string" ? `Hi ${name},` : "Hi,";
+    await sendEmail(context, { to: email, subject: "Thanks for getting in touch", text: `${greeting}\n\nThanks for reaching out. We'll be in touch shortly.` });
+  },
+};
+
+/** Confirms an offer to its lead; the address comes from the lead's own actor. */
+export const offerEmail: Handler = {
+  name: "offer-email",
+  mode: "inline",
+  async run(context) {
+    const { leadId, amount, currency } = context.event.data;
+    if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");
+    const lead = await entityActor(context.env, context.tenant, { type: "lead", id: leadId }).getEntity();
+    const email = lead?.state.email;
+    if (typeof email !== "string") throw new SkipDelivery(`lead ${leadId} has no email address`);
+    await sendEmail(context, {
+      to: email,
+      subject: "We received your offer",
+      text: `We received your offer of ${String(amount)} ${String(currency)} (${context.entity.id}) and will reply soon.`,
+    });
+  },
+};

@@ -1,0 +1,51 @@
+import type { Settings } from "../config";
+import type { EntityRef, JsonObject } from "../types";
+
+/** The stored event a delivery is for. */
+export interface DeliveryEvent {
+  id: string;
+  seq: number;
+  type: string;
+  occurredAt: number;
+  data: JsonObject;
+}
+
+/** Everything a handler may use for one attempt. Plain data, so queued work can carry it too. */
+export interface DeliveryJob {
+  tenant: string;
+  entity: EntityRef;
+  outboxId: number;
+  handler: string;
+  attempt: number;
+  event: DeliveryEvent;
+  /** The entity's current state when the attempt starts. */
+  state: JsonObject;
+  /** `{eventId}:{handler}`: the same on every retry and replay. */
+  idempotencyKey: string;
+}
+
+export interface HandlerContext extends DeliveryJob {
+  env: Cloudflare.Env;
+  settings: Settings;
+  /** Aborts when the attempt's `HANDLER_TIMEOUT_MS` runs out. */
+  signal: AbortSignal;
+}
+
+/** Effects a handler asks its entity's actor to apply once the attempt has succeeded. */
+export interface HandlerResult {
+  /** Fields merged into the entity's state (e.g. `analysis`). */
+  statePatch?: JsonObject;
+  /** An internal event for this entity, emitted at `at` (epoch ms). */
+  schedule?: { type: string; at: number; data: JsonObject };
+}
+
+/**
+ * One side effect. `inline` runs from the actor's alarm; `queued` runs in the Queue consumer
+ * (slow calls), with the actor still owning the outcome and the retry policy.
+ * Throw `SkipDelivery`, `PermanentError` or `RetryableError` to say how an attempt ended.
+ */
+export interface Handler {
+  name: string;
+  mode: "inline" | "queued";
+  run(context: HandlerContext): Promise<HandlerResult | void>;
+}
