@@ -133,13 +133,12 @@ export class Outbox {
   replay(ids: number[], now: number): number {
     let replayed = 0;
     for (const id of ids) {
-      replayed += this.storage.exec(
-        `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, dead_at = NULL, dead_reported = NULL, lease_until = NULL, completed_at = NULL
-         WHERE id = ? AND status = 'dead'`,
-        now,
-        id,
-      ).rowsWritten;
+      if (!this.sql`SELECT 1 FROM outbox WHERE id = ${id} AND status = 'dead'`[0]) continue;
+      this.sql`UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ${now}, dead_at = NULL, dead_reported = NULL,
+               lease_until = NULL, completed_at = NULL WHERE id = ${id}`;
+      replayed++;
     }
     return replayed;
   }
+
 }

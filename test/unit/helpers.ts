@@ -41,3 +41,33 @@ export function apiRequest(path: string, init: RequestInit & { json?: unknown } 
   }
   return new Request(`http://localhost${path}`, { ...init, headers, body });
 }
+
+/** Polls `probe` until it returns a value that is not undefined, or fails at the deadline. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The real local receiver the handlers call (started by global-setup.ts). */
+export const receiver = {
+  url: (): string => env.SLACK_WEBHOOK_URL!.replace(/\/slack$/, ""),
+  /** The next calls whose idempotency key contains `match` get these answers, in order. */
+  async script(match: string, responses: Array<{ status: number; headers?: Record<string, string>; body?: string; delayMs?: number }>) {
+    await fetch(`${receiver.url()}/_control/script`, { method: "POST", body: JSON.stringify({ match, responses }) });
+  },
+  async calls(match: string): Promise<Array<{ path: string; headers: Record<string, string>; body: string; at: number; status: number }>> {
+    return (await fetch(`${receiver.url()}/_control/calls?match=${encodeURIComponent(match)}`)).json();
+  },
+};
+
+/** The deliveries of one event, by handler. */
+export async function deliveries(leadId: string, eventId: string, tenant = "demo") {
+  const page = await entityActor(env, tenant, { type: "lead", id: leadId }).listEvents(0, 500);
+  const event = page?.events.find((e) => e.id === eventId);
+  return Object.fromEntries((event?.deliveries ?? []).map((d) => [d.handler, d]));
+}

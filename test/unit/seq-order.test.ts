@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { leadActor, leadEvent, uniqueId } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import type { EntityActor } from "../../actors/entity-actor";
+import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
 
 describe("event log order", () => {
   it("assigns a gap-free increasing seq and pages through the log in that order", async () => {
@@ -30,13 +32,13 @@ describe("event log order", () => {
 
   it("writes one pending outbox row per handler of the type, in the contract's order", async () => {
     const leadId = uniqueId();
-    const actor = leadActor(leadId);
-    await actor.ingest("demo", [leadEvent(leadId)]);
-    const page = await actor.listEvents(0, 10);
-    const deliveries = page?.events[0]?.deliveries ?? [];
-    expect(deliveries.map((d) => d.handler)).toEqual(["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"]);
-    for (const d of deliveries) expect(d).toMatchObject({ status: "pending", attempts: 0, lastError: null, completedAt: null });
-    expect((await actor.getEntity())?.deliveries).toEqual({ pending: 7, succeeded: 0, skipped: 0, dead: 0 });
+    // Read inside the actor right after the ingest: no alarm can run in between.
+    const rows = await runInDurableObject(leadStub(leadId), async (instance: EntityActor, state) => {
+      await instance.ingest("demo", [leadEvent(leadId)]);
+      return state.storage.sql.exec<{ handler: string; status: string; attempts: number }>(`SELECT handler, status, attempts FROM outbox ORDER BY id`).toArray();
+    });
+    expect(rows.map((r) => r.handler)).toEqual(["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"]);
+    for (const row of rows) expect(row).toMatchObject({ status: "pending", attempts: 0 });
   });
 
   it("has no entity and no log before the first event", async () => {

@@ -1,0 +1,104 @@
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
+import { describe, expect, it } from "vitest";
+import type { SlowWorkMessage } from "../../src/queue";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
+
+/** Holds the lead's crm row in flight under `attempt`, as if a message had been sent and lost. */
+async function strandCrm(leadId: string, attempt: number, leaseUntil: number): Promise<number> {
+  return runInDurableObject(leadStub(leadId), (_instance, state) => {
+    const row = state.storage.sql.exec<{ id: number }>(`SELECT id FROM outbox WHERE handler = 'crm'`).one();
+    state.storage.sql.exec(`UPDATE outbox SET status = 'in_flight', attempts = ?, lease_until = ? WHERE id = ?`, attempt, leaseUntil, row.id);
+    return row.id;
+  });
+}
+
+async function ingestWithCrmHeld(leadId: string) {
+  const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } });
+  // Ingest and take the crm row in the same turn, before the alarm can send its message.
+  const outboxId = await runInDurableObject(leadStub(leadId), async (instance: import("../../actors/entity-actor").EntityActor, state) => {
+    await instance.ingest("demo", [event]);
+    const row = state.storage.sql.exec<{ id: number }>(`SELECT id FROM outbox WHERE handler = 'crm'`).one();
+    state.storage.sql.exec(`UPDATE outbox SET status = 'in_flight', attempts = 1, lease_until = ? WHERE id = ?`, Date.now() + 60_000, row.id);
+    return row.id;
+  });
+  return { event, outboxId };
+}
+
+function batchOf(messages: unknown[]) {
+  return createMessageBatch<unknown>(
+    "edgeflow-slow-work",
+    messages.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+}
+
+describe("queue consumer", () => {
+  it("runs a leased delivery, reports it to the actor and acks each message on its own", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    const good: SlowWorkMessage = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 };
+    const stale: SlowWorkMessage = { ...good, attempt: 7 };
+    const batch = batchOf([good, stale, { nonsense: true }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks.sort()).toEqual(["msg-0", "msg-1", "msg-2"]);
+    expect(result.retryMessages).toEqual([]);
+
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+    // The stale message ran nothing: one CRM call in all.
+    const calls = await receiver.calls(`${event.id}:crm`);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.path).toBe(`/crm/contacts/${leadId}`);
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({ plan: "pro" });
+  });
+
+  it("retries the message when the outcome cannot be reported, and the delivery stays leased", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    // A real storage fault in the actor while it records the outcome.
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      state.storage.sql.exec(`CREATE TRIGGER fail_attempts BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
+    });
+    const batch = batchOf([{ tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-0"]);
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 1 });
+    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_attempts`));
+  });
+
+  it("re-sends a queued delivery whose lease lapsed (the message was lost)", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    await eventually(async () => {
+      const d = await deliveries(leadId, event.id);
+      return Object.values(d).filter((x) => x.handler !== "crm").every((x) => x.status === "succeeded" || x.status === "skipped") ? true : undefined;
+    }, "the inline handlers");
+    expect((await receiver.calls(`${event.id}:crm`)).length).toBe(0);
+
+    // The lease lapses with no outcome: the next alarm must send the delivery again, as attempt 2.
+    await strandCrm(leadId, 1, Date.now() - 1);
+    await runDurableObjectAlarm(leadStub(leadId));
+    const crm = await eventually(async () => {
+      const d = (await deliveries(leadId, event.id)).crm;
+      return d?.status === "succeeded" ? d : undefined;
+    }, "the re-sent crm delivery");
+    expect(crm.attempts).toBe(2);
+    const calls = await receiver.calls(`${event.id}:crm`);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.headers["idempotency-key"]).toBe(`${event.id}:crm`);
+    expect(outboxId).toBeGreaterThan(0);
+  });
+
+  it("delivers queued work end to end through the real local queue", async () => {
+    const leadId = uniqueId();
+    const event = leadEvent(leadId);
+    await leadActor(leadId).ingest("demo", [event]);
+    await eventually(async () => ((await deliveries(leadId, event.id)).crm?.status === "succeeded" ? true : undefined), "crm via the queue", 15_000);
+    expect((await receiver.calls(`${event.id}:crm`)).map((c) => c.status)).toEqual([200]);
+  });
+});
