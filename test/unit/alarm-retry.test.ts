@@ -7,7 +7,7 @@ import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqu
 // Matches vitest.config.ts: RETRY_BASE_MS 40, RETRY_MAX_DELAY_MS 2000, RETRY_MAX_ATTEMPTS 4.
 const POLICY = { retryBaseMs: 40, retryMaxDelayMs: 2000 };
 
-interface AttemptRow {
+interface AttemptRow extends Record<string, SqlStorageValue> {
   attempt: number;
   started_at: number;
   duration_ms: number;

@@ -1,0 +1,105 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { apiRequest, deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers";
+
+// Each test uses its own tenant (see vitest.config.ts), since the dead-letter index is tenant-wide.
+const api = async (tenant: string, path: string, init: RequestInit & { json?: unknown } = {}) => {
+  const response = await exports.default.fetch(apiRequest(path, { ...init, headers: { authorization: `Bearer ${tenant}_key`, ...init.headers } }));
+  return { status: response.status, body: await response.json<Record<string, unknown>>() };
+};
+
+interface DeadLetter {
+  id: string;
+  entity: { type: string; id: string };
+  eventId: string;
+  handler: string;
+  attempts: number;
+  lastError: string;
+  deadAt: string;
+}
+
+async function killSlack(tenant: string, leadId: string) {
+  const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId } });
+  await receiver.script(`${event.id}:slack`, [{ status: 410, body: "gone" }]);
+  await leadActor(leadId, tenant).ingest(tenant, [event]);
+  return event;
+}
+
+async function listAll(tenant: string, limit = 2): Promise<DeadLetter[]> {
+  const all: DeadLetter[] = [];
+  let cursor = "";
+  for (;;) {
+    const page = await api(tenant, `/v1/dead-letters?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+    expect(page.status).toBe(200);
+    all.push(...(page.body.deadLetters as DeadLetter[]));
+    if (!page.body.next) return all;
+    cursor = String(page.body.next);
+  }
+}
+
+describe("dead letters", () => {
+  it("are listed tenant-wide, page by page", async () => {
+    const leads = [uniqueId(), uniqueId(), uniqueId()];
+    const events = await Promise.all(leads.map((l) => killSlack("lists", l)));
+    const listed = await eventually(async () => {
+      const all = await listAll("lists");
+      return all.length === 3 ? all : undefined;
+    }, "three dead letters");
+    expect(listed.map((d) => d.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+    for (const d of listed) {
+      expect(d).toMatchObject({ handler: "slack", attempts: 1, lastError: "HTTP 410: gone", entity: { type: "lead" } });
+      expect(Date.parse(d.deadAt)).toBeGreaterThan(0);
+    }
+    // Another tenant sees none of them.
+    expect((await api("replay", "/v1/dead-letters")).body.deadLetters).toEqual([]);
+  });
+
+  it("replay by id, handler or entity, keeping the idempotency key, and drop out of the list", async () => {
+    const [a, b, c] = [uniqueId(), uniqueId(), uniqueId()];
+    const [ea, eb, ec] = [await killSlack("replay", a), await killSlack("replay", b), await killSlack("replay", c)];
+    const listed = await eventually(async () => {
+      const all = await listAll("replay", 100);
+      return all.length === 3 ? all : undefined;
+    }, "three dead letters");
+
+    const byId = await api("replay", "/v1/dead-letters/replay", { method: "POST", json: { ids: [listed.find((d) => d.entity.id === a)!.id] } });
+    expect(byId).toEqual({ status: 202, body: { replayed: 1 } });
+    const byEntity = await api("replay", "/v1/dead-letters/replay", { method: "POST", json: { entity: { type: "lead", id: b } } });
+    expect(byEntity.body).toEqual({ replayed: 1 });
+    const noMatch = await api("replay", "/v1/dead-letters/replay", { method: "POST", json: { handler: "crm" } });
+    expect(noMatch.body).toEqual({ replayed: 0 });
+    const rest = await api("replay", "/v1/dead-letters/replay", { method: "POST" });
+    expect(rest.body).toEqual({ replayed: 1 });
+
+    for (const [lead, event] of [[a, ea], [b, eb], [c, ec]] as const) {
+      await eventually(async () => ((await deliveries(lead, event.id, "replay")).slack?.status === "succeeded" ? true : undefined), `replayed ${lead}`);
+      const calls = await receiver.calls(`${event.id}:slack`);
+      expect(calls.map((x) => [x.status, x.headers["idempotency-key"]])).toEqual([
+        [410, `${event.id}:slack`],
+        [200, `${event.id}:slack`],
+      ]);
+    }
+    expect(await listAll("replay")).toEqual([]);
+    const bad = await api("replay", "/v1/dead-letters/replay", { method: "POST", json: { ids: "all" } });
+    expect(bad.status).toBe(400);
+  });
+
+  it("raise one Slack alert at once and summarise the rest after the interval", async () => {
+    await killSlack("alerts", uniqueId());
+    const alertCalls = async () => (await receiver.calls("alert:alerts:")).filter((c) => c.path === "/slack");
+    const first = await eventually(async () => ((await alertCalls()).length === 1 ? await alertCalls() : undefined), "the first alert");
+    expect(JSON.parse(first[0]!.body).text).toMatch(/slack delivery for lead .* is dead after 1 attempts/);
+
+    await killSlack("alerts", uniqueId());
+    await killSlack("alerts", uniqueId());
+    await eventually(async () => ((await listAll("alerts", 100)).length === 3 ? true : undefined), "three dead letters");
+    // ALERT_INTERVAL_MS is 60 s in the tests: nothing more is sent meanwhile...
+    expect(await alertCalls()).toHaveLength(1);
+    // ...and when the interval's alarm fires, one summary covers both.
+    expect(await runDurableObjectAlarm(env.TENANT.getByName("alerts"))).toBe(true);
+    const all = await alertCalls();
+    expect(all).toHaveLength(2);
+    expect(JSON.parse(all[1]!.body).text).toMatch(/2 deliveries went dead since the last alert \(slack: 2\)/);
+  });
+});
