@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { receiverVars } from "./scripts/receiver";
+import { receiverVars } from "./scripts/receiver.ts";
 
 /** Tenants for the workerd tests: one per concern, so tenant-wide state does not leak between files. */
 const TEST_TENANTS = Object.fromEntries(

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver";
+import { startServer, waitFor, type LocalServer } from "./harness";
+
+const ENTITIES = 100;
+const EVENTS_PER_ENTITY = 10;
+const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
+/** Handlers that call the receiver, per type; database, analytics and follow-up stay local. */
+const REMOTE: Record<string, string[]> = {
+  "lead.created": ["slack", "welcome-email", "crm", "ai-analysis"],
+  "lead.updated": ["slack", "crm"],
+};
+
+let receiver: Receiver;
+let server: LocalServer;
+
+beforeAll(async () => {
+  receiver = await startReceiver({ failRate: 0.2, seed: 7 });
+  server = await startServer({
+    vars: { ...receiverVars(receiver.url), RETRY_BASE_MS: "20", RETRY_MAX_DELAY_MS: "250", RETRY_MAX_ATTEMPTS: "12", QUEUE_LEASE_MS: "10000" },
+  });
+});
+afterAll(async () => {
+  await server?.stop();
+  await receiver?.close();
+});
+
+interface Delivery {
+  handler: string;
+  status: string;
+  attempts: number;
+}
+interface StoredEvent {
+  id: string;
+  seq: number;
+  type: string;
+  deliveries: Delivery[];
+}
+
+async function post(body: unknown): Promise<number> {
+  const response = await fetch(`${server.url}/v1/events`, { method: "POST", headers: AUTH, body: JSON.stringify(body) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+async function eventsOf(leadId: string): Promise<StoredEvent[]> {
+  const response = await fetch(`${server.url}/v1/entities/lead/${leadId}/events?limit=500`, { headers: AUTH });
+  return ((await response.json()) as { events: StoredEvent[] }).events;
+}
+
+/** Runs `jobs` with at most `width` in flight. */
+async function pool<T>(jobs: Array<() => Promise<T>>, width: number): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        results[i] = await jobs[i]!();
+      }
+    }),
+  );
+  return results;
+}
+
+const settled = (d: Delivery) => d.status === "succeeded" || d.status === "skipped" || d.status === "dead";
+
+describe("fan-out under failures", () => {
+  it("delivers every (event, handler) pair once per idempotency key, in order, with 20% of calls failing", async () => {
+    const run = Date.now().toString(36);
+    const leads = Array.from({ length: ENTITIES }, (_, i) => `L-${run}-${i}`);
+    const events = leads.flatMap((leadId) =>
+      Array.from({ length: EVENTS_PER_ENTITY }, (_, n) => ({
+        id: `evt-${leadId}-${n}`,
+        type: n === 0 ? "lead.created" : "lead.updated",
+        occurredAt: Date.parse("2026-11-24T00:00:00Z") + n * 1000,
+        data: n === 0 ? { id: leadId, email: `${leadId}@example.com`, name: `Lead ${leadId}` } : { id: leadId, step: n },
+      })),
+    );
+    // Every event twice, in a shuffled order, 16 requests in flight.
+    const random = seededRandom(11);
+    const sends = [...events, ...events].map((e) => ({ e, k: random() })).sort((a, b) => a.k - b.k).map(({ e }) => () => post(e));
+    const statuses = await pool(sends, 16);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(events.length);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(events.length);
+
+    // Drain: every delivery of every event settles.
+    let stored: Map<string, StoredEvent[]> = new Map();
+    await waitFor(
+      async () => {
+        stored = new Map(await pool(leads.map((l) => async () => [l, await eventsOf(l)] as const), 8));
+        return [...stored.values()].every((list) => list.length === EVENTS_PER_ENTITY && list.every((e) => e.deliveries.every(settled)));
+      },
+      "every delivery to settle",
+      150_000,
+      500,
+    );
+
+    const all = [...stored.values()].flat();
+    expect(all).toHaveLength(events.length);
+    const notSucceeded = all.flatMap((e) => e.deliveries.filter((d) => d.status !== "succeeded").map((d) => `${e.id}:${d.handler}=${d.status}`));
+    expect(notSucceeded).toEqual([]);
+
+    // At the receiver: each expected key succeeded exactly once; nothing unexpected succeeded.
+    const expected = new Set(all.flatMap((e) => REMOTE[e.type]!.map((h) => `${e.id}:${h}`)));
+    const succeededKeys = [...receiver.successes.entries()].filter(([key]) => key.includes(`-${run}-`));
+    expect(succeededKeys.filter(([key]) => !expected.has(key))).toEqual([]);
+    expect(succeededKeys.filter(([, n]) => n !== 1)).toEqual([]);
+    expect(succeededKeys.length).toBe(expected.size);
+    const failures = receiver.calls.filter((c) => c.status >= 500 && c.headers["idempotency-key"]?.includes(`-${run}-`)).length;
+    expect(failures).toBeGreaterThan(expected.size * 0.1);
+
+    // Per (entity, handler) order: each handler's successes follow seq order.
+    const successAt = new Map(receiver.calls.filter((c) => c.status === 200).map((c) => [c.headers["idempotency-key"], c.at]));
+    for (const [, list] of stored) {
+      for (const handler of ["slack", "crm"]) {
+        const times = list.sort((a, b) => a.seq - b.seq).map((e) => successAt.get(`${e.id}:${handler}`)!);
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+      }
+    }
+  });
+
+  it("replays dead letters to success once the receiver is healthy, with the same idempotency keys", async () => {
+    receiver.setFailRate(1);
+    const leadId = `L-dead-${Date.now().toString(36)}`;
+    expect(await post({ id: `evt-${leadId}`, type: "lead.created", data: { id: leadId, email: "d@example.com", name: "D" } })).toBe(202);
+    const dead = await (async () => {
+      let list: Array<{ id: string; eventId: string; handler: string }> = [];
+      await waitFor(async () => {
+        const response = await fetch(`${server.url}/v1/dead-letters?limit=500`, { headers: AUTH });
+        list = ((await response.json()) as { deadLetters: typeof list }).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
+        return list.length === 4;
+      }, "four dead letters", 60_000, 200);
+      return list;
+    })();
+    expect(dead.map((d) => d.handler).sort()).toEqual(["ai-analysis", "crm", "slack", "welcome-email"]);
+
+    receiver.setFailRate(0);
+    const replay = await fetch(`${server.url}/v1/dead-letters/replay`, { method: "POST", headers: AUTH, body: JSON.stringify({ entity: { type: "lead", id: leadId } }) });
+    expect(replay.status).toBe(202);
+    expect(await replay.json()).toEqual({ replayed: 4 });
+    await waitFor(async () => (await eventsOf(leadId))[0]!.deliveries.every((d) => d.status === "succeeded"), "replayed deliveries", 30_000, 100);
+    for (const handler of REMOTE["lead.created"]!) expect(receiver.successes.get(`evt-${leadId}:${handler}`)).toBe(1);
+    const state = await (await fetch(`${server.url}/v1/entities/lead/${leadId}`, { headers: AUTH })).json();
+    expect((state as { state: { analysis?: { score: number } } }).state.analysis?.score).toBe(72);
+  });
+});
