@@ -28,7 +28,7 @@ export async function replayDeadLetters(request: AuthedRequest, env: Cloudflare.
   if (bytes.byteLength > 0) {
     requireJsonContentType(request);
     const [error, value] = validate(parseJson(bytes), ReplayFilter);
-    if (error) throw new ApiError(400, "invalid_event", "The replay filter is invalid", toIssues(error));
+    if (error) throw new ApiError(400, "invalid_request", "The replay filter is invalid", toIssues(error));
     filter = value;
   }
   const replayed = await tenantActor(env, request.tenant).replay(filter);
