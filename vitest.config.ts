@@ -3,9 +3,22 @@ import { defineConfig } from "vitest/config";
 import { receiverVars } from "./scripts/receiver.ts";
 
 /** Tenants for the workerd tests: one per concern, so tenant-wide state does not leak between files. */
-const TEST_TENANTS = Object.fromEntries(
-  ["demo", "alerts", "replay", "lists"].map((name) => [name, { apiKeys: [name === "demo" ? "dev_demo_key" : `${name}_key`] }]),
+const TEST_TENANTS: Record<string, unknown> = Object.fromEntries(
+  ["demo", "alerts", "replay", "lists", "limited"].map((name) => [name, { apiKeys: [name === "demo" ? "dev_demo_key" : `${name}_key`] }]),
 );
+// Signed sources (test/unit/sources.test.ts): one of each scheme, plus 20 tenants with one source each.
+TEST_TENANTS.src = {
+  apiKeys: ["src_key"],
+  sources: {
+    sw: { scheme: "standard-webhooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+    stripe: { scheme: "stripe", secret: "whsec_stripe_test_secret", mapping: { types: { "customer.created": "lead.created" } } },
+    gh: { scheme: "github", secret: "gh-test-secret", mapping: { types: { "issues.opened": "lead.updated" }, data: "", id: "sender.login" } },
+    hmac: { scheme: "hmac-sha256", secret: "hmac-test-secret", header: "x-edgeflow-signature" },
+  },
+};
+for (let i = 1; i <= 20; i++) {
+  TEST_TENANTS[`t${i}`] = { apiKeys: [`t${i}_key`], sources: { hook: { scheme: "standard-webhooks", secret: `whsec_${btoa(`secret-of-tenant-${i}`)}` } } };
+}
 
 export default defineConfig({
   test: {
@@ -29,11 +42,26 @@ export default defineConfig({
                   FOLLOW_UP_DELAY_MS: "300",
                   ALERT_INTERVAL_MS: "60000",
                 },
+                // A low per-tenant limit, so test/unit/rate-limit.test.ts can reach it.
+                ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: 40, period: 10 as const } } },
               },
             };
           }),
         ],
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: ["test/unit/global-setup.ts"] },
+      },
+      {
+        // The per-tenant rate limit, with a limit low enough to reach.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc" },
+            miniflare: {
+              bindings: { TENANTS: JSON.stringify({ busy: { apiKeys: ["busy_key"] }, calm: { apiKeys: ["calm_key"] } }) },
+              ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: 5, period: 10 as const } } },
+            },
+          }),
+        ],
+        test: { name: "rate-limit", include: ["test/rate-limit/**/*.test.ts"] },
       },
       {
         // Black-box tests: a real local server (wrangler dev) and real local receivers, over HTTP.

@@ -4,7 +4,15 @@ const SourceConfig = object({
   scheme: enums(["standard-webhooks", "stripe", "github", "hmac-sha256"]),
   secret: string(),
   header: optional(string()),
-  mapping: optional(record(string(), string())),
+  mapping: optional(
+    object({
+      type: optional(string()),
+      types: optional(record(string(), string())),
+      data: optional(string()),
+      id: optional(string()),
+      occurredAt: optional(string()),
+    }),
+  ),
 });
 
 const TenantConfig = object({
@@ -57,6 +65,12 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keys: Ma
   }
   cachedTenants = { raw, tenants: value, keys };
   return cachedTenants;
+}
+
+/** A tenant's configuration by name; own properties only, so `__proto__` is just an unknown name. */
+export function tenantConfig(env: Cloudflare.Env, tenant: string): TenantConfig | undefined {
+  const all = tenants(env).tenants;
+  return Object.hasOwn(all, tenant) ? all[tenant] : undefined;
 }
 
 /** Positive integer setting from a wrangler var, falling back to the contract's default. */

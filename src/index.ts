@@ -5,6 +5,7 @@ import { ApiError, errorResponse } from "./errors";
 import { consumeSlowWork } from "./queue";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { getEntity, getEntityEvents } from "./routes/entities";
+import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
 
 export { EntityActor } from "../actors/entity-actor";
@@ -24,6 +25,9 @@ const router = AutoRouter<IRequest, Args>({
 });
 
 router.get("/healthz", () => Response.json({ ok: true }));
+
+// Signed by the provider instead of a bearer key; registered before the auth middleware.
+router.post("/v1/sources/:tenant/:source", postSourceEvent);
 
 // Everything under /v1 below this line needs a tenant's API key.
 router.all("/v1/*", authenticate);

@@ -13,5 +13,6 @@ declare namespace Cloudflare {
     AI_API_URL?: string;
     AI_API_KEY?: string;
     AI_MODEL?: string;
+
   }
 }

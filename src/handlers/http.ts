@@ -1,5 +1,7 @@
 import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors";
 import { isRetryableStatus, parseRetryAfter } from "../delivery/retry";
+import { tenantConfig } from "../config";
+import { signStandardWebhooks } from "../sources/sign";
 import { VERSION } from "../version";
 import type { HandlerContext } from "./handler";
 
@@ -22,15 +24,18 @@ export async function sendJson(
   url: string,
   init: { method?: string; body: unknown; headers?: Record<string, string> },
 ): Promise<Response> {
+  const body = JSON.stringify(init.body);
+  const signingSecret = tenantConfig(context.env, context.tenant)?.signingSecret;
   const response = await fetch(url, {
     method: init.method ?? "POST",
     headers: {
       "content-type": "application/json",
       "user-agent": `edgeflow/${VERSION}`,
       "idempotency-key": context.idempotencyKey,
+      ...(signingSecret ? await signStandardWebhooks(signingSecret, context.idempotencyKey, body) : {}),
       ...init.headers,
     },
-    body: JSON.stringify(init.body),
+    body,
     signal: context.signal,
   });
   if (response.ok) return response;

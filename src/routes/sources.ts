@@ -1,0 +1,39 @@
+import type { IRequest } from "itty-router";
+import { entityActor } from "../actors";
+import { parseJson, readBodyLimited, requireJsonContentType } from "../body";
+import { settings, tenantConfig, TENANT_NAME } from "../config";
+import { ApiError } from "../errors";
+import { enforceRateLimit } from "../rate-limit";
+import { parseEnvelope } from "../schemas/envelope";
+import { toEnvelope } from "../sources/mapping";
+import { verifySignature, type SourceConfig } from "../sources/verify";
+
+// Verified against when the tenant or source does not exist, so that answer costs the same work
+// (one HMAC) as a wrong signature and says nothing about which names exist.
+const DECOY: SourceConfig = { scheme: "standard-webhooks", secret: `whsec_${btoa(crypto.randomUUID())}` };
+
+function invalidSignature(): ApiError {
+  return new ApiError(401, "invalid_signature", "The signature is missing or invalid");
+}
+
+/**
+ * `POST /v1/sources/{tenant}/{source}`: a provider's signed webhook. Size limit, then signature
+ * over the raw bytes, then JSON, mapping and the same validation and ingest as `/v1/events`.
+ */
+export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const { tenant, source } = request.params as { tenant: string; source: string };
+  const body = await readBodyLimited(request, settings(env).maxBodyBytes);
+  const sources = TENANT_NAME.test(tenant) ? tenantConfig(env, tenant)?.sources : undefined;
+  const config = sources && Object.hasOwn(sources, source) ? sources[source] : undefined;
+  const verified = await verifySignature(config ?? DECOY, request.headers, body);
+  if (!config || !verified) throw invalidSignature();
+
+  await enforceRateLimit(env, tenant);
+  requireJsonContentType(request);
+  const payload = parseJson(body);
+  const envelope = toEnvelope(config.scheme, config.mapping, payload, verified);
+  const event = parseEnvelope(envelope, { receivedAt: Date.now() });
+  const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
+  if (!result) throw new Error("actor returned no result");
+  return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
+}

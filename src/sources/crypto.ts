@@ -1,0 +1,56 @@
+// HMAC-SHA256 helpers shared by inbound verification and outbound signing.
+
+const encoder = new TextEncoder();
+
+export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) return null;
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+export function bytesToHex(bytes: ArrayBuffer | Uint8Array): string {
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return null;
+  const binary = atob(b64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
+  let binary = "";
+  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+export function hmacKey(secret: Uint8Array<ArrayBuffer> | string): Promise<CryptoKey> {
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+/** Concatenates a text prefix and the raw body without decoding the body. */
+export function signedContent(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  const head = encoder.encode(prefix);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+export async function hmac(key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+}
+
+/** Constant-time check of one candidate MAC (crypto.subtle.verify compares in constant time). */
+export function verifyMac(key: CryptoKey, mac: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  return crypto.subtle.verify("HMAC", key, mac, data);
+}
+
+/** Standard Webhooks secrets are `whsec_` + base64 of the key bytes. */
+export function standardWebhooksKey(secret: string): Uint8Array<ArrayBuffer> | null {
+  return base64ToBytes(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret);
+}
