@@ -9,8 +9,10 @@ import { toEnvelope } from "../sources/mapping";
 import { verifySignature, type SourceConfig } from "../sources/verify";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
-// (one HMAC) as a wrong signature and says nothing about which names exist.
-const DECOY: SourceConfig = { scheme: "standard-webhooks", secret: `whsec_${btoa(crypto.randomUUID())}` };
+// (one HMAC) as a wrong signature and says nothing about which names exist. Made on first use:
+// workerd forbids random values at global scope.
+let decoy: SourceConfig | undefined;
+const decoySource = (): SourceConfig => (decoy ??= { scheme: "standard-webhooks", secret: `whsec_${btoa(crypto.randomUUID())}` });
 
 function invalidSignature(): ApiError {
   return new ApiError(401, "invalid_signature", "The signature is missing or invalid");
@@ -25,7 +27,7 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): P
   const body = await readBodyLimited(request, settings(env).maxBodyBytes);
   const sources = TENANT_NAME.test(tenant) ? tenantConfig(env, tenant)?.sources : undefined;
   const config = sources && Object.hasOwn(sources, source) ? sources[source] : undefined;
-  const verified = await verifySignature(config ?? DECOY, request.headers, body);
+  const verified = await verifySignature(config ?? decoySource(), request.headers, body);
   if (!config || !verified) throw invalidSignature();
 
   await enforceRateLimit(env, tenant);

@@ -33,7 +33,7 @@ export function hmacKey(secret: Uint8Array<ArrayBuffer> | string): Promise<Crypt
 }
 
 /** Concatenates a text prefix and the raw body without decoding the body. */
-export function signedContent(prefix: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
+export function signedContent(prefix: string, body: Uint8Array<ArrayBufferLike>): Uint8Array<ArrayBuffer> {
   const head = encoder.encode(prefix);
   const out = new Uint8Array(head.length + body.length);
   out.set(head, 0);

@@ -19,7 +19,7 @@ async function swSignature(secret: string, id: string, ts: number | string, body
   return `v1,${bytesToBase64(mac)}`;
 }
 async function hexMac(secret: string, content: string): Promise<string> {
-  return bytesToHex(await hmac(await hmacKey(secret), encoder.encode(content)));
+  return bytesToHex(await hmac(await hmacKey(secret), signedContent("", encoder.encode(content))));
 }
 
 const send = (tenant: string, source: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string>) =>
