@@ -40,16 +40,6 @@ interface EventRow extends Record<string, SqlStorageValue> {
   data: string;
 }
 
-interface DeliveryRow extends Record<string, SqlStorageValue> {
-  event_seq: number;
-  handler: string;
-  status: string;
-  attempts: number;
-  last_error: string | null;
-  next_attempt_at: number | null;
-  completed_at: number | null;
-}
-
 const MAX_PAGE = 500;
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
@@ -304,10 +294,15 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
-  /** Queue consumer: the job for a queued attempt, if that attempt still holds the lease. */
+  /**
+   * Queue consumer: the job for a queued attempt, if that attempt still holds the lease. Claiming
+   * restarts the lease for one attempt's run, so time spent waiting in the queue's backlog never
+   * makes the actor re-send an attempt that is already running (which would duplicate the call).
+   */
   claimDelivery(outboxId: number, attempt: number): DeliveryJob | null {
     const row = this.sql<OutboxRow>`SELECT * FROM outbox WHERE id = ${outboxId}`[0];
     if (!row || row.status !== "in_flight" || Number(row.attempts) !== attempt) return null;
+    this.sql`UPDATE outbox SET lease_until = ${Date.now() + this.settings.handlerTimeoutMs + LEASE_MARGIN_MS} WHERE id = ${outboxId}`;
     return this.job(outboxId, attempt);
   }
 
@@ -375,8 +370,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (page.length > 0) {
       const first = page[0]!.seq;
       const last = page[page.length - 1]!.seq;
-      for (const d of this.sql<DeliveryRow>`SELECT event_seq, handler, status, attempts, last_error, next_attempt_at, completed_at
-                                            FROM outbox WHERE event_seq BETWEEN ${first} AND ${last} ORDER BY id`) {
+      for (const d of this.sql<OutboxRow>`SELECT * FROM outbox WHERE event_seq BETWEEN ${first} AND ${last} ORDER BY id`) {
         const list = bySeq.get(d.event_seq) ?? [];
         list.push({
           handler: d.handler,

@@ -12,6 +12,7 @@ export interface OutboxRow extends Row {
   last_error: string | null;
   next_attempt_at: number | null;
   lease_until: number | null;
+  completed_at: number | null;
 }
 
 export interface DeadRow extends Row {

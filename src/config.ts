@@ -57,7 +57,8 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keys: Ma
     }
   }
   const [error, value] = validate(parsed, TenantsConfig);
-  if (error) throw new ConfigError(`TENANTS is invalid at ${error.path.join(".") || "(root)"}: ${error.message}`);
+  // Only the path and the kind of problem: superstruct's message quotes the value, which may be a secret.
+  if (error) throw new ConfigError(`TENANTS is invalid at ${error.path.join(".") || "(root)"} (expected ${error.type})`);
   const keys = new Map<string, string>();
   for (const [name, tenant] of Object.entries(value)) {
     if (!TENANT_NAME.test(name)) throw new ConfigError(`TENANTS has an invalid tenant name: ${name}`);
