@@ -11,7 +11,12 @@ export const MAX_BATCH = 100;
 export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const body = await readJsonBody(request, env);
   const event = parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
-  const [result] = await entityActor(env, request.tenant, event.entity).ingest(request.tenant, [event]);
+  return storeEvent(env, request.tenant, event);
+}
+
+/** Stores one validated event in its actor: 202 when new, 200 for a known id. */
+export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
+  const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
   if (!result) throw new Error("actor returned no result");
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }

@@ -1,5 +1,4 @@
 import type { IRequest } from "itty-router";
-import { entityActor } from "../actors";
 import { parseJson, readBodyLimited, requireJsonContentType } from "../body";
 import { settings, tenantConfig, TENANT_NAME } from "../config";
 import { ApiError } from "../errors";
@@ -7,6 +6,7 @@ import { enforceRateLimit } from "../rate-limit";
 import { parseEnvelope } from "../schemas/envelope";
 import { toEnvelope } from "../sources/mapping";
 import { verifySignature, type SourceConfig } from "../sources/verify";
+import { storeEvent } from "./events";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
 // (one HMAC) as a wrong signature and says nothing about which names exist. Made on first use:
@@ -34,8 +34,5 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): P
   requireJsonContentType(request);
   const payload = parseJson(body);
   const envelope = toEnvelope(config.scheme, config.mapping, payload, verified);
-  const event = parseEnvelope(envelope, { receivedAt: Date.now() });
-  const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
-  if (!result) throw new Error("actor returned no result");
-  return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
+  return storeEvent(env, tenant, parseEnvelope(envelope, { receivedAt: Date.now() }));
 }
