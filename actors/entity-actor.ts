@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
+import { actorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
 import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId } from "../src/dead-letters";
 import { executeDelivery, type AttemptReport } from "../src/delivery/execute";
@@ -189,8 +189,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const leaseMs = queued ? this.settings.queueLeaseMs : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
     const attempt = this.outbox.begin(row, now, leaseMs);
     if (queued) {
-      const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
-      const message: SlowWorkMessage = { tenant: entity.tenant, entity: this.entityRef(entity), outboxId: row.id, attempt };
+      const { tenant, entity } = this.identity()!;
+      const message: SlowWorkMessage = { tenant, entity, outboxId: row.id, attempt };
       try {
         await this.env.SLOW_WORK.send(message, { contentType: "json" });
       } catch (err) {
@@ -209,11 +209,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const row = this.sql<OutboxRow & { e_id: string; e_type: string; e_occurred_at: number; e_data: string }>`
       SELECT o.*, e.id AS e_id, e.type AS e_type, e.occurred_at AS e_occurred_at, e.data AS e_data
       FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0];
-    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0];
-    if (!row || !entity) return null;
+    const identity = this.identity();
+    if (!row || !identity) return null;
     return {
-      tenant: entity.tenant,
-      entity: this.entityRef(entity),
+      ...identity,
       outboxId,
       handler: row.handler,
       attempt,
@@ -252,13 +251,13 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const due = this.sql<{ id: string; type: string; due_at: number; data: string }>`
       SELECT id, type, due_at, data FROM timers WHERE fired_at IS NULL AND due_at <= ${now} ORDER BY due_at LIMIT 100`;
     if (due.length === 0) return;
-    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
+    const { tenant, entity } = this.identity()!;
     this.ctx.storage.transactionSync(() => {
       for (const timer of due) {
-        this.ingestOne(entity.tenant, {
+        this.ingestOne(tenant, {
           id: timer.id,
           type: timer.type,
-          entity: this.entityRef(entity),
+          entity,
           occurredAt: timer.due_at,
           receivedAt: now,
           data: parseJsonObject(timer.data),
@@ -272,11 +271,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private async reportDeadLetters(): Promise<void> {
     const rows = this.outbox.unreportedDead(Date.now());
     if (rows.length === 0) return;
-    const entity = this.sql<EntityRow>`SELECT * FROM entity`[0]!;
-    const ref = this.entityRef(entity);
+    const { tenant, entity: ref } = this.identity()!;
     const ids = rows.map((r) => r.id);
     try {
-      await tenantActor(this.env, entity.tenant).recordDeadLetters(
+      await tenantActor(this.env, tenant).recordDeadLetters(
         rows.map((r) => ({
           id: deadLetterId(ref, r.id),
           entity: ref,
@@ -320,9 +318,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   private log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
-    const entity = this.sql<EntityRow>`SELECT tenant, type, id FROM entity`[0];
+    const identity = this.identity();
     console[level === "error" ? "error" : "warn"](
-      JSON.stringify({ level, msg, actor: entity ? `${entity.tenant}/${entity.type}/${entity.id}` : undefined, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+      JSON.stringify({ level, msg, actor: identity ? actorName(identity.tenant, identity.entity) : undefined, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );
   }
 
@@ -350,7 +348,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       if (bucket === "pending" || bucket === "succeeded" || bucket === "skipped" || bucket === "dead") deliveries[bucket] += Number(n);
     }
     return {
-      entity: this.entityRef(row),
+      entity: { type: row.type, id: row.id },
       state,
       version: Number(row.version),
       createdAt: iso(row.created_at)!,
@@ -398,7 +396,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     };
   }
 
-  private entityRef(row: EntityRow): EntityRef {
-    return { type: row.type, id: row.id };
+  /** Which tenant and entity this actor is; undefined until its first event. */
+  private identity(): { tenant: string; entity: EntityRef } | undefined {
+    const row = this.sql<EntityRow>`SELECT tenant, type, id FROM entity`[0];
+    return row ? { tenant: row.tenant, entity: { type: row.type, id: row.id } } : undefined;
   }
 }

@@ -4,7 +4,8 @@
 //                   [--url http://localhost:8787] [--id msg_…] [--event issues] [--header X-Signature]
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../src/sources/crypto.ts";
+import { bytesToHex, hmac, hmacKey, signedContent } from "../src/sources/crypto.ts";
+import { signStandardWebhooks } from "../src/sources/sign.ts";
 
 const SCHEMES = ["standard-webhooks", "stripe", "github", "hmac-sha256"] as const;
 type Scheme = (typeof SCHEMES)[number];
@@ -23,12 +24,8 @@ function arg(name: string, fallback?: string): string {
 export async function signatureHeaders(scheme: Scheme, secret: string, body: Uint8Array<ArrayBuffer>, options: { id: string; now: number; event?: string; header?: string }): Promise<Record<string, string>> {
   const ts = Math.floor(options.now / 1000);
   switch (scheme) {
-    case "standard-webhooks": {
-      const key = standardWebhooksKey(secret);
-      if (!key) throw new Error("a standard-webhooks secret is whsec_ followed by base64");
-      const mac = await hmac(await hmacKey(key), signedContent(`${options.id}.${ts}.`, body));
-      return { "webhook-id": options.id, "webhook-timestamp": String(ts), "webhook-signature": `v1,${bytesToBase64(mac)}` };
-    }
+    case "standard-webhooks":
+      return signStandardWebhooks(secret, options.id, body, options.now);
     case "stripe":
       return { "Stripe-Signature": `t=${ts},v1=${bytesToHex(await hmac(await hmacKey(secret), signedContent(`${ts}.`, body)))}` };
     case "github":
