@@ -1,0 +1,378 @@
+// A history check in the Jepsen style: send events 3× concurrently in shuffled order while the
+// receiver fails a share of calls and the server is SIGKILLed twice, then compare what happened
+// with what was acknowledged.
+//   npm run chaos [-- --events 10000] [--entities 1000] [--fail-rate 0.2] [--kills 2] [--seed 7] [--concurrency 32]
+// Exits non-zero on any loss, unexpected effect, stranded row or state mismatch.
+import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
+import { openWork } from "./lib/inspect-state.ts";
+import { httpClient, type HttpClient } from "./lib/load.ts";
+import { receiverVars, seededRandom, startReceiver } from "./receiver.ts";
+
+export interface ChaosOptions {
+  events: number;
+  entities: number;
+  failRate: number;
+  kills: number;
+  seed: number;
+  concurrency: number;
+  drainTimeoutMs: number;
+}
+
+export const DEFAULTS: ChaosOptions = { events: 10_000, entities: 1_000, failRate: 0.2, kills: 2, seed: 7, concurrency: 32, drainTimeoutMs: 300_000 };
+
+// The handlers whose effects the receiver can see, per event type (src/events/*.ts).
+const REMOTE_HANDLERS: Record<string, string[]> = {
+  "lead.created": ["slack", "welcome-email", "crm", "ai-analysis"],
+  "lead.updated": ["slack", "crm"],
+};
+// State fields written by handlers rather than by events (the AI handler's result).
+const HANDLER_FIELDS = new Set(["analysis"]);
+
+interface SentEvent {
+  id: string;
+  type: string;
+  lead: string;
+  occurredAt: number;
+  data: Record<string, string>;
+}
+
+export interface ChaosReport {
+  options: ChaosOptions;
+  sends: number;
+  acknowledged: number;
+  /** Events more than one copy of which was answered 202: a duplicate store. */
+  acceptedTwice: number;
+  expectedEffects: number;
+  effects: number;
+  deadLetters: number;
+  lost: number;
+  duplicateEffects: number;
+  /** Duplicates whose calls straddle a kill: the call ran, the kill came before the actor recorded it. */
+  duplicatesAtKill: number;
+  unexpectedEffects: number;
+  stranded: number;
+  drained: boolean;
+  stateMismatches: number;
+  logMismatches: number;
+  kills: Array<{ afterSends: number; during: string }>;
+  drainSeconds: number;
+  examples: string[];
+}
+
+const FIELDS = ["status", "name", "company", "source"] as const;
+const VALUES: Record<(typeof FIELDS)[number], string[]> = {
+  status: ["new", "contacted", "qualified", "converted", "closed"],
+  name: ["Ada", "Grace", "Edsger", "Barbara", "Donald"],
+  company: ["Acme", "Globex", "Initech", "Umbrella"],
+  source: ["form", "crm", "import", "api"],
+};
+
+function makeEvents(options: ChaosOptions, run: string, random: () => number): SentEvent[] {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  // Recent enough that no follow-up timer (FOLLOW_UP_DELAY_MS after occurredAt) falls due in the run.
+  const base = Date.now() - 3_600_000;
+  const events: SentEvent[] = [];
+  for (let i = 0; i < options.events; i++) {
+    const lead = `C-${i % options.entities}`;
+    // The first event of each lead creates it; the rest update random fields. occurredAt is
+    // drawn from a small range so ties and out-of-order arrivals are common.
+    const created = i < options.entities;
+    const data: Record<string, string> = { id: lead };
+    if (created) Object.assign(data, { email: `${lead.toLowerCase()}@example.com`, name: pick(VALUES.name) });
+    for (const field of FIELDS) if (random() < 0.5) data[field] = pick(VALUES[field]);
+    events.push({ id: `chaos-${run}-${i}`, type: created ? "lead.created" : "lead.updated", lead, occurredAt: base + Math.floor(random() * 1000) * 1000, data });
+  }
+  return events;
+}
+
+/** The state every replica must converge on: per field, the value of the greatest (occurredAt, id). */
+function expectedStates(events: SentEvent[]): Map<string, Record<string, string>> {
+  const winners = new Map<string, Map<string, SentEvent>>();
+  for (const event of events) {
+    const fields = winners.get(event.lead) ?? new Map<string, SentEvent>();
+    for (const field of Object.keys(event.data)) {
+      const current = fields.get(field);
+      if (!current || event.occurredAt > current.occurredAt || (event.occurredAt === current.occurredAt && event.id > current.id)) fields.set(field, event);
+    }
+    winners.set(event.lead, fields);
+  }
+  return new Map([...winners].map(([lead, fields]) => [lead, Object.fromEntries([...fields].map(([f, e]) => [f, e.data[f]!]))]));
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const AUTH = { authorization: "Bearer dev_demo_key" };
+
+export async function runChaos(options: ChaosOptions, log: (line: string) => void = console.log): Promise<ChaosReport> {
+  const random = seededRandom(options.seed);
+  const run = `${options.seed}-${Date.now().toString(36)}`;
+  const events = makeEvents(options, run, random);
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const receiver = await startReceiver({ failRate: options.failRate, seed: options.seed });
+  const serverOptions = edgeflowOptions({
+    rateLimit: 1_000_000_000,
+    vars: {
+      ...receiverVars(receiver.url),
+      RETRY_BASE_MS: "50",
+      RETRY_MAX_DELAY_MS: "2000",
+      RETRY_MAX_ATTEMPTS: "12",
+      HANDLER_TIMEOUT_MS: "3000",
+      // A queued attempt lost with a killed server is re-sent once its lease lapses.
+      QUEUE_LEASE_MS: "5000",
+      FOLLOW_UP_DELAY_MS: String(7 * 86_400_000),
+    },
+  });
+
+  // Every 2xx call, with the server generation it happened in (bumped at each kill).
+  let epoch = 0;
+  const effects = new Map<string, number[]>();
+  receiver.onCall((call) => {
+    if (call.status < 200 || call.status >= 300) return;
+    const key = call.headers["idempotency-key"] ?? "";
+    effects.set(key, [...(effects.get(key) ?? []), epoch]);
+  });
+
+  let server: RunningServer = await startLocalServer(serverOptions);
+  const port = Number(new URL(server.url).port);
+  let client: HttpClient = httpClient(server.url, options.concurrency * 3);
+  let up: Promise<void> = Promise.resolve();
+  const report: ChaosReport = {
+    options,
+    sends: 0,
+    acknowledged: 0,
+    acceptedTwice: 0,
+    expectedEffects: 0,
+    effects: 0,
+    deadLetters: 0,
+    lost: 0,
+    duplicateEffects: 0,
+    duplicatesAtKill: 0,
+    unexpectedEffects: 0,
+    stranded: 0,
+    drained: false,
+    stateMismatches: 0,
+    logMismatches: 0,
+    kills: [],
+    drainSeconds: 0,
+    examples: [],
+  };
+  const example = (line: string) => report.examples.length < 20 && report.examples.push(line);
+
+  const kill = async (during: string) => {
+    let restarted!: () => void;
+    up = new Promise((r) => (restarted = r));
+    await server.kill();
+    epoch++;
+    report.kills.push({ afterSends: report.sends, during });
+    log(`  SIGKILL #${report.kills.length} (${during}, after ${report.sends} sends); restarting on the same state`);
+    client.close();
+    server = await startLocalServer(serverOptions, { port, persistDir: server.persistDir });
+    client = httpClient(server.url, options.concurrency * 3);
+    restarted();
+  };
+
+  try {
+    // Kill points: the first while sending, the second while sending or while draining.
+    const killAt = [0.2 + random() * 0.4, 0.6 + random() * 0.6].slice(0, options.kills).map((f) => Math.floor(f * events.length));
+    const accepted = new Map<string, number>();
+    const acked = new Set<string>();
+
+    // One copy: re-sent until the server acknowledges it, as a webhook sender would.
+    const sendCopy = async (event: SentEvent) => {
+      const body = JSON.stringify({ id: event.id, type: event.type, occurredAt: new Date(event.occurredAt).toISOString(), data: event.data });
+      for (;;) {
+        await up;
+        report.sends++;
+        try {
+          const answer = await client.send("POST", "/v1/events", body, AUTH);
+          if (answer.status === 202 || answer.status === 200) {
+            if (answer.status === 202) accepted.set(event.id, (accepted.get(event.id) ?? 0) + 1);
+            acked.add(event.id);
+            return;
+          }
+          if (answer.status < 500 && answer.status !== 429) throw new Error(`event ${event.id} was refused: ${answer.status} ${answer.body}`);
+        } catch (err) {
+          if (err instanceof Error && err.message.includes("was refused")) throw err;
+        }
+        await sleep(50);
+      }
+    };
+
+    log(`sending ${events.length} events × 3 over ${options.entities} entities, receiver failing ${options.failRate * 100}% …`);
+    const order = shuffle([...events], random);
+    let nextIndex = 0;
+    let started = 0;
+    const worker = async () => {
+      while (nextIndex < order.length) {
+        const event = order[nextIndex++]!;
+        started++;
+        if (killAt[0] !== undefined && started >= killAt[0]) {
+          killAt.shift();
+          void kill("while sending");
+        }
+        await Promise.all([sendCopy(event), sendCopy(event), sendCopy(event)]);
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    await up;
+    report.acknowledged = acked.size;
+    report.acceptedTwice = [...accepted.values()].filter((n) => n > 1).length;
+
+    // Expected effects: every acknowledged event's remote handlers, once each.
+    const expected = new Set<string>();
+    for (const id of acked) for (const handler of REMOTE_HANDLERS[byId.get(id)!.type] ?? []) expected.add(`${id}:${handler}`);
+    report.expectedEffects = expected.size;
+
+    const deadKeys = async (): Promise<Set<string>> => {
+      const keys = new Set<string>();
+      let cursor = 0;
+      for (;;) {
+        const answer = await client.send("GET", `/v1/dead-letters?limit=500&cursor=${cursor}`, undefined, AUTH);
+        if (answer.status !== 200) throw new Error(`dead-letters answered ${answer.status}`);
+        const page = JSON.parse(answer.body) as { deadLetters: Array<{ eventId: string; handler: string }>; next: number | null };
+        for (const d of page.deadLetters) keys.add(`${d.eventId}:${d.handler}`);
+        if (page.next === null || page.next === undefined) return keys;
+        cursor = page.next;
+      }
+    };
+
+    log(`draining ${expected.size} expected effects …`);
+    const drainStart = Date.now();
+    let dead = new Set<string>();
+    const settled = () => [...expected].filter((key) => effects.has(key) || dead.has(key)).length;
+    const secondKillAfter = killAt.length > 0 ? drainStart + random() * 3_000 : Infinity;
+    while (Date.now() - drainStart < options.drainTimeoutMs) {
+      if (Date.now() >= secondKillAfter && killAt.length > 0) {
+        killAt.shift();
+        await kill("while draining");
+      }
+      try {
+        dead = await deadKeys();
+      } catch {
+        // The server may be restarting; ask again.
+      }
+      if (killAt.length === 0 && settled() === expected.size) {
+        report.drained = true;
+        break;
+      }
+      await sleep(500);
+    }
+    report.drainSeconds = (Date.now() - drainStart) / 1000;
+    dead = await deadKeys();
+    report.deadLetters = dead.size;
+
+    for (const key of expected) {
+      if (!effects.has(key) && !dead.has(key)) {
+        report.lost++;
+        example(`lost: ${key}`);
+      }
+    }
+    for (const [key, epochs] of effects) {
+      report.effects++;
+      if (!expected.has(key)) {
+        report.unexpectedEffects++;
+        example(`unexpected effect: ${key}`);
+      }
+      if (epochs.length > 1) {
+        report.duplicateEffects++;
+        if (new Set(epochs).size > 1) report.duplicatesAtKill++;
+        else example(`duplicate effect within one server run: ${key} ×${epochs.length}`);
+      }
+    }
+
+    // Every entity: its state equals the merge of the events sent for it, and its log holds each once.
+    const states = expectedStates(events);
+    const perLead = new Map<string, number>();
+    for (const e of events) perLead.set(e.lead, (perLead.get(e.lead) ?? 0) + 1);
+    for (const [lead, want] of states) {
+      const answer = await client.send("GET", `/v1/entities/lead/${lead}`, undefined, AUTH);
+      const view = JSON.parse(answer.body) as { state: Record<string, unknown>; events: { count: number } };
+      const got = Object.fromEntries(Object.entries(view.state ?? {}).filter(([field]) => !HANDLER_FIELDS.has(field)));
+      if (JSON.stringify(got, Object.keys(got).sort()) !== JSON.stringify(want, Object.keys(want).sort())) {
+        report.stateMismatches++;
+        example(`state of ${lead}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+      }
+      if (view.events?.count !== perLead.get(lead)) {
+        report.logMismatches++;
+        example(`log of ${lead}: ${view.events?.count} events stored, ${perLead.get(lead)} sent`);
+      }
+    }
+  } finally {
+    client.close();
+    await server.stop();
+    await receiver.close();
+  }
+
+  // With the server stopped, look for work that nothing will ever wake.
+  for (const work of openWork(server.persistDir)) {
+    if (work.alarmAt === null) {
+      report.stranded++;
+      example(`stranded: actor ${work.actor} has ${work.open} open rows and no alarm`);
+    }
+  }
+  return report;
+}
+
+/** The run failed: anything lost, unexpected, stranded or divergent. Duplicates at a kill are allowed. */
+export function failed(r: ChaosReport): boolean {
+  return r.lost > 0 || r.unexpectedEffects > 0 || r.stranded > 0 || r.stateMismatches > 0 || r.logMismatches > 0 || r.acceptedTwice > 0 || !r.drained;
+}
+
+export function formatChaos(r: ChaosReport): string {
+  const o = r.options;
+  return [
+    `events ${o.events} over ${o.entities} entities, each sent 3× concurrently; receiver failing ${o.failRate * 100}%; seed ${o.seed}`,
+    `kills: ${r.kills.map((k) => `after ${k.afterSends} sends (${k.during})`).join("; ") || "none"}`,
+    `sends (incl. re-sends)        ${r.sends}`,
+    `acknowledged events           ${r.acknowledged} / ${o.events}`,
+    `stored twice (two 202s)       ${r.acceptedTwice}`,
+    `expected effects              ${r.expectedEffects}`,
+    `keys with an effect           ${r.effects}`,
+    `dead letters                  ${r.deadLetters}`,
+    `lost                          ${r.lost}`,
+    `duplicate effects             ${r.duplicateEffects} (${r.duplicatesAtKill} straddling a kill, ${r.duplicateEffects - r.duplicatesAtKill} within one run)`,
+    `unexpected effects            ${r.unexpectedEffects}`,
+    `stranded actors               ${r.stranded}`,
+    `state mismatches              ${r.stateMismatches}`,
+    `event-log mismatches          ${r.logMismatches}`,
+    `drained                       ${r.drained ? `yes, in ${r.drainSeconds.toFixed(1)} s` : `NO, gave up after ${r.drainSeconds.toFixed(0)} s`}`,
+    ...r.examples.map((e) => `  ${e}`),
+    failed(r) ? "FAIL" : "PASS",
+  ].join("\n");
+}
+
+function parseArgs(argv: string[]): ChaosOptions {
+  const options = { ...DEFAULTS };
+  const flags: Record<string, keyof ChaosOptions> = {
+    "--events": "events",
+    "--entities": "entities",
+    "--fail-rate": "failRate",
+    "--kills": "kills",
+    "--seed": "seed",
+    "--concurrency": "concurrency",
+    "--drain-timeout-ms": "drainTimeoutMs",
+  };
+  let entitiesSet = false;
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = flags[argv[i]!];
+    if (!key || argv[i + 1] === undefined) throw new Error(`unknown flag or missing value: ${argv[i]}; see the top of scripts/chaos.ts`);
+    options[key] = Number(argv[i + 1]);
+    if (key === "entities") entitiesSet = true;
+  }
+  // Ten events per entity unless told otherwise.
+  if (!entitiesSet) options.entities = Math.max(1, Math.ceil(options.events / 10));
+  return options;
+}
+
+if (import.meta.main) {
+  const report = await runChaos(parseArgs(process.argv.slice(2)), (line) => console.error(line));
+  console.log(formatChaos(report));
+  process.exitCode = failed(report) ? 1 : 0;
+}

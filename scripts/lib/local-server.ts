@@ -1,0 +1,147 @@
+// Starts edgeflow (or a bare Worker) the way production serves it, workerd through Miniflare with
+// no dev proxy, in its own process group. The benchmark and the chaos run use it; the
+// e2e tests keep `wrangler dev`, which is what `npm start` runs.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+let built: string | undefined;
+
+/** Bundles the Worker exactly as `wrangler deploy` would, once per process. */
+export function buildWorker(): string {
+  if (built) return built;
+  const outDir = mkdtempSync(join(tmpdir(), "edgeflow-build-"));
+  const result = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outDir], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+  });
+  if (result.status !== 0) throw new Error(`wrangler build failed:\n${result.stdout}\n${result.stderr}`);
+  built = outDir;
+  return outDir;
+}
+
+export interface EdgeflowServerConfig {
+  /** Extra or overriding vars (handler URLs, TENANTS, retry settings). */
+  vars?: Record<string, string>;
+  /** Per-tenant requests per 10 s. Load generators set it out of reach. */
+  rateLimit?: number;
+}
+
+/** Miniflare options for edgeflow from wrangler.jsonc, with the built bundle as its modules. */
+export function edgeflowOptions(config: EdgeflowServerConfig = {}): Record<string, unknown> {
+  const outDir = buildWorker();
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.jsonc"));
+  const { modulesRules: _bundled, ...options } = workerOptions;
+  const modules = readdirSync(outDir)
+    .filter((name) => name.endsWith(".js") || name.endsWith(".sql"))
+    .sort((a, b) => Number(b === "index.js") - Number(a === "index.js"))
+    .map((name) => ({ type: name.endsWith(".js") ? "ESModule" : "Text", path: join(outDir, name) }));
+  const ratelimits = config.rateLimit
+    ? { RATE_LIMITER: { namespace_id: "1001", simple: { limit: config.rateLimit, period: 10 } } }
+    : options.ratelimits;
+  return {
+    ...options,
+    rootPath: ROOT,
+    modulesRoot: outDir,
+    modules,
+    bindings: { ...options.bindings, ...config.vars },
+    ratelimits,
+  };
+}
+
+/** The ceiling: a Worker that only answers 200, served the same way. */
+export function bareOptions(): Record<string, unknown> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.jsonc"));
+  return {
+    compatibilityDate: workerOptions.compatibilityDate,
+    modules: true,
+    script: 'export default { fetch() { return new Response("ok"); } };',
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  persistDir: string;
+  output(): string;
+  /** Resident memory of the server's whole process tree (Node supervisor and workerd), in bytes. */
+  rss(): { supervisor: number; workerd: number };
+  stop(): Promise<void>;
+  /** SIGKILL to the whole process group: no shutdown hooks, no flushes. */
+  kill(): Promise<void>;
+}
+
+function children(pid: number): number[] {
+  try {
+    const direct = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    return direct.flatMap((child) => [child, ...children(child)]);
+  } catch {
+    return [];
+  }
+}
+
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts a server on `port` (0 picks one) with its state under `persistDir`, and waits until it serves. */
+export async function startLocalServer(
+  miniflareOptions: Record<string, unknown>,
+  {
+    port = 0,
+    persistDir = mkdtempSync(join(tmpdir(), "edgeflow-state-")),
+    inspectorPort,
+  }: { port?: number; persistDir?: string; /** Opens workerd's V8 inspector, for scripts/profile.ts. */ inspectorPort?: number } = {},
+): Promise<RunningServer> {
+  const optionsFile = join(mkdtempSync(join(tmpdir(), "edgeflow-serve-")), "options.json");
+  writeFileSync(optionsFile, JSON.stringify({ shared: { host: "127.0.0.1", port, resourcePersistencePath: persistDir, inspectorPort }, worker: miniflareOptions }));
+  const child = spawn(process.execPath, [join(ROOT, "scripts/lib/serve.ts"), optionsFile], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const url = await new Promise<string>((done, fail) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const ready = /ready (http:\/\/\S+?)\/?\n/.exec(output);
+      if (ready) done(ready[1]!);
+    });
+    child.once("exit", (code) => fail(new Error(`server exited (${code}) before it was ready:\n${output}`)));
+  });
+  const pid = child.pid!;
+  const signalGroup = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      return;
+    }
+    await exited;
+  };
+  return {
+    url,
+    pid,
+    persistDir,
+    output: () => output,
+    rss: () => ({ supervisor: rssOf(pid), workerd: children(pid).reduce((sum, p) => sum + rssOf(p), 0) }),
+    stop: async () => {
+      const timer = setTimeout(() => void signalGroup("SIGKILL"), 5_000);
+      await signalGroup("SIGTERM");
+      clearTimeout(timer);
+    },
+    kill: () => signalGroup("SIGKILL"),
+  };
+}

@@ -1,0 +1,108 @@
+// Where an ingest's CPU goes: samples every JS isolate in the local server with V8's profiler
+// while a closed-loop ingest load runs, then prints self time per isolate and per function.
+//   npm run profile [-- --entities hot|distinct] [--concurrency 50] [--ms 5000] [--top 25]
+import { edgeflowOptions, startLocalServer } from "./lib/local-server.ts";
+import { closedLoop, httpClient } from "./lib/load.ts";
+import { freePort } from "../test/e2e/harness.ts";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
+async function session(url: string) {
+  const ws = new WebSocket(url);
+  await new Promise((done, fail) => {
+    ws.onopen = done;
+    ws.onerror = fail;
+  });
+  let next = 1;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (message) => {
+    const data = JSON.parse(String(message.data));
+    if (data.id && waiting.has(data.id)) waiting.get(data.id)!(data.result);
+  };
+  return {
+    call: <T>(method: string, params: object = {}) =>
+      new Promise<T>((done) => {
+        const id = next++;
+        waiting.set(id, done as (r: unknown) => void);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+function selfTimes(profile: Profile): Map<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)!.callFrame;
+    const file = frame.url.split("/").pop() ?? "";
+    const name = `${frame.functionName || "(anonymous)"}${file ? ` ${file}:${frame.lineNumber + 1}` : ""}`;
+    totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return totals;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+const hot = arg("entities", "distinct") === "hot";
+const concurrency = Number(arg("concurrency", "50"));
+const durationMs = Number(arg("ms", "5000"));
+const top = Number(arg("top", "25"));
+
+const inspectorPort = await freePort();
+const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }), { inspectorPort });
+const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl: string }>;
+const sessions = await Promise.all(targets.map(async (t) => ({ id: t.id, cdp: await session(t.webSocketDebuggerUrl) })));
+for (const { cdp } of sessions) {
+  await cdp.call("Profiler.enable");
+  await cdp.call("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.call("Profiler.start");
+}
+const client = httpClient(server.url, concurrency);
+let n = 0;
+const run = Date.now().toString(36);
+const result = await closedLoop({
+  client,
+  concurrency,
+  durationMs,
+  expect: (s) => s === 202,
+  next: () => {
+    const i = n++;
+    const lead = hot ? "HOT" : `L-${i}`;
+    return {
+      method: "POST",
+      path: "/v1/events",
+      headers: { authorization: "Bearer dev_demo_key" },
+      body: JSON.stringify({ id: `prof-${run}-${i}`, type: "lead.created", data: { id: lead, email: "p@example.com", name: "P" } }),
+    };
+  },
+});
+console.log(`${result.requests} events in ${result.seconds.toFixed(1)} s: ${result.perSecond.toFixed(0)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms\n`);
+for (const { id, cdp } of sessions) {
+  const { profile } = await cdp.call<{ profile: Profile }>("Profiler.stop");
+  cdp.close();
+  const times = selfTimes(profile);
+  const idle = times.get("(idle)") ?? 0;
+  const busy = [...times.values()].reduce((a, b) => a + b, 0) - idle;
+  if (busy < 50) continue;
+  console.log(`isolate ${id}: ${busy.toFixed(0)} ms busy (${((1000 * busy) / Math.max(1, result.requests)).toFixed(0)} µs per event)`);
+  for (const [name, ms] of [...times].filter(([name]) => name !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
+  }
+  console.log("");
+}
+client.close();
+await server.stop();
