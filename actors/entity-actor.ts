@@ -64,6 +64,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly sql: Sql;
   private readonly outbox: Outbox;
   private readonly settings: Settings;
+  /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
+  private readonly skipReasons = new Map<string, string | null>();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -71,12 +73,15 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     this.outbox = new Outbox(this.sql, ctx.storage.sql);
     this.settings = readSettings(env);
     // Synchronous SQL in the constructor runs before any request is delivered.
-    migrate(ctx.storage);
+    const isNew = migrate(ctx.storage) === 0;
     // Rows are the truth and the alarm only points at them: if work is waiting but the alarm
-    // was lost (a crash between commit and setAlarm, a code reload), point it again.
-    ctx.blockConcurrencyWhile(async () => {
-      if (this.outbox.nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.scheduleNextAlarm();
-    });
+    // was lost (a crash between commit and setAlarm, a code reload), point it again. A new
+    // actor has no rows, so it skips the check.
+    if (!isNew) {
+      ctx.blockConcurrencyWhile(async () => {
+        if (this.outbox.nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.scheduleNextAlarm();
+      });
+    }
   }
 
   /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
@@ -90,6 +95,17 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /**
+   * Makes sure the alarm fires no later than `at`. New rows are due at once, so at ingest this is
+   * all the scheduling needed: no query for the exact next time (the alarm computes that when it
+   * re-arms). If the new rows wait behind an open head, the early alarm finds nothing due and
+   * re-arms for the right time.
+   */
+  private async wakeBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
    * Stores events for this entity. For each event, in ONE synchronous transaction: dedupe by id,
    * append to the log with the next seq, merge `data` into the state (per-field last writer wins
    * by occurredAt, then id), and write one outbox row per handler. The RPC answers only after the
@@ -98,7 +114,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
     const now = Date.now();
     const results = this.ctx.storage.transactionSync(() => events.map((event) => this.ingestOne(tenant, event, now)));
-    if (results.some((r) => r.status === "accepted")) await this.scheduleNextAlarm();
+    if (results.some((r) => r.status === "accepted")) await this.wakeBy(now);
     return results;
   }
 
@@ -123,11 +139,26 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
              VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)})`;
     this.mergeState(event.data, event.occurredAt, event.id);
     for (const handler of definition.handlers) {
-      this.sql`INSERT INTO outbox (event_seq, handler, status, next_attempt_at, created_at)
-               VALUES (${seq}, ${handler}, 'pending', ${now}, ${now})`;
+      const skip = this.unconfigured(handler);
+      if (skip === null) {
+        this.sql`INSERT INTO outbox (event_seq, handler, status, next_attempt_at, created_at)
+                 VALUES (${seq}, ${handler}, 'pending', ${now}, ${now})`;
+      } else {
+        this.sql`INSERT INTO outbox (event_seq, handler, status, last_error, completed_at, created_at)
+                 VALUES (${seq}, ${handler}, 'skipped', ${skip}, ${now}, ${now})`;
+      }
     }
     this.sql`UPDATE entity SET version = version + 1, updated_at = ${now}`;
     return { id: event.id, entity: event.entity, status: "accepted", seq };
+  }
+
+  private unconfigured(handlerName: string): string | null {
+    let reason = this.skipReasons.get(handlerName);
+    if (reason === undefined) {
+      reason = findHandler(handlerName)?.unconfigured?.(this.env) ?? null;
+      this.skipReasons.set(handlerName, reason);
+    }
+    return reason;
   }
 
   /**
@@ -170,7 +201,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Runs one handler's due heads in seq order until none is due or the budget is spent. */
   private async runChain(handlerName: string, deadline: number): Promise<void> {
     while (Date.now() < deadline) {
-      const row = this.outbox.dueHeads(Date.now(), handlerName)[0];
+      const row = this.outbox.dueHead(Date.now(), handlerName);
       if (!row) return;
       try {
         await this.attempt(row);

@@ -28,11 +28,17 @@ export interface DeadRow extends Row {
 export type Finished = "succeeded" | "skipped" | "retry" | "dead" | "stale";
 
 // The head of a handler's queue: its open row with the lowest seq. Only heads may run, which is
-// what makes each handler see an entity's events in seq order.
+// what makes each handler see an entity's events in seq order. The grouped MIN walks the partial
+// index outbox_open_by_handler once, instead of running a subquery for every open row, which
+// made a hot entity's backlog slower to drain the longer it grew.
 const HEADS = `
   SELECT o.* FROM outbox o
-  WHERE o.status IN ('pending', 'in_flight')
-    AND o.event_seq = (SELECT MIN(p.event_seq) FROM outbox p WHERE p.handler = o.handler AND p.status IN ('pending', 'in_flight'))`;
+  JOIN (SELECT handler, MIN(event_seq) AS head_seq FROM outbox WHERE status IN ('pending', 'in_flight') GROUP BY handler) h
+    ON o.handler = h.handler AND o.event_seq = h.head_seq
+  WHERE o.status IN ('pending', 'in_flight')`;
+
+// One handler's head: an index seek on outbox_open_by_handler.
+const HEAD_OF = `SELECT * FROM outbox WHERE handler = ?1 AND status IN ('pending', 'in_flight') ORDER BY event_seq LIMIT 1`;
 
 /** The outbox's SQL, in one place: which deliveries are due, and how each attempt ends. */
 export class Outbox {
@@ -42,15 +48,22 @@ export class Outbox {
   ) {}
 
   /** Due heads: pending and due, or in flight with a lapsed lease (a crash or a lost message). */
-  dueHeads(now: number, handler?: string): OutboxRow[] {
-    const rows = this.storage
+  dueHeads(now: number): OutboxRow[] {
+    return this.storage
       .exec<OutboxRow>(
         `${HEADS} AND ((o.status = 'pending' AND o.next_attempt_at <= ?1) OR (o.status = 'in_flight' AND o.lease_until <= ?1))
-         ${handler === undefined ? "" : "AND o.handler = ?2"} ORDER BY o.event_seq, o.id`,
-        ...(handler === undefined ? [now] : [now, handler]),
+         ORDER BY o.event_seq, o.id`,
+        now,
       )
       .toArray();
-    return rows;
+  }
+
+  /** One handler's head if it is due now, else undefined. */
+  dueHead(now: number, handler: string): OutboxRow | undefined {
+    const head = this.storage.exec<OutboxRow>(HEAD_OF, handler).toArray()[0];
+    if (!head) return undefined;
+    const due = head.status === "pending" ? Number(head.next_attempt_at) <= now : Number(head.lease_until) <= now;
+    return due ? head : undefined;
   }
 
   /**

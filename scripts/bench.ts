@@ -1,5 +1,6 @@
 // Measures edgeflow against a bare Worker on this machine, in one run, with one load generator.
-//   npm run bench [-- --quick] [--phase-ms 10000] [--entities 10000] [--rate 200] [--fanout-ms 15000] [--json FILE]
+//   npm run bench [-- --quick] [--phase-ms 10000] [--entities 10000] [--batch-size 100] [--rate 200]
+//                 [--fanout-ms 15000] [--fanout-entities 1000] [--concurrency 1,10,50] [--json FILE]
 // Both servers run as production serves them (workerd through Miniflare, no dev proxy).
 import { cpus, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +18,9 @@ export interface BenchOptions {
   batchConcurrency: number;
   fanoutRate: number;
   fanoutMs: number;
+  fanoutEntities: number;
+  /** Which parts to run: any of bare, actor, ingest, fanout. */
+  only: string[];
 }
 
 export const FULL: BenchOptions = {
@@ -28,20 +32,37 @@ export const FULL: BenchOptions = {
   batchConcurrency: 10,
   fanoutRate: 200,
   fanoutMs: 15_000,
+  fanoutEntities: 1_000,
+  only: ["bare", "actor", "ingest", "fanout"],
 };
 
-export const QUICK: BenchOptions = { ...FULL, phaseMs: 2_500, warmupMs: 300, fanoutMs: 4_000 };
+/** Under a minute: shorter phases and 1,000 entities (creating 10,000 actors alone takes longer). */
+export const QUICK: BenchOptions = { ...FULL, phaseMs: 2_000, warmupMs: 300, entities: 1_000, fanoutMs: 4_000, fanoutEntities: 200 };
 
-type Phase = LoadResult & { concurrency: number; eventsPerSecond: number };
+export type Phase = LoadResult & { name: string; concurrency: number; eventsPerSecond: number; workerdCpuUsPerRequest: number };
 
 export interface BenchReport {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; workerd: string };
   options: BenchOptions;
+  /** The ceiling: a Worker that answers 200. */
   bare: Phase[];
+  /** The floor of any actor-per-entity design here: an RPC to an empty Durable Object. */
+  emptyActor: Phase[];
   hotEntity: Phase[];
+  /** The first event of each entity: every one creates an actor and its SQLite database. */
+  newEntities: Phase;
+  /** Events over entities that already exist. */
   distinctEntities: Phase[];
   batch: Phase;
-  fanout: { rate: number; events: number; missing: number; inline: Record<string, Latencies>; queued: Record<string, Latencies> };
+  fanout: {
+    rate: number;
+    events: number;
+    /** Events the server did not accept (overload answers), by status; they expect no calls. */
+    refused: Record<number, number>;
+    missing: number;
+    inline: Record<string, Latencies>;
+    queued: Record<string, Latencies>;
+  };
   rss: { entitiesTouched: number; workerdPeakMiB: number; supervisorPeakMiB: number };
 }
 
@@ -51,6 +72,22 @@ const MiB = 1024 * 1024;
 function leadCreated(eventId: string, leadId: string) {
   return { id: eventId, type: "lead.created", data: { id: leadId, email: `${leadId.toLowerCase()}@example.com`, name: `Lead ${leadId}` } };
 }
+
+const STATUSES = ["new", "contacted", "qualified", "nurturing"];
+function leadUpdated(eventId: string, leadId: string, n: number) {
+  return { id: eventId, type: "lead.updated", data: { id: leadId, status: STATUSES[n % STATUSES.length]!, score: String(n % 100) } };
+}
+
+// One RPC per request to a Durable Object that does nothing: what workerd itself charges.
+const EMPTY_ACTOR = `
+import { DurableObject } from "cloudflare:workers";
+export class Empty extends DurableObject { ping() { return 1; } }
+export default {
+  async fetch(request, env) {
+    await env.EMPTY.getByName(new URL(request.url).pathname).ping();
+    return new Response("ok", { status: 202 });
+  },
+};`;
 
 /** Samples the server's memory until stopped; the peak is what the report shows. */
 function rssSampler(server: RunningServer) {
@@ -70,12 +107,30 @@ function rssSampler(server: RunningServer) {
   };
 }
 
-async function measure(url: string, concurrency: number, options: BenchOptions, next: Parameters<typeof closedLoop>[0]["next"], eventsPerRequest: number, expect: (s: number) => boolean): Promise<Phase> {
-  const client = httpClient(url, concurrency);
+type Next = Parameters<typeof closedLoop>[0]["next"];
+
+async function measure(
+  server: RunningServer,
+  name: string,
+  concurrency: number,
+  options: BenchOptions,
+  next: Next,
+  spec: { eventsPerRequest?: number; expect: (status: number) => boolean; maxRequests?: number; warmup?: boolean },
+): Promise<Phase> {
+  const client = httpClient(server.url, concurrency);
   try {
-    await closedLoop({ client, concurrency, durationMs: options.warmupMs, next, expect });
-    const result = await closedLoop({ client, concurrency, durationMs: options.phaseMs, next, expect });
-    return { ...result, concurrency, eventsPerSecond: result.perSecond * eventsPerRequest };
+    if (spec.warmup !== false) await closedLoop({ client, concurrency, durationMs: options.warmupMs, next, expect: spec.expect });
+    const cpuBefore = server.workerdCpuMs();
+    const durationMs = spec.maxRequests ? 3_600_000 : options.phaseMs;
+    const result = await closedLoop({ client, concurrency, durationMs, maxRequests: spec.maxRequests, next, expect: spec.expect });
+    const cpu = server.workerdCpuMs() - cpuBefore;
+    return {
+      ...result,
+      name,
+      concurrency,
+      eventsPerSecond: result.perSecond * (spec.eventsPerRequest ?? 1),
+      workerdCpuUsPerRequest: (1000 * cpu) / Math.max(1, result.requests),
+    };
   } finally {
     client.close();
   }
@@ -93,90 +148,134 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     },
     options,
   };
+  const ok200 = (s: number) => s === 200;
+  const ok202 = (s: number) => s === 202;
+  const c50 = Math.max(...options.concurrencies);
 
-  log("bare Worker …");
-  const bare = await startLocalServer(bareOptions());
-  try {
-    report.bare = [];
-    for (const c of options.concurrencies) {
-      report.bare.push(await measure(bare.url, c, options, () => ({ method: "GET", path: "/" }), 1, (s) => s === 200));
+  const part = (name: string) => options.only.includes(name);
+  if (part("bare")) {
+    log("bare Worker …");
+    const bare = await startLocalServer(bareOptions());
+    try {
+      report.bare = [];
+      for (const c of options.concurrencies) report.bare.push(await measure(bare, "bare Worker (200)", c, options, () => ({ method: "GET", path: "/" }), { expect: ok200 }));
+    } finally {
+      await bare.stop();
     }
-  } finally {
-    await bare.stop();
   }
-
-  log("edgeflow ingest …");
-  const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }));
-  const sampler = rssSampler(server);
-  let touched = 0;
-  try {
-    let n = 0;
-    const post = (leadId: string) => () => {
-      const body = JSON.stringify(leadCreated(`bench-${run}-${n++}`, leadId));
-      return { method: "POST", path: "/v1/events", body, headers: AUTH };
-    };
-    const accepted = (s: number) => s === 202;
-    report.hotEntity = [];
-    for (const c of options.concurrencies) report.hotEntity.push(await measure(server.url, c, options, post("HOT"), 1, accepted));
-
-    let entity = 0;
-    const nextEntity = () => `L-${entity++ % options.entities}`;
-    report.distinctEntities = [];
-    for (const c of options.concurrencies) {
-      report.distinctEntities.push(await measure(server.url, c, options, () => post(nextEntity())(), 1, accepted));
+  if (part("actor")) {
+    log("empty actor …");
+    const compatibilityDate = (bareOptions() as { compatibilityDate: string }).compatibilityDate;
+    const empty = await startLocalServer({ compatibilityDate, modules: true, script: EMPTY_ACTOR, durableObjects: { EMPTY: { className: "Empty", useSQLite: true } } });
+    try {
+      let i = 0;
+      report.emptyActor = [
+        await measure(empty, "empty actor RPC, 1 hot", c50, options, () => ({ method: "GET", path: "/hot" }), { expect: ok202 }),
+        await measure(empty, "empty actor RPC, new actor each", c50, options, () => ({ method: "GET", path: `/a${i++}` }), { expect: ok202 }),
+      ];
+    } finally {
+      await empty.stop();
     }
-    report.batch = await measure(
-      server.url,
-      options.batchConcurrency,
-      options,
-      () => {
-        const events = Array.from({ length: options.batchSize }, () => leadCreated(`bench-${run}-${n++}`, nextEntity()));
+  }
+  if (part("ingest")) {
+    log("edgeflow ingest …");
+    const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }));
+    const sampler = rssSampler(server);
+    let touched = 0;
+    try {
+      let n = 0;
+      const single = (event: (id: string) => object) => () => ({ method: "POST", path: "/v1/events", body: JSON.stringify(event(`bench-${run}-${n++}`)), headers: AUTH });
+      report.hotEntity = [];
+      for (const c of options.concurrencies) {
+        report.hotEntity.push(await measure(server, "ingest, 1 hot entity", c, options, single((id) => leadUpdated(id, "HOT", n)), { expect: ok202 }));
+      }
+
+      // Every entity's first event, in batches: this creates the actors the next phases use.
+      let created = 0;
+      const batchOf = (event: (id: string) => object) => () => {
+        const events = Array.from({ length: options.batchSize }, () => event(`bench-${run}-${n++}`));
         return { method: "POST", path: "/v1/events/batch", body: JSON.stringify({ events }), headers: AUTH };
-      },
-      options.batchSize,
-      (s) => s === 207,
-    );
-    touched = Math.min(entity, options.entities);
-  } finally {
-    const peak = sampler.stop();
-    report.rss = { entitiesTouched: touched, workerdPeakMiB: peak.workerd / MiB, supervisorPeakMiB: peak.supervisor / MiB };
-    await server.stop();
-  }
+      };
+      const requests = Math.ceil(options.entities / options.batchSize);
+      report.newEntities = await measure(server, `batch, first event of ${fmt(options.entities)} new entities`, options.batchConcurrency, options, batchOf((id) => leadCreated(id, `L-${created++ % options.entities}`)), {
+        eventsPerRequest: options.batchSize,
+        expect: (s) => s === 207,
+        maxRequests: requests,
+        warmup: false,
+      });
+      touched = Math.min(created, options.entities);
 
-  log("edgeflow fan-out …");
-  report.fanout = await measureFanout(options, run);
+      let entity = 0;
+      const nextEntity = () => `L-${entity++ % options.entities}`;
+      report.distinctEntities = [];
+      for (const c of options.concurrencies) {
+        report.distinctEntities.push(await measure(server, `ingest, ${fmt(options.entities)} entities`, c, options, single((id) => leadUpdated(id, nextEntity(), n)), { expect: ok202 }));
+      }
+      report.batch = await measure(server, `batch (${options.batchSize}/request), ${fmt(options.entities)} entities`, options.batchConcurrency, options, batchOf((id) => leadUpdated(id, nextEntity(), n)), {
+        eventsPerRequest: options.batchSize,
+        expect: (s) => s === 207,
+      });
+    } finally {
+      const peak = sampler.stop();
+      report.rss = { entitiesTouched: touched, workerdPeakMiB: peak.workerd / MiB, supervisorPeakMiB: peak.supervisor / MiB };
+      await server.stop();
+    }
+  }
+  if (part("fanout")) {
+    log("edgeflow fan-out …");
+    report.fanout = await measureFanout(options, run);
+  }
   return report as BenchReport;
 }
 
-/** POST → receiver latency for each handler, at a steady open-loop rate over fresh entities. */
+/**
+ * POST → receiver latency per handler, at a steady open-loop rate of `lead.updated` events over
+ * a pool of existing leads (created first, and their fan-out drained, before the clock starts).
+ */
 async function measureFanout(options: BenchOptions, run: string): Promise<BenchReport["fanout"]> {
   const receiver = await startReceiver();
   const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000, vars: receiverVars(receiver.url) }));
   const sentAt = new Map<string, number>();
   const seen = new Map<string, number[]>();
+  let warmCalls = 0;
   receiver.onCall((call) => {
     const [eventId, handler] = (call.headers["idempotency-key"] ?? "").split(":");
     const start = sentAt.get(eventId ?? "");
-    if (start === undefined || !handler) return;
+    if (start === undefined || !handler) {
+      warmCalls++;
+      return;
+    }
     const list = seen.get(handler) ?? [];
     list.push(performance.now() - start);
     seen.set(handler, list);
   });
-  const client = httpClient(server.url, 64);
+  const client = httpClient(server.url, 256);
+  const refused: Record<number, number> = {};
   try {
-    const events = await openLoop(options.fanoutRate, options.fanoutMs, async (i) => {
+    for (let first = 0; first < options.fanoutEntities; first += options.batchSize) {
+      const events = Array.from({ length: Math.min(options.batchSize, options.fanoutEntities - first) }, (_, k) => leadCreated(`fan-${run}-new-${first + k}`, `F-${first + k}`));
+      await client.send("POST", "/v1/events/batch", JSON.stringify({ events }), AUTH);
+    }
+    // lead.created reaches the receiver through slack, welcome-email, crm and ai-analysis.
+    const settle = Date.now() + 120_000;
+    while (warmCalls < options.fanoutEntities * 4 && Date.now() < settle) await new Promise((r) => setTimeout(r, 100));
+
+    const sent = await openLoop(options.fanoutRate, options.fanoutMs, async (i) => {
       const id = `fan-${run}-${i}`;
       sentAt.set(id, performance.now());
-      const answer = await client.send("POST", "/v1/events", JSON.stringify(leadCreated(id, `F-${i}`)), AUTH);
-      if (answer.status !== 202) throw new Error(`fan-out event ${id} got ${answer.status}: ${answer.body}`);
+      const body = JSON.stringify(leadUpdated(id, `F-${i % options.fanoutEntities}`, i));
+      const status = await client.send("POST", "/v1/events", body, AUTH).then((a) => a.status, () => 0);
+      if (status !== 202) refused[status] = (refused[status] ?? 0) + 1;
     });
-    const handlers = { inline: ["slack", "welcome-email"], queued: ["crm", "ai-analysis"] };
+    const events = sent - Object.values(refused).reduce((a, b) => a + b, 0);
+    // lead.updated goes to slack (inline) and crm (queued) over HTTP.
+    const handlers = { inline: ["slack"], queued: ["crm"] };
     const all = [...handlers.inline, ...handlers.queued];
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && all.some((h) => (seen.get(h)?.length ?? 0) < events)) await new Promise((r) => setTimeout(r, 100));
     const missing = all.reduce((sum, h) => sum + Math.max(0, events - (seen.get(h)?.length ?? 0)), 0);
     const pick = (names: string[]) => Object.fromEntries(names.map((h) => [h, latencies(seen.get(h) ?? [])]));
-    return { rate: options.fanoutRate, events, missing, inline: pick(handlers.inline), queued: pick(handlers.queued) };
+    return { rate: options.fanoutRate, events, refused, missing, inline: pick(handlers.inline), queued: pick(handlers.queued) };
   } finally {
     client.close();
     await server.stop();
@@ -187,20 +286,37 @@ async function measureFanout(options: BenchOptions, run: string): Promise<BenchR
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a");
 
 /** The one table: every figure, every throughput also as a share of the bare Worker's. */
-export function formatReport(r: BenchReport): string {
-  const bareAt = (c: number) => r.bare.find((p) => p.concurrency === c)?.perSecond ?? NaN;
-  const rows: string[][] = [["target", "conc.", "req/s", "events/s", "p50 ms", "p99 ms", "max ms", "vs bare"]];
-  const phase = (name: string, p: Phase) => {
-    const errors = Object.entries(p.unexpected).map(([s, n]) => `${n}×${s}`).join(" ");
-    rows.push([name, String(p.concurrency), fmt(p.perSecond), fmt(p.eventsPerSecond), fmt(p.p50, 2), fmt(p.p99, 2), fmt(p.max, 1), `${fmt((100 * p.eventsPerSecond) / bareAt(p.concurrency))}%${errors ? `  (unexpected: ${errors})` : ""}`]);
+export function formatReport(report: BenchReport): string {
+  // A partial run (--only) leaves parts out; show what ran.
+  const r: BenchReport = {
+    ...report,
+    bare: report.bare ?? [],
+    emptyActor: report.emptyActor ?? [],
+    hotEntity: report.hotEntity ?? [],
+    distinctEntities: report.distinctEntities ?? [],
+    fanout: report.fanout ?? { rate: report.options.fanoutRate, events: 0, refused: {}, missing: 0, inline: {}, queued: {} },
+    rss: report.rss ?? { entitiesTouched: 0, workerdPeakMiB: NaN, supervisorPeakMiB: NaN },
   };
-  for (const p of r.bare) phase("bare Worker (200)", p);
-  for (const p of r.hotEntity) phase("ingest, 1 hot entity", p);
-  for (const p of r.distinctEntities) phase(`ingest, ${fmt(r.options.entities)} entities`, p);
-  phase(`batch ingest (${r.options.batchSize}/request)`, r.batch);
+  const bareAt = (c: number) => r.bare.find((p) => p.concurrency === c)?.perSecond ?? NaN;
+  const rows: string[][] = [["target", "conc.", "req/s", "events/s", "p50 ms", "p99 ms", "max ms", "CPU µs/req", "vs bare"]];
+  const phase = (p: Phase) => {
+    const errors = Object.entries(p.unexpected).map(([s, n]) => `${n}×${s}`).join(" ");
+    rows.push([
+      p.name,
+      String(p.concurrency),
+      fmt(p.perSecond),
+      fmt(p.eventsPerSecond),
+      fmt(p.p50, 2),
+      fmt(p.p99, 2),
+      fmt(p.max, 1),
+      fmt(p.workerdCpuUsPerRequest),
+      `${fmt((100 * p.eventsPerSecond) / bareAt(p.concurrency))}%${errors ? `  (unexpected: ${errors})` : ""}`,
+    ]);
+  };
+  [...r.bare, ...r.emptyActor, ...r.hotEntity, r.newEntities, ...r.distinctEntities, r.batch].filter((p) => p !== undefined).forEach(phase);
   for (const [kind, group] of [["inline", r.fanout.inline], ["queued", r.fanout.queued]] as const) {
     for (const [handler, l] of Object.entries(group)) {
-      rows.push([`fan-out → ${handler} (${kind})`, `${r.fanout.rate}/s`, "", "", fmt(l.p50, 1), fmt(l.p99, 1), fmt(l.max, 1), ""]);
+      rows.push([`fan-out → ${handler} (${kind})`, `${r.fanout.rate}/s`, "", "", fmt(l.p50, 1), fmt(l.p99, 1), fmt(l.max, 1), "", ""]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
@@ -208,11 +324,12 @@ export function formatReport(r: BenchReport): string {
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   return [
     `machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, workerd ${r.machine.workerd}`,
-    `phases: ${r.options.phaseMs / 1000} s each after ${r.options.warmupMs / 1000} s warm-up; "vs bare" compares events/s with the bare Worker's req/s at the same concurrency`,
+    `phases: ${r.options.phaseMs / 1000} s each after ${r.options.warmupMs / 1000} s warm-up; "vs bare" = events/s over the bare Worker's req/s at the same concurrency;`,
+    `CPU µs/req = workerd's CPU time over the phase divided by requests`,
     "",
     ...lines,
     "",
-    `fan-out: ${r.fanout.events} events at ${r.fanout.rate}/s, ${r.fanout.missing} handler calls missing after the deadline`,
+    `fan-out: ${r.fanout.events} lead.updated events accepted at ${r.fanout.rate}/s over ${fmt(r.options.fanoutEntities)} leads${Object.keys(r.fanout.refused).length ? ` (refused: ${JSON.stringify(r.fanout.refused)})` : ""}, ${r.fanout.missing} handler calls missing after the deadline`,
     `server RSS peak (${fmt(r.rss.entitiesTouched)} entities touched): workerd ${fmt(r.rss.workerdPeakMiB)} MiB, Miniflare's Node supervisor ${fmt(r.rss.supervisorPeakMiB)} MiB`,
   ].join("\n");
 }
@@ -228,6 +345,7 @@ function parseArgs(argv: string[]): { options: BenchOptions; json?: string } {
     "--batch-concurrency": "batchConcurrency",
     "--rate": "fanoutRate",
     "--fanout-ms": "fanoutMs",
+    "--fanout-entities": "fanoutEntities",
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -236,6 +354,7 @@ function parseArgs(argv: string[]): { options: BenchOptions; json?: string } {
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === "--json") json = value;
     else if (flag === "--concurrency") options.concurrencies = value.split(",").map(Number);
+    else if (flag === "--only") options.only = value.split(",");
     else if (numeric[flag]) (options[numeric[flag]] as number) = Number(value);
     else throw new Error(`unknown flag ${flag}; see the top of scripts/bench.ts`);
   }

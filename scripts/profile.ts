@@ -63,7 +63,13 @@ const durationMs = Number(arg("ms", "5000"));
 const top = Number(arg("top", "25"));
 
 const inspectorPort = await freePort();
-const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }), { inspectorPort });
+// --without RATE_LIMITER,DB,ANALYTICS drops bindings, to see what edgeflow itself costs apart
+// from Miniflare's JavaScript stand-ins for them.
+const without = arg("without", "").split(",").filter(Boolean);
+const options = edgeflowOptions({ rateLimit: 1_000_000_000 });
+const bindingGroups: Record<string, string> = { RATE_LIMITER: "ratelimits", DB: "d1Databases", ANALYTICS: "analyticsEngineDatasets" };
+for (const name of without) delete (options[bindingGroups[name] ?? name] as Record<string, unknown> | undefined)?.[name];
+const server = await startLocalServer(options, { inspectorPort });
 const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl: string }>;
 const sessions = await Promise.all(targets.map(async (t) => ({ id: t.id, cdp: await session(t.webSocketDebuggerUrl) })));
 for (const { cdp } of sessions) {

@@ -71,6 +71,8 @@ export async function closedLoop(options: {
   client: HttpClient;
   concurrency: number;
   durationMs: number;
+  /** Stop after this many requests even if time remains. */
+  maxRequests?: number;
   next: (i: number) => { method: string; path: string; body?: string; headers?: Record<string, string> };
   expect: (status: number) => boolean;
 }): Promise<LoadResult> {
@@ -80,7 +82,7 @@ export async function closedLoop(options: {
   const started = performance.now();
   const endAt = started + options.durationMs;
   const worker = async () => {
-    while (performance.now() < endAt) {
+    while (performance.now() < endAt && issued < (options.maxRequests ?? Infinity)) {
       const spec = options.next(issued++);
       const sentAt = performance.now();
       let status = 0;

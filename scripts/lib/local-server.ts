@@ -49,7 +49,7 @@ export function edgeflowOptions(config: EdgeflowServerConfig = {}): Record<strin
     rootPath: ROOT,
     modulesRoot: outDir,
     modules,
-    bindings: { ...options.bindings, ...config.vars },
+    bindings: { ...(options.bindings as Record<string, unknown>), ...config.vars },
     ratelimits,
   };
 }
@@ -71,6 +71,8 @@ export interface RunningServer {
   output(): string;
   /** Resident memory of the server's whole process tree (Node supervisor and workerd), in bytes. */
   rss(): { supervisor: number; workerd: number };
+  /** CPU time workerd has used so far (user + system), in ms. */
+  workerdCpuMs(): number;
   stop(): Promise<void>;
   /** SIGKILL to the whole process group: no shutdown hooks, no flushes. */
   kill(): Promise<void>;
@@ -82,6 +84,16 @@ function children(pid: number): number[] {
     return direct.flatMap((child) => [child, ...children(child)]);
   } catch {
     return [];
+  }
+}
+
+function cpuMsOf(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
   }
 }
 
@@ -137,6 +149,7 @@ export async function startLocalServer(
     persistDir,
     output: () => output,
     rss: () => ({ supervisor: rssOf(pid), workerd: children(pid).reduce((sum, p) => sum + rssOf(p), 0) }),
+    workerdCpuMs: () => children(pid).reduce((sum, p) => sum + cpuMsOf(p), 0),
     stop: async () => {
       const timer = setTimeout(() => void signalGroup("SIGKILL"), 5_000);
       await signalGroup("SIGTERM");

@@ -1,7 +1,7 @@
 import { RetryableError, SkipDelivery } from "../delivery/errors";
 import type { JsonObject } from "../types";
 import type { Handler, HandlerContext, HandlerResult } from "./handler";
-import { sendJson } from "./http";
+import { missingSettings, sendJson } from "./http";
 
 const DEFAULT_MODEL = "gpt-4o-mini";
 
@@ -55,11 +55,13 @@ async function analyse(context: HandlerContext, instruction: string, subject: Js
 export const aiAnalysis: Handler = {
   name: "ai-analysis",
   mode: "queued",
+  unconfigured: (env) => missingSettings(env, "AI_API_URL"),
   run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
 };
 
 export const offerAnalysis: Handler = {
   name: "offer-analysis",
   mode: "queued",
+  unconfigured: (env) => missingSettings(env, "AI_API_URL"),
   run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
 };

@@ -8,6 +8,7 @@ import type { Handler } from "./handler";
 export const analytics: Handler = {
   name: "analytics",
   mode: "inline",
+  unconfigured: (env) => (env.ANALYTICS ? null : "not configured: no Analytics Engine binding ANALYTICS"),
   async run({ env, tenant, entity, event }) {
     if (!env.ANALYTICS) throw new SkipDelivery("not configured: no Analytics Engine binding ANALYTICS");
     const amount = typeof event.data.amount === "number" ? event.data.amount : 0;

@@ -30,6 +30,7 @@ const text = (value: unknown): string | null => (typeof value === "string" ? val
 export const database: Handler = {
   name: "database",
   mode: "inline",
+  unconfigured: (env) => (env.DB ? null : "not configured: no D1 binding DB"),
   async run({ env, tenant, entity, event, state }) {
     if (!env.DB) throw new SkipDelivery("not configured: no D1 binding DB");
     const db = env.DB;

@@ -1,7 +1,7 @@
 import { entityActor } from "../actors";
 import { SkipDelivery } from "../delivery/errors";
 import type { Handler, HandlerContext } from "./handler";
-import { required, sendJson } from "./http";
+import { missingSettings, required, sendJson } from "./http";
 
 interface Email {
   to: string;
@@ -9,11 +9,14 @@ interface Email {
   text: string;
 }
 
+const EMAIL_SETTINGS = ["EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM"] as const;
+const emailUnconfigured = (env: Cloudflare.Env) => missingSettings(env, ...EMAIL_SETTINGS);
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Sends through a Resend-style API: `POST {EMAIL_API_URL} {from,to,subject,text,html}`. */
 async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
-  const [url, key, from] = required(context, "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM");
+  const [url, key, from] = required(context, ...EMAIL_SETTINGS);
   const html = `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>`;
   await sendJson(context, url!, {
     headers: { authorization: `Bearer ${key}` },
@@ -24,6 +27,7 @@ async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
 export const welcomeEmail: Handler = {
   name: "welcome-email",
   mode: "inline",
+  unconfigured: emailUnconfigured,
   async run(context) {
     const { email, name } = context.event.data;
     if (typeof email !== "string") throw new SkipDelivery("the lead has no email address");
@@ -36,6 +40,7 @@ export const welcomeEmail: Handler = {
 export const offerEmail: Handler = {
   name: "offer-email",
   mode: "inline",
+  unconfigured: emailUnconfigured,
   async run(context) {
     const { leadId, amount, currency } = context.event.data;
     if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");

@@ -47,5 +47,11 @@ export interface HandlerResult {
 export interface Handler {
   name: string;
   mode: "inline" | "queued";
+  /**
+   * Why this deployment cannot run the handler at all (an unset URL, a missing binding), or null.
+   * Checked at ingest, so such deliveries are settled as skipped in the same transaction and cost
+   * no alarm turn and no queue round trip.
+   */
+  unconfigured?(env: Cloudflare.Env): string | null;
   run(context: HandlerContext): Promise<HandlerResult | void>;
 }

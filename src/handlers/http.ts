@@ -5,13 +5,20 @@ import { signStandardWebhooks } from "../sources/sign";
 import { VERSION } from "../version";
 import type { HandlerContext } from "./handler";
 
-/** Reads an optional setting; unset or empty means the handler is not configured. */
-export function required(context: HandlerContext, ...names: Array<keyof Cloudflare.Env>): string[] {
-  const values = names.map((name) => context.env[name]);
-  const missing = names.filter((_, i) => typeof values[i] !== "string" || values[i] === "");
-  if (missing.length > 0) throw new SkipDelivery(`not configured: ${missing.join(", ")} unset`);
+type Setting = keyof Cloudflare.Env;
+
+/** The skip reason when any of these settings is unset or empty, else null. */
+export function missingSettings(env: Cloudflare.Env, ...names: Setting[]): string | null {
+  const missing = names.filter((name) => typeof env[name] !== "string" || env[name] === "");
+  return missing.length > 0 ? `not configured: ${missing.join(", ")} unset` : null;
+}
+
+/** Reads settings a handler needs; unset or empty means the handler is not configured. */
+export function required(context: HandlerContext, ...names: Setting[]): string[] {
+  const reason = missingSettings(context.env, ...names);
+  if (reason) throw new SkipDelivery(reason);
   // Checked just above: every value is a non-empty string.
-  return values as string[];
+  return names.map((name) => context.env[name] as string);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { SkipDelivery } from "../delivery/errors";
 import type { JsonObject } from "../types";
 import type { Handler, HandlerContext } from "./handler";
-import { required, sendJson } from "./http";
+import { missingSettings, required, sendJson } from "./http";
 
 const CLOSED_STATUSES = new Set(["converted", "closed"]);
 
@@ -28,6 +28,7 @@ function text(context: HandlerContext): string {
 export const slack: Handler = {
   name: "slack",
   mode: "inline",
+  unconfigured: (env) => missingSettings(env, "SLACK_WEBHOOK_URL"),
   async run(context) {
     if (context.event.type === "lead.follow_up_due" && CLOSED_STATUSES.has(str(context.state.status, ""))) {
       throw new SkipDelivery(`lead is ${str(context.state.status)}; no reminder needed`);

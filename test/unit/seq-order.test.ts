@@ -30,15 +30,21 @@ describe("event log order", () => {
     expect(seen.map((e) => e.id)).toEqual(ids);
   });
 
-  it("writes one pending outbox row per handler of the type, in the contract's order", async () => {
+  it("writes one outbox row per handler of the type, in the contract's order; unconfigured ones settle as skipped at once", async () => {
     const leadId = uniqueId();
     // Read inside the actor right after the ingest: no alarm can run in between.
     const rows = await runInDurableObject(leadStub(leadId), async (instance: EntityActor, state) => {
       await instance.ingest("demo", [leadEvent(leadId)]);
-      return state.storage.sql.exec<{ handler: string; status: string; attempts: number }>(`SELECT handler, status, attempts FROM outbox ORDER BY id`).toArray();
+      return state.storage.sql
+        .exec<{ handler: string; status: string; attempts: number; last_error: string | null }>(`SELECT handler, status, attempts, last_error FROM outbox ORDER BY id`)
+        .toArray();
     });
     expect(rows.map((r) => r.handler)).toEqual(["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"]);
-    for (const row of rows) expect(row).toMatchObject({ status: "pending", attempts: 0 });
+    // The unit tests leave AI_API_URL unset (vitest.config.ts); every other handler is configured.
+    for (const row of rows) {
+      if (row.handler === "ai-analysis") expect(row).toEqual({ handler: "ai-analysis", status: "skipped", attempts: 0, last_error: "not configured: AI_API_URL unset" });
+      else expect(row).toMatchObject({ status: "pending", attempts: 0, last_error: null });
+    }
   });
 
   it("has no entity and no log before the first event", async () => {
