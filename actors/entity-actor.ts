@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { actorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
 import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId } from "../src/dead-letters";
-import { executeDelivery, type AttemptReport } from "../src/delivery/execute";
+import { executeBatch, executeDelivery, type AttemptReport } from "../src/delivery/execute";
 import { eventDefinition } from "../src/events/registry";
 import type { DeliveryJob, HandlerResult } from "../src/handlers/handler";
 import { handler as findHandler } from "../src/handlers/registry";
@@ -200,14 +200,18 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Runs one handler's due heads in seq order until none is due or the budget is spent. */
   private async runChain(handlerName: string, deadline: number): Promise<void> {
+    const maxBatch = findHandler(handlerName)?.maxBatch ?? 1;
     while (Date.now() < deadline) {
-      const row = this.outbox.dueHead(Date.now(), handlerName);
-      if (!row) return;
+      // A batching handler takes the due run from its head; anything else, or a lone row, goes singly.
+      const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, maxBatch) : [];
+      const rows = batch.length > 1 ? batch : [this.outbox.dueHead(Date.now(), handlerName)].filter((r) => r !== undefined);
+      if (rows.length === 0) return;
       try {
-        await this.attempt(row);
+        if (rows.length > 1) await this.attemptBatch(rows);
+        else await this.attempt(rows[0]!);
       } catch (err) {
         // A bug must not strand the row in flight forever: its lease still lapses and it re-runs.
-        this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: row.id });
+        this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: rows[0]!.id });
         return;
       }
     }
@@ -217,7 +221,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const handler = findHandler(row.handler);
     const queued = handler?.mode === "queued";
     const now = Date.now();
-    const leaseMs = queued ? this.settings.queueLeaseMs : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+    // Each lapse of a queued lease doubles the next one (up to 64×): a re-send that only joins a
+    // slow queue's backlog must not multiply it.
+    const lapses = Math.min(6, Math.max(0, Number(row.attempts) - Number(row.tries)));
+    const leaseMs = queued ? this.settings.queueLeaseMs * 2 ** lapses : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
     const attempt = this.outbox.begin(row, now, leaseMs);
     if (queued) {
       const { tenant, entity } = this.identity()!;
@@ -233,6 +240,23 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!job) return;
     const report = await executeDelivery(job, this.env);
     this.finishAttempt(row.id, attempt, report);
+  }
+
+  /**
+   * One call for several of a batching handler's due rows: all leased in one transaction, all
+   * finished with the same outcome (each with its own attempt count, so backoff and dead-lettering
+   * stay per row). Seq order is kept: the run starts at the head and has no gaps.
+   */
+  private async attemptBatch(rows: OutboxRow[]): Promise<void> {
+    const now = Date.now();
+    const leaseMs = this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+    const attempts = this.ctx.storage.transactionSync(() => rows.map((row) => this.outbox.begin(row, now, leaseMs)));
+    const jobs = rows.map((row, i) => this.job(row.id, attempts[i]!));
+    if (jobs.some((job) => job === null)) return;
+    const report = await executeBatch(jobs as DeliveryJob[], this.env);
+    this.ctx.storage.transactionSync(() => {
+      rows.forEach((row, i) => this.outbox.finish(row.id, attempts[i]!, report, Date.now(), this.settings, rows.length));
+    });
   }
 
   /** The delivery for one outbox row: its event and the entity's current state. */
@@ -405,7 +429,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
           handler: d.handler,
           // Written only by this class with DeliveryStatus values.
           status: d.status as DeliveryStatus,
-          attempts: Number(d.attempts),
+          attempts: Number(d.tries),
           lastError: d.last_error,
           nextAttemptAt: d.status === "pending" || d.status === "in_flight" ? iso(d.next_attempt_at) : null,
           completedAt: iso(d.completed_at),

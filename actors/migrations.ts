@@ -83,6 +83,18 @@ const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }>
       `CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL`,
     ],
   },
+  {
+    name: "0003_tries_and_batch_size",
+    statements: [
+      // How many deliveries the attempt carried: more than 1 when a batching handler took an
+      // entity's backlog in one call.
+      `ALTER TABLE attempts ADD COLUMN batch_size INTEGER NOT NULL DEFAULT 1`,
+      // Attempts that ran and reported an outcome since the last replay: the retry budget.
+      // outbox.attempts stays the lease token, bumped by every send, reported or not.
+      `ALTER TABLE outbox ADD COLUMN tries INTEGER NOT NULL DEFAULT 0`,
+      `UPDATE outbox SET tries = attempts`,
+    ],
+  },
 ];
 
 /** The schema version this code expects; exported for tests. */

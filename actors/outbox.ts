@@ -8,7 +8,10 @@ export interface OutboxRow extends Row {
   event_seq: number;
   handler: string;
   status: string;
+  /** The lease token: bumped by every attempt started, whether or not it reports back. */
   attempts: number;
+  /** Attempts that reported an outcome since the last replay: what the retry budget counts. */
+  tries: number;
   last_error: string | null;
   next_attempt_at: number | null;
   lease_until: number | null;
@@ -58,6 +61,23 @@ export class Outbox {
       .toArray();
   }
 
+  /**
+   * Up to `limit` of one handler's open rows from its head on, in seq order, as long as each is
+   * pending and due: what a batching handler may take in one call. Empty when the head is not due
+   * or is in flight (a lapsed lease re-runs on its own).
+   */
+  dueRun(now: number, handler: string, limit: number): OutboxRow[] {
+    const rows = this.storage
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE handler = ?1 AND status IN ('pending', 'in_flight') ORDER BY event_seq LIMIT ?2`, handler, limit)
+      .toArray();
+    const run: OutboxRow[] = [];
+    for (const row of rows) {
+      if (row.status !== "pending" || Number(row.next_attempt_at) > now) break;
+      run.push(row);
+    }
+    return run;
+  }
+
   /** One handler's head if it is due now, else undefined. */
   dueHead(now: number, handler: string): OutboxRow | undefined {
     const head = this.storage.exec<OutboxRow>(HEAD_OF, handler).toArray()[0];
@@ -80,7 +100,10 @@ export class Outbox {
     return times.length === 0 ? null : Math.min(...times);
   }
 
-  /** Marks a head in flight under a lease and returns the attempt number it starts. */
+  /**
+   * Marks a head in flight under a lease and returns the attempt number it starts (the token a
+   * queued attempt's claim and report must carry).
+   */
   begin(row: OutboxRow, now: number, leaseMs: number): number {
     const attempt = Number(row.attempts) + 1;
     this.sql`UPDATE outbox SET status = 'in_flight', attempts = ${attempt}, lease_until = ${now + leaseMs} WHERE id = ${row.id}`;
@@ -92,43 +115,46 @@ export class Outbox {
    * reschedules it with backoff, or makes it dead once attempts are used up; a permanent failure
    * makes it dead at once. A report for an attempt that is no longer current is ignored ("stale").
    */
-  finish(outboxId: number, attempt: number, report: AttemptReport, now: number, settings: Settings): Finished {
+  finish(outboxId: number, attempt: number, report: AttemptReport, now: number, settings: Settings, batchSize = 1): Finished {
     const row = this.sql<OutboxRow>`SELECT * FROM outbox WHERE id = ${outboxId}`[0];
     if (!row || row.status !== "in_flight" || Number(row.attempts) !== attempt) return "stale";
     const { outcome } = report;
+    // Only attempts that ran count against the budget: a queued attempt re-sent because its lease
+    // lapsed in a queue backlog has not been tried.
+    const tries = Number(row.tries) + 1;
     let finished: Finished;
     let nextDelay: number | null = null;
     let error: string | null = null;
     if (outcome.kind === "succeeded") {
       finished = "succeeded";
-      this.sql`UPDATE outbox SET status = 'succeeded', completed_at = ${now}, next_attempt_at = NULL, lease_until = NULL WHERE id = ${outboxId}`;
+      this.sql`UPDATE outbox SET status = 'succeeded', tries = ${tries}, completed_at = ${now}, next_attempt_at = NULL, lease_until = NULL WHERE id = ${outboxId}`;
     } else if (outcome.kind === "skipped") {
       finished = "skipped";
       error = outcome.reason;
-      this.sql`UPDATE outbox SET status = 'skipped', completed_at = ${now}, last_error = ${error}, next_attempt_at = NULL, lease_until = NULL
+      this.sql`UPDATE outbox SET status = 'skipped', tries = ${tries}, completed_at = ${now}, last_error = ${error}, next_attempt_at = NULL, lease_until = NULL
                WHERE id = ${outboxId}`;
-    } else if (outcome.kind === "retry" && attempt < settings.retryMaxAttempts) {
+    } else if (outcome.kind === "retry" && tries < settings.retryMaxAttempts) {
       finished = "retry";
       error = outcome.error;
-      nextDelay = retryDelay(attempt, settings, outcome.retryAfterMs);
-      this.sql`UPDATE outbox SET status = 'pending', last_error = ${error}, next_attempt_at = ${now + nextDelay}, lease_until = NULL
+      nextDelay = retryDelay(tries, settings, outcome.retryAfterMs);
+      this.sql`UPDATE outbox SET status = 'pending', tries = ${tries}, last_error = ${error}, next_attempt_at = ${now + nextDelay}, lease_until = NULL
                WHERE id = ${outboxId}`;
     } else {
       finished = "dead";
-      error = outcome.kind === "retry" ? `${outcome.error} (gave up after ${attempt} attempts)` : outcome.error;
+      error = outcome.kind === "retry" ? `${outcome.error} (gave up after ${tries} attempts)` : outcome.error;
       // next_attempt_at now means "report to the tenant's dead-letter index now".
-      this.sql`UPDATE outbox SET status = 'dead', dead_at = ${now}, dead_reported = 0, last_error = ${error},
+      this.sql`UPDATE outbox SET status = 'dead', tries = ${tries}, dead_at = ${now}, dead_reported = 0, last_error = ${error},
                next_attempt_at = ${now}, lease_until = NULL WHERE id = ${outboxId}`;
     }
     const statusCode = outcome.kind === "skipped" ? null : (outcome.statusCode ?? null);
-    this.sql`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms)
-             VALUES (${outboxId}, ${attempt}, ${report.startedAt}, ${report.durationMs}, ${finished}, ${statusCode}, ${error}, ${nextDelay})`;
+    this.sql`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms, batch_size)
+             VALUES (${outboxId}, ${attempt}, ${report.startedAt}, ${report.durationMs}, ${finished}, ${statusCode}, ${error}, ${nextDelay}, ${batchSize})`;
     return finished;
   }
 
   /** Dead rows the tenant's index does not know about yet. */
   unreportedDead(now: number): DeadRow[] {
-    return this.sql<DeadRow>`SELECT o.id, o.handler, o.attempts, o.last_error, o.dead_at, e.id AS event_id
+    return this.sql<DeadRow>`SELECT o.id, o.handler, o.tries AS attempts, o.last_error, o.dead_at, e.id AS event_id
                              FROM outbox o JOIN events e ON e.seq = o.event_seq
                              WHERE o.status = 'dead' AND o.dead_reported = 0 AND o.next_attempt_at <= ${now}
                              ORDER BY o.id LIMIT 100`;
@@ -148,7 +174,9 @@ export class Outbox {
     let replayed = 0;
     for (const id of ids) {
       if (!this.sql`SELECT 1 FROM outbox WHERE id = ${id} AND status = 'dead'`[0]) continue;
-      this.sql`UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ${now}, dead_at = NULL, dead_reported = NULL,
+      // The lease token (attempts) keeps counting up, so no message from before the replay can
+      // pass for a new attempt; the budget (tries) starts again.
+      this.sql`UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ${now}, dead_at = NULL, dead_reported = NULL,
                lease_until = NULL, completed_at = NULL WHERE id = ${id}`;
       replayed++;
     }

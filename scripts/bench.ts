@@ -1,5 +1,5 @@
 // Measures edgeflow against a bare Worker on this machine, in one run, with one load generator.
-//   npm run bench [-- --quick] [--phase-ms 10000] [--entities 10000] [--batch-size 100] [--rate 200]
+//   npm run bench [-- --quick] [--phase-ms 10000] [--entities 10000] [--batch-size 100] [--rate 200,50]
 //                 [--fanout-ms 15000] [--fanout-entities 1000] [--concurrency 1,10,50] [--json FILE]
 // Both servers run as production serves them (workerd through Miniflare, no dev proxy).
 import { cpus, totalmem } from "node:os";
@@ -16,7 +16,8 @@ export interface BenchOptions {
   entities: number;
   batchSize: number;
   batchConcurrency: number;
-  fanoutRate: number;
+  /** Open-loop rates for the fan-out latency phase, each on a fresh server. */
+  fanoutRates: number[];
   fanoutMs: number;
   fanoutEntities: number;
   /** Which parts to run: any of bare, actor, ingest, fanout. */
@@ -30,7 +31,8 @@ export const FULL: BenchOptions = {
   entities: 10_000,
   batchSize: 100,
   batchConcurrency: 10,
-  fanoutRate: 200,
+  // The target rate, and one this machine sustains without queueing, to show both.
+  fanoutRates: [200, 50],
   fanoutMs: 15_000,
   fanoutEntities: 1_000,
   only: ["bare", "actor", "ingest", "fanout"],
@@ -54,7 +56,7 @@ export interface BenchReport {
   /** Events over entities that already exist. */
   distinctEntities: Phase[];
   batch: Phase;
-  fanout: {
+  fanout: Array<{
     rate: number;
     events: number;
     /** Events the server did not accept (overload answers), by status; they expect no calls. */
@@ -62,7 +64,7 @@ export interface BenchReport {
     missing: number;
     inline: Record<string, Latencies>;
     queued: Record<string, Latencies>;
-  };
+  }>;
   rss: { entitiesTouched: number; workerdPeakMiB: number; supervisorPeakMiB: number };
 }
 
@@ -223,7 +225,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   }
   if (part("fanout")) {
     log("edgeflow fan-out …");
-    report.fanout = await measureFanout(options, run);
+    report.fanout = [];
+    for (const rate of options.fanoutRates) report.fanout.push(await measureFanout(options, rate, `${run}-${rate}`));
   }
   return report as BenchReport;
 }
@@ -232,7 +235,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
  * POST → receiver latency per handler, at a steady open-loop rate of `lead.updated` events over
  * a pool of existing leads (created first, and their fan-out drained, before the clock starts).
  */
-async function measureFanout(options: BenchOptions, run: string): Promise<BenchReport["fanout"]> {
+async function measureFanout(options: BenchOptions, rate: number, run: string): Promise<BenchReport["fanout"][number]> {
   const receiver = await startReceiver();
   const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000, vars: receiverVars(receiver.url) }));
   const sentAt = new Map<string, number>();
@@ -260,7 +263,7 @@ async function measureFanout(options: BenchOptions, run: string): Promise<BenchR
     const settle = Date.now() + 120_000;
     while (warmCalls < options.fanoutEntities * 4 && Date.now() < settle) await new Promise((r) => setTimeout(r, 100));
 
-    const sent = await openLoop(options.fanoutRate, options.fanoutMs, async (i) => {
+    const sent = await openLoop(rate, options.fanoutMs, async (i) => {
       const id = `fan-${run}-${i}`;
       sentAt.set(id, performance.now());
       const body = JSON.stringify(leadUpdated(id, `F-${i % options.fanoutEntities}`, i));
@@ -275,7 +278,7 @@ async function measureFanout(options: BenchOptions, run: string): Promise<BenchR
     while (Date.now() < deadline && all.some((h) => (seen.get(h)?.length ?? 0) < events)) await new Promise((r) => setTimeout(r, 100));
     const missing = all.reduce((sum, h) => sum + Math.max(0, events - (seen.get(h)?.length ?? 0)), 0);
     const pick = (names: string[]) => Object.fromEntries(names.map((h) => [h, latencies(seen.get(h) ?? [])]));
-    return { rate: options.fanoutRate, events, refused, missing, inline: pick(handlers.inline), queued: pick(handlers.queued) };
+    return { rate, events, refused, missing, inline: pick(handlers.inline), queued: pick(handlers.queued) };
   } finally {
     client.close();
     await server.stop();
@@ -294,7 +297,7 @@ export function formatReport(report: BenchReport): string {
     emptyActor: report.emptyActor ?? [],
     hotEntity: report.hotEntity ?? [],
     distinctEntities: report.distinctEntities ?? [],
-    fanout: report.fanout ?? { rate: report.options.fanoutRate, events: 0, refused: {}, missing: 0, inline: {}, queued: {} },
+    fanout: report.fanout ?? [],
     rss: report.rss ?? { entitiesTouched: 0, workerdPeakMiB: NaN, supervisorPeakMiB: NaN },
   };
   const bareAt = (c: number) => r.bare.find((p) => p.concurrency === c)?.perSecond ?? NaN;
@@ -314,9 +317,11 @@ export function formatReport(report: BenchReport): string {
     ]);
   };
   [...r.bare, ...r.emptyActor, ...r.hotEntity, r.newEntities, ...r.distinctEntities, r.batch].filter((p) => p !== undefined).forEach(phase);
-  for (const [kind, group] of [["inline", r.fanout.inline], ["queued", r.fanout.queued]] as const) {
-    for (const [handler, l] of Object.entries(group)) {
-      rows.push([`fan-out → ${handler} (${kind})`, `${r.fanout.rate}/s`, "", "", fmt(l.p50, 1), fmt(l.p99, 1), fmt(l.max, 1), "", ""]);
+  for (const f of r.fanout) {
+    for (const [kind, group] of [["inline", f.inline], ["queued", f.queued]] as const) {
+      for (const [handler, l] of Object.entries(group)) {
+        rows.push([`fan-out → ${handler} (${kind})`, `${f.rate}/s`, "", "", fmt(l.p50, 1), fmt(l.p99, 1), fmt(l.max, 1), "", ""]);
+      }
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
@@ -329,7 +334,10 @@ export function formatReport(report: BenchReport): string {
     "",
     ...lines,
     "",
-    `fan-out: ${r.fanout.events} lead.updated events accepted at ${r.fanout.rate}/s over ${fmt(r.options.fanoutEntities)} leads${Object.keys(r.fanout.refused).length ? ` (refused: ${JSON.stringify(r.fanout.refused)})` : ""}, ${r.fanout.missing} handler calls missing after the deadline`,
+    ...r.fanout.map(
+      (f) =>
+        `fan-out at ${f.rate}/s: ${f.events} lead.updated events accepted over ${fmt(r.options.fanoutEntities)} leads${Object.keys(f.refused).length ? ` (refused: ${JSON.stringify(f.refused)})` : ""}, ${f.missing} handler calls missing after the deadline`,
+    ),
     `server RSS peak (${fmt(r.rss.entitiesTouched)} entities touched): workerd ${fmt(r.rss.workerdPeakMiB)} MiB, Miniflare's Node supervisor ${fmt(r.rss.supervisorPeakMiB)} MiB`,
   ].join("\n");
 }
@@ -343,7 +351,6 @@ function parseArgs(argv: string[]): { options: BenchOptions; json?: string } {
     "--entities": "entities",
     "--batch-size": "batchSize",
     "--batch-concurrency": "batchConcurrency",
-    "--rate": "fanoutRate",
     "--fanout-ms": "fanoutMs",
     "--fanout-entities": "fanoutEntities",
   };
@@ -355,6 +362,7 @@ function parseArgs(argv: string[]): { options: BenchOptions; json?: string } {
     if (flag === "--json") json = value;
     else if (flag === "--concurrency") options.concurrencies = value.split(",").map(Number);
     else if (flag === "--only") options.only = value.split(",");
+    else if (flag === "--rate") options.fanoutRates = value.split(",").map(Number);
     else if (numeric[flag]) (options[numeric[flag]] as number) = Number(value);
     else throw new Error(`unknown flag ${flag}; see the top of scripts/bench.ts`);
   }

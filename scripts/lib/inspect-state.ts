@@ -42,3 +42,36 @@ export function openWork(persistDir: string): OpenWork[] {
   }
   return found;
 }
+
+export interface DeliveryHistory {
+  /** Attempts that ended in the handler's timeout: the call may still have landed. */
+  timeouts: number;
+  /** Attempts started that never reported (lost with a killed server, or re-sent after a lease lapse). */
+  unreported: number;
+}
+
+/** Per `{eventId}:{handler}` idempotency key: what the actor recorded about its attempts. */
+export function deliveryHistories(persistDir: string): Map<string, DeliveryHistory> {
+  const dir = join(persistDir, "do", "edgeflow-EntityActor");
+  const histories = new Map<string, DeliveryHistory>();
+  if (!existsSync(dir)) return histories;
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite")) {
+    const db = new DatabaseSync(join(dir, file), { readOnly: true });
+    try {
+      const rows = db
+        .prepare(
+          `SELECT e.id AS event_id, o.handler, o.attempts,
+                  (SELECT COUNT(*) FROM attempts a WHERE a.outbox_id = o.id) AS reported,
+                  (SELECT COUNT(*) FROM attempts a WHERE a.outbox_id = o.id AND a.error LIKE '%timed out%') AS timeouts
+           FROM outbox o JOIN events e ON e.seq = o.event_seq`,
+        )
+        .all() as Array<{ event_id: string; handler: string; attempts: number; reported: number; timeouts: number }>;
+      for (const r of rows) {
+        histories.set(`${r.event_id}:${r.handler}`, { timeouts: Number(r.timeouts), unreported: Math.max(0, Number(r.attempts) - Number(r.reported)) });
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return histories;
+}

@@ -2,7 +2,7 @@
 // no dev proxy, in its own process group. The benchmark and the chaos run use it; the
 // e2e tests keep `wrangler dev`, which is what `npm start` runs.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
@@ -136,12 +136,16 @@ export async function startLocalServer(
   const pid = child.pid!;
   const signalGroup = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    const workerd = children(pid);
     try {
       process.kill(-pid, signal);
     } catch {
       return;
     }
     await exited;
+    // workerd must be gone too before anyone reads or reuses its files and port.
+    const deadline = Date.now() + 10_000;
+    while (workerd.some((p) => existsSync(`/proc/${p}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
   return {
     url,

@@ -1,4 +1,4 @@
-import { settings as readSettings } from "../config";
+import { settings as readSettings, type Settings } from "../config";
 import type { DeliveryJob, HandlerResult } from "../handlers/handler";
 import { handler as findHandler } from "../handlers/registry";
 import { outcomeOfError, type AttemptOutcome } from "./retry";
@@ -20,10 +20,24 @@ class AttemptTimeout extends Error {
  * inline handlers and by the Queue consumer for queued ones, so both classify outcomes alike.
  * Never throws: every failure becomes an outcome.
  */
-export async function executeDelivery(job: DeliveryJob, env: Cloudflare.Env): Promise<AttemptReport> {
-  const startedAt = Date.now();
+export function executeDelivery(job: DeliveryJob, env: Cloudflare.Env): Promise<AttemptReport> {
   const handler = findHandler(job.handler);
-  if (!handler) return { outcome: { kind: "dead", error: `unknown handler ${job.handler}` }, startedAt, durationMs: 0 };
+  if (!handler) return Promise.resolve({ outcome: { kind: "dead", error: `unknown handler ${job.handler}` }, startedAt: Date.now(), durationMs: 0 });
+  return withTimeout(env, (settings, signal) => handler.run({ ...job, env, settings, signal }));
+}
+
+/** One attempt that delivers several of an entity's deliveries to a batching handler at once. */
+export function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env): Promise<AttemptReport> {
+  const handler = findHandler(jobs[0]!.handler);
+  if (!handler?.runBatch) return Promise.resolve({ outcome: { kind: "dead", error: `handler ${jobs[0]!.handler} cannot batch` }, startedAt: Date.now(), durationMs: 0 });
+  return withTimeout(env, (settings, signal) => handler.runBatch!(jobs.map((job) => ({ ...job, env, settings, signal }))));
+}
+
+async function withTimeout(
+  env: Cloudflare.Env,
+  run: (settings: Settings, signal: AbortSignal) => Promise<HandlerResult | void>,
+): Promise<AttemptReport> {
+  const startedAt = Date.now();
   const settings = readSettings(env);
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -35,7 +49,7 @@ export async function executeDelivery(job: DeliveryJob, env: Cloudflare.Env): Pr
     }, settings.handlerTimeoutMs);
   });
   try {
-    const result = await Promise.race([handler.run({ ...job, env, settings, signal: controller.signal }), timeout]);
+    const result = await Promise.race([run(settings, controller.signal), timeout]);
     return { outcome: { kind: "succeeded" }, result: result ?? undefined, startedAt, durationMs: Date.now() - startedAt };
   } catch (err) {
     return { outcome: outcomeOfError(err), startedAt, durationMs: Date.now() - startedAt };

@@ -54,4 +54,11 @@ export interface Handler {
    */
   unconfigured?(env: Cloudflare.Env): string | null;
   run(context: HandlerContext): Promise<HandlerResult | void>;
+  /**
+   * Optional: delivers up to `maxBatch` of one entity's consecutive due deliveries, in seq order,
+   * in one call that succeeds or fails as a whole. An entity with a backlog (a hot lead, a replay)
+   * then costs one round trip instead of one per event. Batched handlers return no effects.
+   */
+  runBatch?(contexts: HandlerContext[]): Promise<void>;
+  maxBatch?: number;
 }

@@ -18,7 +18,7 @@ describe("npm run chaos (smoke)", () => {
     expect(report.stranded).toBe(0);
     expect(report.stateMismatches).toBe(0);
     expect(report.logMismatches).toBe(0);
-    expect(report.duplicateEffects - report.duplicatesAtKill).toBe(0);
+    expect(report.duplicatesUnexplained).toBe(0);
     expect(report.drained).toBe(true);
     expect(failed(report)).toBe(false);
   });

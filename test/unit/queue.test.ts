@@ -67,7 +67,8 @@ describe("queue consumer", () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-0"]);
-    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 1 });
+    // Still leased; no attempt has reported, so none is counted yet.
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 0 });
     await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_attempts`));
   });
 
@@ -80,18 +81,36 @@ describe("queue consumer", () => {
     }, "the inline handlers");
     expect((await receiver.calls(`${event.id}:crm`)).length).toBe(0);
 
-    // The lease lapses with no outcome: the next alarm must send the delivery again, as attempt 2.
+    // The lease lapses with no outcome: the next alarm must send the delivery again, under lease
+    // token 2. The lapsed send never ran, so only one attempt counts against the retry budget.
     await strandCrm(leadId, 1, Date.now() - 1);
     await runDurableObjectAlarm(leadStub(leadId));
     const crm = await eventually(async () => {
       const d = (await deliveries(leadId, event.id)).crm;
       return d?.status === "succeeded" ? d : undefined;
     }, "the re-sent crm delivery");
-    expect(crm.attempts).toBe(2);
+    expect(crm.attempts).toBe(1);
+    const token = await runInDurableObject(leadStub(leadId), (_instance, state) =>
+      state.storage.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE id = ?`, outboxId).one().attempts,
+    );
+    expect(token).toBe(2);
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers["idempotency-key"]).toBe(`${event.id}:crm`);
     expect(outboxId).toBeGreaterThan(0);
+  });
+
+  it("counts only attempts that ran against the retry budget, not sends whose lease lapsed", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    // Lease token 9: eight sends lapsed in a slow queue, more than RETRY_MAX_ATTEMPTS (4) here.
+    await strandCrm(leadId, 9, Date.now() + 60_000);
+    await receiver.script(`${event.id}:crm`, [{ status: 500 }]);
+    const batch = batchOf([{ tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 9 } satisfies SlowWorkMessage]);
+    await worker.queue(batch, env);
+    await getQueueResult(batch, createExecutionContext());
+    // The first attempt that ran failed: a retry, not a dead letter.
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "pending", attempts: 1 });
   });
 
   it("delivers queued work end to end through the real local queue", async () => {
