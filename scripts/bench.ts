@@ -38,8 +38,8 @@ export const FULL: BenchOptions = {
   only: ["bare", "actor", "ingest", "fanout"],
 };
 
-/** Under a minute: shorter phases and 1,000 entities (creating 10,000 actors alone takes longer). */
-export const QUICK: BenchOptions = { ...FULL, phaseMs: 2_000, warmupMs: 300, entities: 1_000, fanoutMs: 4_000, fanoutEntities: 200 };
+/** Under a minute: shorter phases and 300 entities (creating 10,000 actors alone takes longer). */
+export const QUICK: BenchOptions = { ...FULL, phaseMs: 1_000, warmupMs: 200, entities: 300, fanoutMs: 2_000, fanoutEntities: 100 };
 
 export type Phase = LoadResult & { name: string; concurrency: number; eventsPerSecond: number; workerdCpuUsPerRequest: number };
 
@@ -65,7 +65,15 @@ export interface BenchReport {
     inline: Record<string, Latencies>;
     queued: Record<string, Latencies>;
   }>;
-  rss: { entitiesTouched: number; workerdPeakMiB: number; supervisorPeakMiB: number };
+  rss: {
+    entitiesTouched: number;
+    workerdPeakMiB: number;
+    supervisorPeakMiB: number;
+    /** workerd's growth per entity touched, from its RSS before the first event. */
+    perEntityKiB: number;
+    /** The same for the empty actor: what workerd itself holds per live Durable Object. */
+    perEmptyActorKiB: number;
+  };
 }
 
 const AUTH = { authorization: "Bearer dev_demo_key" };
@@ -111,6 +119,20 @@ function rssSampler(server: RunningServer) {
 
 type Next = Parameters<typeof closedLoop>[0]["next"];
 
+/**
+ * Waits until workerd is idle (under 10% of a core over 300 ms), so a phase does not pay for the
+ * fan-out backlog the previous phase left behind. Gives up after a minute.
+ */
+async function quiesce(server: RunningServer): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const before = server.workerdCpuMs();
+    await new Promise((r) => setTimeout(r, 300));
+    if (server.workerdCpuMs() - before < 30) return;
+    if (Date.now() > deadline) return;
+  }
+}
+
 async function measure(
   server: RunningServer,
   name: string,
@@ -121,6 +143,7 @@ async function measure(
 ): Promise<Phase> {
   const client = httpClient(server.url, concurrency);
   try {
+    await quiesce(server);
     if (spec.warmup !== false) await closedLoop({ client, concurrency, durationMs: options.warmupMs, next, expect: spec.expect });
     const cpuBefore = server.workerdCpuMs();
     const durationMs = spec.maxRequests ? 3_600_000 : options.phaseMs;
@@ -155,6 +178,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const c50 = Math.max(...options.concurrencies);
 
   const part = (name: string) => options.only.includes(name);
+  let emptyActorKiB = NaN;
   if (part("bare")) {
     log("bare Worker …");
     const bare = await startLocalServer(bareOptions());
@@ -171,10 +195,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const empty = await startLocalServer({ compatibilityDate, modules: true, script: EMPTY_ACTOR, durableObjects: { EMPTY: { className: "Empty", useSQLite: true } } });
     try {
       let i = 0;
-      report.emptyActor = [
-        await measure(empty, "empty actor RPC, 1 hot", c50, options, () => ({ method: "GET", path: "/hot" }), { expect: ok202 }),
-        await measure(empty, "empty actor RPC, new actor each", c50, options, () => ({ method: "GET", path: `/a${i++}` }), { expect: ok202 }),
-      ];
+      const hot = await measure(empty, "empty actor RPC, 1 hot", c50, options, () => ({ method: "GET", path: "/hot" }), { expect: ok202 });
+      const before = empty.rss().workerd;
+      const fresh = await measure(empty, "empty actor RPC, new actor each", c50, options, () => ({ method: "GET", path: `/a${i++}` }), { expect: ok202 });
+      emptyActorKiB = (empty.rss().workerd - before) / 1024 / Math.max(1, i);
+      report.emptyActor = [hot, fresh];
     } finally {
       await empty.stop();
     }
@@ -183,6 +208,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     log("edgeflow ingest …");
     const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }));
     const sampler = rssSampler(server);
+    const baseRss = server.rss().workerd;
     let touched = 0;
     try {
       let n = 0;
@@ -219,7 +245,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       });
     } finally {
       const peak = sampler.stop();
-      report.rss = { entitiesTouched: touched, workerdPeakMiB: peak.workerd / MiB, supervisorPeakMiB: peak.supervisor / MiB };
+      report.rss = {
+        entitiesTouched: touched,
+        workerdPeakMiB: peak.workerd / MiB,
+        supervisorPeakMiB: peak.supervisor / MiB,
+        perEntityKiB: (peak.workerd - baseRss) / 1024 / Math.max(1, touched + 1),
+        perEmptyActorKiB: emptyActorKiB,
+      };
       await server.stop();
     }
   }
@@ -298,7 +330,7 @@ export function formatReport(report: BenchReport): string {
     hotEntity: report.hotEntity ?? [],
     distinctEntities: report.distinctEntities ?? [],
     fanout: report.fanout ?? [],
-    rss: report.rss ?? { entitiesTouched: 0, workerdPeakMiB: NaN, supervisorPeakMiB: NaN },
+    rss: report.rss ?? { entitiesTouched: 0, workerdPeakMiB: NaN, supervisorPeakMiB: NaN, perEntityKiB: NaN, perEmptyActorKiB: NaN },
   };
   const bareAt = (c: number) => r.bare.find((p) => p.concurrency === c)?.perSecond ?? NaN;
   const rows: string[][] = [["target", "conc.", "req/s", "events/s", "p50 ms", "p99 ms", "max ms", "CPU µs/req", "vs bare"]];
@@ -339,6 +371,7 @@ export function formatReport(report: BenchReport): string {
         `fan-out at ${f.rate}/s: ${f.events} lead.updated events accepted over ${fmt(r.options.fanoutEntities)} leads${Object.keys(f.refused).length ? ` (refused: ${JSON.stringify(f.refused)})` : ""}, ${f.missing} handler calls missing after the deadline`,
     ),
     `server RSS peak (${fmt(r.rss.entitiesTouched)} entities touched): workerd ${fmt(r.rss.workerdPeakMiB)} MiB, Miniflare's Node supervisor ${fmt(r.rss.supervisorPeakMiB)} MiB`,
+    `workerd memory per live actor: edgeflow ${fmt(r.rss.perEntityKiB)} KiB per entity; an empty Durable Object ${fmt(r.rss.perEmptyActorKiB)} KiB`,
   ].join("\n");
 }
 

@@ -5,9 +5,8 @@
 // --no-sampling skips V8's profiler and reports only workerd's CPU time per event, which the
 // sampler itself inflates.
 import { mkdtempSync } from "node:fs";
-import { edgeflowOptions, startLocalServer } from "./lib/local-server.ts";
+import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient } from "./lib/load.ts";
-import { freePort } from "../test/e2e/harness.ts";
 
 interface ProfileNode {
   id: number;

@@ -31,6 +31,9 @@ describe("npm run bench (smoke)", () => {
     for (const l of [...Object.values(fanout!.inline), ...Object.values(fanout!.queued)]) expect(Number.isFinite(l.p99)).toBe(true);
     expect(report.rss.entitiesTouched).toBe(40);
     expect(report.rss.workerdPeakMiB).toBeGreaterThan(10);
+    // Memory can only be read, not predicted: the figures exist and are numbers.
+    expect(Number.isFinite(report.rss.perEntityKiB)).toBe(true);
+    expect(Number.isFinite(report.rss.perEmptyActorKiB)).toBe(true);
 
     const table = formatReport(report);
     expect(table).toContain("ingest, 1 hot entity");
