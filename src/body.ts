@@ -12,6 +12,13 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array(0);
+  // A declared length frames the body (HTTP never delivers more than it), so the common case is
+  // one read; the count below still guards it. Chunked bodies are counted as they stream.
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge(limit);
+    return bytes;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
