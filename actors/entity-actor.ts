@@ -223,8 +223,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const now = Date.now();
     // Each lapse of a queued lease doubles the next one (up to 64×): a re-send that only joins a
     // slow queue's backlog must not multiply it.
-    const lapses = Math.min(6, Math.max(0, Number(row.attempts) - Number(row.tries)));
-    const leaseMs = queued ? this.settings.queueLeaseMs * 2 ** lapses : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+    const leaseMs = queued ? this.settings.queueLeaseMs * 2 ** Math.min(6, this.outbox.lapsedSends(row)) : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
     const attempt = this.outbox.begin(row, now, leaseMs);
     if (queued) {
       const { tenant, entity } = this.identity()!;

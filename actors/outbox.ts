@@ -100,6 +100,12 @@ export class Outbox {
     return times.length === 0 ? null : Math.min(...times);
   }
 
+  /** Sends of this row since its last reported attempt: each one's lease lapsed with no outcome. */
+  lapsedSends(row: OutboxRow): number {
+    const lastReported = Number(this.sql<{ n: number }>`SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE outbox_id = ${row.id}`[0]!.n);
+    return Math.max(0, Number(row.attempts) - lastReported);
+  }
+
   /**
    * Marks a head in flight under a lease and returns the attempt number it starts (the token a
    * queued attempt's claim and report must carry).

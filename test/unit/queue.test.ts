@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import type { SlowWorkMessage } from "../../src/queue";
+import { Outbox, type OutboxRow } from "../../actors/outbox";
+import { createSql } from "../../actors/sql";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
 
 /** Holds the lead's crm row in flight under `attempt`, as if a message had been sent and lost. */
@@ -111,6 +113,22 @@ describe("queue consumer", () => {
     await getQueueResult(batch, createExecutionContext());
     // The first attempt that ran failed: a retry, not a dead letter.
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "pending", attempts: 1 });
+  });
+
+  it("counts the sends whose lease lapsed since the last reported attempt, which sets how long the next lease is", async () => {
+    const leadId = uniqueId();
+    const { outboxId } = await ingestWithCrmHeld(leadId);
+    const lapsed = await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const outbox = new Outbox(createSql(state.storage.sql), state.storage.sql);
+      const row = () => state.storage.sql.exec<OutboxRow>(`SELECT * FROM outbox WHERE id = ?`, outboxId).one();
+      // Attempt 2 reported; attempts 3, 4 and 5 were sent and never heard of.
+      state.storage.sql.exec(`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome) VALUES (?, 2, 0, 0, 'retry')`, outboxId);
+      state.storage.sql.exec(`UPDATE outbox SET attempts = 5 WHERE id = ?`, outboxId);
+      const afterThree = outbox.lapsedSends(row());
+      state.storage.sql.exec(`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome) VALUES (?, 5, 0, 0, 'retry')`, outboxId);
+      return [afterThree, outbox.lapsedSends(row())];
+    });
+    expect(lapsed).toEqual([3, 0]);
   });
 
   it("delivers queued work end to end through the real local queue", async () => {
