@@ -22,6 +22,16 @@ import { migrate } from "./migrations";
 import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
 
+/** The entity's identity and the next seq, read once per ingest transaction. */
+interface IngestLog {
+  tenant: string;
+  type: string;
+  id: string;
+  nextSeq: number;
+  /** Events appended so far in this transaction. */
+  appended: number;
+}
+
 interface EntityRow extends Record<string, SqlStorageValue> {
   tenant: string;
   type: string;
@@ -113,28 +123,47 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
     const now = Date.now();
-    const results = this.ctx.storage.transactionSync(() => events.map((event) => this.ingestOne(tenant, event, now)));
+    const results = this.ctx.storage.transactionSync(() => {
+      const log = this.openLog(tenant, events[0]!.entity, now);
+      const results = events.map((event) => this.ingestOne(tenant, event, now, log));
+      this.closeLog(log, now);
+      return results;
+    });
     if (results.some((r) => r.status === "accepted")) await this.wakeBy(now);
     return results;
   }
 
-  private ingestOne(tenant: string, event: IncomingEvent, now: number): IngestResult {
+  /**
+   * Reads (or creates) the entity row and the next seq once per transaction, so a batch of an
+   * entity's events costs one read of each, not one per event. Call inside a transaction only.
+   */
+  private openLog(tenant: string, entity: EntityRef, now: number): IngestLog {
+    const current = this.sql<EntityRow>`SELECT tenant, type, id FROM entity`[0];
+    if (!current) {
+      this.sql`INSERT INTO entity (singleton, tenant, type, id, version, created_at, updated_at)
+               VALUES (1, ${tenant}, ${entity.type}, ${entity.id}, 0, ${now}, ${now})`;
+    }
+    const nextSeq = Number(this.sql<{ seq: number }>`SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events`[0]!.seq);
+    return { tenant: current?.tenant ?? tenant, type: current?.type ?? entity.type, id: current?.id ?? entity.id, nextSeq, appended: 0 };
+  }
+
+  private closeLog(log: IngestLog, now: number): void {
+    if (log.appended > 0) this.sql`UPDATE entity SET version = version + ${log.appended}, updated_at = ${now}`;
+  }
+
+  private ingestOne(tenant: string, event: IncomingEvent, now: number, log: IngestLog): IngestResult {
+    if (log.tenant !== tenant || log.type !== event.entity.type || log.id !== event.entity.id) {
+      // Actor names are derived from these three values, so a mismatch is a routing bug.
+      throw new Error("event routed to the wrong entity actor");
+    }
     const known = this.sql<{ seq: number }>`SELECT seq FROM events WHERE id = ${event.id}`[0];
     if (known) return { id: event.id, entity: event.entity, status: "duplicate", seq: known.seq };
 
     const definition = eventDefinition(event.type);
     if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
 
-    const current = this.sql<EntityRow>`SELECT * FROM entity`[0];
-    if (!current) {
-      this.sql`INSERT INTO entity (singleton, tenant, type, id, version, created_at, updated_at)
-               VALUES (1, ${tenant}, ${event.entity.type}, ${event.entity.id}, 0, ${now}, ${now})`;
-    } else if (current.tenant !== tenant || current.type !== event.entity.type || current.id !== event.entity.id) {
-      // Actor names are derived from these three values, so a mismatch is a routing bug.
-      throw new Error("event routed to the wrong entity actor");
-    }
-
-    const seq = Number(this.sql<{ seq: number }>`SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events`[0]!.seq);
+    const seq = log.nextSeq++;
+    log.appended++;
     this.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data)
              VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)})`;
     this.mergeState(event.data, event.occurredAt, event.id);
@@ -148,7 +177,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
                  VALUES (${seq}, ${handler}, 'skipped', ${skip}, ${now}, ${now})`;
       }
     }
-    this.sql`UPDATE entity SET version = version + 1, updated_at = ${now}`;
     return { id: event.id, entity: event.entity, status: "accepted", seq };
   }
 
@@ -250,7 +278,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const now = Date.now();
     const leaseMs = this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
     const attempts = this.ctx.storage.transactionSync(() => rows.map((row) => this.outbox.begin(row, now, leaseMs)));
-    const jobs = rows.map((row, i) => this.job(row.id, attempts[i]!));
+    const state = this.state();
+    const jobs = rows.map((row, i) => this.job(row.id, attempts[i]!, state));
     if (jobs.some((job) => job === null)) return;
     const report = await executeBatch(jobs as DeliveryJob[], this.env);
     this.ctx.storage.transactionSync(() => {
@@ -259,7 +288,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** The delivery for one outbox row: its event and the entity's current state. */
-  private job(outboxId: number, attempt: number): DeliveryJob | null {
+  private job(outboxId: number, attempt: number, state: JsonObject = this.state()): DeliveryJob | null {
     const row = this.sql<OutboxRow & { e_id: string; e_type: string; e_occurred_at: number; e_data: string }>`
       SELECT o.*, e.id AS e_id, e.type AS e_type, e.occurred_at AS e_occurred_at, e.data AS e_data
       FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0];
@@ -271,7 +300,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       handler: row.handler,
       attempt,
       event: { id: row.e_id, seq: row.event_seq, type: row.e_type, occurredAt: row.e_occurred_at, data: parseJsonObject(row.e_data) },
-      state: this.state(),
+      state,
       idempotencyKey: `${row.e_id}:${row.handler}`,
     };
   }
@@ -307,6 +336,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (due.length === 0) return;
     const { tenant, entity } = this.identity()!;
     this.ctx.storage.transactionSync(() => {
+      const log = this.openLog(tenant, entity, now);
       for (const timer of due) {
         this.ingestOne(tenant, {
           id: timer.id,
@@ -315,9 +345,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
           occurredAt: timer.due_at,
           receivedAt: now,
           data: parseJsonObject(timer.data),
-        }, now);
+        }, now, log);
         this.sql`UPDATE timers SET fired_at = ${now} WHERE id = ${timer.id}`;
       }
+      this.closeLog(log, now);
     });
   }
 

@@ -1,6 +1,6 @@
 // Where an ingest's CPU goes: samples every JS isolate in the local server with V8's profiler
 // while a closed-loop ingest load runs, then prints self time per isolate and per function.
-//   npm run profile [-- --entities hot|distinct] [--concurrency 50] [--ms 5000] [--top 25]
+//   npm run profile [-- --entities hot|distinct] [--batch 100] [--concurrency 50] [--ms 5000] [--top 25]
 //                   [--without RATE_LIMITER,DB,ANALYTICS] [--no-sampling] [--state-dir DIR]
 // --no-sampling skips V8's profiler and reports only workerd's CPU time per event, which the
 // sampler itself inflates.
@@ -64,6 +64,8 @@ const hot = arg("entities", "distinct") === "hot";
 const concurrency = Number(arg("concurrency", "50"));
 const durationMs = Number(arg("ms", "5000"));
 const top = Number(arg("top", "25"));
+// --batch N sends N events a request to /v1/events/batch instead of one to /v1/events.
+const batch = Number(arg("batch", "1"));
 
 const inspectorPort = await freePort();
 // --without RATE_LIMITER,DB,ANALYTICS drops bindings, to see what edgeflow itself costs apart
@@ -87,28 +89,30 @@ const client = httpClient(server.url, concurrency);
 const cpuBefore = server.workerdCpuMs();
 let n = 0;
 const run = Date.now().toString(36);
+// As in the bench: updates to one hot lead, or the first event of a new lead each time.
+const nextEvent = () => {
+  const i = n++;
+  const event = hot
+    ? { type: "lead.updated", data: { id: "HOT", status: ["new", "contacted", "qualified"][i % 3], score: String(i % 100) } }
+    : { type: "lead.created", data: { id: `L-${i}`, email: "p@example.com", name: "P" } };
+  return { id: `prof-${run}-${i}`, ...event };
+};
 const result = await closedLoop({
   client,
   concurrency,
   durationMs,
-  expect: (s) => s === 202,
-  next: () => {
-    const i = n++;
-    // As in the bench: updates to one hot lead, or the first event of a new lead each time.
-    const event = hot
-      ? { type: "lead.updated", data: { id: "HOT", status: ["new", "contacted", "qualified"][i % 3], score: String(i % 100) } }
-      : { type: "lead.created", data: { id: `L-${i}`, email: "p@example.com", name: "P" } };
-    return {
-      method: "POST",
-      path: "/v1/events",
-      headers: { authorization: "Bearer dev_demo_key" },
-      body: JSON.stringify({ id: `prof-${run}-${i}`, ...event }),
-    };
-  },
+  expect: (s) => s === (batch > 1 ? 207 : 202),
+  next: () => ({
+    method: "POST",
+    path: batch > 1 ? "/v1/events/batch" : "/v1/events",
+    headers: { authorization: "Bearer dev_demo_key" },
+    body: JSON.stringify(batch > 1 ? { events: Array.from({ length: batch }, nextEvent) } : nextEvent()),
+  }),
 });
-const cpuPerEvent = (1000 * (server.workerdCpuMs() - cpuBefore)) / Math.max(1, result.requests);
+const events = result.requests * batch;
+const cpuPerEvent = (1000 * (server.workerdCpuMs() - cpuBefore)) / Math.max(1, events);
 console.log(
-  `${result.requests} events in ${result.seconds.toFixed(1)} s: ${result.perSecond.toFixed(0)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms; ` +
+  `${events} events in ${result.seconds.toFixed(1)} s: ${(events / result.seconds).toFixed(0)}/s${batch > 1 ? ` in batches of ${batch}` : ""}, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms; ` +
     `workerd CPU ${cpuPerEvent.toFixed(0)} µs per event${without.length ? ` (without ${without.join(", ")})` : ""}\n`,
 );
 for (const { id, cdp } of sessions) {
@@ -118,7 +122,7 @@ for (const { id, cdp } of sessions) {
   const idle = times.get("(idle)") ?? 0;
   const busy = [...times.values()].reduce((a, b) => a + b, 0) - idle;
   if (busy < 50) continue;
-  console.log(`isolate ${id}: ${busy.toFixed(0)} ms busy (${((1000 * busy) / Math.max(1, result.requests)).toFixed(0)} µs per event)`);
+  console.log(`isolate ${id}: ${busy.toFixed(0)} ms busy (${((1000 * busy) / Math.max(1, events)).toFixed(0)} µs per event)`);
   for (const [name, ms] of [...times].filter(([name]) => name !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
   }

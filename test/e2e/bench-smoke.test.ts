@@ -8,9 +8,9 @@ describe("npm run bench (smoke)", () => {
       { ...FULL, phaseMs: 400, warmupMs: 100, concurrencies: [1, 4], entities: 40, batchSize: 10, batchConcurrency: 2, fanoutRates: [40], fanoutMs: 1_000, fanoutEntities: 20 },
       () => {},
     );
-    const phases = [...report.bare, ...report.emptyActor, ...report.hotEntity, report.newEntities, ...report.distinctEntities, report.batch];
-    // bare ×2, empty actor ×2, hot ×2, new entities, existing entities ×2, batch.
-    expect(phases).toHaveLength(10);
+    const phases = [...report.bare, ...report.emptyActor, ...report.hotEntity, report.newEntities, ...report.distinctEntities, report.batch, report.hotBatch];
+    // bare ×2, empty actor ×2, hot ×2, new entities, existing entities ×2, batch, hot batch.
+    expect(phases).toHaveLength(11);
     for (const phase of phases) {
       expect(phase.requests).toBeGreaterThan(0);
       // Every request got the answer it should: 200 bare, 202 ingest, 207 batch.
@@ -19,6 +19,7 @@ describe("npm run bench (smoke)", () => {
       expect(phase.p99).toBeLessThanOrEqual(phase.max);
     }
     expect(report.batch.eventsPerSecond).toBeCloseTo(report.batch.perSecond * 10);
+    expect(report.hotBatch.eventsPerSecond).toBeCloseTo(report.hotBatch.perSecond * 10);
     // The new-entity phase sends exactly one batch per 10 entities, creating each once.
     expect(report.newEntities.requests).toBe(4);
     // Each fan-out event reached the receiver once per remote handler.

@@ -3,13 +3,14 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
 
-/** Each database delivery's attempts, as (event seq, batch size), in order. */
-async function databaseAttempts(leadId: string) {
+/** A handler's delivery attempts, as (event seq, batch size, outcome), in order. */
+async function attemptsOf(leadId: string, handler = "database") {
   return runInDurableObject(leadStub(leadId), (_instance, state) =>
     state.storage.sql
       .exec<{ seq: number; batch_size: number; outcome: string }>(
         `SELECT o.event_seq AS seq, a.batch_size, a.outcome FROM attempts a JOIN outbox o ON o.id = a.outbox_id
-         WHERE o.handler = 'database' ORDER BY o.event_seq, a.attempt`,
+         WHERE o.handler = ? ORDER BY o.event_seq, a.attempt`,
+        handler,
       )
       .toArray(),
   );
@@ -28,7 +29,7 @@ describe("batched delivery", () => {
     await leadActor(leadId).ingest("demo", events);
 
     const attempts = await eventually(async () => {
-      const rows = await databaseAttempts(leadId);
+      const rows = await attemptsOf(leadId);
       return rows.length === 6 ? rows : undefined;
     }, "six database attempts");
     expect(attempts).toEqual([1, 2, 3, 4, 5, 6].map((seq) => ({ seq, batch_size: 6, outcome: "succeeded" })));
@@ -42,9 +43,25 @@ describe("batched delivery", () => {
     // A lone later event goes singly.
     await leadActor(leadId).ingest("demo", [leadEvent(leadId, { type: "lead.updated", occurredAt: base + 10, data: { id: leadId, status: "closed" } })]);
     const later = await eventually(async () => {
-      const rows = await databaseAttempts(leadId);
+      const rows = await attemptsOf(leadId);
       return rows.length === 7 ? rows[6] : undefined;
     }, "the seventh database attempt");
     expect(later).toEqual({ seq: 7, batch_size: 1, outcome: "succeeded" });
+  });
+
+  it("writes an entity's due backlog of Analytics Engine data points in one attempt", async () => {
+    const leadId = uniqueId();
+    const base = Date.now();
+    const events = [
+      leadEvent(leadId, { occurredAt: base }),
+      ...[1, 2, 3, 4].map((i) => leadEvent(leadId, { type: "lead.updated", occurredAt: base + i, data: { id: leadId, status: "contacted" } })),
+    ];
+    await leadActor(leadId).ingest("demo", events);
+
+    const attempts = await eventually(async () => {
+      const rows = await attemptsOf(leadId, "analytics");
+      return rows.length === 5 ? rows : undefined;
+    }, "five analytics attempts");
+    expect(attempts).toEqual([1, 2, 3, 4, 5].map((seq) => ({ seq, batch_size: 5, outcome: "succeeded" })));
   });
 });
