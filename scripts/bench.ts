@@ -193,7 +193,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       report.bare = [];
       for (const c of options.concurrencies) report.bare.push(await measure(bare, "bare Worker (200)", c, options, () => ({ method: "GET", path: "/" }), { expect: ok200 }));
     } finally {
-      await bare.stop();
+      await bare.discard();
     }
   }
   if (part("actor")) {
@@ -208,7 +208,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       emptyActorKiB = (empty.rss().workerd - before) / 1024 / Math.max(1, i);
       report.emptyActor = [hot, fresh];
     } finally {
-      await empty.stop();
+      await empty.discard();
     }
   }
   if (part("ingest")) {
@@ -264,7 +264,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         perEntityKiB: (peak.workerd - baseRss) / 1024 / Math.max(1, touched + 1),
         perEmptyActorKiB: emptyActorKiB,
       };
-      await server.stop();
+      await server.discard();
     }
   }
   if (part("fanout")) {
@@ -327,7 +327,7 @@ async function measureFanout(options: BenchOptions, rate: number, run: string): 
     return { rate, events, refused, missing, inline: pick(handlers.inline), queued: pick(handlers.queued) };
   } finally {
     client.close();
-    await server.stop();
+    await server.discard();
     await receiver.close();
   }
 }

@@ -3,6 +3,7 @@
 // with what was acknowledged.
 //   npm run chaos [-- --events 10000] [--entities 1000] [--fail-rate 0.2] [--kills 2] [--seed 7] [--concurrency 32]
 // Exits non-zero on any loss, unexpected effect, stranded row or state mismatch.
+import { rmSync } from "node:fs";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { deliveryHistories, openWork } from "./lib/inspect-state.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
@@ -348,6 +349,9 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       example("stranded", `stranded: actor ${work.actor} has ${work.open} open rows and no alarm`);
     }
   }
+  // A failed run keeps its state for a closer look; a passing one leaves nothing behind.
+  if (failed(report)) log(`server state kept in ${server.persistDir}`);
+  else rmSync(server.persistDir, { recursive: true, force: true });
   return report;
 }
 

@@ -129,4 +129,4 @@ for (const { id, cdp } of sessions) {
   console.log("");
 }
 client.close();
-await server.stop();
+await server.discard();

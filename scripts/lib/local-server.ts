@@ -2,7 +2,7 @@
 // no dev proxy, in its own process group. The benchmark and the chaos run use it; the
 // e2e tests keep `wrangler dev`, which is what `npm start` runs.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
@@ -21,9 +21,20 @@ export function buildWorker(): string {
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
   });
-  if (result.status !== 0) throw new Error(`wrangler build failed:\n${result.stdout}\n${result.stderr}`);
+  if (result.status !== 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw new Error(`wrangler build failed:\n${result.stdout}\n${result.stderr}`);
+  }
   built = outDir;
+  // The servers read the bundle only while starting; nothing needs it once this process is done.
+  process.once("exit", removeBuild);
   return outDir;
+}
+
+/** Deletes the bundle; it is rebuilt if needed. Runs at exit, and test files call it when done. */
+export function removeBuild(): void {
+  if (built) rmSync(built, { recursive: true, force: true });
+  built = undefined;
 }
 
 export interface EdgeflowServerConfig {
@@ -74,7 +85,10 @@ export interface RunningServer {
   rss(): { supervisor: number; workerd: number };
   /** CPU time workerd has used so far (user + system), in ms. */
   workerdCpuMs(): number;
+  /** Stops the server and keeps its state, to restart on it or read it offline. */
   stop(): Promise<void>;
+  /** Stops the server and deletes its state directory (a bench's state reaches gigabytes). */
+  discard(): Promise<void>;
   /** SIGKILL to the whole process group: no shutdown hooks, no flushes. */
   kill(): Promise<void>;
 }
@@ -116,7 +130,8 @@ export async function startLocalServer(
     inspectorPort,
   }: { port?: number; persistDir?: string; /** Opens workerd's V8 inspector, for scripts/profile.ts. */ inspectorPort?: number } = {},
 ): Promise<RunningServer> {
-  const optionsFile = join(mkdtempSync(join(tmpdir(), "edgeflow-serve-")), "options.json");
+  const optionsDir = mkdtempSync(join(tmpdir(), "edgeflow-serve-"));
+  const optionsFile = join(optionsDir, "options.json");
   writeFileSync(optionsFile, JSON.stringify({ shared: { host: "127.0.0.1", port, resourcePersistencePath: persistDir, inspectorPort }, worker: miniflareOptions }));
   const child = spawn(process.execPath, [join(ROOT, "scripts/lib/serve.ts"), optionsFile], {
     cwd: ROOT,
@@ -133,7 +148,7 @@ export async function startLocalServer(
       if (ready) done(ready[1]!);
     });
     child.once("exit", (code) => fail(new Error(`server exited (${code}) before it was ready:\n${output}`)));
-  });
+  }).finally(() => rmSync(optionsDir, { recursive: true, force: true }));
   const pid = child.pid!;
   const signalGroup = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -148,6 +163,11 @@ export async function startLocalServer(
     const deadline = Date.now() + 10_000;
     while (workerd.some((p) => existsSync(`/proc/${p}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
+  const stop = async () => {
+    const timer = setTimeout(() => void signalGroup("SIGKILL"), 5_000);
+    await signalGroup("SIGTERM");
+    clearTimeout(timer);
+  };
   return {
     url,
     pid,
@@ -155,10 +175,10 @@ export async function startLocalServer(
     output: () => output,
     rss: () => ({ supervisor: rssOf(pid), workerd: children(pid).reduce((sum, p) => sum + rssOf(p), 0) }),
     workerdCpuMs: () => children(pid).reduce((sum, p) => sum + cpuMsOf(p), 0),
-    stop: async () => {
-      const timer = setTimeout(() => void signalGroup("SIGKILL"), 5_000);
-      await signalGroup("SIGTERM");
-      clearTimeout(timer);
+    stop,
+    discard: async () => {
+      await stop();
+      rmSync(persistDir, { recursive: true, force: true });
     },
     kill: () => signalGroup("SIGKILL"),
   };

@@ -1,8 +1,11 @@
 // The benchmark at toy scale: every phase runs and measures something, nothing is timed.
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FULL, formatReport, runBench } from "../../scripts/bench.ts";
+import { removeBuild } from "../../scripts/lib/local-server.ts";
 
 describe("npm run bench (smoke)", () => {
+  afterAll(removeBuild);
+
   it("measures every phase against a real server and receiver and prints one table", async () => {
     const report = await runBench(
       { ...FULL, phaseMs: 400, warmupMs: 100, concurrencies: [1, 4], entities: 40, batchSize: 10, batchConcurrency: 2, fanoutRates: [40], fanoutMs: 1_000, fanoutEntities: 20 },

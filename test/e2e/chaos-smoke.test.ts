@@ -1,12 +1,15 @@
 // The chaos run at toy scale, plus a check that its stranded-work detector does detect.
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { failed, runChaos } from "../../scripts/chaos.ts";
 import { openWork } from "../../scripts/lib/inspect-state.ts";
-import { edgeflowOptions, startLocalServer } from "../../scripts/lib/local-server.ts";
+import { edgeflowOptions, removeBuild, startLocalServer } from "../../scripts/lib/local-server.ts";
 
 describe("npm run chaos (smoke)", () => {
+  afterAll(removeBuild);
+
   it("loses nothing through two SIGKILLs with a failing receiver", async () => {
     const report = await runChaos({ events: 150, entities: 15, failRate: 0.2, kills: 2, seed: 3, concurrency: 8, drainTimeoutMs: 120_000 }, () => {});
     expect(report.kills).toHaveLength(2);
@@ -55,5 +58,6 @@ describe("npm run chaos (smoke)", () => {
     index.exec("DELETE FROM _cf_ALARM");
     index.close();
     expect(openWork(server.persistDir)).toEqual([{ actor: before[0]!.actor, open: before[0]!.open, alarmAt: null }]);
+    rmSync(server.persistDir, { recursive: true, force: true });
   });
 });
