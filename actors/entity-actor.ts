@@ -138,7 +138,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * entity's events costs one read of each, not one per event. Call inside a transaction only.
    */
   private openLog(tenant: string, entity: EntityRef, now: number): IngestLog {
-    const current = this.sql<EntityRow>`SELECT tenant, type, id FROM entity`[0];
+    const current = this.sql<Pick<EntityRow, "tenant" | "type" | "id">>`SELECT tenant, type, id FROM entity`[0];
     if (!current) {
       this.sql`INSERT INTO entity (singleton, tenant, type, id, version, created_at, updated_at)
                VALUES (1, ${tenant}, ${entity.type}, ${entity.id}, 0, ${now}, ${now})`;

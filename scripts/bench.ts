@@ -74,7 +74,10 @@ export interface BenchReport {
     entitiesTouched: number;
     workerdPeakMiB: number;
     supervisorPeakMiB: number;
-    /** workerd's growth per entity touched, from its RSS before the first event. */
+    /**
+     * workerd's growth per actor over the new-entity phase, idle before and after, so neither the
+     * hot-entity phases nor a fan-out backlog count.
+     */
     perEntityKiB: number;
     /** The same for the empty actor: what workerd itself holds per live Durable Object. */
     perEmptyActorKiB: number;
@@ -215,8 +218,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     log("edgeflow ingest …");
     const server = await startLocalServer(edgeflowOptions({ rateLimit: 1_000_000_000 }), stateDirOf(options));
     const sampler = rssSampler(server);
-    const baseRss = server.rss().workerd;
     let touched = 0;
+    let perEntityKiB = NaN;
     try {
       let n = 0;
       const single = (event: (id: string) => object) => () => ({ method: "POST", path: "/v1/events", body: JSON.stringify(event(`bench-${run}-${n++}`)), headers: AUTH });
@@ -232,6 +235,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         return { method: "POST", path: "/v1/events/batch", body: JSON.stringify({ events }), headers: AUTH };
       };
       const requests = Math.ceil(options.entities / options.batchSize);
+      await quiesce(server);
+      const idleRss = server.rss().workerd;
       report.newEntities = await measure(server, `batch, first event of ${fmt(options.entities)} new entities`, options.batchConcurrency, options, batchOf((id) => leadCreated(id, `L-${created++ % options.entities}`)), {
         eventsPerRequest: options.batchSize,
         expect: (s) => s === 207,
@@ -239,6 +244,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         warmup: false,
       });
       touched = Math.min(created, options.entities);
+      await quiesce(server);
+      perEntityKiB = (server.rss().workerd - idleRss) / 1024 / Math.max(1, touched);
 
       let entity = 0;
       const nextEntity = () => `L-${entity++ % options.entities}`;
@@ -261,7 +268,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         entitiesTouched: touched,
         workerdPeakMiB: peak.workerd / MiB,
         supervisorPeakMiB: peak.supervisor / MiB,
-        perEntityKiB: (peak.workerd - baseRss) / 1024 / Math.max(1, touched + 1),
+        perEntityKiB,
         perEmptyActorKiB: emptyActorKiB,
       };
       await server.discard();
@@ -387,7 +394,7 @@ export function formatReport(report: BenchReport): string {
 ...(report.rss
       ? [
           `server RSS peak (${fmt(r.rss.entitiesTouched)} entities touched): workerd ${fmt(r.rss.workerdPeakMiB)} MiB, Miniflare's Node supervisor ${fmt(r.rss.supervisorPeakMiB)} MiB`,
-          `workerd memory per live actor: edgeflow ${fmt(r.rss.perEntityKiB)} KiB per entity; an empty Durable Object ${fmt(r.rss.perEmptyActorKiB)} KiB`,
+          `workerd growth per actor created: edgeflow ${fmt(r.rss.perEntityKiB)} KiB per new entity; an empty Durable Object ${fmt(r.rss.perEmptyActorKiB)} KiB`,
         ]
       : []),
   ].join("\n");
