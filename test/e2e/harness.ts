@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../../scripts/lib/net.ts";
@@ -26,7 +26,10 @@ export interface LocalServer {
   persistDir: string;
   /** Everything the server printed, for failure messages. */
   output(): string;
+  /** Stops the server and keeps its state, to restart on it. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the server and deletes its state. */
+  discard(): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -84,5 +87,9 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     await stop("SIGKILL");
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- server output ---\n${output}`);
   }
-  return { url, persistDir, output: () => output, stop };
+  const discard = async () => {
+    await stop();
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+  return { url, persistDir, output: () => output, stop, discard };
 }

@@ -12,7 +12,7 @@ beforeAll(async () => {
   server = await startServer({ vars: { TENANTS: JSON.stringify(TENANTS) } });
 });
 afterAll(async () => {
-  await server?.stop();
+  await server?.discard();
 });
 
 interface Sent {

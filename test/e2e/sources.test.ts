@@ -18,7 +18,7 @@ beforeAll(async () => {
   server = await startServer({ vars: { ...receiverVars(receiver.url), TENANTS: JSON.stringify(TENANTS) } });
 });
 afterAll(async () => {
-  await server?.stop();
+  await server?.discard();
   await receiver?.close();
 });
 
