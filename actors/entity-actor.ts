@@ -25,8 +25,7 @@ import { createSql, type Sql } from "./sql";
 /** The entity's identity and the next seq, read once per ingest transaction. */
 interface IngestLog {
   tenant: string;
-  type: string;
-  id: string;
+  entity: EntityRef;
   nextSeq: number;
   /** Events appended so far in this transaction. */
   appended: number;
@@ -138,13 +137,13 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * entity's events costs one read of each, not one per event. Call inside a transaction only.
    */
   private openLog(tenant: string, entity: EntityRef, now: number): IngestLog {
-    const current = this.sql<Pick<EntityRow, "tenant" | "type" | "id">>`SELECT tenant, type, id FROM entity`[0];
+    const current = this.identity();
     if (!current) {
       this.sql`INSERT INTO entity (singleton, tenant, type, id, version, created_at, updated_at)
                VALUES (1, ${tenant}, ${entity.type}, ${entity.id}, 0, ${now}, ${now})`;
     }
     const nextSeq = Number(this.sql<{ seq: number }>`SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events`[0]!.seq);
-    return { tenant: current?.tenant ?? tenant, type: current?.type ?? entity.type, id: current?.id ?? entity.id, nextSeq, appended: 0 };
+    return { ...(current ?? { tenant, entity }), nextSeq, appended: 0 };
   }
 
   private closeLog(log: IngestLog, now: number): void {
@@ -152,7 +151,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   private ingestOne(tenant: string, event: IncomingEvent, now: number, log: IngestLog): IngestResult {
-    if (log.tenant !== tenant || log.type !== event.entity.type || log.id !== event.entity.id) {
+    if (log.tenant !== tenant || log.entity.type !== event.entity.type || log.entity.id !== event.entity.id) {
       // Actor names are derived from these three values, so a mismatch is a routing bug.
       throw new Error("event routed to the wrong entity actor");
     }
