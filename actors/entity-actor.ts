@@ -4,6 +4,7 @@ import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId } from "../src/dead-letters";
 import { executeBatch, executeDelivery, type AttemptReport } from "../src/delivery/execute";
 import { eventDefinition } from "../src/events/registry";
+import { INTERNAL_ID_PREFIX } from "../src/schemas/common";
 import type { DeliveryJob, HandlerResult } from "../src/handlers/handler";
 import { handler as findHandler } from "../src/handlers/registry";
 import type { SlowWorkMessage } from "../src/queue";
@@ -17,7 +18,9 @@ import type {
   IngestResult,
   JsonObject,
   JsonValue,
+  SourceMeta,
 } from "../src/types";
+import { pointAlarm, wakeBy } from "./alarm";
 import { migrate } from "./migrations";
 import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
@@ -47,9 +50,22 @@ interface EventRow extends Record<string, SqlStorageValue> {
   occurred_at: number;
   received_at: number;
   data: string;
+  source: string | null;
 }
 
 const MAX_PAGE = 500;
+/**
+ * Most event data one page of the log carries. A page of 500 events of 256 KiB each would be far
+ * over a Worker's 128 MB; a page ends early (with `next`) once this much is read, but always
+ * holds at least one event.
+ */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Sends of a queued attempt whose lease lapsed with no report (a consumer killed by a CPU limit,
+ * an OOM, a failed RPC) before that attempt counts against the retry budget as a failed try, so
+ * a delivery that never reports still ends as a dead letter.
+ */
+export const MAX_UNREPORTED_SENDS = 3;
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
 const ALARM_BUDGET_MS = 25_000;
@@ -95,23 +111,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
   private async scheduleNextAlarm(): Promise<void> {
-    const next = this.outbox.nextWakeAt();
-    if (next === null) {
-      await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    if ((await this.ctx.storage.getAlarm()) !== next) await this.ctx.storage.setAlarm(next);
-  }
-
-  /**
-   * Makes sure the alarm fires no later than `at`. New rows are due at once, so at ingest this is
-   * all the scheduling needed: no query for the exact next time (the alarm computes that when it
-   * re-arms). If the new rows wait behind an open head, the early alarm finds nothing due and
-   * re-arms for the right time.
-   */
-  private async wakeBy(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    await pointAlarm(this.ctx.storage, this.outbox.nextWakeAt());
   }
 
   /**
@@ -128,7 +128,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.closeLog(log, now);
       return results;
     });
-    if (results.some((r) => r.status === "accepted")) await this.wakeBy(now);
+    // New rows are due at once, so making the alarm fire by now is all the scheduling ingest
+    // needs; if they wait behind an open head, that early alarm finds nothing and re-arms.
+    if (results.some((r) => r.status === "accepted")) await wakeBy(this.ctx.storage, now);
     return results;
   }
 
@@ -155,16 +157,21 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       // Actor names are derived from these three values, so a mismatch is a routing bug.
       throw new Error("event routed to the wrong entity actor");
     }
-    const known = this.sql<{ seq: number }>`SELECT seq FROM events WHERE id = ${event.id}`[0];
-    if (known) return { id: event.id, entity: event.entity, status: "duplicate", seq: known.seq };
+    const known = this.sql<{ seq: number; fingerprint: string | null }>`SELECT seq, fingerprint FROM events WHERE id = ${event.id}`[0];
+    if (known) {
+      // Events stored before fingerprints existed (NULL) cannot be told apart: a repeat is a duplicate.
+      const conflict = known.fingerprint !== null && event.fingerprint !== undefined && known.fingerprint !== event.fingerprint;
+      return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: known.seq };
+    }
 
     const definition = eventDefinition(event.type);
     if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
 
     const seq = log.nextSeq++;
     log.appended++;
-    this.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data)
-             VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)})`;
+    this.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
+             VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)},
+                     ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
     this.mergeState(event.data, event.occurredAt, event.id);
     for (const handler of definition.handlers) {
       const skip = this.unconfigured(handler);
@@ -225,14 +232,21 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
-  /** Runs one handler's due heads in seq order until none is due or the budget is spent. */
+  /**
+   * Runs one handler's due heads in seq order until none is due, the time budget is spent, or the
+   * handler's per-invocation limit is reached (Analytics Engine throws past 250 data points in one
+   * invocation); what remains is due at once, so the re-armed alarm takes it in a new invocation.
+   */
   private async runChain(handlerName: string, deadline: number): Promise<void> {
-    const maxBatch = findHandler(handlerName)?.maxBatch ?? 1;
-    while (Date.now() < deadline) {
+    const found = findHandler(handlerName);
+    const maxBatch = found?.maxBatch ?? 1;
+    let room = found?.maxPerInvocation ?? Number.POSITIVE_INFINITY;
+    while (Date.now() < deadline && room > 0) {
       // A batching handler takes the due run from its head; anything else, or a lone row, goes singly.
-      const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, maxBatch) : [];
+      const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, Math.min(maxBatch, room)) : [];
       const rows = batch.length > 1 ? batch : [this.outbox.dueHead(Date.now(), handlerName)].filter((r) => r !== undefined);
       if (rows.length === 0) return;
+      room -= rows.length;
       try {
         if (rows.length > 1) await this.attemptBatch(rows);
         else await this.attempt(rows[0]!);
@@ -248,9 +262,17 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const handler = findHandler(row.handler);
     const queued = handler?.mode === "queued";
     const now = Date.now();
+    const lapsed = queued ? this.outbox.lapsedSends(row) : 0;
+    if (queued && row.status === "in_flight" && lapsed >= MAX_UNREPORTED_SENDS) {
+      // The consumer keeps dying before it reports: count it as a failed try, so the delivery
+      // backs off and ends dead like any failure instead of being re-sent forever.
+      const outcome = { kind: "retry" as const, error: `no outcome reported after ${lapsed} queue sends (lease lapsed each time)` };
+      this.finishAttempt(row.id, Number(row.attempts), { outcome, startedAt: now, durationMs: 0 });
+      return;
+    }
     // Each lapse of a queued lease doubles the next one (up to 64×): a re-send that only joins a
     // slow queue's backlog must not multiply it.
-    const leaseMs = queued ? this.settings.queueLeaseMs * 2 ** Math.min(6, this.outbox.lapsedSends(row)) : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+    const leaseMs = queued ? this.settings.queueLeaseMs * 2 ** Math.min(6, lapsed) : this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
     const attempt = this.outbox.begin(row, now, leaseMs);
     if (queued) {
       const { tenant, entity } = this.identity()!;
@@ -281,8 +303,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const jobs = rows.map((row, i) => this.job(row.id, attempts[i]!, state));
     if (jobs.some((job) => job === null)) return;
     const report = await executeBatch(jobs as DeliveryJob[], this.env);
+    // A batch that failed part-way delivered its first `delivered` rows: those succeed, and only
+    // the rest are retried, so nothing the handler wrote is written again.
+    const delivered = report.delivered ?? 0;
+    const succeeded: AttemptReport = { ...report, outcome: { kind: "succeeded" } };
     this.ctx.storage.transactionSync(() => {
-      rows.forEach((row, i) => this.outbox.finish(row.id, attempts[i]!, report, Date.now(), this.settings, rows.length));
+      rows.forEach((row, i) => this.outbox.finish(row.id, attempts[i]!, i < delivered ? succeeded : report, Date.now(), this.settings, rows.length));
     });
   }
 
@@ -316,13 +342,15 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private applyResult(outboxId: number, result: HandlerResult, now: number): void {
     const source = this.sql<{ event_id: string; handler: string }>`
       SELECT e.id AS event_id, o.handler FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0]!;
+    // Internal ids carry a prefix no client id may have, so a client cannot pre-empt them.
+    const internalId = `${INTERNAL_ID_PREFIX}${source.handler}:${source.event_id}`;
     if (result.statePatch) {
-      this.mergeState(result.statePatch, now, `${source.event_id}:${source.handler}`);
+      this.mergeState(result.statePatch, now, internalId);
       this.sql`UPDATE entity SET version = version + 1, updated_at = ${now}`;
     }
     if (result.schedule) {
       // Keyed by the source event and handler, so a re-run of this delivery schedules nothing new.
-      const id = `${source.event_id}:${source.handler}`;
+      const id = internalId;
       this.sql`INSERT INTO timers (id, type, due_at, data) VALUES (${id}, ${result.schedule.type}, ${result.schedule.at},
                ${JSON.stringify(result.schedule.data)}) ON CONFLICT (id) DO NOTHING`;
     }
@@ -377,14 +405,14 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /**
-   * Queue consumer: the job for a queued attempt, if that attempt still holds the lease. Claiming
-   * restarts the lease for one attempt's run, so time spent waiting in the queue's backlog never
-   * makes the actor re-send an attempt that is already running (which would duplicate the call).
+   * Queue consumer: the job for a queued attempt, if that attempt still holds the lease and no one
+   * has claimed it yet. Claiming restarts the lease for one attempt's run, so time spent waiting
+   * in the queue's backlog never makes the actor re-send an attempt that is already running, and
+   * it is recorded, so a re-delivered message (the consumer failed to report and the queue
+   * retried it) finds the attempt taken instead of calling the receiver again.
    */
   claimDelivery(outboxId: number, attempt: number): DeliveryJob | null {
-    const row = this.sql<OutboxRow>`SELECT * FROM outbox WHERE id = ${outboxId}`[0];
-    if (!row || row.status !== "in_flight" || Number(row.attempts) !== attempt) return null;
-    this.sql`UPDATE outbox SET lease_until = ${Date.now() + this.settings.handlerTimeoutMs + LEASE_MARGIN_MS} WHERE id = ${outboxId}`;
+    if (!this.outbox.claim(outboxId, attempt, Date.now() + this.settings.handlerTimeoutMs + LEASE_MARGIN_MS)) return null;
     return this.job(outboxId, attempt);
   }
 
@@ -446,8 +474,22 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   listEvents(after: number, limit: number): EventPage | null {
     if (!this.sql`SELECT 1 FROM entity`[0]) return null;
     const size = Math.min(Math.max(1, limit), MAX_PAGE);
-    const rows = this.sql<EventRow>`SELECT * FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${size + 1}`;
-    const page = rows.slice(0, size);
+    // Read lazily and stop at the byte budget, so a page of large events is never all in memory.
+    const page: EventRow[] = [];
+    let bytes = 0;
+    let more = false;
+    for (const row of this.ctx.storage.sql.exec<EventRow>(
+      `SELECT seq, id, type, occurred_at, received_at, data, source FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+      after,
+      size + 1,
+    )) {
+      bytes += row.data.length;
+      if (page.length === size || (page.length > 0 && bytes > MAX_PAGE_BYTES)) {
+        more = true;
+        break;
+      }
+      page.push(row);
+    }
     const bySeq = new Map<number, DeliveryView[]>();
     if (page.length > 0) {
       const first = page[0]!.seq;
@@ -474,9 +516,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         occurredAt: iso(e.occurred_at)!,
         receivedAt: iso(e.received_at)!,
         data: parseJsonObject(e.data),
+        // Written only by this class from a validated SourceMeta.
+        ...(e.source === null ? {} : { source: JSON.parse(e.source) as SourceMeta }),
         deliveries: bySeq.get(e.seq) ?? [],
       })),
-      next: rows.length > size ? String(page[page.length - 1]!.seq) : null,
+      next: more ? String(page[page.length - 1]!.seq) : null,
     };
   }
 

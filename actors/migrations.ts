@@ -95,6 +95,19 @@ const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }>
       `UPDATE outbox SET tries = attempts`,
     ],
   },
+  {
+    name: "0004_fingerprints_sources_claims",
+    statements: [
+      // Digest of the envelope as sent: a known id with another fingerprint is a conflict, not a
+      // duplicate. NULL for events stored before this migration and for internal events.
+      `ALTER TABLE events ADD COLUMN fingerprint TEXT`,
+      // JSON {name, deliveryId?} for events from a signed source; NULL otherwise.
+      `ALTER TABLE events ADD COLUMN source TEXT`,
+      // The queued attempt a consumer has claimed: a second claim of the same attempt is refused,
+      // so a re-delivered queue message can never run the call a second time.
+      `ALTER TABLE outbox ADD COLUMN claimed_attempt INTEGER`,
+    ],
+  },
 ];
 
 /** The schema version this code expects; exported for tests. */

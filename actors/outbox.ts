@@ -117,6 +117,19 @@ export class Outbox {
   }
 
   /**
+   * Claims a queued attempt for one consumer run and restarts its lease: true only for the first
+   * claim of the current attempt of a row still in flight. A second claim of the same attempt
+   * (a re-delivered message) is refused, so the call never runs twice under one lease.
+   */
+  claim(outboxId: number, attempt: number, leaseUntil: number): boolean {
+    const claimed = this.sql`UPDATE outbox SET lease_until = ${leaseUntil}, claimed_attempt = ${attempt}
+                             WHERE id = ${outboxId} AND status = 'in_flight' AND attempts = ${attempt}
+                               AND (claimed_attempt IS NULL OR claimed_attempt <> ${attempt})
+                             RETURNING id`;
+    return claimed.length === 1;
+  }
+
+  /**
    * Records an attempt and moves the row on: succeeded/skipped end it; a retryable failure
    * reschedules it with backoff, or makes it dead once attempts are used up; a permanent failure
    * makes it dead at once. A report for an attempt that is no longer current is ignored ("stale").

@@ -4,9 +4,23 @@ import { settings as readSettings } from "../src/config";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "../src/dead-letters";
 import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
+import { pointAlarm, wakeBy } from "./alarm";
 import { createSql, type Sql } from "./sql";
 
-interface DeadLetterRow extends Record<string, SqlStorageValue> {
+/** Dead letters read per page of a replay, and entity replays in flight at once. */
+const REPLAY_PAGE = 200;
+const REPLAY_CONCURRENCY = 8;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export interface DeadLetterRow extends Record<string, SqlStorageValue> {
   n: number;
   id: string;
   entity_type: string;
@@ -64,8 +78,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     // Alerts go out from the alarm, never inline: at most one per interval, the rest summarised.
     const last = this.sql<{ last_alert_at: number }>`SELECT last_alert_at FROM alert_state`[0]?.last_alert_at ?? 0;
     const at = Math.max(Date.now(), last + readSettings(this.env).alertIntervalMs);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    await wakeBy(this.ctx.storage, at);
   }
 
   listDeadLetters(limit: number, cursor: number): DeadLetterPage {
@@ -74,31 +87,69 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return { deadLetters: page.map(toEntry), next: rows.length > limit ? String(page[page.length - 1]!.n) : null };
   }
 
-  /** Replays the matching dead letters on their entities; the ones an entity took back leave the index. */
+  /**
+   * Replays the matching dead letters on their entities, a page at a time with a bounded number of
+   * entity calls in flight, so a tenant with a million dead letters costs bounded memory and
+   * never floods its actors. Only dead letters indexed before the replay started are taken: one
+   * that dies again during the replay is re-indexed behind that mark and waits for the next one.
+   * Progress is logged per page.
+   */
   async replay(filter: DeadLetterFilter): Promise<number> {
-    const matching = this.sql<DeadLetterRow>`SELECT * FROM dead_letters ORDER BY n`.filter((row) => matches(row, filter));
-    const byEntity = new Map<string, { entity: EntityRef; rows: DeadLetterRow[] }>();
-    for (const row of matching) {
-      const key = `${row.entity_type}/${row.entity_id}`;
-      const group = byEntity.get(key) ?? { entity: { type: row.entity_type, id: row.entity_id }, rows: [] };
-      group.rows.push(row);
-      byEntity.set(key, group);
-    }
     const tenant = this.ctx.id.name;
     if (!tenant) throw new Error("tenant actor has no name");
+    const until = Number(this.sql<{ n: number | null }>`SELECT MAX(n) AS n FROM dead_letters`[0]?.n ?? 0);
+    let cursor = 0;
     let replayed = 0;
-    await Promise.all(
-      [...byEntity.values()].map(async ({ entity, rows }) => {
+    let matched = 0;
+    for (;;) {
+      const page = this.matchingPage(filter, cursor, until, REPLAY_PAGE);
+      if (page.length === 0) break;
+      cursor = Number(page[page.length - 1]!.n);
+      matched += page.length;
+      const byEntity = new Map<string, { entity: EntityRef; rows: DeadLetterRow[] }>();
+      for (const row of page) {
+        const key = `${row.entity_type}/${row.entity_id}`;
+        const group = byEntity.get(key) ?? { entity: { type: row.entity_type, id: row.entity_id }, rows: [] };
+        group.rows.push(row);
+        byEntity.set(key, group);
+      }
+      await forEachLimited([...byEntity.values()], REPLAY_CONCURRENCY, async ({ entity, rows }) => {
         try {
           replayed += await entityActor(this.env, tenant, entity).replay(rows.map((r) => Number(r.outbox_id)));
-          for (const row of rows) this.sql`DELETE FROM dead_letters WHERE id = ${row.id}`;
+          this.forgetReplayed(rows);
         } catch (err) {
           // Left in the index: a later replay tries again.
           console.error(JSON.stringify({ level: "error", msg: "replay failed for entity", tenant, entity, error: String(err) }));
         }
-      }),
-    );
+      });
+      console.log(JSON.stringify({ level: "info", msg: "dead-letter replay progress", tenant, matched, replayed }));
+    }
     return replayed;
+  }
+
+  /** One page of the dead letters matching `filter`, with `cursor < n <= until`. */
+  matchingPage(filter: DeadLetterFilter, cursor: number, until: number, limit: number): DeadLetterRow[] {
+    const ids = filter.ids ? JSON.stringify(filter.ids) : null;
+    const handler = filter.handler || null;
+    const entityType = filter.entity?.type ?? null;
+    const entityId = filter.entity?.id ?? null;
+    return this.sql<DeadLetterRow>`
+      SELECT * FROM dead_letters
+      WHERE n > ${cursor} AND n <= ${until}
+        AND (${ids} IS NULL OR id IN (SELECT value FROM json_each(${ids})))
+        AND (${handler} IS NULL OR handler = ${handler})
+        AND (${entityType} IS NULL OR (entity_type = ${entityType} AND entity_id = ${entityId}))
+      ORDER BY n LIMIT ${limit}`;
+  }
+
+  /**
+   * Removes replayed rows from the index, each only as it was when read (`n`): if the delivery
+   * died again and was re-indexed meanwhile (a new `n`), that new entry stays.
+   */
+  forgetReplayed(rows: ReadonlyArray<Pick<DeadLetterRow, "id" | "n">>): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const row of rows) this.sql`DELETE FROM dead_letters WHERE id = ${row.id} AND n = ${row.n}`;
+    });
   }
 
   /** Sends one alert for everything that went dead since the last one. */
@@ -117,7 +168,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
         console.error(JSON.stringify({ level: "warn", msg: "dead-letter alert not delivered; will retry", error: String(err) }));
-        await this.ctx.storage.setAlarm(now + Math.max(readSettings(this.env).alertIntervalMs, 10_000));
+        await pointAlarm(this.ctx.storage, now + Math.max(readSettings(this.env).alertIntervalMs, 10_000));
         return;
       }
     }
@@ -144,13 +195,6 @@ function toEntry(row: DeadLetterRow): DeadLetterEntry {
     lastError: row.last_error,
     deadAt: row.dead_at,
   };
-}
-
-function matches(row: DeadLetterRow, filter: DeadLetterFilter): boolean {
-  if (filter.ids && !filter.ids.includes(row.id)) return false;
-  if (filter.handler && filter.handler !== row.handler) return false;
-  if (filter.entity && (filter.entity.type !== row.entity_type || filter.entity.id !== row.entity_id)) return false;
-  return true;
 }
 
 function alertText(tenant: string, rows: DeadLetterRow[]): string {

@@ -73,12 +73,19 @@ export function parseJson(bytes: Uint8Array): unknown {
   return value;
 }
 
-/** Walks the parsed value iteratively (no recursion to exhaust) enforcing depth and key limits. */
+/**
+ * Walks the parsed value iteratively (no recursion to exhaust) enforcing depth and key limits, and
+ * I-JSON's finite numbers (RFC 7493): `JSON.parse` turns `1e999` into Infinity, which would be
+ * stored and read back as null, silently changing what the client sent.
+ */
 function checkShape(root: unknown): void {
   let keys = 0;
   const stack: Array<[unknown, number]> = [[root, 0]];
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      throw new ApiError(400, "invalid_json", "The request body has a number too large to represent (I-JSON numbers must be finite)");
+    }
     if (value === null || typeof value !== "object") continue;
     if (depth >= MAX_JSON_DEPTH) {
       throw new ApiError(400, "invalid_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels`);

@@ -39,13 +39,15 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-let cachedTenants: { raw: string | undefined; tenants: TenantsConfig; keys: Map<string, string> } | undefined;
+let cachedTenants: { raw: string | undefined; tenants: TenantsConfig; keyDigests: Promise<Map<string, string>> } | undefined;
 
 /**
  * Parses `TENANTS` once per isolate (re-parsed only when the raw value changes).
- * Unset means the local demo tenant.
+ * Unset means the local demo tenant. API keys are kept only as SHA-256 digests (`keyDigests`,
+ * digest → tenant): the parsed tenants carry no keys, and a key listed under two tenants is a
+ * configuration error rather than "last one wins".
  */
-export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keys: Map<string, string> } {
+export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDigests: Promise<Map<string, string>> } {
   const raw = env.TENANTS;
   if (cachedTenants && cachedTenants.raw === raw) return cachedTenants;
   let parsed: unknown = DEMO_TENANTS;
@@ -59,13 +61,26 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keys: Ma
   const [error, value] = validate(parsed, TenantsConfig);
   // Only the path and the kind of problem: superstruct's message quotes the value, which may be a secret.
   if (error) throw new ConfigError(`TENANTS is invalid at ${error.path.join(".") || "(root)"} (expected ${error.type})`);
-  const keys = new Map<string, string>();
+  const owners = new Map<string, string>();
   for (const [name, tenant] of Object.entries(value)) {
     if (!TENANT_NAME.test(name)) throw new ConfigError(`TENANTS has an invalid tenant name: ${name}`);
-    for (const key of tenant.apiKeys) keys.set(key, name);
+    for (const key of tenant.apiKeys) {
+      const owner = owners.get(key);
+      // Names the tenants, never the key.
+      if (owner !== undefined && owner !== name) throw new ConfigError(`TENANTS lists one API key under two tenants: ${owner} and ${name}`);
+      owners.set(key, name);
+    }
+    tenant.apiKeys = [];
   }
-  cachedTenants = { raw, tenants: value, keys };
+  const keyDigests = Promise.all([...owners].map(async ([key, name]) => [await apiKeyDigest(key), name] as const)).then((pairs) => new Map(pairs));
+  cachedTenants = { raw, tenants: value, keyDigests };
   return cachedTenants;
+}
+
+/** Hex SHA-256 of an API key: what is kept and compared, so a lookup never compares key bytes. */
+export async function apiKeyDigest(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** A tenant's configuration by name; own properties only, so `__proto__` is just an unknown name. */

@@ -17,9 +17,22 @@ export interface IncomingEvent {
   occurredAt: number;
   receivedAt: number;
   data: JsonObject;
+  /**
+   * Digest of the envelope as the client sent it (type, entity, occurredAt if given, data), so a
+   * repeat of a known id can be told from a different event reusing it. Internal events have none.
+   */
+  fingerprint?: string;
+  /** Where a signed-source event came from; the provider's delivery id is kept here, not as the id. */
+  source?: SourceMeta;
 }
 
-export type IngestStatus = "accepted" | "duplicate";
+export interface SourceMeta {
+  name: string;
+  deliveryId?: string;
+}
+
+/** `conflict`: the id is known with a different fingerprint; nothing was stored. */
+export type IngestStatus = "accepted" | "duplicate" | "conflict";
 
 export interface IngestResult {
   id: string;
@@ -46,6 +59,8 @@ export interface EventView {
   occurredAt: string;
   receivedAt: string;
   data: JsonObject;
+  /** Present for events from a signed source. */
+  source?: SourceMeta;
   deliveries: DeliveryView[];
 }
 

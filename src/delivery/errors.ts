@@ -27,3 +27,18 @@ export class PermanentError extends Error {
 export class SkipDelivery extends Error {
   override name = "SkipDelivery";
 }
+
+/**
+ * A batch that failed after its first `delivered` deliveries took effect (a write that is not
+ * idempotent, such as an Analytics Engine data point): those count as succeeded, and only the
+ * rest are retried, with the outcome of `cause`.
+ */
+export class PartialBatchError extends Error {
+  override name = "PartialBatchError";
+  constructor(
+    readonly delivered: number,
+    override readonly cause: unknown,
+  ) {
+    super(`delivered ${delivered} before: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}

@@ -1,12 +1,15 @@
 import { settings as readSettings, type Settings } from "../config";
 import type { DeliveryJob, HandlerResult } from "../handlers/handler";
 import { handler as findHandler } from "../handlers/registry";
+import { PartialBatchError } from "./errors";
 import { outcomeOfError, type AttemptOutcome } from "./retry";
 
 /** What one attempt produced; reported to the entity's actor, which decides what happens next. */
 export interface AttemptReport {
   outcome: AttemptOutcome;
   result?: HandlerResult;
+  /** Batches only: how many leading deliveries took effect before the batch failed. */
+  delivered?: number;
   startedAt: number;
   durationMs: number;
 }
@@ -52,6 +55,9 @@ async function withTimeout(
     const result = await Promise.race([run(settings, controller.signal), timeout]);
     return { outcome: { kind: "succeeded" }, result: result ?? undefined, startedAt, durationMs: Date.now() - startedAt };
   } catch (err) {
+    if (err instanceof PartialBatchError) {
+      return { outcome: outcomeOfError(err.cause), delivered: err.delivered, startedAt, durationMs: Date.now() - startedAt };
+    }
     return { outcome: outcomeOfError(err), startedAt, durationMs: Date.now() - startedAt };
   } finally {
     if (timer !== undefined) clearTimeout(timer);

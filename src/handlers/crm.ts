@@ -1,6 +1,16 @@
-import { SkipDelivery } from "../delivery/errors";
+import { PermanentError, SkipDelivery } from "../delivery/errors";
 import type { Handler } from "./handler";
 import { missingSettings, required, sendJson } from "./http";
+
+/**
+ * `{CRM_API_URL}/contacts/{id}` with the id as one path segment. Ids "." and ".." are refused at
+ * the boundary (a URL resolves them as segments, which `encodeURIComponent` leaves as they are);
+ * this checks again, because a wrong URL here carries the CRM's bearer key.
+ */
+export function contactUrl(base: string, id: string): string {
+  if (id === "." || id === "..") throw new PermanentError(`entity id ${id} cannot name a CRM contact`);
+  return `${base.replace(/\/$/, "")}/contacts/${encodeURIComponent(id)}`;
+}
 
 /** Upserts the lead's current state: `PUT {CRM_API_URL}/contacts/{leadId}`. Idempotent by design. */
 export const crm: Handler = {
@@ -10,7 +20,7 @@ export const crm: Handler = {
   async run(context) {
     if (context.entity.type !== "lead") throw new SkipDelivery("only leads are synced to the CRM");
     const [url, key] = required(context, "CRM_API_URL", "CRM_API_KEY");
-    await sendJson(context, `${url!.replace(/\/$/, "")}/contacts/${encodeURIComponent(context.entity.id)}`, {
+    await sendJson(context, contactUrl(url!, context.entity.id), {
       method: "PUT",
       headers: { authorization: `Bearer ${key}` },
       body: { id: context.entity.id, ...context.state, updatedBy: context.event.id },

@@ -61,4 +61,9 @@ export interface Handler {
    */
   runBatch?(contexts: HandlerContext[]): Promise<void>;
   maxBatch?: number;
+  /**
+   * Optional: most deliveries one actor invocation (one alarm) may run, for a service that caps
+   * writes per invocation. The rest wait for the next alarm, which is due at once.
+   */
+  maxPerInvocation?: number;
 }

@@ -5,22 +5,32 @@ import { missingSettings, required, sendJson } from "./http";
 
 const CLOSED_STATUSES = new Set(["converted", "closed"]);
 
-const str = (value: unknown, fallback = "?"): string => (typeof value === "string" || typeof value === "number" ? String(value) : fallback);
+/**
+ * Escapes text for Slack's mrkdwn as Slack documents (`&`, `<`, `>`), so a value can never become
+ * a mention (`<!channel>`) or a disguised link (`<http://evil|click>`).
+ */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** A client-supplied value, escaped; anything that is not a string or number shows as `fallback`. */
+const str = (value: unknown, fallback = "?"): string => slackEscape(typeof value === "string" || typeof value === "number" ? String(value) : fallback);
 
 function text(context: HandlerContext): string {
-  const { event, state, entity } = context;
+  const { event, state } = context;
   const data: JsonObject = event.data;
+  const id = slackEscape(context.entity.id);
   switch (event.type) {
     case "lead.created":
-      return `:wave: New lead *${str(data.name)}* <${str(data.email)}> (${entity.id})`;
+      return `:wave: New lead *${str(data.name)}* (${str(data.email)}) (${id})`;
     case "lead.updated":
-      return `:pencil2: Lead ${entity.id} updated: ${Object.keys(data).filter((k) => k !== "id").join(", ") || "no fields"}`;
+      return `:pencil2: Lead ${id} updated: ${slackEscape(Object.keys(data).filter((k) => k !== "id").join(", ")) || "no fields"}`;
     case "offer.submitted":
-      return `:moneybag: Offer ${entity.id} from lead ${str(data.leadId)}: ${str(data.amount)} ${str(data.currency)}`;
+      return `:moneybag: Offer ${id} from lead ${str(data.leadId)}: ${str(data.amount)} ${str(data.currency)}`;
     case "lead.follow_up_due":
-      return `:alarm_clock: Follow up with *${str(state.name, entity.id)}* <${str(state.email, "no email")}> (${entity.id})`;
+      return `:alarm_clock: Follow up with *${str(state.name, context.entity.id)}* (${str(state.email, "no email")}) (${id})`;
     default:
-      return `${event.type} for ${entity.type} ${entity.id}`;
+      return `${slackEscape(event.type)} for ${slackEscape(context.entity.type)} ${id}`;
   }
 }
 

@@ -10,18 +10,35 @@ export const MAX_BATCH = 100;
 /** `POST /v1/events`: one event, answered only once its actor has stored it durably. */
 export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const body = await readJsonBody(request, env);
-  const event = parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
+  const event = await parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
   return storeEvent(env, request.tenant, event);
 }
 
-/** Stores one validated event in its actor: 202 when new, 200 for a known id. */
+/**
+ * Stores one validated event in its actor: 202 when new, 200 for a repeat of a known id with the
+ * same content, 409 for a known id with different content (nothing stored).
+ */
 export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
   const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
   if (!result) throw new Error("actor returned no result");
+  if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }
 
+function idConflict(id: string): ApiError {
+  return new ApiError(409, "id_conflict", `Event ${id} was already received with different content; use a new id for a new event`, [
+    { path: "id", message: "is already taken by a different event" },
+  ]);
+}
+
 type BatchResult = IngestResult | ReturnType<typeof errorBody>;
+
+/** A batch item's answer: the stored result, or the same error a single POST would have got. */
+function batchResult(result: IngestResult, index: number): BatchResult {
+  if (result.status !== "conflict") return result;
+  const err = idConflict(result.id);
+  return errorBody(err.code, err.message, err.issues?.map((issue) => ({ ...issue, path: `events.${index}.${issue.path}` })));
+}
 
 /**
  * `POST /v1/events/batch`: up to 100 events, each validated and stored independently; one actor
@@ -44,9 +61,9 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
   const receivedAt = Date.now();
   const results: BatchResult[] = new Array(items.length);
   const groups = new Map<string, { events: IncomingEvent[]; indexes: number[] }>();
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     try {
-      const event = parseEnvelope(item, { receivedAt });
+      const event = await parseEnvelope(item, { receivedAt, path: `events.${index}` });
       const key = `${event.entity.type}/${event.entity.id}`;
       const group = groups.get(key) ?? { events: [], indexes: [] };
       group.events.push(event);
@@ -56,13 +73,13 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
       if (!(err instanceof ApiError)) throw err;
       results[index] = errorBody(err.code, err.message, err.issues);
     }
-  });
+  }
 
   await Promise.all(
     [...groups.values()].map(async ({ events, indexes }) => {
       try {
         const stored = await entityActor(env, request.tenant, events[0]!.entity).ingest(request.tenant, events);
-        stored.forEach((result, i) => (results[indexes[i]!] = result));
+        stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));
         for (const index of indexes) results[index] = errorBody("unavailable", "The event could not be stored; retry it");

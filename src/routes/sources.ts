@@ -4,6 +4,7 @@ import { settings, tenantConfig, TENANT_NAME } from "../config";
 import { ApiError } from "../errors";
 import { enforceRateLimit } from "../rate-limit";
 import { parseEnvelope } from "../schemas/envelope";
+import { bytesToHex } from "../sources/crypto";
 import { toEnvelope } from "../sources/mapping";
 import { verifySignature, type SourceConfig } from "../sources/verify";
 import { storeEvent } from "./events";
@@ -33,6 +34,9 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): P
   await enforceRateLimit(env, tenant);
   requireJsonContentType(request);
   const payload = parseJson(body);
-  const envelope = toEnvelope(config.scheme, config.mapping, payload, verified);
-  return storeEvent(env, tenant, parseEnvelope(envelope, { receivedAt: Date.now() }));
+  const bodySha256 = bytesToHex(await crypto.subtle.digest("SHA-256", body));
+  const envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
+  const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
+  event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
+  return storeEvent(env, tenant, event);
 }

@@ -2,7 +2,8 @@ import { object, optional, record, string, unknown, validate, type Infer, type S
 import { ApiError, type Issue } from "../errors";
 import { eventDefinition } from "../events/registry";
 import type { EntityRef, IncomingEvent, JsonObject } from "../types";
-import { EntityId, EntityType, EventId, Timestamp, toEpochMs } from "./common";
+import { EntityId, EntityType, EventId, Timestamp, timestampOutOfBounds, toEpochMs } from "./common";
+import { fingerprint } from "./fingerprint";
 
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
 
@@ -38,11 +39,16 @@ export interface EnvelopeContext {
   path?: string;
 }
 
+/** The entity type an event type belongs to: the prefix before the first dot (`lead.created` → `lead`). */
+export function entityTypeOf(eventType: string): string {
+  return eventType.split(".")[0]!;
+}
+
 /**
  * Validates one envelope and its type's `data`, derives the entity and the event id, and returns
- * the normalised event. Throws `ApiError` (400 or 422) with every issue found.
+ * the normalised event with its fingerprint. Throws `ApiError` (400 or 422) with every issue found.
  */
-export function parseEnvelope(body: unknown, context: EnvelopeContext): IncomingEvent {
+export async function parseEnvelope(body: unknown, context: EnvelopeContext): Promise<IncomingEvent> {
   const prefix = context.path ?? "";
   const at = (path: string) => [prefix, path].filter((part) => part !== "").join(".");
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -63,14 +69,14 @@ export function parseEnvelope(body: unknown, context: EnvelopeContext): Incoming
   const [dataError, data] = definition.validateData(envelope.data);
   if (dataError) throw invalid(toIssues(dataError, at("data")));
 
-  let entity: EntityRef;
+  // Every registered type requires data.id, which names the entity; an explicit entity must agree,
+  // or an event of one type could merge its unvalidated fields into an entity of another.
+  const entity: EntityRef = { type: entityTypeOf(envelope.type), id: data.id };
   if (envelope.entity) {
-    entity = envelope.entity;
-  } else {
-    // Every registered type requires data.id, so the derived entity is always well-formed here.
-    entity = { type: envelope.type.split(".")[0]!, id: String(data.id) };
-    const [entityError] = validate(entity, EntityRefStruct);
-    if (entityError) throw invalid([{ path: at("type"), message: "cannot derive an entity type from this event type" }]);
+    const issues: Issue[] = [];
+    if (envelope.entity.type !== entity.type) issues.push({ path: at("entity.type"), message: `must be "${entity.type}" for ${envelope.type}` });
+    if (envelope.entity.id !== entity.id) issues.push({ path: at("entity.id"), message: "must equal data.id" });
+    if (issues.length > 0) throw invalid(issues);
   }
 
   let id = envelope.id;
@@ -80,13 +86,20 @@ export function parseEnvelope(body: unknown, context: EnvelopeContext): Incoming
     id = key;
   }
 
+  const occurredAt = envelope.occurredAt === undefined ? undefined : toEpochMs(envelope.occurredAt);
+  const outOfBounds = occurredAt === undefined ? null : timestampOutOfBounds(occurredAt, context.receivedAt);
+  if (outOfBounds) throw invalid([{ path: at("occurredAt"), message: outOfBounds }]);
+
+  // The body came from JSON.parse and validation keeps values as they are, so it is JSON.
+  const json = data as JsonObject;
   return {
     id: id ?? `evt_${crypto.randomUUID()}`,
     type: envelope.type,
     entity,
-    occurredAt: envelope.occurredAt === undefined ? context.receivedAt : toEpochMs(envelope.occurredAt),
+    occurredAt: occurredAt ?? context.receivedAt,
     receivedAt: context.receivedAt,
-    // The body came from JSON.parse and validation keeps values as they are, so it is JSON.
-    data: data as JsonObject,
+    data: json,
+    // A missing occurredAt stays missing here (never the receipt time), so an honest retry matches.
+    fingerprint: await fingerprint({ type: envelope.type, entity: { type: entity.type, id: entity.id }, occurredAt: occurredAt ?? null, data: json }),
   };
 }

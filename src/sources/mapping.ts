@@ -44,10 +44,19 @@ function toOccurredAt(value: unknown): string | number | undefined {
 
 /**
  * Builds the edgeflow envelope for a verified provider payload; the envelope is then validated like
- * any other. The event id is the provider's delivery id (webhook-id, X-GitHub-Delivery) or the
- * payload's own `id` (Stripe's event id), so a provider's retries dedupe.
+ * any other. The event id must come from signed bytes, or a captured body re-sent under a fresh
+ * delivery header would pass as a new event: Standard Webhooks signs its `webhook-id`; otherwise the
+ * payload's own `id` (Stripe's event id), else `sha256:` + the hex digest of the raw body
+ * (`bodySha256`). GitHub's `X-GitHub-Delivery` and an `Idempotency-Key` are unsigned, so they are
+ * kept as metadata only.
  */
-export function toEnvelope(scheme: Scheme, mapping: SourceMapping | undefined, payload: unknown, verified: Verified): Record<string, unknown> {
+export function toEnvelope(
+  scheme: Scheme,
+  mapping: SourceMapping | undefined,
+  payload: unknown,
+  verified: Verified,
+  bodySha256: string,
+): Record<string, unknown> {
   const m = { ...DEFAULTS[scheme], ...mapping };
   let providerType: unknown;
   if (scheme === "github" && mapping?.type === undefined) {
@@ -65,8 +74,8 @@ export function toEnvelope(scheme: Scheme, mapping: SourceMapping | undefined, p
   }
   const envelope: Record<string, unknown> = { type, data };
   const payloadId = at(payload, "id");
-  const id = verified.deliveryId ?? (typeof payloadId === "string" ? payloadId : undefined);
-  if (id !== undefined) envelope.id = id;
+  const signedDeliveryId = scheme === "standard-webhooks" ? verified.deliveryId : undefined;
+  envelope.id = signedDeliveryId ?? (typeof payloadId === "string" ? payloadId : `sha256:${bodySha256}`);
   const occurredAt = m.occurredAt === undefined ? undefined : toOccurredAt(at(payload, m.occurredAt));
   if (occurredAt !== undefined) envelope.occurredAt = occurredAt;
   return envelope;

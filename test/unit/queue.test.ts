@@ -56,22 +56,92 @@ describe("queue consumer", () => {
     expect(JSON.parse(calls[0]!.body)).toMatchObject({ plan: "pro" });
   });
 
-  it("retries the message when the outcome cannot be reported, and the delivery stays leased", async () => {
+  it("acks, and never runs the call again, when the outcome cannot be reported: a re-delivered message claims nothing", async () => {
     const leadId = uniqueId();
     const { event, outboxId } = await ingestWithCrmHeld(leadId);
     // A real storage fault in the actor while it records the outcome.
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       state.storage.sql.exec(`CREATE TRIGGER fail_attempts BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
     });
-    const batch = batchOf([{ tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-0"]);
+    const message = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage;
+    const first = batchOf([message]);
+    await worker.queue(first, env);
+    const firstResult = await getQueueResult(first, createExecutionContext());
+    expect(firstResult.explicitAcks).toEqual(["msg-0"]);
+    expect(firstResult.retryMessages).toEqual([]);
     // Still leased; no attempt has reported, so none is counted yet.
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 0 });
     await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_attempts`));
+
+    // The queue delivers the same message again (at-least-once): the attempt is already claimed.
+    const again = batchOf([message]);
+    await worker.queue(again, env);
+    expect((await getQueueResult(again, createExecutionContext())).explicitAcks).toEqual(["msg-0"]);
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
+  });
+
+  it("grants one claim per attempt: a second claim of a live lease is refused", async () => {
+    const leadId = uniqueId();
+    const { outboxId } = await ingestWithCrmHeld(leadId);
+    const actor = leadActor(leadId);
+    expect(await actor.claimDelivery(outboxId, 1)).toMatchObject({ outboxId, attempt: 1, handler: "crm" });
+    expect(await actor.claimDelivery(outboxId, 1)).toBeNull();
+    // Two consumers holding copies of one message at once: exactly one runs the call.
+    const twice = batchOf([
+      { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 },
+      { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 },
+    ]);
+    await worker.queue(twice, env);
+    await getQueueResult(twice, createExecutionContext());
+    const claims = await runInDurableObject(leadStub(leadId), (_instance, state) =>
+      state.storage.sql.exec<{ claimed_attempt: number }>(`SELECT claimed_attempt FROM outbox WHERE id = ?`, outboxId).one().claimed_attempt,
+    );
+    expect(claims).toBe(1);
+  });
+
+  it("a claim made by the lost first consumer blocks the duplicate message, so the call runs once", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    const message = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage;
+    const batch = batchOf([message, message]);
+    await worker.queue(batch, env);
+    await getQueueResult(batch, createExecutionContext());
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  it("counts a queued attempt that never reports against the budget, so it ends as a dead letter", async () => {
+    const leadId = uniqueId();
+    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    // Every consumer dies before it can claim: a real storage fault on the claim itself.
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      state.storage.sql.exec(
+        `CREATE TRIGGER fail_claims BEFORE UPDATE OF claimed_attempt ON outbox BEGIN SELECT RAISE(ABORT, 'consumer died'); END`,
+      );
+    });
+    // Each turn: the lease lapses (or the backoff ends) and the alarm runs, as time would make it.
+    const crm = await eventually(
+      async () => {
+        await runInDurableObject(leadStub(leadId), (_instance, state) => {
+          state.storage.sql.exec(`UPDATE outbox SET lease_until = 0 WHERE id = ? AND status = 'in_flight'`, outboxId);
+          state.storage.sql.exec(`UPDATE outbox SET next_attempt_at = 0 WHERE id = ? AND status = 'pending'`, outboxId);
+        });
+        await runDurableObjectAlarm(leadStub(leadId));
+        const d = (await deliveries(leadId, event.id)).crm;
+        return d?.status === "dead" ? d : undefined;
+      },
+      "the never-reporting crm delivery to go dead",
+      20_000,
+    );
+    // RETRY_MAX_ATTEMPTS is 4 here: four tries, each made of MAX_UNREPORTED_SENDS lapsed sends.
+    expect(crm.attempts).toBe(4);
+    expect(crm.lastError).toMatch(/no outcome reported after 3 queue sends/);
+    const sends = await runInDurableObject(leadStub(leadId), (_instance, state) =>
+      state.storage.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE id = ?`, outboxId).one().attempts,
+    );
+    expect(sends).toBe(4 * 3);
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
+    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_claims`));
   });
 
   it("re-sends a queued delivery whose lease lapsed (the message was lost)", async () => {

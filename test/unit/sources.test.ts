@@ -18,6 +18,9 @@ async function swSignature(secret: string, id: string, ts: number | string, body
   const mac = await hmac(await hmacKey(standardWebhooksKey(secret)!), signedContent(`${id}.${ts}.`, encoder.encode(body)));
   return `v1,${bytesToBase64(mac)}`;
 }
+async function sha256Hex(content: string): Promise<string> {
+  return bytesToHex(await crypto.subtle.digest("SHA-256", encoder.encode(content)));
+}
 async function hexMac(secret: string, content: string): Promise<string> {
   return bytesToHex(await hmac(await hmacKey(secret), signedContent("", encoder.encode(content))));
 }
@@ -183,7 +186,7 @@ describe("Stripe", () => {
 });
 
 describe("GitHub and generic HMAC", () => {
-  it("verifies X-Hub-Signature-256 and dedupes on X-GitHub-Delivery", async () => {
+  it("verifies X-Hub-Signature-256 and dedupes on the signed body, keeping X-GitHub-Delivery as metadata", async () => {
     const login = `octo-${crypto.randomUUID().slice(0, 8)}`;
     const body = JSON.stringify({ action: "opened", issue: { number: 7, title: "Pricing?" }, sender: { login } });
     const headers = {
@@ -193,8 +196,15 @@ describe("GitHub and generic HMAC", () => {
     };
     const first = await send("src", "gh", body, headers);
     expect(first.status).toBe(202);
-    expect(await first.json()).toMatchObject({ id: headers["x-github-delivery"], entity: { type: "lead", id: login } });
+    const bodyId = `sha256:${await sha256Hex(body)}`;
+    expect(await first.json()).toMatchObject({ id: bodyId, entity: { type: "lead", id: login } });
     expect((await send("src", "gh", body, headers)).status).toBe(200);
+    // A captured body re-sent under a fresh, unsigned delivery id is the same event, not a new one.
+    const replayed = await send("src", "gh", body, { ...headers, "x-github-delivery": crypto.randomUUID() });
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toMatchObject({ id: bodyId, status: "duplicate" });
+    const page = await entityActor(env, "src", { type: "lead", id: login }).listEvents(0, 10);
+    expect(page!.events.map((e) => [e.id, e.source])).toEqual([[bodyId, { name: "gh", deliveryId: headers["x-github-delivery"] }]]);
     await expectRejected(await send("src", "gh", `${body} `, headers));
     await expectRejected(await send("src", "gh", body, { ...headers, "x-hub-signature-256": `sha256=${await hexMac("wrong", body)}` }));
     await expectRejected(await send("src", "gh", body, { "x-hub-signature-256": headers["x-hub-signature-256"], "x-github-event": "issues" }));
@@ -206,6 +216,15 @@ describe("GitHub and generic HMAC", () => {
     const sig = await hexMac(HMAC_SECRET, body);
     expect((await send("src", "hmac", body, { "x-edgeflow-signature": sig })).status).toBe(202);
     expect((await send("src", "hmac", body, { "x-edgeflow-signature": `sha256=${sig}` })).status).toBe(200);
+    // The unsigned Idempotency-Key header cannot make a replay new: the signed payload id decides.
+    expect((await send("src", "hmac", body, { "x-edgeflow-signature": sig, "idempotency-key": "fresh-1" })).status).toBe(200);
+    // A payload without an id is deduplicated by the digest of its signed bytes.
+    const anonymous = JSON.stringify({ type: "lead.updated", data: { id: leadId, plan: "pro" } });
+    const anonymousSig = await hexMac(HMAC_SECRET, anonymous);
+    const firstAnonymous = await send("src", "hmac", anonymous, { "x-edgeflow-signature": anonymousSig, "idempotency-key": "a" });
+    expect(firstAnonymous.status).toBe(202);
+    expect(await firstAnonymous.json()).toMatchObject({ id: `sha256:${await sha256Hex(anonymous)}` });
+    expect((await send("src", "hmac", anonymous, { "x-edgeflow-signature": anonymousSig, "idempotency-key": "b" })).status).toBe(200);
     await expectRejected(await send("src", "hmac", body, { "x-signature": sig }));
     await expectRejected(await send("src", "hmac", body.replace("H", "I"), { "x-edgeflow-signature": sig }));
   });
