@@ -43,7 +43,10 @@ export default defineConfig({
                   ALERT_INTERVAL_MS: "60000",
                 },
                 // A low per-tenant limit, so test/unit/rate-limit.test.ts can reach it.
-                ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: 40, period: 10 as const } } },
+                ratelimits: {
+                  RATE_LIMITER: { namespace_id: "1001", simple: { limit: 40, period: 10 as const } },
+                  AUTH_FAILURE_LIMITER: { namespace_id: "1002", simple: { limit: 1000, period: 60 as const } },
+                },
               },
             };
           }),
@@ -51,13 +54,16 @@ export default defineConfig({
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: ["test/unit/global-setup.ts"] },
       },
       {
-        // The per-tenant rate limit, with a limit low enough to reach.
+        // The per-tenant rate limit and the failed-authentication limit, low enough to reach.
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.jsonc" },
             miniflare: {
               bindings: { TENANTS: JSON.stringify({ busy: { apiKeys: ["busy_key"] }, calm: { apiKeys: ["calm_key"] } }) },
-              ratelimits: { RATE_LIMITER: { namespace_id: "1001", simple: { limit: 5, period: 10 as const } } },
+              ratelimits: {
+                RATE_LIMITER: { namespace_id: "1001", simple: { limit: 5, period: 10 as const } },
+                AUTH_FAILURE_LIMITER: { namespace_id: "1002", simple: { limit: 3, period: 60 as const } },
+              },
             },
           }),
         ],

@@ -5,7 +5,6 @@ import { join, resolve } from "node:path";
 import { freePort } from "../../scripts/lib/net.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 /** Polls `probe` until it returns true or the deadline passes. */
 export async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> {
@@ -38,18 +37,19 @@ export interface ServerOptions {
 }
 
 /**
- * Starts edgeflow exactly as `npm start` does (wrangler dev over local workerd) on a free port
- * with its own persisted state, and resolves once `/healthz` answers.
+ * Starts edgeflow with `npm start -- --port P --persist-to DIR --var NAME:VALUE …`, exactly as the
+ * README tells a user to (wrangler dev over local workerd, its flags passed through), on a free
+ * port with its own persisted state, and resolves once `/healthz` answers.
  */
 export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
   const port = await freePort();
   const inspector = await freePort();
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edgeflow-e2e-"));
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persistDir];
+  const args = ["start", "--", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persistDir];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn("npm", args, {
     cwd: ROOT,
-    // Its own process group, so stopping it also stops the workerd it spawns.
+    // Its own process group, so stopping it also stops the wrangler and workerd that npm spawns.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type LocalServer } from "./harness";
 
@@ -91,6 +92,38 @@ describe("errors", () => {
     expectError(await call("/v1/events", { method: "POST", body: bodyOfSize(LIMIT + 1, "L-x"), headers: { "content-type": "application/json" } }), 413, "payload_too_large");
     // None of those wrote anything.
     expectError(await call("/v1/entities/lead/L-x"), 404, "not_found");
+  });
+});
+
+describe("hardening over real HTTP", () => {
+  const post = (body: string) => call("/v1/events", { method: "POST", body, headers: { "content-type": "application/json" } });
+
+  it("was started by `npm start -- --port P --persist-to DIR --var NAME:VALUE`, and each flag took effect", async () => {
+    // --port: it answers here; --var: the acme tenant exists only through TENANTS given that way.
+    expect(new URL(server.url).port).not.toBe("8787");
+    expect((await call("/v1/entities/lead/none", { auth: ACME })).status).toBe(404);
+    // --persist-to: the event's actor is stored under the given directory.
+    expect((await call("/v1/events", { method: "POST", json: lead(uid("L-persist")) })).status).toBe(202);
+    const files = readdirSync(server.persistDir, { recursive: true }).map(String);
+    expect(files.some((f) => f.endsWith(".sqlite"))).toBe(true);
+  });
+
+  it("refuses 1e999 with 400 invalid_json and epoch microseconds with 400 invalid_event at occurredAt", async () => {
+    const leadId = uid("L-big");
+    expectError(await post(`{"type":"offer.submitted","data":{"id":"${leadId}","leadId":"L-1","amount":1e999,"currency":"EUR"}}`), 400, "invalid_json");
+    const micro = await post(JSON.stringify({ ...lead(leadId), occurredAt: 1732400000000000 }));
+    expectError(micro, 400, "invalid_event");
+    expect(micro.body.error.issues).toEqual([{ path: "occurredAt", message: expect.any(String) }]);
+    expectError(await call(`/v1/entities/lead/${leadId}`), 404, "not_found");
+  });
+
+  it("answers 409 id_conflict for a known id with other content, and 200 duplicate for an honest retry", async () => {
+    const leadId = uid("L-conflict");
+    const event = { id: `evt_${leadId}`, ...lead(leadId) };
+    expect((await call("/v1/events", { method: "POST", json: event })).status).toBe(202);
+    expect((await call("/v1/events", { method: "POST", json: event })).body).toMatchObject({ status: "duplicate" });
+    expectError(await call("/v1/events", { method: "POST", json: { ...event, data: { ...event.data, name: "Mallory" } } }), 409, "id_conflict");
+    expect((await call(`/v1/entities/lead/${leadId}`)).body).toMatchObject({ state: { name: "Ada" }, events: { count: 1 } });
   });
 });
 
@@ -209,7 +242,7 @@ describe("ingest", () => {
     expect(results).toHaveLength(6);
     expect(results[0]).toMatchObject({ id: `e1-${l1}`, status: "accepted", seq: 1 });
     expect(results[1]).toMatchObject({ id: `e2-${l2}`, status: "accepted", seq: 1 });
-    expect(results[2]).toMatchObject({ error: { code: "invalid_event", issues: [{ path: "data.email" }] } });
+    expect(results[2]).toMatchObject({ error: { code: "invalid_event", issues: [{ path: "events.2.data.email" }] } });
     expect(results[3]).toMatchObject({ id: `e3-${l1}`, status: "accepted", seq: 2 });
     expect(results[4]).toMatchObject({ id: `e1-${l1}`, status: "duplicate", seq: 1 });
     expect(results[5]).toMatchObject({ error: { code: "unknown_event_type" } });
@@ -248,8 +281,10 @@ describe("durability", () => {
 
     const after = (await call(`/v1/entities/lead/${leadId}`)).body;
     expect(after).toEqual(before);
-    const repeat = await call("/v1/events", { method: "POST", json: { id: `evt-${leadId}`, ...lead(leadId) } });
+    const repeat = await call("/v1/events", { method: "POST", json: { id: `evt-${leadId}`, ...lead(leadId, { plan: "pro" }) } });
     expect(repeat).toMatchObject({ status: 200, body: { status: "duplicate", seq: 1 } });
+    // The fingerprint survived the restart too: the same id with other content is still refused.
+    expectError(await call("/v1/events", { method: "POST", json: { id: `evt-${leadId}`, ...lead(leadId) } }), 409, "id_conflict");
     const next = await call("/v1/events", { method: "POST", json: { type: "lead.updated", data: { id: leadId, plan: "team" } } });
     expect(next).toMatchObject({ status: 202, body: { seq: 2 } });
   });

@@ -30,3 +30,27 @@ describe("per-tenant rate limit", () => {
     expect((await post("calm_key", "L-calm")).status).toBe(202);
   });
 });
+
+describe("failed authentication", () => {
+  const attempt = (authorization: string, address: string) =>
+    exports.default.fetch(
+      new Request("http://localhost/v1/entities/lead/L-x", { headers: { authorization, "cf-connecting-ip": address } }),
+    );
+
+  it("is limited per client address: 429 with Retry-After past the limit, while other addresses and valid keys still work", async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      const response = await attempt(`Bearer guess-${i}`, "203.0.113.7");
+      statuses.push(response.status);
+      if (response.status === 429) limited ??= response;
+      else await response.arrayBuffer();
+    }
+    // The limit here is 3 failures a minute per address (vitest.config.ts).
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(limited!.headers.get("retry-after")).toBe("60");
+    expect(await limited!.json()).toMatchObject({ error: { code: "rate_limited" } });
+    expect((await attempt("Bearer guess-x", "198.51.100.9")).status).toBe(401);
+    expect((await attempt("Bearer calm_key", "203.0.113.7")).status).toBe(404);
+  });
+});

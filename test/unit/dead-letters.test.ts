@@ -1,4 +1,5 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { TenantActor } from "../../actors/tenant-actor";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { apiRequest, deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers";
@@ -101,5 +102,44 @@ describe("dead letters", () => {
     const all = await alertCalls();
     expect(all).toHaveLength(2);
     expect(JSON.parse(all[1]!.body).text).toMatch(/2 deliveries went dead since the last alert \(slack: 2\)/);
+  });
+});
+
+describe("the dead-letter index under replay", () => {
+  const entry = (entityId: string, outboxId: number, handler = "slack", attempts = 1) => ({
+    id: `lead/${entityId}/${outboxId}`,
+    entity: { type: "lead", id: entityId },
+    eventId: `evt_${entityId}_${outboxId}`,
+    handler,
+    attempts,
+    lastError: "HTTP 410: gone",
+    deadAt: new Date().toISOString(),
+  });
+
+  it("keeps a dead letter that died again and was re-indexed while the replay was still forgetting the old entry", async () => {
+    const stub = env.TENANT.getByName(`interleave-${crypto.randomUUID()}`);
+    const listed = await runInDurableObject(stub, async (instance: TenantActor) => {
+      await instance.recordDeadLetters([entry("L-1", 7)]);
+      // The replay reads its page and hands it to the entity...
+      const page = instance.matchingPage({}, 0, Number.MAX_SAFE_INTEGER, 100);
+      // ...whose replayed delivery dies again at once and is reported before the replay forgets the page.
+      await instance.recordDeadLetters([entry("L-1", 7, "slack", 2)]);
+      instance.forgetReplayed(page);
+      return instance.listDeadLetters(100, 0).deadLetters;
+    });
+    expect(listed).toEqual([expect.objectContaining({ id: "lead/L-1/7", attempts: 2 })]);
+  });
+
+  it("replays page by page, matching the filter on every page, and leaves the rest", async () => {
+    const stub = env.TENANT.getByName(`paged-${crypto.randomUUID()}`);
+    const remaining = await runInDurableObject(stub, async (instance: TenantActor) => {
+      // 450 entries over three entities whose actors hold no such rows: each replay takes none back.
+      const entries = Array.from({ length: 450 }, (_, i) => entry(`L-${i % 3}`, i, i % 2 === 0 ? "slack" : "crm"));
+      await instance.recordDeadLetters(entries);
+      expect(await instance.replay({ handler: "crm" })).toBe(0);
+      return instance.listDeadLetters(500, 0).deadLetters;
+    });
+    expect(remaining).toHaveLength(225);
+    expect(new Set(remaining.map((d) => d.handler))).toEqual(new Set(["slack"]));
   });
 });

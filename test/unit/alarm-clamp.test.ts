@@ -1,0 +1,44 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/alarm";
+import type { EntityActor } from "../../actors/entity-actor";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+
+const settled = (status: string | undefined) => status === "succeeded" || status === "skipped" || status === "dead";
+
+describe("alarm times", () => {
+  it("clamps anything past a year ahead, and a non-finite time to now", () => {
+    const now = Date.parse("2026-11-24T00:00:00Z");
+    expect(alarmTime(now + 5, now)).toBe(now + 5);
+    expect(alarmTime(now - 5, now)).toBe(now - 5);
+    expect(alarmTime(1_732_400_000_000_000, now)).toBe(now + MAX_ALARM_AHEAD_MS);
+    expect(alarmTime(Number.NaN, now)).toBe(now);
+  });
+
+  it("keeps an actor working when a stored timer is due far beyond what setAlarm accepts", async () => {
+    const leadId = uniqueId();
+    const stub = leadStub(leadId);
+    const first = leadEvent(leadId, { type: "lead.updated", data: { id: leadId } });
+    await leadActor(leadId).ingest("demo", [first]);
+    await eventually(async () => (Object.values(await deliveries(leadId, first.id)).every((d) => settled(d.status)) ? true : undefined), "the first deliveries");
+    // A timer in the year 56,867 (epoch microseconds read as ms), as a v1 actor could have stored.
+    await runInDurableObject(stub, (_instance: EntityActor, state) => {
+      state.storage.sql.exec(`INSERT INTO timers (id, type, due_at, data) VALUES ('far', 'lead.follow_up_due', ?, '{}')`, 1_732_400_000_000_000);
+    });
+    // An alarm turn re-arms for the timer without throwing, clamped to a year from now.
+    await runInDurableObject(stub, (instance: EntityActor) => instance.alarm());
+    const clamped = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(clamped!).toBeGreaterThan(Date.now() + MAX_ALARM_AHEAD_MS - 60_000);
+    // Ingest and fan-out go on as usual.
+    const second = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } });
+    await leadActor(leadId).ingest("demo", [second]);
+    await eventually(async () => (Object.values(await deliveries(leadId, second.id)).every((d) => settled(d.status)) ? true : undefined), "the later deliveries");
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeGreaterThan(Date.now() + MAX_ALARM_AHEAD_MS - 60_000);
+    expect(alarm!).toBeLessThanOrEqual(Date.now() + MAX_ALARM_AHEAD_MS);
+    // The timer itself is untouched: it is simply not due.
+    const fired = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ fired_at: number | null }>(`SELECT fired_at FROM timers WHERE id = 'far'`).one().fired_at);
+    expect(fired).toBeNull();
+  });
+});
