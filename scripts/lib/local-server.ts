@@ -54,7 +54,7 @@ export function edgeflowOptions(config: EdgeflowServerConfig = {}): Record<strin
     .sort((a, b) => Number(b === "index.js") - Number(a === "index.js"))
     .map((name) => ({ type: name.endsWith(".js") ? "ESModule" : "Text", path: join(outDir, name) }));
   const ratelimits = config.rateLimit
-    ? { RATE_LIMITER: { namespace_id: "1001", simple: { limit: config.rateLimit, period: 10 } } }
+    ? { ...(options.ratelimits as Record<string, unknown>), RATE_LIMITER: { namespace_id: "1001", simple: { limit: config.rateLimit, period: 10 } } }
     : options.ratelimits;
   return {
     ...options,
