@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { entityActor, type Implementation, type TenantActorRpc } from "../src/actors";
 import { settings as readSettings } from "../src/config";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "../src/dead-letters";
+import { slackEscape } from "../src/handlers/slack";
 import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
 import { pointAlarm, wakeBy } from "./alarm";
@@ -197,13 +198,15 @@ function toEntry(row: DeadLetterRow): DeadLetterEntry {
   };
 }
 
+/** The alert's text; every value that came from a client or a receiver is escaped for Slack. */
 function alertText(tenant: string, rows: DeadLetterRow[]): string {
   if (rows.length === 1) {
     const r = rows[0]!;
-    return `:rotating_light: [${tenant}] ${r.handler} delivery for ${r.entity_type} ${r.entity_id} (event ${r.event_id}) is dead after ${r.attempts} attempts: ${r.last_error ?? "unknown error"}. Replay with POST /v1/dead-letters/replay.`;
+    const [handler, type, id, eventId, error] = [r.handler, r.entity_type, r.entity_id, r.event_id, r.last_error ?? "unknown error"].map(slackEscape);
+    return `:rotating_light: [${tenant}] ${handler} delivery for ${type} ${id} (event ${eventId}) is dead after ${r.attempts} attempts: ${error}. Replay with POST /v1/dead-letters/replay.`;
   }
   const byHandler = new Map<string, number>();
   for (const r of rows) byHandler.set(r.handler, (byHandler.get(r.handler) ?? 0) + 1);
-  const summary = [...byHandler].map(([h, n]) => `${h}: ${n}`).join(", ");
+  const summary = slackEscape([...byHandler].map(([h, n]) => `${h}: ${n}`).join(", "));
   return `:rotating_light: [${tenant}] ${rows.length} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`;
 }

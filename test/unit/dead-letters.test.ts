@@ -20,9 +20,9 @@ interface DeadLetter {
   deadAt: string;
 }
 
-async function killSlack(tenant: string, leadId: string) {
+async function killSlack(tenant: string, leadId: string, body = "gone") {
   const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId } });
-  await receiver.script(`${event.id}:slack`, [{ status: 410, body: "gone" }]);
+  await receiver.script(`${event.id}:slack`, [{ status: 410, body }]);
   await leadActor(leadId, tenant).ingest(tenant, [event]);
   return event;
 }
@@ -87,10 +87,11 @@ describe("dead letters", () => {
   });
 
   it("raise one Slack alert at once and summarise the rest after the interval", async () => {
-    await killSlack("alerts", uniqueId());
+    // The receiver's answer ends up in the alert: it is escaped like any other text for Slack.
+    await killSlack("alerts", uniqueId(), "<!channel> gone");
     const alertCalls = async () => (await receiver.calls("alert:alerts:")).filter((c) => c.path === "/slack");
     const first = await eventually(async () => ((await alertCalls()).length === 1 ? await alertCalls() : undefined), "the first alert");
-    expect(JSON.parse(first[0]!.body).text).toMatch(/slack delivery for lead .* is dead after 1 attempts/);
+    expect(JSON.parse(first[0]!.body).text).toMatch(/slack delivery for lead .* is dead after 1 attempts: HTTP 410: &lt;!channel&gt; gone/);
 
     await killSlack("alerts", uniqueId());
     await killSlack("alerts", uniqueId());
