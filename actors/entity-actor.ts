@@ -22,6 +22,7 @@ import type {
 } from "../src/types";
 import { pointAlarm, wakeBy } from "./alarm";
 import { migrate } from "./migrations";
+import { deferralMs, endInlineCall, tryStartInlineCall } from "./outbound";
 import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
 
@@ -89,6 +90,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly sql: Sql;
   private readonly outbox: Outbox;
   private readonly settings: Settings;
+  /** Set by an alarm turn that left due work because the isolate's inline-call cap was reached. */
+  private deferred = false;
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
   private readonly skipReasons = new Map<string, string | null>();
 
@@ -110,8 +113,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
-  private async scheduleNextAlarm(): Promise<void> {
-    await pointAlarm(this.ctx.storage, this.outbox.nextWakeAt());
+  private async scheduleNextAlarm(notBefore?: number): Promise<void> {
+    const next = this.outbox.nextWakeAt();
+    await pointAlarm(this.ctx.storage, next === null || notBefore === undefined ? next : Math.max(next, notBefore));
   }
 
   /**
@@ -221,6 +225,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   override async alarm(): Promise<void> {
     const deadline = Date.now() + ALARM_BUDGET_MS;
+    this.deferred = false;
     try {
       this.fireTimers(Date.now());
       const handlers = [...new Set(this.outbox.dueHeads(Date.now()).map((row) => row.handler))];
@@ -228,7 +233,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
-      await this.scheduleNextAlarm();
+      // Work left because the isolate's inline-call cap was reached is retried shortly, not at once.
+      await this.scheduleNextAlarm(this.deferred ? Date.now() + deferralMs() : undefined);
     }
   }
 
@@ -246,6 +252,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, Math.min(maxBatch, room)) : [];
       const rows = batch.length > 1 ? batch : [this.outbox.dueHead(Date.now(), handlerName)].filter((r) => r !== undefined);
       if (rows.length === 0) return;
+      const inline = found?.mode !== "queued";
+      if (inline && !tryStartInlineCall()) {
+        this.deferred = true;
+        return;
+      }
       room -= rows.length;
       try {
         if (rows.length > 1) await this.attemptBatch(rows);
@@ -254,6 +265,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         // A bug must not strand the row in flight forever: its lease still lapses and it re-runs.
         this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: rows[0]!.id });
         return;
+      } finally {
+        if (inline) endInlineCall();
       }
     }
   }

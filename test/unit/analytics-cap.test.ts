@@ -60,20 +60,22 @@ async function ingestWithDataset(leadId: string, count: number, data: ReturnType
   return { events, restore };
 }
 
+/** Waits for the last event's analytics delivery: per-handler order means every earlier one is done. */
+async function lastDelivered(leadId: string, events: ReadonlyArray<{ id: string }>): Promise<void> {
+  await eventually(
+    async () => ((await deliveries(leadId, events[events.length - 1]!.id)).analytics?.status === "succeeded" ? true : undefined),
+    "every analytics delivery",
+    20_000,
+  );
+}
+
 describe("Analytics Engine deliveries", () => {
   it("stay under the per-invocation cap and write each event's point exactly once", async () => {
     const leadId = uniqueId();
     const data = limitedDataset();
     const { events, restore } = await ingestWithDataset(leadId, 300, data);
     try {
-      await eventually(
-        async () => {
-          const last = await deliveries(leadId, events[events.length - 1]!.id);
-          return last.analytics?.status === "succeeded" ? true : undefined;
-        },
-        "every analytics delivery",
-        20_000,
-      );
+      await lastDelivered(leadId, events);
       expect(data.maxInInvocation()).toBeLessThanOrEqual(MAX_POINTS_PER_INVOCATION);
       expect(data.written).toHaveLength(300);
       expect(new Set(data.written).size).toBe(300);
@@ -88,14 +90,7 @@ describe("Analytics Engine deliveries", () => {
     const data = limitedDataset({ failAtPoint: 30 });
     const { events, restore } = await ingestWithDataset(leadId, 60, data);
     try {
-      await eventually(
-        async () => {
-          const last = await deliveries(leadId, events[events.length - 1]!.id);
-          return last.analytics?.status === "succeeded" ? true : undefined;
-        },
-        "every analytics delivery",
-        20_000,
-      );
+      await lastDelivered(leadId, events);
       expect(data.written).toEqual(events.map((e) => e.id));
       // The 29 written before the failure took one attempt; the 30th needed a second.
       expect((await deliveries(leadId, events[28]!.id)).analytics).toMatchObject({ status: "succeeded", attempts: 1 });
