@@ -20,9 +20,9 @@ import type {
   JsonValue,
   SourceMeta,
 } from "../src/types";
-import { pointAlarm, wakeBy } from "./alarm";
+import { pointAlarm, setAlarmIn, wakeBy } from "./alarm";
 import { migrate } from "./migrations";
-import { deferralMs, endInlineCall, tryStartInlineCall } from "./outbound";
+import { deferralMs, endInlineCall, isolateAtCap, tryStartInlineCall } from "./outbound";
 import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
 
@@ -92,6 +92,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly settings: Settings;
   /** Set by an alarm turn that left due work because the isolate's inline-call cap was reached. */
   private deferred = false;
+  /** Alarm turns deferred in a row, which widens the next wait. */
+  private deferrals = 0;
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
   private readonly skipReasons = new Map<string, string | null>();
 
@@ -225,6 +227,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   override async alarm(): Promise<void> {
     const deadline = Date.now() + ALARM_BUDGET_MS;
+    if (isolateAtCap()) {
+      // The isolate is saturated with other actors' calls: wait, without spending anything here.
+      await setAlarmIn(this.ctx.storage, deferralMs(++this.deferrals));
+      return;
+    }
     this.deferred = false;
     try {
       this.fireTimers(Date.now());
@@ -233,8 +240,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
-      // Work left because the isolate's inline-call cap was reached is retried shortly, not at once.
-      await this.scheduleNextAlarm(this.deferred ? Date.now() + deferralMs() : undefined);
+      // Work left because the isolate's inline-call cap was reached waits a little, then runs.
+      this.deferrals = this.deferred ? this.deferrals + 1 : 0;
+      await this.scheduleNextAlarm(this.deferred ? Date.now() + deferralMs(this.deferrals) : undefined);
     }
   }
 

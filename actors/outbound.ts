@@ -23,7 +23,17 @@ export function endInlineCall(): void {
   inFlight = Math.max(0, inFlight - 1);
 }
 
-/** How long an alarm that hit the cap waits before it tries again: 50–250 ms, jittered. */
-export function deferralMs(random: () => number = Math.random): number {
-  return 50 + Math.floor(random() * 200);
+/** True when no inline call can start now: an alarm then defers before doing any other work. */
+export function isolateAtCap(): boolean {
+  return inFlight >= MAX_INLINE_CALLS_PER_ISOLATE;
+}
+
+/**
+ * How long an alarm waits after its `consecutive`-th deferral in a row: full jitter over a window
+ * that doubles from 100 ms to 3.2 s, so a thousand waiting actors spread out instead of all
+ * waking every few milliseconds to find the isolate still busy.
+ */
+export function deferralMs(consecutive: number, random: () => number = Math.random): number {
+  const window = Math.min(3200, 100 * 2 ** Math.min(Math.max(consecutive - 1, 0), 5));
+  return 25 + Math.floor(random() * window);
 }
