@@ -24,11 +24,6 @@ export async function pointAlarm(storage: DurableObjectStorage, at: number | nul
   if ((await storage.getAlarm()) !== target) await storage.setAlarm(target);
 }
 
-/** Sets the alarm `delayMs` from now, whatever it was. */
-export async function setAlarmIn(storage: DurableObjectStorage, delayMs: number): Promise<void> {
-  await storage.setAlarm(alarmTime(Date.now() + delayMs));
-}
-
 /** Moves the alarm earlier to `at` if it is unset or later; never later. */
 export async function wakeBy(storage: DurableObjectStorage, at: number): Promise<void> {
   const target = alarmTime(at);

@@ -20,9 +20,9 @@ import type {
   JsonValue,
   SourceMeta,
 } from "../src/types";
-import { pointAlarm, setAlarmIn, wakeBy } from "./alarm";
+import { pointAlarm, wakeBy } from "./alarm";
 import { migrate } from "./migrations";
-import { deferralMs, endInlineCall, isolateAtCap, tryStartInlineCall } from "./outbound";
+import { endInlineCall, startInlineCall } from "./outbound";
 import { Outbox, type OutboxRow } from "./outbox";
 import { createSql, type Sql } from "./sql";
 
@@ -90,10 +90,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly sql: Sql;
   private readonly outbox: Outbox;
   private readonly settings: Settings;
-  /** Set by an alarm turn that left due work because the isolate's inline-call cap was reached. */
-  private deferred = false;
-  /** Alarm turns deferred in a row, which widens the next wait. */
-  private deferrals = 0;
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
   private readonly skipReasons = new Map<string, string | null>();
 
@@ -115,9 +111,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
-  private async scheduleNextAlarm(notBefore?: number): Promise<void> {
-    const next = this.outbox.nextWakeAt();
-    await pointAlarm(this.ctx.storage, next === null || notBefore === undefined ? next : Math.max(next, notBefore));
+  private async scheduleNextAlarm(): Promise<void> {
+    await pointAlarm(this.ctx.storage, this.outbox.nextWakeAt());
   }
 
   /**
@@ -227,12 +222,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   override async alarm(): Promise<void> {
     const deadline = Date.now() + ALARM_BUDGET_MS;
-    if (isolateAtCap()) {
-      // The isolate is saturated with other actors' calls: wait, without spending anything here.
-      await setAlarmIn(this.ctx.storage, deferralMs(++this.deferrals));
-      return;
-    }
-    this.deferred = false;
     try {
       this.fireTimers(Date.now());
       const handlers = [...new Set(this.outbox.dueHeads(Date.now()).map((row) => row.handler))];
@@ -240,9 +229,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
-      // Work left because the isolate's inline-call cap was reached waits a little, then runs.
-      this.deferrals = this.deferred ? this.deferrals + 1 : 0;
-      await this.scheduleNextAlarm(this.deferred ? Date.now() + deferralMs(this.deferrals) : undefined);
+      await this.scheduleNextAlarm();
     }
   }
 
@@ -255,24 +242,24 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const found = findHandler(handlerName);
     const maxBatch = found?.maxBatch ?? 1;
     let room = found?.maxPerInvocation ?? Number.POSITIVE_INFINITY;
+    const inline = found?.mode !== "queued";
     while (Date.now() < deadline && room > 0) {
-      // A batching handler takes the due run from its head; anything else, or a lone row, goes singly.
-      const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, Math.min(maxBatch, room)) : [];
-      const rows = batch.length > 1 ? batch : [this.outbox.dueHead(Date.now(), handlerName)].filter((r) => r !== undefined);
-      if (rows.length === 0) return;
-      const inline = found?.mode !== "queued";
-      if (inline && !tryStartInlineCall()) {
-        this.deferred = true;
-        return;
-      }
-      room -= rows.length;
+      // A slot first, then the rows: what is due is read after any wait, never before it.
+      if (inline && !(await startInlineCall(deadline))) return;
       try {
-        if (rows.length > 1) await this.attemptBatch(rows);
-        else await this.attempt(rows[0]!);
-      } catch (err) {
-        // A bug must not strand the row in flight forever: its lease still lapses and it re-runs.
-        this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: rows[0]!.id });
-        return;
+        // A batching handler takes the due run from its head; anything else, or a lone row, goes singly.
+        const batch = maxBatch > 1 ? this.outbox.dueRun(Date.now(), handlerName, Math.min(maxBatch, room)) : [];
+        const rows = batch.length > 1 ? batch : [this.outbox.dueHead(Date.now(), handlerName)].filter((r) => r !== undefined);
+        if (rows.length === 0) return;
+        room -= rows.length;
+        try {
+          if (rows.length > 1) await this.attemptBatch(rows);
+          else await this.attempt(rows[0]!);
+        } catch (err) {
+          // A bug must not strand the row in flight forever: its lease still lapses and it re-runs.
+          this.log("error", "delivery attempt failed unexpectedly", err, { handler: handlerName, outboxId: rows[0]!.id });
+          return;
+        }
       } finally {
         if (inline) endInlineCall();
       }

@@ -1,12 +1,13 @@
 /**
  * Inline handler calls running at once in this isolate, across every entity actor it hosts. An
- * alarm that finds the cap reached defers its work by a moment instead of piling more calls onto
- * a saturated runtime or receiver: each attempt's timeout then measures the receiver, not time
- * spent queueing behind thousands of other actors' calls (which turned into spurious timeouts,
- * retries and, under the 10,000-event chaos run, exhausted retry budgets).
+ * attempt waits for a slot before it starts (and before its timeout starts), instead of piling
+ * more calls onto a saturated runtime or receiver: each attempt's timeout then measures the
+ * receiver, not time spent queueing behind thousands of other actors' calls (which turned into
+ * spurious timeouts, retries and, under the 10,000-event chaos run, exhausted retry budgets).
  *
- * A plain counter, not a queue of waiters: promises must not be resolved across the requests of
- * different actors, and a deferred alarm needs no waiting at all.
+ * A plain counter polled by each waiting actor on its own timer, not a queue of waiters: a promise
+ * must not be resolved from another actor's request. Waiting touches no storage (re-arming the
+ * alarm instead would cost a storage write per wait).
  */
 export const MAX_INLINE_CALLS_PER_ISOLATE = 64;
 
@@ -23,17 +24,16 @@ export function endInlineCall(): void {
   inFlight = Math.max(0, inFlight - 1);
 }
 
-/** True when no inline call can start now: an alarm then defers before doing any other work. */
-export function isolateAtCap(): boolean {
-  return inFlight >= MAX_INLINE_CALLS_PER_ISOLATE;
-}
-
 /**
- * How long an alarm waits after its `consecutive`-th deferral in a row: full jitter over a window
- * that doubles from 100 ms to 3.2 s, so a thousand waiting actors spread out instead of all
- * waking every few milliseconds to find the isolate still busy.
+ * Waits until a slot is free and takes it, polling with jittered waits that double from 10 ms to
+ * 500 ms. False if `deadline` passes first (the caller re-arms and tries again later).
  */
-export function deferralMs(consecutive: number, random: () => number = Math.random): number {
-  const window = Math.min(3200, 100 * 2 ** Math.min(Math.max(consecutive - 1, 0), 5));
-  return 25 + Math.floor(random() * window);
+export async function startInlineCall(deadline: number, random: () => number = Math.random): Promise<boolean> {
+  let wait = 10;
+  while (!tryStartInlineCall()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait * (0.5 + random()))));
+    wait = Math.min(wait * 2, 500);
+  }
+  return true;
 }
