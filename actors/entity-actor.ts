@@ -24,7 +24,8 @@ import { pointAlarm, wakeBy } from "./alarm";
 import { migrate } from "./migrations";
 import { endInlineCall, startInlineCall } from "./outbound";
 import { Outbox, type OutboxRow } from "./outbox";
-import { createSql, type Sql } from "./sql";
+import { Db, ENTITY_SQL, type Sql } from "./sql";
+import { addUsage, queueUnits } from "../src/usage";
 
 /** The entity's identity and the next seq, read once per ingest transaction. */
 interface IngestLog {
@@ -87,6 +88,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * event log, its merged state and its outbox of deliveries.
  */
 export class EntityActor extends DurableObject<Cloudflare.Env> implements Implementation<EntityActorRpc> {
+  private readonly db: Db;
   private readonly sql: Sql;
   private readonly outbox: Outbox;
   private readonly settings: Settings;
@@ -95,11 +97,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.sql = createSql(ctx.storage.sql);
-    this.outbox = new Outbox(this.sql, ctx.storage.sql);
+    this.db = new Db(ctx.storage.sql, ENTITY_SQL);
+    this.sql = this.db.sql;
+    this.outbox = new Outbox(this.db);
     this.settings = readSettings(env);
     // Synchronous SQL in the constructor runs before any request is delivered.
-    const isNew = migrate(ctx.storage) === 0;
+    const isNew = migrate(ctx.storage, this.db) === 0;
     // Rows are the truth and the alarm only points at them: if work is waiting but the alarm
     // was lost (a crash between commit and setAlarm, a code reload), point it again. A new
     // actor has no rows, so it skips the check.
@@ -122,6 +125,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * write is durable (the output gate holds the reply until then).
    */
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
+    addUsage("entityRequests");
     const now = Date.now();
     const results = this.ctx.storage.transactionSync(() => {
       const log = this.openLog(tenant, events[0]!.entity, now);
@@ -221,6 +225,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * returning whenever work remains.
    */
   override async alarm(): Promise<void> {
+    addUsage("entityRequests");
     const deadline = Date.now() + ALARM_BUDGET_MS;
     try {
       this.fireTimers(Date.now());
@@ -287,6 +292,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       const message: SlowWorkMessage = { tenant, entity, outboxId: row.id, attempt };
       try {
         await this.env.SLOW_WORK.send(message, { contentType: "json" });
+        addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
       } catch (err) {
         this.finishAttempt(row.id, attempt, { outcome: { kind: "retry", error: `queue send failed: ${String(err)}` }, startedAt: now, durationMs: 0 });
       }
@@ -420,18 +426,21 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * retried it) finds the attempt taken instead of calling the receiver again.
    */
   claimDelivery(outboxId: number, attempt: number): DeliveryJob | null {
+    addUsage("entityRequests");
     if (!this.outbox.claim(outboxId, attempt, Date.now() + this.settings.handlerTimeoutMs + LEASE_MARGIN_MS)) return null;
     return this.job(outboxId, attempt);
   }
 
   /** Queue consumer: the outcome of a queued attempt. Stale reports (lease re-issued) are ignored. */
   async reportOutcome(outboxId: number, attempt: number, report: AttemptReport): Promise<void> {
+    addUsage("entityRequests");
     this.finishAttempt(outboxId, attempt, report);
     await this.scheduleNextAlarm();
   }
 
   /** Dead-letter replay: dead rows go back to pending with the same idempotency key. */
   async replay(outboxIds: number[]): Promise<number> {
+    addUsage("entityRequests");
     const replayed = this.ctx.storage.transactionSync(() => this.outbox.replay(outboxIds, Date.now()));
     await this.scheduleNextAlarm();
     return replayed;
@@ -458,6 +467,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** The entity's state and counters, or null if it never received an event. */
   getEntity(): EntityView | null {
+    addUsage("entityRequests");
     const row = this.sql<EntityRow>`SELECT * FROM entity`[0];
     if (!row) return null;
     const state = this.state();
@@ -480,13 +490,14 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** A page of the event log in seq order, each event with its deliveries. */
   listEvents(after: number, limit: number): EventPage | null {
+    addUsage("entityRequests");
     if (!this.sql`SELECT 1 FROM entity`[0]) return null;
     const size = Math.min(Math.max(1, limit), MAX_PAGE);
     // Read lazily and stop at the byte budget, so a page of large events is never all in memory.
     const page: EventRow[] = [];
     let bytes = 0;
     let more = false;
-    for (const row of this.ctx.storage.sql.exec<EventRow>(
+    for (const row of this.db.iterate<EventRow>(
       `SELECT seq, id, type, occurred_at, received_at, data, source FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
       after,
       size + 1,

@@ -1,4 +1,4 @@
-import { createSql } from "./sql";
+import type { Db } from "./sql";
 
 /**
  * Append-only, numbered schema migrations for an entity actor's SQLite database.
@@ -119,8 +119,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * one transaction, so a crash never half-applies one, and a new actor pays for one commit, not one
  * per migration (actor creation is most of what an event for a new entity costs).
  */
-export function migrate(storage: DurableObjectStorage): number {
-  const sql = createSql(storage.sql);
+export function migrate(storage: DurableObjectStorage, db: Db): number {
+  const sql = db.sql;
   sql`CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`;
   const found = Number(sql<{ v: number | null }>`SELECT MAX(id) AS v FROM _migrations`[0]?.v ?? 0);
   if (found < MIGRATIONS.length) {
@@ -129,7 +129,7 @@ export function migrate(storage: DurableObjectStorage): number {
         const migration = MIGRATIONS[index]!;
         // DDL is fixed text from this file, never user input, so it runs unparameterised, and
         // as one script: one exec call per migration rather than one per statement.
-        storage.sql.exec(migration.statements.join(";\n"));
+        db.script(migration.statements.join(";\n"));
         sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
       }
     });

@@ -1,7 +1,7 @@
 import type { Settings } from "../src/config";
 import type { AttemptReport } from "../src/delivery/execute";
 import { retryDelay } from "../src/delivery/retry";
-import type { Row, Sql } from "./sql";
+import type { Db, Row, Sql } from "./sql";
 
 export interface OutboxRow extends Row {
   id: number;
@@ -45,20 +45,19 @@ const HEAD_OF = `SELECT * FROM outbox WHERE handler = ?1 AND status IN ('pending
 
 /** The outbox's SQL, in one place: which deliveries are due, and how each attempt ends. */
 export class Outbox {
-  constructor(
-    private readonly sql: Sql,
-    private readonly storage: SqlStorage,
-  ) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly db: Db) {
+    this.sql = db.sql;
+  }
 
   /** Due heads: pending and due, or in flight with a lapsed lease (a crash or a lost message). */
   dueHeads(now: number): OutboxRow[] {
-    return this.storage
-      .exec<OutboxRow>(
-        `${HEADS} AND ((o.status = 'pending' AND o.next_attempt_at <= ?1) OR (o.status = 'in_flight' AND o.lease_until <= ?1))
-         ORDER BY o.event_seq, o.id`,
-        now,
-      )
-      .toArray();
+    return this.db.all<OutboxRow>(
+      `${HEADS} AND ((o.status = 'pending' AND o.next_attempt_at <= ?1) OR (o.status = 'in_flight' AND o.lease_until <= ?1))
+       ORDER BY o.event_seq, o.id`,
+      now,
+    );
   }
 
   /**
@@ -67,9 +66,7 @@ export class Outbox {
    * or is in flight (a lapsed lease re-runs on its own).
    */
   dueRun(now: number, handler: string, limit: number): OutboxRow[] {
-    const rows = this.storage
-      .exec<OutboxRow>(`SELECT * FROM outbox WHERE handler = ?1 AND status IN ('pending', 'in_flight') ORDER BY event_seq LIMIT ?2`, handler, limit)
-      .toArray();
+    const rows = this.db.all<OutboxRow>(`SELECT * FROM outbox WHERE handler = ?1 AND status IN ('pending', 'in_flight') ORDER BY event_seq LIMIT ?2`, handler, limit);
     const run: OutboxRow[] = [];
     for (const row of rows) {
       if (row.status !== "pending" || Number(row.next_attempt_at) > now) break;
@@ -80,7 +77,7 @@ export class Outbox {
 
   /** One handler's head if it is due now, else undefined. */
   dueHead(now: number, handler: string): OutboxRow | undefined {
-    const head = this.storage.exec<OutboxRow>(HEAD_OF, handler).toArray()[0];
+    const head = this.db.all<OutboxRow>(HEAD_OF, handler)[0];
     if (!head) return undefined;
     const due = head.status === "pending" ? Number(head.next_attempt_at) <= now : Number(head.lease_until) <= now;
     return due ? head : undefined;
@@ -91,9 +88,7 @@ export class Outbox {
    * dead letter, or a timer. Overdue times are included (they mean "now"). Null when idle.
    */
   nextWakeAt(): number | null {
-    const head = this.storage
-      .exec<{ at: number | null }>(`SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) AS at FROM (${HEADS})`)
-      .one().at;
+    const head = this.db.all<{ at: number | null }>(`SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) AS at FROM (${HEADS})`)[0]?.at ?? null;
     const dead = this.sql<{ at: number | null }>`SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'dead' AND dead_reported = 0`[0]?.at ?? null;
     const timer = this.sql<{ at: number | null }>`SELECT MIN(due_at) AS at FROM timers WHERE fired_at IS NULL`[0]?.at ?? null;
     const times = [head, dead, timer].filter((t): t is number => t !== null);

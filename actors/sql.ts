@@ -1,3 +1,5 @@
+import { addUsage, type UsageKey } from "../src/usage";
+
 /** A failed statement, with the query text (never the bound values, which may hold user data). */
 export class SqlError extends Error {
   override name = "SqlError";
@@ -14,14 +16,69 @@ export type Row = Record<string, SqlStorageValue>;
 /** Tagged template over a Durable Object's SQLite: values are always bound, cursors always consumed. */
 export type Sql = <T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]) => T[];
 
-export function createSql(storage: SqlStorage): Sql {
-  return <T extends Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]): T[] => {
-    const query = strings.join("?");
+/** Which usage counters an actor's SQL adds to. */
+export interface SqlMeter {
+  read: UsageKey;
+  written: UsageKey;
+}
+
+/**
+ * The one way an actor runs SQL. Every statement's cursor is consumed here and its `rowsRead` and
+ * `rowsWritten` (what Cloudflare bills, index entries included) are added to the isolate's usage.
+ */
+export class Db {
+  constructor(
+    private readonly storage: SqlStorage,
+    private readonly meter: SqlMeter,
+  ) {}
+
+  /** Tagged template: every row, values bound. */
+  readonly sql: Sql = <T extends Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]): T[] =>
+    this.all<T>(strings.join("?"), ...values);
+
+  /** Every row of a query with positional parameters. */
+  all<T extends Row>(query: string, ...values: SqlStorageValue[]): T[] {
+    const cursor = this.open<T>(query, values);
     try {
-      // Consumed here, so no cursor ever outlives a transaction or crosses an await.
-      return storage.exec<T>(query, ...values).toArray();
+      return cursor.toArray();
+    } catch (cause) {
+      throw new SqlError(query, cause);
+    } finally {
+      this.count(cursor);
+    }
+  }
+
+  /**
+   * Rows one at a time, for reads that may stop early (a page bounded by bytes). The caller must
+   * not await while iterating.
+   */
+  *iterate<T extends Row>(query: string, ...values: SqlStorageValue[]): Generator<T> {
+    const cursor = this.open<T>(query, values);
+    try {
+      for (const row of cursor) yield row;
+    } finally {
+      this.count(cursor);
+    }
+  }
+
+  /** Fixed DDL from this codebase (never user input), run as one script. */
+  script(text: string): void {
+    this.all(text);
+  }
+
+  private open<T extends Row>(query: string, values: SqlStorageValue[]): SqlStorageCursor<T> {
+    try {
+      return this.storage.exec<T>(query, ...values);
     } catch (cause) {
       throw new SqlError(query, cause);
     }
-  };
+  }
+
+  private count(cursor: SqlStorageCursor<Row>): void {
+    addUsage(this.meter.read, cursor.rowsRead);
+    addUsage(this.meter.written, cursor.rowsWritten);
+  }
 }
+
+export const ENTITY_SQL: SqlMeter = { read: "entityRowsRead", written: "entityRowsWritten" };
+export const TENANT_SQL: SqlMeter = { read: "tenantRowsRead", written: "tenantRowsWritten" };

@@ -6,7 +6,8 @@ import { slackEscape } from "../src/handlers/slack";
 import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
 import { pointAlarm, wakeBy } from "./alarm";
-import { createSql, type Sql } from "./sql";
+import { Db, TENANT_SQL, type Sql } from "./sql";
+import { addUsage } from "../src/usage";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
 const REPLAY_PAGE = 200;
@@ -63,12 +64,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.sql = createSql(ctx.storage.sql);
+    const db = new Db(ctx.storage.sql, TENANT_SQL);
+    this.sql = db.sql;
     // Idempotent DDL (IF NOT EXISTS) that a later change may only add to.
-    for (const statement of SCHEMA) ctx.storage.sql.exec(statement);
+    db.script(SCHEMA.join(";\n"));
   }
 
   async recordDeadLetters(entries: DeadLetterEntry[]): Promise<void> {
+    addUsage("tenantRequests");
     this.ctx.storage.transactionSync(() => {
       for (const e of entries) {
         this.sql`DELETE FROM dead_letters WHERE id = ${e.id}`;
@@ -83,6 +86,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   listDeadLetters(limit: number, cursor: number): DeadLetterPage {
+    addUsage("tenantRequests");
     const rows = this.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE n > ${cursor} ORDER BY n LIMIT ${limit + 1}`;
     const page = rows.slice(0, limit);
     return { deadLetters: page.map(toEntry), next: rows.length > limit ? String(page[page.length - 1]!.n) : null };
@@ -96,6 +100,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    * Progress is logged per page.
    */
   async replay(filter: DeadLetterFilter): Promise<number> {
+    addUsage("tenantRequests");
     const tenant = this.ctx.id.name;
     if (!tenant) throw new Error("tenant actor has no name");
     const until = Number(this.sql<{ n: number | null }>`SELECT MAX(n) AS n FROM dead_letters`[0]?.n ?? 0);
@@ -155,6 +160,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Sends one alert for everything that went dead since the last one. */
   override async alarm(): Promise<void> {
+    addUsage("tenantRequests");
     const pending = this.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE alerted = 0 ORDER BY n`;
     if (pending.length === 0) return;
     const url = this.env.SLACK_WEBHOOK_URL;

@@ -6,6 +6,7 @@
 import { cpus, totalmem } from "node:os";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cli, numberArg, numberListArg } from "./lib/args.ts";
 import { bareOptions, edgeflowOptions, ROOT, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient, latencies, openLoop, type Latencies, type LoadResult } from "./lib/load.ts";
 import { receiverVars, startReceiver } from "./receiver.ts";
@@ -400,36 +401,46 @@ export function formatReport(report: BenchReport): string {
   ].join("\n");
 }
 
-function parseArgs(argv: string[]): { options: BenchOptions; json?: string } {
-  const options = { ...(argv.includes("--quick") ? QUICK : FULL) };
-  let json: string | undefined;
-  const numeric: Record<string, keyof BenchOptions> = {
-    "--phase-ms": "phaseMs",
-    "--warmup-ms": "warmupMs",
-    "--entities": "entities",
-    "--batch-size": "batchSize",
-    "--batch-concurrency": "batchConcurrency",
-    "--fanout-ms": "fanoutMs",
-    "--fanout-entities": "fanoutEntities",
+const USAGE =
+  "npm run bench -- [--quick] [--phase-ms N] [--warmup-ms N] [--concurrency 1,10,50] [--entities N] [--batch-size N] " +
+  "[--batch-concurrency N] [--rate 200,50] [--fanout-ms N] [--fanout-entities N] [--only bare,actor,ingest,fanout] [--state-dir DIR] [--json FILE]";
+
+function benchArgs(): { options: BenchOptions; json?: string } {
+  const v = cli(USAGE, {
+    quick: { type: "boolean" },
+    "phase-ms": { type: "string" },
+    "warmup-ms": { type: "string" },
+    concurrency: { type: "string" },
+    entities: { type: "string" },
+    "batch-size": { type: "string" },
+    "batch-concurrency": { type: "string" },
+    rate: { type: "string" },
+    "fanout-ms": { type: "string" },
+    "fanout-entities": { type: "string" },
+    only: { type: "string" },
+    "state-dir": { type: "string" },
+    json: { type: "string" },
+  });
+  const base = v.quick ? QUICK : FULL;
+  const options: BenchOptions = {
+    ...base,
+    phaseMs: numberArg(v["phase-ms"], "phase-ms") ?? base.phaseMs,
+    warmupMs: numberArg(v["warmup-ms"], "warmup-ms") ?? base.warmupMs,
+    concurrencies: numberListArg(v.concurrency, "concurrency") ?? base.concurrencies,
+    entities: numberArg(v.entities, "entities") ?? base.entities,
+    batchSize: numberArg(v["batch-size"], "batch-size") ?? base.batchSize,
+    batchConcurrency: numberArg(v["batch-concurrency"], "batch-concurrency") ?? base.batchConcurrency,
+    fanoutRates: numberListArg(v.rate, "rate") ?? base.fanoutRates,
+    fanoutMs: numberArg(v["fanout-ms"], "fanout-ms") ?? base.fanoutMs,
+    fanoutEntities: numberArg(v["fanout-entities"], "fanout-entities") ?? base.fanoutEntities,
+    only: v.only?.split(",") ?? base.only,
+    ...(v["state-dir"] ? { stateDir: v["state-dir"] } : {}),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === "--quick") continue;
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === "--json") json = value;
-    else if (flag === "--concurrency") options.concurrencies = value.split(",").map(Number);
-    else if (flag === "--only") options.only = value.split(",");
-    else if (flag === "--state-dir") options.stateDir = value;
-    else if (flag === "--rate") options.fanoutRates = value.split(",").map(Number);
-    else if (numeric[flag]) (options[numeric[flag]] as number) = Number(value);
-    else throw new Error(`unknown flag ${flag}; see the top of scripts/bench.ts`);
-  }
-  return { options, json };
+  return { options, json: v.json };
 }
 
 if (import.meta.main) {
-  const { options, json } = parseArgs(process.argv.slice(2));
+  const { options, json } = benchArgs();
   const started = Date.now();
   const report = await runBench(options, (line) => console.error(line));
   console.log(formatReport(report));

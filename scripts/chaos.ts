@@ -4,6 +4,7 @@
 //   npm run chaos [-- --events 10000] [--entities 1000] [--fail-rate 0.2] [--kills 2] [--seed 7] [--concurrency 32]
 // Exits non-zero on any loss, unexpected effect, stranded row or state mismatch.
 import { rmSync } from "node:fs";
+import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { deliveryHistories, openWork } from "./lib/inspect-state.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
@@ -396,31 +397,34 @@ export function formatChaos(r: ChaosReport): string {
   ].join("\n");
 }
 
-function parseArgs(argv: string[]): ChaosOptions {
-  const options = { ...DEFAULTS };
-  const flags: Record<string, keyof ChaosOptions> = {
-    "--events": "events",
-    "--entities": "entities",
-    "--fail-rate": "failRate",
-    "--kills": "kills",
-    "--seed": "seed",
-    "--concurrency": "concurrency",
-    "--drain-timeout-ms": "drainTimeoutMs",
+const USAGE = "npm run chaos -- [--events N] [--entities N] [--fail-rate R] [--kills N] [--seed N] [--concurrency N] [--drain-timeout-ms N]";
+
+function chaosArgs(): ChaosOptions {
+  const v = cli(USAGE, {
+    events: { type: "string" },
+    entities: { type: "string" },
+    "fail-rate": { type: "string" },
+    kills: { type: "string" },
+    seed: { type: "string" },
+    concurrency: { type: "string" },
+    "drain-timeout-ms": { type: "string" },
+  });
+  const events = numberArg(v.events, "events") ?? DEFAULTS.events;
+  return {
+    ...DEFAULTS,
+    events,
+    // Ten events per entity unless told otherwise.
+    entities: numberArg(v.entities, "entities") ?? Math.max(1, Math.ceil(events / 10)),
+    failRate: numberArg(v["fail-rate"], "fail-rate") ?? DEFAULTS.failRate,
+    kills: numberArg(v.kills, "kills") ?? DEFAULTS.kills,
+    seed: numberArg(v.seed, "seed") ?? DEFAULTS.seed,
+    concurrency: numberArg(v.concurrency, "concurrency") ?? DEFAULTS.concurrency,
+    drainTimeoutMs: numberArg(v["drain-timeout-ms"], "drain-timeout-ms") ?? DEFAULTS.drainTimeoutMs,
   };
-  let entitiesSet = false;
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = flags[argv[i]!];
-    if (!key || argv[i + 1] === undefined) throw new Error(`unknown flag or missing value: ${argv[i]}; see the top of scripts/chaos.ts`);
-    options[key] = Number(argv[i + 1]);
-    if (key === "entities") entitiesSet = true;
-  }
-  // Ten events per entity unless told otherwise.
-  if (!entitiesSet) options.entities = Math.max(1, Math.ceil(options.events / 10));
-  return options;
 }
 
 if (import.meta.main) {
-  const report = await runChaos(parseArgs(process.argv.slice(2)), (line) => console.error(line));
+  const report = await runChaos(chaosArgs(), (line) => console.error(line));
   console.log(formatChaos(report));
   process.exitCode = failed(report) ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 // --no-sampling skips V8's profiler and reports only workerd's CPU time per event, which the
 // sampler itself inflates.
 import { mkdtempSync } from "node:fs";
+import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient } from "./lib/load.ts";
 
@@ -55,30 +56,35 @@ function selfTimes(profile: Profile): Map<string, number> {
   return totals;
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-const hot = arg("entities", "distinct") === "hot";
-const concurrency = Number(arg("concurrency", "50"));
-const durationMs = Number(arg("ms", "5000"));
-const top = Number(arg("top", "25"));
+const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling]", {
+  entities: { type: "string", default: "distinct" },
+  concurrency: { type: "string", default: "50" },
+  ms: { type: "string", default: "5000" },
+  top: { type: "string", default: "25" },
+  batch: { type: "string", default: "1" },
+  without: { type: "string", default: "" },
+  "state-dir": { type: "string", default: "" },
+  "no-sampling": { type: "boolean", default: false },
+});
+const hot = args.entities === "hot";
+const concurrency = numberArg(args.concurrency, "concurrency")!;
+const durationMs = numberArg(args.ms, "ms")!;
+const top = numberArg(args.top, "top")!;
 // --batch N sends N events a request to /v1/events/batch instead of one to /v1/events.
-const batch = Number(arg("batch", "1"));
+const batch = numberArg(args.batch, "batch")!;
 
 const inspectorPort = await freePort();
 // --without RATE_LIMITER,DB,ANALYTICS drops bindings, to see what edgeflow itself costs apart
 // from Miniflare's JavaScript stand-ins for them.
-const without = arg("without", "").split(",").filter(Boolean);
+const without = args.without.split(",").filter(Boolean);
 const options = edgeflowOptions({ rateLimit: 1_000_000_000 });
 const bindingGroups: Record<string, string> = { RATE_LIMITER: "ratelimits", DB: "d1Databases", ANALYTICS: "analyticsEngineDatasets" };
 for (const name of without) delete (options[bindingGroups[name] ?? name] as Record<string, unknown> | undefined)?.[name];
 // --state-dir /dev/shm/x puts the SQLite files on tmpfs, to see what disk commits cost.
-const stateDir = arg("state-dir", "");
+const stateDir = args["state-dir"];
 const server = await startLocalServer(options, { inspectorPort, ...(stateDir ? { persistDir: mkdtempSync(stateDir) } : {}) });
 const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl: string }>;
-const sampling = !process.argv.includes("--no-sampling");
+const sampling = !args["no-sampling"];
 const sessions = sampling ? await Promise.all(targets.map(async (t) => ({ id: t.id, cdp: await session(t.webSocketDebuggerUrl) }))) : [];
 for (const { cdp } of sessions) {
   await cdp.call("Profiler.enable");

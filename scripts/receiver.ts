@@ -2,6 +2,7 @@
 // OpenAI-compatible model. It records every call, can fail a share of them, and can be scripted
 // per idempotency key. Used by the tests and the benchmarks; run it by hand with
 //   node scripts/receiver.ts --port 9000 [--fail-rate 0.2]
+import { cli, numberArg } from "./lib/args.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 export interface ReceivedCall {
@@ -147,11 +148,8 @@ export function receiverVars(url: string): Record<string, string> {
 }
 
 if (import.meta.main) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-  };
-  const receiver = await startReceiver({ port: Number(arg("port") ?? 9000), failRate: Number(arg("fail-rate") ?? 0), log: true });
+  const args = cli("npm run receiver -- [--port 9000] [--fail-rate 0.3]", { port: { type: "string", default: "9000" }, "fail-rate": { type: "string", default: "0" } });
+  const receiver = await startReceiver({ port: numberArg(args.port, "port"), failRate: numberArg(args["fail-rate"], "fail-rate"), log: true });
   console.log(`receiver listening on ${receiver.url}`);
   console.log(`point edgeflow at it: npm start -- ${Object.entries(receiverVars(receiver.url)).map(([k, v]) => `--var ${k}:${v}`).join(" ")}`);
 }

@@ -4,21 +4,13 @@
 //                   [--url http://localhost:8787] [--id msg_…] [--event issues] [--header X-Signature]
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { cli } from "./lib/args.ts";
 import { bytesToHex, hmac, hmacKey, signedContent } from "../src/sources/crypto.ts";
 import { signStandardWebhooks } from "../src/sources/sign.ts";
 
 const SCHEMES = ["standard-webhooks", "stripe", "github", "hmac-sha256"] as const;
 type Scheme = (typeof SCHEMES)[number];
 
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) {
-    console.error(`missing --${name}\nusage: npm run sign -- --scheme ${SCHEMES.join("|")} --secret S --body FILE [--tenant T] [--source NAME] [--url URL]`);
-    process.exit(2);
-  }
-  return value;
-}
 
 /** The signature headers for `body` under `scheme`, as a provider would send them. */
 export async function signatureHeaders(scheme: Scheme, secret: string, body: Uint8Array<ArrayBuffer>, options: { id: string; now: number; event?: string; header?: string }): Promise<Record<string, string>> {
@@ -41,21 +33,34 @@ export async function signatureHeaders(scheme: Scheme, secret: string, body: Uin
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+const USAGE = `npm run sign -- --scheme ${SCHEMES.join("|")} --secret S --body FILE [--tenant T] [--source NAME] [--url URL] [--id ID] [--event E] [--header H]`;
+
 if (import.meta.main) {
-  const scheme = arg("scheme") as Scheme;
-  if (!SCHEMES.includes(scheme)) {
-    console.error(`--scheme must be one of ${SCHEMES.join(", ")}`);
+  const args = cli(USAGE, {
+    scheme: { type: "string" },
+    secret: { type: "string" },
+    body: { type: "string" },
+    tenant: { type: "string", default: "demo" },
+    source: { type: "string" },
+    url: { type: "string", default: "http://localhost:8787" },
+    id: { type: "string" },
+    event: { type: "string", default: "issues" },
+    header: { type: "string", default: "X-Signature" },
+  });
+  const scheme = SCHEMES.find((s) => s === args.scheme);
+  if (!scheme || !args.secret || !args.body) {
+    console.error(`--scheme (one of ${SCHEMES.join(", ")}), --secret and --body are required\nusage: ${USAGE}`);
     process.exit(2);
   }
-  const file = arg("body");
+  const file = args.body;
   const body = new Uint8Array(readFileSync(file));
-  const headers = await signatureHeaders(scheme, arg("secret"), body, {
-    id: arg("id", scheme === "github" ? randomUUID() : `msg_${randomUUID()}`),
+  const headers = await signatureHeaders(scheme, args.secret, body, {
+    id: args.id ?? (scheme === "github" ? randomUUID() : `msg_${randomUUID()}`),
     now: Date.now(),
-    event: arg("event", "issues"),
-    header: arg("header", "X-Signature"),
+    event: args.event,
+    header: args.header,
   });
-  const url = `${arg("url", "http://localhost:8787")}/v1/sources/${arg("tenant", "demo")}/${arg("source", scheme)}`;
+  const url = `${args.url}/v1/sources/${args.tenant}/${args.source ?? scheme}`;
   const lines = [`curl -s -X POST ${shellQuote(url)}`, `-H 'Content-Type: application/json'`, ...Object.entries(headers).map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`), `--data-binary @${shellQuote(file)}`];
   console.log(lines.join(" \\\n  "));
 }

@@ -3,6 +3,7 @@ import { authenticate, type AuthedRequest } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, errorResponse } from "./errors";
 import { consumeSlowWork } from "./queue";
+import { addUsage, takeUsage } from "./usage";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
@@ -26,6 +27,12 @@ const router = AutoRouter<IRequest, Args>({
 
 router.get("/healthz", () => Response.json({ ok: true }));
 
+// Billable units counted in this isolate since the last read, for `npm run cost`. Off unless the
+// deployment sets USAGE_ENDPOINT to "1"; reading it is not itself counted.
+router.get("/_usage", (_request: IRequest, env: Cloudflare.Env) =>
+  env.USAGE_ENDPOINT === "1" ? Response.json(takeUsage()) : errorResponse(new ApiError(404, "not_found", "No such route")),
+);
+
 // Signed by the provider instead of a bearer key; registered before the auth middleware.
 router.post("/v1/sources/:tenant/:source", postSourceEvent);
 
@@ -44,6 +51,12 @@ router.get("/v1/dead-letters", authed(listDeadLetters));
 router.post("/v1/dead-letters/replay", authed(replayDeadLetters));
 
 export default {
-  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
-  queue: (batch, env) => consumeSlowWork(batch, env),
+  fetch: (request, env, ctx) => {
+    if (new URL(request.url).pathname !== "/_usage") addUsage("workerInvocations");
+    return router.fetch(request, env, ctx);
+  },
+  queue: (batch, env) => {
+    addUsage("workerInvocations");
+    return consumeSlowWork(batch, env);
+  },
 } satisfies ExportedHandler<Cloudflare.Env, unknown>;

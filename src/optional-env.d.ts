@@ -13,6 +13,8 @@ declare namespace Cloudflare {
     AI_API_URL?: string;
     AI_API_KEY?: string;
     AI_MODEL?: string;
+    /** "1" serves `GET /_usage` (billable units counted in the isolate) for `npm run cost`. */
+    USAGE_ENDPOINT?: string;
 
   }
 }

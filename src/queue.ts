@@ -1,6 +1,7 @@
 import { entityActor, type EntityActorRpc } from "./actors";
 import { executeDelivery, type AttemptReport } from "./delivery/execute";
 import type { DeliveryJob } from "./handlers/handler";
+import { addUsage, queueUnits } from "./usage";
 import type { EntityRef } from "./types";
 
 /**
@@ -48,9 +49,15 @@ async function reportWithRetries(actor: EntityActorRpc, outboxId: number, attemp
 export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudflare.Env): Promise<void> {
   await Promise.all(
     batch.messages.map(async (message) => {
+      const units = queueUnits(JSON.stringify(message.body ?? null).length);
+      addUsage("queueReads", units);
+      const ack = () => {
+        message.ack();
+        addUsage("queueDeletes", units);
+      };
       if (!isSlowWorkMessage(message.body)) {
         console.error(JSON.stringify({ level: "error", msg: "malformed queue message dropped", id: message.id }));
-        message.ack();
+        ack();
         return;
       }
       const { tenant, entity, outboxId, attempt } = message.body;
@@ -71,7 +78,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
           console.error(JSON.stringify({ level: "warn", msg: "queued outcome not reported; the lease will lapse", tenant, entity, outboxId, attempt, error: String(err) }));
         }
       }
-      message.ack();
+      ack();
     }),
   );
 }

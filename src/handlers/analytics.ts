@@ -1,4 +1,5 @@
 import { PartialBatchError, SkipDelivery } from "../delivery/errors";
+import { addUsage } from "../usage";
 import type { Handler, HandlerContext } from "./handler";
 
 /** Most events one delivery writes: an entity's backlog then costs one attempt, not one per event. */
@@ -41,6 +42,7 @@ function write(contexts: HandlerContext[]): void {
         doubles: [1, amount],
       });
       written++;
+      addUsage("analyticsPoints");
     }
   } catch (err) {
     if (written === 0) throw err;

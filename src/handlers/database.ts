@@ -1,4 +1,5 @@
 import { SkipDelivery } from "../delivery/errors";
+import { addUsage } from "../usage";
 import type { Handler, HandlerContext } from "./handler";
 // The same file `wrangler d1 migrations apply` uses (wrangler bundles .sql as text).
 import initSql from "../../migrations/0001_init.sql";
@@ -13,7 +14,7 @@ function ensureSchema(db: D1Database): Promise<void> {
       .split(";")
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
-    await db.batch(statements.map((s) => db.prepare(s)));
+    countRows(await db.batch(statements.map((s) => db.prepare(s))));
   })().catch((err: unknown) => {
     schemaReady = undefined;
     throw err;
@@ -80,5 +81,13 @@ async function mirror(contexts: HandlerContext[]): Promise<void> {
         .bind(tenant, entity.id, text(state.leadId), amount, text(state.currency), stateJson, seq, now),
     );
   }
-  await db.batch(statements);
+  countRows(await db.batch(statements));
+}
+
+/** Adds what D1 reports it read and wrote (its result `meta`) to the isolate's usage. */
+function countRows(results: D1Result[]): void {
+  for (const { meta } of results) {
+    addUsage("d1RowsRead", meta.rows_read ?? 0);
+    addUsage("d1RowsWritten", meta.rows_written ?? 0);
+  }
 }

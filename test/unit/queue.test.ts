@@ -4,7 +4,7 @@ import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import type { SlowWorkMessage } from "../../src/queue";
 import { Outbox, type OutboxRow } from "../../actors/outbox";
-import { createSql } from "../../actors/sql";
+import { Db, ENTITY_SQL } from "../../actors/sql";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
 
 /** Holds the lead's crm row in flight under `attempt`, as if a message had been sent and lost. */
@@ -189,7 +189,7 @@ describe("queue consumer", () => {
     const leadId = uniqueId();
     const { outboxId } = await ingestWithCrmHeld(leadId);
     const lapsed = await runInDurableObject(leadStub(leadId), (_instance, state) => {
-      const outbox = new Outbox(createSql(state.storage.sql), state.storage.sql);
+      const outbox = new Outbox(new Db(state.storage.sql, ENTITY_SQL));
       const row = () => state.storage.sql.exec<OutboxRow>(`SELECT * FROM outbox WHERE id = ?`, outboxId).one();
       // Attempt 2 reported; attempts 3, 4 and 5 were sent and never heard of.
       state.storage.sql.exec(`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome) VALUES (?, 2, 0, 0, 'retry')`, outboxId);

@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { migrate, SCHEMA_VERSION } from "../../actors/migrations";
+import { Db, ENTITY_SQL } from "../../actors/sql";
 import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
 
 describe("schema set-up", () => {
@@ -15,8 +16,9 @@ describe("schema set-up", () => {
         state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type IN ('table','index') ORDER BY name`).toArray();
       const before = tables();
       // It reports the version it found, which is already the latest.
-      expect(migrate(state.storage)).toBe(SCHEMA_VERSION);
-      expect(migrate(state.storage)).toBe(SCHEMA_VERSION);
+      const db = new Db(state.storage.sql, ENTITY_SQL);
+      expect(migrate(state.storage, db)).toBe(SCHEMA_VERSION);
+      expect(migrate(state.storage, db)).toBe(SCHEMA_VERSION);
       expect(tables()).toEqual(before);
       const applied = state.storage.sql.exec<{ id: number }>(`SELECT id FROM _migrations ORDER BY id`).toArray();
       expect(applied.map((r) => r.id)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));

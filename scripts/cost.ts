@@ -1,0 +1,236 @@
+// `npm run cost`: billable units per event, counted from a real run. A production-style local
+// server (workerd through Miniflare) with every handler pointed at a real local receiver gets a
+// realistic set of each event type; once everything has settled, the units the run used are read
+// from the server's own counters (`GET /_usage`: SQL rows from the one SQL helper, Durable Object
+// requests, queue operations, D1 result meta, Analytics Engine points, Worker invocations) and
+// workerd's CPU time, and priced at the Workers Paid list prices in scripts/lib/prices.ts.
+import { writeFileSync } from "node:fs";
+import type { Usage } from "../src/usage.ts";
+import { cli, numberArg } from "./lib/args.ts";
+import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
+import { httpClient, type HttpClient } from "./lib/load.ts";
+import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.ts";
+import { receiverVars, startReceiver, type Receiver } from "./receiver.ts";
+
+const AUTH = { authorization: "Bearer dev_demo_key" };
+const FOLLOW_UP_DELAY_MS = 2_000;
+
+export interface CostOptions {
+  /** Events per scenario. */
+  events: number;
+  /** Longest wait for a scenario to settle. */
+  settleTimeoutMs: number;
+}
+
+/** Units per event, as Cloudflare bills them. */
+export type Units = Record<PricedUnit, number>;
+
+export interface ScenarioCost {
+  name: string;
+  events: number;
+  /** Units per event. */
+  perEvent: Units;
+  /** Dollars per million events, per unit and in all. */
+  dollarsPerMillion: Record<PricedUnit, number> & { total: number };
+  /** The raw counters, per event, for the finer split (entity vs tenant actor). */
+  counters: Usage;
+}
+
+interface Scenario {
+  name: string;
+  /** Request bodies, each with the number of events it carries. */
+  requests(run: string, n: number): Array<{ path: string; body: unknown; events: number }>;
+  /** Receiver calls each event must produce before the scenario counts as delivered. */
+  callsPerEvent: number;
+}
+
+const lead = (run: string, i: number) => `${run}-L${i}`;
+
+/** Scenarios run in order; the later ones use the leads the first creates. */
+const SCENARIOS: Scenario[] = [
+  {
+    name: "lead.created (new lead, then its follow-up)",
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "/v1/events",
+        body: { id: `${run}-c${i}`, type: "lead.created", data: { id: lead(run, i), email: `l${i}@example.com`, name: `Lead ${i}` } },
+        events: 1,
+      })),
+    // slack, welcome-email, crm, ai-analysis, and the follow-up's Slack reminder.
+    callsPerEvent: 5,
+  },
+  {
+    name: "lead.updated (existing lead)",
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({ path: "/v1/events", body: { id: `${run}-u${i}`, type: "lead.updated", data: { id: lead(run, i), status: "contacted" } }, events: 1 })),
+    callsPerEvent: 2,
+  },
+  {
+    name: "offer.submitted (new offer)",
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "/v1/events",
+        body: { id: `${run}-o${i}`, type: "offer.submitted", data: { id: `${run}-O${i}`, leadId: lead(run, i), amount: 100 + i, currency: "EUR" } },
+        events: 1,
+      })),
+    // slack, offer-email, offer-analysis.
+    callsPerEvent: 3,
+  },
+  {
+    name: "lead.updated, batches of 10 over 10 leads",
+    requests: (run, n) =>
+      Array.from({ length: Math.ceil(n / 10) }, (_, b) => {
+        const events = Array.from({ length: Math.min(10, n - b * 10) }, (_, j) => {
+          const i = b * 10 + j;
+          return { id: `${run}-b${i}`, type: "lead.updated", data: { id: lead(run, i), score: String(i) } };
+        });
+        return { path: "/v1/events/batch", body: { events }, events: events.length };
+      }),
+    callsPerEvent: 2,
+  },
+  {
+    name: "lead.updated, bursts of 10 for one lead",
+    requests: (run, n) =>
+      Array.from({ length: Math.ceil(n / 10) }, (_, b) => {
+        const events = Array.from({ length: Math.min(10, n - b * 10) }, (_, j) => ({
+          id: `${run}-h${b * 10 + j}`,
+          type: "lead.updated",
+          data: { id: lead(run, b), step: String(j) },
+        }));
+        return { path: "/v1/events/batch", body: { events }, events: events.length };
+      }),
+    callsPerEvent: 2,
+  },
+];
+
+const sum = (a: Usage, b: Usage): Usage => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k as keyof Usage]])) as unknown as Usage;
+
+async function takeUsage(client: HttpClient): Promise<Usage> {
+  const answer = await client.send("GET", "/_usage");
+  if (answer.status !== 200) throw new Error(`GET /_usage answered ${answer.status}: is USAGE_ENDPOINT set?`);
+  return JSON.parse(answer.body) as Usage;
+}
+
+const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.workerInvocations + u.queueReads > 0;
+
+/**
+ * Sends one scenario and sums the usage it causes until it has settled: every expected receiver
+ * call has arrived and the server has done nothing billable for a second (D1 and Analytics Engine
+ * writes have no receiver to watch).
+ */
+async function runScenario(server: RunningServer, client: HttpClient, receiver: Receiver, scenario: Scenario, run: string, options: CostOptions): Promise<ScenarioCost> {
+  // Whatever earlier work left behind is not this scenario's.
+  await settle(client, 1_000, options.settleTimeoutMs);
+  const callsBefore = receiver.calls.length;
+  const cpuBefore = server.workerdCpuMs();
+  const requests = scenario.requests(run, options.events);
+  const events = requests.reduce((n, r) => n + r.events, 0);
+  let usage = await takeUsage(client);
+  for (const request of requests) {
+    const answer = await client.send("POST", request.path, JSON.stringify(request.body), AUTH);
+    if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${answer.body}`);
+  }
+  const expected = callsBefore + events * scenario.callsPerEvent;
+  const deadline = Date.now() + options.settleTimeoutMs;
+  while (receiver.calls.length < expected) {
+    if (Date.now() > deadline) throw new Error(`${scenario.name}: ${receiver.calls.length - callsBefore} of ${expected - callsBefore} receiver calls arrived`);
+    await new Promise((r) => setTimeout(r, 100));
+    usage = sum(usage, await takeUsage(client));
+  }
+  usage = sum(usage, await settle(client, 1_000, options.settleTimeoutMs));
+  const cpuMs = server.workerdCpuMs() - cpuBefore;
+  return price(scenario.name, events, usage, cpuMs);
+}
+
+/** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
+async function settle(client: HttpClient, quietMs: number, timeoutMs: number): Promise<Usage> {
+  let total = await takeUsage(client);
+  let quietSince = Date.now();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() - quietSince < quietMs) {
+    if (Date.now() > deadline) throw new Error("the server did not settle");
+    await new Promise((r) => setTimeout(r, 200));
+    const delta = await takeUsage(client);
+    if (busy(delta)) quietSince = Date.now();
+    total = sum(total, delta);
+  }
+  return total;
+}
+
+function price(name: string, events: number, usage: Usage, cpuMs: number): ScenarioCost {
+  const per = (n: number) => n / events;
+  const perEvent: Units = {
+    workerInvocations: per(usage.workerInvocations),
+    workerCpuMs: per(cpuMs),
+    doRequests: per(usage.entityRequests + usage.tenantRequests),
+    doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
+    doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten),
+    queueOperations: per(usage.queueWrites + usage.queueReads + usage.queueDeletes),
+    d1RowsRead: per(usage.d1RowsRead),
+    d1RowsWritten: per(usage.d1RowsWritten),
+    analyticsPoints: per(usage.analyticsPoints),
+  };
+  const dollars = Object.fromEntries(Object.entries(perEvent).map(([unit, n]) => [unit, n * PRICE_PER_MILLION[unit as PricedUnit]])) as Record<PricedUnit, number>;
+  const total = Object.values(dollars).reduce((a, b) => a + b, 0);
+  const counters = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, per(v)])) as unknown as Usage;
+  return { name, events, perEvent, dollarsPerMillion: { ...dollars, total }, counters };
+}
+
+/** Runs every scenario against one fresh server and receiver. */
+export async function runCost(options: CostOptions, log: (line: string) => void = () => {}): Promise<ScenarioCost[]> {
+  const receiver = await startReceiver();
+  const server = await startLocalServer(
+    edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: String(FOLLOW_UP_DELAY_MS) }, rateLimit: 1_000_000 }),
+  );
+  const client = httpClient(server.url, 8);
+  const run = `cost${Date.now().toString(36)}`;
+  try {
+    const results: ScenarioCost[] = [];
+    for (const scenario of SCENARIOS) {
+      log(`  ${scenario.name} …`);
+      results.push(await runScenario(server, client, receiver, scenario, run, options));
+    }
+    return results;
+  } finally {
+    client.close();
+    await server.discard();
+    await receiver.close();
+  }
+}
+
+const fmt = (n: number, digits = 2) => (Number.isInteger(n) ? String(n) : n.toFixed(digits));
+
+export function formatCost(results: ScenarioCost[]): string {
+  const columns: Array<[string, (r: ScenarioCost) => string]> = [
+    ["events", (r) => String(r.events)],
+    ["DO rows written", (r) => fmt(r.perEvent.doRowsWritten)],
+    ["DO rows read", (r) => fmt(r.perEvent.doRowsRead, 1)],
+    ["DO requests", (r) => fmt(r.perEvent.doRequests)],
+    ["queue ops", (r) => fmt(r.perEvent.queueOperations)],
+    ["D1 rows written", (r) => fmt(r.perEvent.d1RowsWritten)],
+    ["D1 rows read", (r) => fmt(r.perEvent.d1RowsRead, 1)],
+    ["AE points", (r) => fmt(r.perEvent.analyticsPoints)],
+    ["Worker invocations", (r) => fmt(r.perEvent.workerInvocations)],
+    ["CPU ms", (r) => fmt(r.perEvent.workerCpuMs)],
+    ["$ per M events", (r) => `$${r.dollarsPerMillion.total.toFixed(2)}`],
+    ["of which DO rows written", (r) => `$${r.dollarsPerMillion.doRowsWritten.toFixed(2)}`],
+  ];
+  const lines = [`Billable units per event (Workers Paid list prices of ${PRICES_AS_OF}, allowances ignored)`, ""];
+  const width = Math.max(...results.map((r) => r.name.length));
+  lines.push(`${"".padEnd(width)}  ${columns.map(([h]) => h).join(" | ")}`);
+  for (const r of results) lines.push(`${r.name.padEnd(width)}  ${columns.map(([h, f]) => f(r).padStart(h.length)).join(" | ")}`);
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--json FILE]", {
+    events: { type: "string", default: "50" },
+    json: { type: "string" },
+  });
+  const events = numberArg(values.events, "events")!;
+  if (!Number.isInteger(events) || events < 1) throw new Error("--events takes a whole number ≥ 1");
+  console.error(`measuring ${SCENARIOS.length} scenarios of ${events} events …`);
+  const results = await runCost({ events, settleTimeoutMs: 120_000 }, (line) => console.error(line));
+  console.log(formatCost(results));
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results }, null, 2)}\n`);
+}

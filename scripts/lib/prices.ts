@@ -1,0 +1,27 @@
+// Workers Paid list prices, per million units, as published on 2026-11-24. Marginal prices: the
+// monthly allowances included in the plan are ignored, so the figures are what each further
+// million events costs. Sources:
+//   Workers (requests, CPU):          https://developers.cloudflare.com/workers/platform/pricing/
+//   Durable Objects (requests, rows): https://developers.cloudflare.com/durable-objects/platform/pricing/
+//   Queues (operations per 64 KB):    https://developers.cloudflare.com/queues/platform/pricing/
+//   D1 (rows read and written):       https://developers.cloudflare.com/d1/platform/pricing/
+//   Workers Analytics Engine:         https://developers.cloudflare.com/analytics/analytics-engine/pricing/
+// Durable Object duration (GB-s while an actor is active) is not counted: it depends on wall time
+// in production, which a local run cannot stand in for.
+
+export const PRICES_AS_OF = "2026-11-24";
+
+/** Dollars per million units. */
+export const PRICE_PER_MILLION = {
+  workerInvocations: 0.3,
+  workerCpuMs: 0.02,
+  doRequests: 0.15,
+  doRowsRead: 0.001,
+  doRowsWritten: 1.0,
+  queueOperations: 0.4,
+  d1RowsRead: 0.001,
+  d1RowsWritten: 1.0,
+  analyticsPoints: 0.25,
+} as const;
+
+export type PricedUnit = keyof typeof PRICE_PER_MILLION;

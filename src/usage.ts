@@ -1,0 +1,62 @@
+/**
+ * Billable units used in this isolate since the last `takeUsage()`: what Cloudflare bills for,
+ * counted where it happens (the SQL helper, the actors' entry points, the queue producer and
+ * consumer, the D1 and Analytics Engine handlers). Counting only adds numbers to this record; it
+ * never changes the work that is counted. `npm run cost` reads it through `GET /_usage`, which
+ * exists only where `USAGE_ENDPOINT` is "1".
+ */
+export interface Usage {
+  /** Worker invocations: HTTP requests to the router and queue-consumer batches. */
+  workerInvocations: number;
+  /** Durable Object requests: every RPC call and every alarm, per actor class. */
+  entityRequests: number;
+  tenantRequests: number;
+  /** SQLite rows in Durable Objects, per actor class. */
+  entityRowsRead: number;
+  entityRowsWritten: number;
+  tenantRowsRead: number;
+  tenantRowsWritten: number;
+  /** Queue operations, per 64 KB of message: writes (sends), reads (deliveries), deletes (acks). */
+  queueWrites: number;
+  queueReads: number;
+  queueDeletes: number;
+  d1RowsRead: number;
+  d1RowsWritten: number;
+  analyticsPoints: number;
+}
+
+export type UsageKey = keyof Usage;
+
+const empty = (): Usage => ({
+  workerInvocations: 0,
+  entityRequests: 0,
+  tenantRequests: 0,
+  entityRowsRead: 0,
+  entityRowsWritten: 0,
+  tenantRowsRead: 0,
+  tenantRowsWritten: 0,
+  queueWrites: 0,
+  queueReads: 0,
+  queueDeletes: 0,
+  d1RowsRead: 0,
+  d1RowsWritten: 0,
+  analyticsPoints: 0,
+});
+
+let usage = empty();
+
+export function addUsage(key: UsageKey, amount = 1): void {
+  usage[key] += amount;
+}
+
+/** Returns the units counted since the last call, and starts counting again from zero. */
+export function takeUsage(): Usage {
+  const taken = usage;
+  usage = empty();
+  return taken;
+}
+
+/** Queue operations one message costs per operation: one per started 64 KB. */
+export function queueUnits(bodyBytes: number): number {
+  return Math.max(1, Math.ceil(bodyBytes / (64 * 1024)));
+}

@@ -1,0 +1,67 @@
+// `npm run cost` at toy scale: a real server and receiver, every unit counted from the server's own
+// counters. The exact counts asserted here are the ones each event must cost; the row budgets are
+// the engine's current ones and only ever go down.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatCost, runCost, type ScenarioCost } from "../../scripts/cost.ts";
+import { removeBuild } from "../../scripts/lib/local-server.ts";
+
+let results: ScenarioCost[];
+const scenario = (prefix: string) => {
+  const found = results.find((r) => r.name.startsWith(prefix));
+  if (!found) throw new Error(`no scenario ${prefix}`);
+  return found;
+};
+
+describe("npm run cost (small run)", () => {
+  beforeAll(async () => {
+    results = await runCost({ events: 4, settleTimeoutMs: 60_000 });
+  }, 170_000);
+  afterAll(removeBuild);
+
+  it("measures every scenario and prices it", () => {
+    expect(results.map((r) => r.events)).toEqual([4, 4, 4, 4, 4]);
+    const table = formatCost(results);
+    for (const r of results) {
+      expect(table).toContain(r.name);
+      expect(r.dollarsPerMillion.total).toBeGreaterThan(0);
+      expect(r.perEvent.workerCpuMs).toBeGreaterThan(0);
+    }
+  });
+
+  it("counts exactly one Analytics Engine point and one HTTP invocation per single event", () => {
+    for (const name of ["lead.created", "lead.updated (existing", "offer.submitted"]) {
+      const r = scenario(name);
+      expect(r.perEvent.analyticsPoints).toBe(1);
+      // One POST per event; the queued handlers add one consumer invocation per queue batch.
+      expect(r.perEvent.workerInvocations).toBeGreaterThanOrEqual(1);
+    }
+    // Ten events per request.
+    expect(scenario("lead.updated, batches").perEvent.analyticsPoints).toBe(1);
+  });
+
+  it("counts the queue operations of every queued delivery: a write, a read and a delete each", () => {
+    // lead.created: crm and ai-analysis; lead.updated: crm; offer.submitted: offer-analysis.
+    expect(scenario("lead.created").counters.queueWrites).toBeGreaterThanOrEqual(2);
+    expect(scenario("lead.updated (existing").counters.queueWrites).toBeGreaterThanOrEqual(1);
+    expect(scenario("offer.submitted").counters.queueWrites).toBeGreaterThanOrEqual(1);
+    for (const r of results) {
+      expect(r.counters.queueReads).toBeGreaterThanOrEqual(r.counters.queueWrites);
+      expect(r.counters.queueDeletes).toBe(r.counters.queueWrites);
+    }
+  });
+
+  it("counts the D1 mirror's rows and every Durable Object request", () => {
+    for (const r of results) {
+      expect(r.perEvent.d1RowsWritten).toBeGreaterThan(0);
+      // The ingest call at least; the alarm that fans out comes on top.
+      expect(r.counters.entityRequests).toBeGreaterThanOrEqual(1);
+      expect(r.counters.entityRowsWritten).toBeGreaterThan(0);
+    }
+  });
+
+  it("stays within the row-write budgets of today's engine (Durable Object SQLite rows per event)", () => {
+    expect(scenario("lead.updated (existing").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_UPDATED);
+    expect(scenario("lead.created").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_CREATED);
+    expect(scenario("offer.submitted").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_OFFER_SUBMITTED);
+  });
+});
