@@ -68,12 +68,14 @@ const settled = (d: Delivery) => d.status === "succeeded" || d.status === "skipp
 describe("fan-out under failures", () => {
   it("delivers every (event, handler) pair once per idempotency key, in order, with 20% of calls failing", async () => {
     const run = Date.now().toString(36);
+    // Relative to now, so no follow-up (FOLLOW_UP_DELAY_MS, a day here) falls due during the test.
+    const base = Date.now() - 3_600_000;
     const leads = Array.from({ length: ENTITIES }, (_, i) => `L-${run}-${i}`);
     const events = leads.flatMap((leadId) =>
       Array.from({ length: EVENTS_PER_ENTITY }, (_, n) => ({
         id: `evt-${leadId}-${n}`,
         type: n === 0 ? "lead.created" : "lead.updated",
-        occurredAt: Date.parse("2026-11-24T00:00:00Z") + n * 1000,
+        occurredAt: base + n * 1000,
         data: n === 0 ? { id: leadId, email: `${leadId}@example.com`, name: `Lead ${leadId}` } : { id: leadId, step: n },
       })),
     );
