@@ -1,5 +1,5 @@
 import type { Settings } from "../src/config";
-import type { AttemptReport } from "../src/delivery/execute";
+import type { AttemptReport } from "../src/delivery/outcome";
 import { retryDelay } from "../src/delivery/retry";
 import type { Db, Row, Sql } from "./sql";
 

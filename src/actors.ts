@@ -1,4 +1,4 @@
-import type { AttemptReport } from "./delivery/execute";
+import type { AttemptReport } from "./delivery/outcome";
 import type { DeliveryJob } from "./handlers/handler";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "./dead-letters";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";

@@ -1,5 +1,6 @@
 import { entityActor, type EntityActorRpc } from "./actors";
-import { executeDelivery, type AttemptReport } from "./delivery/execute";
+import { executeDelivery } from "./delivery/execute";
+import type { AttemptReport } from "./delivery/outcome";
 import type { DeliveryJob } from "./handlers/handler";
 import { addUsage, queueUnits } from "./usage";
 import type { EntityRef } from "./types";

@@ -2,17 +2,9 @@ import { settings as readSettings, type Settings } from "../config";
 import type { DeliveryJob, HandlerResult } from "../handlers/handler";
 import { handler as findHandler } from "../handlers/registry";
 import { PartialBatchError } from "./errors";
-import { outcomeOfError, type AttemptOutcome } from "./retry";
+import type { AttemptReport } from "./outcome";
+import { outcomeOfError } from "./retry";
 
-/** What one attempt produced; reported to the entity's actor, which decides what happens next. */
-export interface AttemptReport {
-  outcome: AttemptOutcome;
-  result?: HandlerResult;
-  /** Batches only: how many leading deliveries took effect before the batch failed. */
-  delivered?: number;
-  startedAt: number;
-  durationMs: number;
-}
 
 class AttemptTimeout extends Error {
   override name = "TimeoutError";

@@ -1,12 +1,6 @@
 import type { Settings } from "../config";
 import { PermanentError, RetryableError, SkipDelivery } from "./errors";
-
-/** What one attempt came to, as the actor records it. */
-export type AttemptOutcome =
-  | { kind: "succeeded"; statusCode?: number }
-  | { kind: "skipped"; reason: string }
-  | { kind: "retry"; error: string; statusCode?: number; retryAfterMs?: number }
-  | { kind: "dead"; error: string; statusCode?: number };
+import type { AttemptOutcome } from "./outcome";
 
 /** Statuses worth retrying, per the contract; every other non-2xx is permanent. */
 export function isRetryableStatus(status: number): boolean {

@@ -1,4 +1,5 @@
 import { validate, type Struct, type StructError } from "superstruct";
+import type { HandlerName } from "../handlers/registry";
 
 /** What every event type's `data` has in common: the id its entity is derived from. */
 export type EventData = { id: string } & Record<string, unknown>;
@@ -9,7 +10,7 @@ export interface EventDefinition {
   /** Validates `data`; extra fields are allowed and kept. */
   validateData(value: unknown): [StructError, undefined] | [undefined, EventData];
   /** Handler names, in the order the contract lists them. */
-  handlers: readonly string[];
+  handlers: readonly HandlerName[];
   /** Emitted by edgeflow itself; clients cannot post it. */
   internal?: boolean;
 }
@@ -18,7 +19,7 @@ export interface EventDefinition {
 export function defineEvent<T extends { id: string }, S>(spec: {
   type: string;
   data: Struct<T, S>;
-  handlers: readonly string[];
+  handlers: readonly HandlerName[];
   internal?: boolean;
 }): EventDefinition {
   return {

@@ -13,6 +13,11 @@ export function eventDefinition(type: string): EventDefinition | undefined {
   return BY_TYPE.get(type);
 }
 
+/** Every definition, internal ones included. */
+export function eventDefinitions(): readonly EventDefinition[] {
+  return DEFINITIONS;
+}
+
 export function registeredTypes(): string[] {
   return DEFINITIONS.filter((d) => !d.internal).map((d) => d.type);
 }

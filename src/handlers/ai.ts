@@ -1,6 +1,6 @@
 import { RetryableError, SkipDelivery } from "../delivery/errors";
 import type { JsonObject } from "../types";
-import type { Handler, HandlerContext, HandlerResult } from "./handler";
+import { defineHandler, type HandlerContext, type HandlerResult } from "./handler";
 import { missingSettings, sendJson } from "./http";
 
 const DEFAULT_MODEL = "gpt-4o-mini";
@@ -52,16 +52,16 @@ async function analyse(context: HandlerContext, instruction: string, subject: Js
   return { statePatch: { analysis: { ...analysis, model, eventId: context.event.id, analysedAt: new Date().toISOString() } } };
 }
 
-export const aiAnalysis: Handler = {
+export const aiAnalysis = defineHandler({
   name: "ai-analysis",
   mode: "queued",
   unconfigured: (env) => missingSettings(env, "AI_API_URL"),
   run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
-};
+});
 
-export const offerAnalysis: Handler = {
+export const offerAnalysis = defineHandler({
   name: "offer-analysis",
   mode: "queued",
   unconfigured: (env) => missingSettings(env, "AI_API_URL"),
   run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
-};
+});

@@ -1,6 +1,6 @@
 import { PartialBatchError, SkipDelivery } from "../delivery/errors";
 import { addUsage } from "../usage";
-import type { Handler, HandlerContext } from "./handler";
+import { defineHandler, type HandlerContext } from "./handler";
 
 /** Most events one delivery writes: an entity's backlog then costs one attempt, not one per event. */
 const MAX_BATCH = 100;
@@ -15,7 +15,7 @@ export const MAX_POINTS_PER_INVOCATION = 200;
  * One Analytics Engine data point per event: index = tenant; blobs = type, entity type, entity id,
  * event id; doubles = count (1) and the amount where there is one.
  */
-export const analytics: Handler = {
+export const analytics = defineHandler({
   name: "analytics",
   mode: "inline",
   maxBatch: MAX_BATCH,
@@ -23,7 +23,7 @@ export const analytics: Handler = {
   unconfigured: (env) => (env.ANALYTICS ? null : "not configured: no Analytics Engine binding ANALYTICS"),
   run: async (context) => write([context]),
   runBatch: async (contexts) => write(contexts),
-};
+});
 
 /**
  * `writeDataPoint` is not idempotent, so a batch that throws part-way says how many points it

@@ -1,5 +1,5 @@
 import { PermanentError, SkipDelivery } from "../delivery/errors";
-import type { Handler } from "./handler";
+import { defineHandler } from "./handler";
 import { missingSettings, required, sendJson } from "./http";
 
 /**
@@ -13,7 +13,7 @@ export function contactUrl(base: string, id: string): string {
 }
 
 /** Upserts the lead's current state: `PUT {CRM_API_URL}/contacts/{leadId}`. Idempotent by design. */
-export const crm: Handler = {
+export const crm = defineHandler({
   name: "crm",
   mode: "queued",
   unconfigured: (env) => missingSettings(env, "CRM_API_URL", "CRM_API_KEY"),
@@ -26,4 +26,4 @@ export const crm: Handler = {
       body: { id: context.entity.id, ...context.state, updatedBy: context.event.id },
     });
   },
-};
+});

@@ -1,6 +1,6 @@
 import { SkipDelivery } from "../delivery/errors";
 import { addUsage } from "../usage";
-import type { Handler, HandlerContext } from "./handler";
+import { defineHandler, type HandlerContext } from "./handler";
 // The same file `wrangler d1 migrations apply` uses (wrangler bundles .sql as text).
 import initSql from "../../migrations/0001_init.sql";
 
@@ -33,14 +33,14 @@ const MAX_BATCH = 50;
  * An entity's backlog goes in one D1 batch: every event row, then one upsert of the current
  * state at the highest seq, which is what one upsert per event would have left.
  */
-export const database: Handler = {
+export const database = defineHandler({
   name: "database",
   mode: "inline",
   maxBatch: MAX_BATCH,
   unconfigured: (env) => (env.DB ? null : "not configured: no D1 binding DB"),
   run: (context) => mirror([context]),
   runBatch: (contexts) => mirror(contexts),
-};
+});
 
 async function mirror(contexts: HandlerContext[]): Promise<void> {
   const { env, tenant, entity, state } = contexts[0]!;

@@ -1,6 +1,6 @@
 import { entityActor } from "../actors";
 import { SkipDelivery } from "../delivery/errors";
-import type { Handler, HandlerContext } from "./handler";
+import { defineHandler, type HandlerContext } from "./handler";
 import { missingSettings, required, sendJson } from "./http";
 
 interface Email {
@@ -24,7 +24,7 @@ async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
   });
 }
 
-export const welcomeEmail: Handler = {
+export const welcomeEmail = defineHandler({
   name: "welcome-email",
   mode: "inline",
   unconfigured: emailUnconfigured,
@@ -34,10 +34,10 @@ export const welcomeEmail: Handler = {
     const greeting = typeof name === "string" ? `Hi ${name},` : "Hi,";
     await sendEmail(context, { to: email, subject: "Thanks for getting in touch", text: `${greeting}\n\nThanks for reaching out. We'll be in touch shortly.` });
   },
-};
+});
 
 /** Confirms an offer to its lead; the address comes from the lead's own actor. */
-export const offerEmail: Handler = {
+export const offerEmail = defineHandler({
   name: "offer-email",
   mode: "inline",
   unconfigured: emailUnconfigured,
@@ -53,4 +53,4 @@ export const offerEmail: Handler = {
       text: `We received your offer of ${String(amount)} ${String(currency)} (${context.entity.id}) and will reply soon.`,
     });
   },
-};
+});

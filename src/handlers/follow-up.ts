@@ -1,13 +1,13 @@
-import type { Handler } from "./handler";
+import { defineHandler } from "./handler";
 
 /**
  * Schedules `lead.follow_up_due` on the lead's own actor, `FOLLOW_UP_DELAY_MS` after the lead
  * was created. The actor stores the timer with the delivery's outcome, so it fires exactly once.
  */
-export const followUp: Handler = {
+export const followUp = defineHandler({
   name: "follow-up",
   mode: "inline",
   async run({ settings, event, entity }) {
     return { schedule: { type: "lead.follow_up_due", at: event.occurredAt + settings.followUpDelayMs, data: { id: entity.id } } };
   },
-};
+});

@@ -44,8 +44,8 @@ export interface HandlerResult {
  * (slow calls), with the actor still owning the outcome and the retry policy.
  * Throw `SkipDelivery`, `PermanentError` or `RetryableError` to say how an attempt ended.
  */
-export interface Handler {
-  name: string;
+export interface Handler<N extends string = string> {
+  name: N;
   mode: "inline" | "queued";
   /**
    * Why this deployment cannot run the handler at all (an unset URL, a missing binding), or null.
@@ -66,4 +66,9 @@ export interface Handler {
    * writes per invocation. The rest wait for the next alarm, which is due at once.
    */
   maxPerInvocation?: number;
+}
+
+/** Declares a handler, keeping its name as a literal type so the registry can derive `HandlerName`. */
+export function defineHandler<const N extends string>(handler: Handler<N>): Handler<N> {
+  return handler;
 }

@@ -1,6 +1,6 @@
 import { SkipDelivery } from "../delivery/errors";
 import type { JsonObject } from "../types";
-import type { Handler, HandlerContext } from "./handler";
+import { defineHandler, type HandlerContext } from "./handler";
 import { missingSettings, required, sendJson } from "./http";
 
 const CLOSED_STATUSES = new Set(["converted", "closed"]);
@@ -35,7 +35,7 @@ function text(context: HandlerContext): string {
 }
 
 /** Posts a Slack incoming-webhook message; a follow-up reminder is skipped once the lead is closed. */
-export const slack: Handler = {
+export const slack = defineHandler({
   name: "slack",
   mode: "inline",
   unconfigured: (env) => missingSettings(env, "SLACK_WEBHOOK_URL"),
@@ -46,4 +46,4 @@ export const slack: Handler = {
     const [url] = required(context, "SLACK_WEBHOOK_URL");
     await sendJson(context, url!, { body: { text: text(context) } });
   },
-};
+});

@@ -16,10 +16,16 @@ interface AttemptRow extends Record<string, SqlStorageValue> {
   next_delay_ms: number | null;
 }
 
-async function attempts(leadId: string, handler: string): Promise<AttemptRow[]> {
+/** One event's attempts for one handler (not the follow-up reminder's, which comes later). */
+async function attempts(leadId: string, handler: string, eventId: string): Promise<AttemptRow[]> {
   return runInDurableObject(leadStub(leadId), (_instance, state) =>
     state.storage.sql
-      .exec<AttemptRow>(`SELECT a.* FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE o.handler = ? ORDER BY a.id`, handler)
+      .exec<AttemptRow>(
+        `SELECT a.* FROM attempts a JOIN outbox o ON o.id = a.outbox_id JOIN events e ON e.seq = o.event_seq
+         WHERE o.handler = ? AND e.id = ? ORDER BY a.id`,
+        handler,
+        eventId,
+      )
       .toArray(),
   );
 }
@@ -63,7 +69,7 @@ describe("alarm-driven delivery", () => {
     await leadActor(leadId).ingest("demo", [event]);
     await eventually(async () => ((await deliveries(leadId, event.id)).slack?.status === "succeeded" ? true : undefined), "slack to succeed");
 
-    const rows = await attempts(leadId, "slack");
+    const rows = await attempts(leadId, "slack", event.id);
     expect(rows.map((r) => [r.attempt, r.outcome, r.status_code])).toEqual([
       [1, "retry", 500],
       [2, "retry", 502],
@@ -89,7 +95,7 @@ describe("alarm-driven delivery", () => {
       async () => ((await deliveries(leadId, event.id))["welcome-email"]?.status === "succeeded" ? true : undefined),
       "welcome-email to succeed",
     );
-    const [first] = await attempts(leadId, "welcome-email");
+    const [first] = await attempts(leadId, "welcome-email", event.id);
     expect(first?.next_delay_ms).toBeGreaterThanOrEqual(1000);
     const calls = await receiver.calls(`${event.id}:welcome-email`);
     expect(calls.map((c) => c.status)).toEqual([503, 200]);

@@ -1,0 +1,21 @@
+// What an attempt came to: plain data shared by the runner, the queue consumer and the actors.
+// It depends on types only, never on the handler registry, so the actors' RPC types can use it
+// without an import circle through the handlers.
+import type { HandlerResult } from "../handlers/handler";
+
+/** What one attempt came to, as the actor records it. */
+export type AttemptOutcome =
+  | { kind: "succeeded"; statusCode?: number }
+  | { kind: "skipped"; reason: string }
+  | { kind: "retry"; error: string; statusCode?: number; retryAfterMs?: number }
+  | { kind: "dead"; error: string; statusCode?: number };
+
+/** What one attempt produced; reported to the entity's actor, which decides what happens next. */
+export interface AttemptReport {
+  outcome: AttemptOutcome;
+  result?: HandlerResult;
+  /** Batches only: how many leading deliveries took effect before the batch failed. */
+  delivered?: number;
+  startedAt: number;
+  durationMs: number;
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { eventDefinitions } from "../../src/events/registry";
+import { handler, HANDLERS } from "../../src/handlers/registry";
+
+describe("the handler registry", () => {
+  it("holds complete handlers: unique names, a mode, run, and batching declared consistently", () => {
+    const names = HANDLERS.map((h) => h.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const h of HANDLERS) {
+      expect(h.name).toMatch(/^[a-z][a-z-]*$/);
+      expect(["inline", "queued"]).toContain(h.mode);
+      expect(typeof h.run).toBe("function");
+      // A handler batches exactly when it says how many deliveries one call may carry.
+      expect(typeof h.runBatch === "function").toBe((h.maxBatch ?? 1) > 1);
+      if (h.maxPerInvocation !== undefined) expect(h.maxPerInvocation).toBeGreaterThanOrEqual(h.maxBatch ?? 1);
+      expect(handler(h.name)).toBe(h);
+    }
+  });
+
+  it("has every handler used by some event type, and every event type's handlers registered", () => {
+    const used = new Set(eventDefinitions().flatMap((d) => d.handlers));
+    expect([...used].sort()).toEqual(HANDLERS.map((h) => h.name).sort());
+    for (const definition of eventDefinitions()) {
+      expect(definition.handlers.length).toBeGreaterThan(0);
+      for (const name of definition.handlers) expect(handler(name), `${definition.type} names ${name}`).toBeDefined();
+    }
+  });
+});
