@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { entityActor, type Implementation, type TenantActorRpc } from "../src/actors";
 import { settings as readSettings } from "../src/config";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "../src/dead-letters";
-import { slackEscape } from "../src/handlers/slack";
+import { slackEscape } from "../src/slack-text";
 import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
 import { pointAlarm, wakeBy } from "./alarm";

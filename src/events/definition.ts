@@ -1,10 +1,26 @@
 import { validate, type Struct, type StructError } from "superstruct";
 import type { HandlerName } from "../handlers/registry";
+import type { EntityRef, JsonObject } from "../types";
 
 /** What every event type's `data` has in common: the id its entity is derived from. */
 export type EventData = { id: string } & Record<string, unknown>;
 
-/** Everything edgeflow knows about one event type. One file per type, one line in the registry. */
+/** What the Slack handler sees of one delivery. */
+export interface SlackInput {
+  event: { type: string; data: JsonObject };
+  entity: EntityRef;
+  /** The entity's current state. */
+  state: JsonObject;
+}
+
+/** The message to post, or why nothing should be posted (the delivery ends `skipped`). */
+export type SlackMessage = { text: string } | { skip: string };
+
+/**
+ * Everything edgeflow knows about one event type, including what differs per type in the handlers
+ * it lists (the Slack text), so handlers never switch on event types. One file per type, one line
+ * in the registry.
+ */
 export interface EventDefinition {
   type: string;
   /** Validates `data`; extra fields are allowed and kept. */
@@ -13,19 +29,25 @@ export interface EventDefinition {
   handlers: readonly HandlerName[];
   /** Emitted by edgeflow itself; clients cannot post it. */
   internal?: boolean;
+  /** The Slack message, for types that list the `slack` handler. */
+  slack?(input: SlackInput): SlackMessage;
 }
 
 /** Builds an `EventDefinition` from a superstruct schema for its `data`. */
-export function defineEvent<T extends { id: string }, S>(spec: {
-  type: string;
-  data: Struct<T, S>;
-  handlers: readonly HandlerName[];
-  internal?: boolean;
-}): EventDefinition {
+export function defineEvent<T extends { id: string }, S, const H extends readonly HandlerName[]>(
+  spec: {
+    type: string;
+    data: Struct<T, S>;
+    handlers: H;
+    internal?: boolean;
+    // A type that lists `slack` must say what to post: leaving it out fails `tsc`.
+  } & ("slack" extends H[number] ? { slack(input: SlackInput): SlackMessage } : { slack?: never }),
+): EventDefinition {
   return {
     type: spec.type,
     handlers: spec.handlers,
     internal: spec.internal ?? false,
     validateData: (value) => validate(value, spec.data),
+    ...(spec.slack ? { slack: spec.slack } : {}),
   };
 }

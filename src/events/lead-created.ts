@@ -1,9 +1,11 @@
 import { type } from "superstruct";
 import { Email, EntityId, NonEmpty } from "../schemas/common";
+import { slackEscape, slackValue } from "../slack-text";
 import { defineEvent } from "./definition";
 
 export const leadCreated = defineEvent({
   type: "lead.created",
   data: type({ id: EntityId, email: Email, name: NonEmpty }),
   handlers: ["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"],
+  slack: ({ event: { data }, entity }) => ({ text: `:wave: New lead *${slackValue(data.name)}* (${slackValue(data.email)}) (${slackEscape(entity.id)})` }),
 });

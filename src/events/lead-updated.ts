@@ -1,5 +1,6 @@
 import { optional, type } from "superstruct";
 import { Email, EntityId, NonEmpty } from "../schemas/common";
+import { slackEscape } from "../slack-text";
 import { defineEvent } from "./definition";
 
 export const leadUpdated = defineEvent({
@@ -7,4 +8,7 @@ export const leadUpdated = defineEvent({
   // Any lead field may change; the ones lead.created requires keep their rules when present.
   data: type({ id: EntityId, email: optional(Email), name: optional(NonEmpty) }),
   handlers: ["slack", "crm", "database", "analytics"],
+  slack: ({ event: { data }, entity }) => ({
+    text: `:pencil2: Lead ${slackEscape(entity.id)} updated: ${slackEscape(Object.keys(data).filter((k) => k !== "id").join(", ")) || "no fields"}`,
+  }),
 });

@@ -22,6 +22,8 @@ describe("the handler registry", () => {
     expect([...used].sort()).toEqual(HANDLERS.map((h) => h.name).sort());
     for (const definition of eventDefinitions()) {
       expect(definition.handlers.length).toBeGreaterThan(0);
+      // What differs per type comes from the definition: a type Slack posts for says what to post.
+      expect(typeof definition.slack === "function").toBe(definition.handlers.includes("slack"));
       for (const name of definition.handlers) expect(handler(name), `${definition.type} names ${name}`).toBeDefined();
     }
   });
