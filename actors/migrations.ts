@@ -127,9 +127,8 @@ export function migrate(storage: DurableObjectStorage, db: Db): number {
     storage.transactionSync(() => {
       for (let index = found; index < MIGRATIONS.length; index++) {
         const migration = MIGRATIONS[index]!;
-        // DDL is fixed text from this file, never user input, so it runs unparameterised, and
-        // as one script: one exec call per migration rather than one per statement.
-        db.script(migration.statements.join(";\n"));
+        // DDL is fixed text from this file, never user input, so it runs unparameterised.
+        for (const statement of migration.statements) db.script(statement);
         sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
       }
     });

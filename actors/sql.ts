@@ -61,9 +61,13 @@ export class Db {
     }
   }
 
-  /** Fixed DDL from this codebase (never user input), run as one script. */
+  /**
+   * Fixed DDL from this codebase (never user input, no `;` inside a statement), one statement at
+   * a time: a multi-statement exec reports the row counts of its last statement only, and schema
+   * rows are billed like any other.
+   */
   script(text: string): void {
-    this.all(text);
+    for (const statement of text.split(";")) if (statement.trim() !== "") this.all(statement);
   }
 
   private open<T extends Row>(query: string, values: SqlStorageValue[]): SqlStorageCursor<T> {
