@@ -357,8 +357,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private applyResult(outboxId: number, result: HandlerResult, now: number): void {
     const source = this.sql<{ event_id: string; handler: string }>`
       SELECT e.id AS event_id, o.handler FROM outbox o JOIN events e ON e.seq = o.event_seq WHERE o.id = ${outboxId}`[0]!;
-    // Internal ids carry a prefix no client id may have, so a client cannot pre-empt them.
-    const internalId = `${INTERNAL_ID_PREFIX}${source.handler}:${source.event_id}`;
+    // Internal ids carry a prefix no client id may have, so a client cannot pre-empt them. The
+    // source event's id comes right after the prefix, so an internal event's idempotency keys
+    // (`edgeflow:{eventId}:follow-up:slack`) never end with a key of the source event's own.
+    const internalId = `${INTERNAL_ID_PREFIX}${source.event_id}:${source.handler}`;
     if (result.statePatch) {
       this.mergeState(result.statePatch, now, internalId);
       this.sql`UPDATE entity SET version = version + 1, updated_at = ${now}`;

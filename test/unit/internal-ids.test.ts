@@ -11,7 +11,7 @@ describe("internal event ids", () => {
       const page = await leadActor(leadId).listEvents(0, 50);
       return page?.events.find((e) => e.type === "lead.follow_up_due");
     }, "the follow-up event", 15_000);
-    expect(due.id).toBe(`edgeflow:follow-up:${created.id}`);
+    expect(due.id).toBe(`edgeflow:${created.id}:follow-up`);
     const slack = await eventually(async () => {
       const page = await leadActor(leadId).listEvents(0, 50);
       const d = page?.events.find((e) => e.type === "lead.follow_up_due")?.deliveries.find((x) => x.handler === "slack");
