@@ -1,4 +1,5 @@
 import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
+import { bytesToHex } from "./sources/crypto";
 
 const SourceConfig = object({
   scheme: enums(["standard-webhooks", "stripe", "github", "hmac-sha256"]),
@@ -79,8 +80,7 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
 
 /** Hex SHA-256 of an API key: what is kept and compared, so a lookup never compares key bytes. */
 export async function apiKeyDigest(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
 }
 
 /** A tenant's configuration by name; own properties only, so `__proto__` is just an unknown name. */

@@ -1,3 +1,4 @@
+import { bytesToBase64 } from "../sources/crypto";
 import type { JsonValue } from "../types";
 
 /**
@@ -14,7 +15,5 @@ export function canonicalJson(value: JsonValue): string {
 /** SHA-256 of the canonical JSON, base64url without padding (43 characters). */
 export async function fingerprint(value: JsonValue): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(value)));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return bytesToBase64(digest).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
