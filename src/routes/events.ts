@@ -1,5 +1,4 @@
 import { entityActor } from "../actors";
-import { ingestToActor } from "../group-commit";
 import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
 import { readJsonBody } from "../request-body";
@@ -20,7 +19,8 @@ export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Pr
  * same content, 409 for a known id with different content (nothing stored).
  */
 export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
-  const result = await ingestToActor(env, tenant, event);
+  const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
+  if (!result) throw new Error("actor returned no result");
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }

@@ -10,7 +10,7 @@ const ACME = "Bearer acme_key";
 let server: LocalServer;
 
 beforeAll(async () => {
-  server = await startServer({ vars: { TENANTS: JSON.stringify(TENANTS), USAGE_ENDPOINT: "1" } });
+  server = await startServer({ vars: { TENANTS: JSON.stringify(TENANTS) } });
 });
 afterAll(async () => {
   await server?.discard();
@@ -213,22 +213,6 @@ describe("ingest", () => {
     for (const r of results) expect(r.body).toMatchObject({ id: event.id, entity: { type: "lead", id: leadId }, seq: 1 });
     const view = await call(`/v1/entities/lead/${leadId}`);
     expect(view.body.events).toEqual({ count: 1, lastSeq: 1 });
-  });
-
-  it("groups concurrent events for one entity into shared actor calls, each request getting its own answer", async () => {
-    const leadId = uid("L-group");
-    await call("/_usage", { auth: null });
-    const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => call("/v1/events", { method: "POST", json: { id: `g${i}-${leadId}`, type: "lead.updated", data: { id: leadId, n: i } } })),
-    );
-    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 30 }, () => 202));
-    expect(answers.map((a) => a.body.id)).toEqual(Array.from({ length: 30 }, (_, i) => `g${i}-${leadId}`));
-    expect(new Set(answers.map((a) => a.body.seq)).size).toBe(30);
-    // Thirty requests, separate request contexts: without grouping that is 30 ingest calls alone.
-    const usage = (await call("/_usage", { auth: null })).body as { entityRequests: number; workerInvocations: number };
-    expect(usage.workerInvocations).toBe(30);
-    expect(usage.entityRequests).toBeLessThan(30);
-    expect((await call(`/v1/entities/lead/${leadId}`)).body).toMatchObject({ events: { count: 30 } });
   });
 
   it("keeps identical ids under two tenants apart", async () => {
