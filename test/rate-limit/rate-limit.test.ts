@@ -11,8 +11,19 @@ const post = (key: string, leadId: string) =>
     }),
   );
 
+/**
+ * The local Rate Limiting binding counts in fixed windows aligned to the wall clock
+ * (floor(now / period)). A burst that straddled a boundary would be counted in two windows, so a
+ * test that needs `spanMs` inside one window starts it in a fresh one when too little is left.
+ */
+async function withinOneWindow(periodMs: number, spanMs: number): Promise<void> {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < spanMs) await new Promise((resolve) => setTimeout(resolve, left + 20));
+}
+
 describe("per-tenant rate limit", () => {
   it("answers 429 with Retry-After past the limit, stores nothing then, and leaves other tenants alone", async () => {
+    await withinOneWindow(10_000, 3_000);
     const statuses: number[] = [];
     let limited: Response | undefined;
     for (let i = 0; i < 8; i++) {
@@ -38,6 +49,7 @@ describe("failed authentication", () => {
     );
 
   it("is limited per client address: 429 with Retry-After past the limit, while other addresses and valid keys still work", async () => {
+    await withinOneWindow(60_000, 3_000);
     const statuses: number[] = [];
     let limited: Response | undefined;
     for (let i = 0; i < 5; i++) {
