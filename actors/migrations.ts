@@ -128,7 +128,7 @@ export function migrate(storage: DurableObjectStorage, db: Db): number {
       for (let index = found; index < MIGRATIONS.length; index++) {
         const migration = MIGRATIONS[index]!;
         // DDL is fixed text from this file, never user input, so it runs unparameterised.
-        for (const statement of migration.statements) db.script(statement);
+        db.schema(migration.statements);
         sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
       }
     });

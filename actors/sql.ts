@@ -56,18 +56,20 @@ export class Db {
     const cursor = this.open<T>(query, values);
     try {
       for (const row of cursor) yield row;
+    } catch (cause) {
+      throw new SqlError(query, cause);
     } finally {
       this.count(cursor);
     }
   }
 
   /**
-   * Fixed DDL from this codebase (never user input, no `;` inside a statement), one statement at
-   * a time: a multi-statement exec reports the row counts of its last statement only, and schema
-   * rows are billed like any other.
+   * Fixed DDL from this codebase (never user input), one statement per exec: a multi-statement
+   * exec reports the row counts of its last statement only, and schema rows are billed like any
+   * other.
    */
-  script(text: string): void {
-    for (const statement of text.split(";")) if (statement.trim() !== "") this.all(statement);
+  schema(statements: readonly string[]): void {
+    for (const statement of statements) this.all(statement);
   }
 
   private open<T extends Row>(query: string, values: SqlStorageValue[]): SqlStorageCursor<T> {

@@ -67,7 +67,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const db = new Db(ctx.storage.sql, TENANT_SQL);
     this.sql = db.sql;
     // Idempotent DDL (IF NOT EXISTS) that a later change may only add to.
-    db.script(SCHEMA.join(";\n"));
+    db.schema(SCHEMA);
   }
 
   async recordDeadLetters(entries: DeadLetterEntry[]): Promise<void> {

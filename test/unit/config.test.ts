@@ -4,14 +4,19 @@ import { apiKeyDigest, ConfigError, tenants } from "../../src/config";
 // tenants() reads only TENANTS, so an env with just that field stands in for the whole Env.
 const envWith = (TENANTS: string) => ({ TENANTS }) as unknown as Cloudflare.Env;
 
+/** What parsing `raw` as TENANTS throws, or undefined. */
+function configError(raw: string): unknown {
+  try {
+    tenants(envWith(raw));
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe("tenant configuration", () => {
   it("names the bad path without quoting the value, which may be a secret", () => {
-    let caught: unknown;
-    try {
-      tenants(envWith('{"acme":{"apiKeys":["k"],"sources":{"s":{"scheme":"stripe","secret":987654321}}}}'));
-    } catch (err) {
-      caught = err;
-    }
+    const caught = configError('{"acme":{"apiKeys":["k"],"sources":{"s":{"scheme":"stripe","secret":987654321}}}}');
     expect(caught).toBeInstanceOf(ConfigError);
     expect(String(caught)).toContain("acme.sources.s.secret");
     expect(String(caught)).not.toContain("987654321");
@@ -32,12 +37,7 @@ describe("tenant configuration", () => {
   });
 
   it("refuses one API key listed under two tenants, naming the tenants but not the key", () => {
-    let caught: unknown;
-    try {
-      tenants(envWith('{"a":{"apiKeys":["shared-secret-key"]},"b":{"apiKeys":["other","shared-secret-key"]}}'));
-    } catch (err) {
-      caught = err;
-    }
+    const caught = configError('{"a":{"apiKeys":["shared-secret-key"]},"b":{"apiKeys":["other","shared-secret-key"]}}');
     expect(caught).toBeInstanceOf(ConfigError);
     expect(String(caught)).toContain("a and b");
     expect(String(caught)).not.toContain("shared-secret-key");
