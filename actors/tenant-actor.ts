@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { entityActor, type Implementation, type TenantActorRpc } from "../src/actors";
 import { settings as readSettings } from "../src/config";
-import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "../src/dead-letters";
+import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
 import { slackEscape } from "../src/slack-text";
 import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
@@ -76,7 +76,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       for (const e of entries) {
         this.sql`DELETE FROM dead_letters WHERE id = ${e.id}`;
         this.sql`INSERT INTO dead_letters (id, entity_type, entity_id, outbox_id, event_id, handler, attempts, last_error, dead_at)
-                 VALUES (${e.id}, ${e.entity.type}, ${e.entity.id}, ${outboxIdOf(e.id)}, ${e.eventId}, ${e.handler}, ${e.attempts}, ${e.lastError}, ${e.deadAt})`;
+                 VALUES (${e.id}, ${e.entity.type}, ${e.entity.id}, ${numberOf(e.id)}, ${e.eventId}, ${e.handler}, ${e.attempts}, ${e.lastError}, ${e.deadAt})`;
       }
     });
     // Alerts go out from the alarm, never inline: at most one per interval, the rest summarised.
@@ -121,7 +121,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       await forEachLimited([...byEntity.values()], REPLAY_CONCURRENCY, async ({ entity, rows }) => {
         try {
-          replayed += await entityActor(this.env, tenant, entity).replay(rows.map((r) => Number(r.outbox_id)));
+          replayed += await entityActor(this.env, tenant, entity).replay(rows.map((r) => deliveryRefOf(r.id)).filter((ref) => ref !== null));
           this.forgetReplayed(rows);
         } catch (err) {
           // Left in the index: a later replay tries again.
@@ -188,8 +188,10 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 }
 
 
-function outboxIdOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf("/") + 1));
+/** The number a dead-letter id carries (the event's seq, or a legacy outbox id), for the index column. */
+function numberOf(id: string): number {
+  const ref = deliveryRefOf(id);
+  return ref === null ? 0 : "seq" in ref ? ref.seq : ref.legacyOutboxId;
 }
 
 function toEntry(row: DeadLetterRow): DeadLetterEntry {

@@ -76,7 +76,13 @@ export async function startReceiver(options: { port?: number; failRate?: number;
     res.end(body);
   };
 
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createServer((req, res) => {
+    // A caller that gives up mid-request (edgeflow's attempt timeout) aborts the body; that is the
+    // caller's business, and must not take the receiver down.
+    handle(req, res).catch(() => res.destroy());
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
     const url = new URL(req.url ?? "/", "http://receiver");
     // Control API, so tests running inside workerd can script this receiver over HTTP.
@@ -110,7 +116,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
     if (options.log) console.log(`${new Date(call.at).toISOString()} ${call.method} ${call.path} ${key} -> ${answer.status}`);
     const isModel = url.pathname.endsWith("/chat/completions");
     send(res, answer.status, answer.body ?? (answer.status < 300 && isModel ? modelReply() : '{"ok":true}'), answer.headers);
-  });
+  };
   // Keep-alive connections from workerd must not hold close() open.
   server.keepAliveTimeout = 1000;
 

@@ -1,6 +1,5 @@
-import type { AttemptReport } from "./delivery/outcome";
-import type { DeliveryJob } from "./handlers/handler";
-import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage } from "./dead-letters";
+import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
+import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
 
 /** The actor name for an entity: tenant, type and id, none of which may contain '/'. */
@@ -18,10 +17,10 @@ export interface EntityActorRpc {
   ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]>;
   getEntity(): Promise<EntityView | null>;
   listEvents(after: number, limit: number): Promise<EventPage | null>;
-  /** The job for a queued attempt, or null if that attempt's lease is no longer current. */
-  claimDelivery(outboxId: number, attempt: number): Promise<DeliveryJob | null>;
-  reportOutcome(outboxId: number, attempt: number, report: AttemptReport): Promise<void>;
-  replay(outboxIds: number[]): Promise<number>;
+  /** The queued work sent under `token`, or null if none of it is open any more (claimed, or re-sent under another token). */
+  claimWork(token: string): Promise<ClaimedWork[] | null>;
+  reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void>;
+  replay(refs: DeliveryRef[]): Promise<number>;
 }
 
 /** The tenant actor's RPC surface: the tenant-wide dead-letter index and its alerts. */

@@ -1,36 +1,35 @@
 import { entityActor, type EntityActorRpc } from "./actors";
-import { executeDelivery } from "./delivery/execute";
-import type { AttemptReport } from "./delivery/outcome";
-import type { DeliveryJob } from "./handlers/handler";
+import { executeWork } from "./delivery/execute";
+import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import { addUsage, queueUnits } from "./usage";
 import type { EntityRef } from "./types";
 
 /**
- * A queued delivery travels by reference: which row of which actor, and which attempt (the lease).
- * It is always a few hundred bytes, whatever the event's size, so the 128 KB limit never applies;
- * the consumer fetches the event and state from the actor.
+ * One alarm turn's queued work for one entity travels by reference: which actor, and the token
+ * its leases were issued under. It is always a few hundred bytes, whatever the events' sizes, so
+ * the 128 KB limit never applies; the consumer claims the events and state from the actor.
  */
 export interface SlowWorkMessage {
+  v: 2;
   tenant: string;
   entity: EntityRef;
-  outboxId: number;
-  attempt: number;
+  token: string;
 }
 
 function isSlowWorkMessage(body: unknown): body is SlowWorkMessage {
   if (typeof body !== "object" || body === null) return false;
-  // Shape check only; the actor validates the lease itself.
+  // Shape check only; the actor checks the token against its leases.
   const m = body as Partial<SlowWorkMessage>;
-  return typeof m.tenant === "string" && typeof m.outboxId === "number" && typeof m.attempt === "number" && typeof m.entity?.id === "string";
+  return m.v === 2 && typeof m.tenant === "string" && typeof m.token === "string" && typeof m.entity?.id === "string" && typeof m.entity.type === "string";
 }
 
-/** Tries to report an outcome a few times: the call already ran, so only the report is repeated. */
+/** Tries to report outcomes a few times: the calls already ran, so only the report is repeated. */
 const REPORT_TRIES = 3;
 
-async function reportWithRetries(actor: EntityActorRpc, outboxId: number, attempt: number, report: AttemptReport): Promise<void> {
+async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes: QueuedOutcome[]): Promise<void> {
   for (let tryNo = 1; ; tryNo++) {
     try {
-      await actor.reportOutcome(outboxId, attempt, report);
+      await actor.reportWork(token, outcomes);
       return;
     } catch (err) {
       if (tryNo >= REPORT_TRIES) throw err;
@@ -39,13 +38,18 @@ async function reportWithRetries(actor: EntityActorRpc, outboxId: number, attemp
   }
 }
 
+/** Runs each claimed handler's events (in parallel across handlers, in seq order within one). */
+async function run(claimed: ClaimedWork[], env: Cloudflare.Env): Promise<QueuedOutcome[]> {
+  return Promise.all(claimed.map(async ({ handler, jobs }) => ({ handler, results: await executeWork(jobs, env) })));
+}
+
 /**
- * Queue consumer for slow handlers. Each message is handled on its own: claim the delivery from its
- * actor, run one attempt, report the outcome back. The claim is exclusive, so a message is retried
- * only when the claim itself could not be made; once an attempt has run, its message is acked
- * whether or not the report got through (a re-delivered message would find the attempt claimed
- * and run nothing). An unreported attempt's lease lapses and the actor decides: it re-sends, and
- * after `MAX_UNREPORTED_SENDS` lapses it counts a failed try, so such a delivery still ends dead.
+ * Queue consumer for slow handlers. Each message is handled on its own: claim the work from its
+ * actor, run it, report the outcomes back. The claim is exclusive, so a message is retried only
+ * when the claim itself could not be made; once the calls have run, the message is acked whether
+ * or not the report got through (a re-delivered message would find nothing left to claim). An
+ * unreported run's lease lapses and the actor decides: it re-sends, and after
+ * `MAX_UNREPORTED_SENDS` lapses it counts a failed try, so such a delivery still ends dead.
  */
 export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudflare.Env): Promise<void> {
   await Promise.all(
@@ -57,26 +61,27 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
         addUsage("queueDeletes", units);
       };
       if (!isSlowWorkMessage(message.body)) {
-        console.error(JSON.stringify({ level: "error", msg: "malformed queue message dropped", id: message.id }));
+        // Includes messages sent by the pre-v2 engine: their actors send the work again under v2.
+        console.error(JSON.stringify({ level: "warn", msg: "unrecognised queue message dropped", id: message.id }));
         ack();
         return;
       }
-      const { tenant, entity, outboxId, attempt } = message.body;
+      const { tenant, entity, token } = message.body;
       const actor = entityActor(env, tenant, entity);
-      let job: DeliveryJob | null;
+      let claimed: ClaimedWork[] | null;
       try {
-        job = await actor.claimDelivery(outboxId, attempt);
+        claimed = await actor.claimWork(token);
       } catch (err) {
-        console.error(JSON.stringify({ level: "warn", msg: "queued delivery not claimed; retrying message", tenant, entity, outboxId, error: String(err) }));
+        console.error(JSON.stringify({ level: "warn", msg: "queued work not claimed; retrying message", tenant, entity, error: String(err) }));
         message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
         return;
       }
-      if (job) {
-        const report = await executeDelivery(job, env);
+      if (claimed && claimed.length > 0) {
+        const outcomes = await run(claimed, env);
         try {
-          await reportWithRetries(actor, outboxId, attempt, report);
+          await reportWithRetries(actor, token, outcomes);
         } catch (err) {
-          console.error(JSON.stringify({ level: "warn", msg: "queued outcome not reported; the lease will lapse", tenant, entity, outboxId, attempt, error: String(err) }));
+          console.error(JSON.stringify({ level: "warn", msg: "queued outcome not reported; the lease will lapse", tenant, entity, token, error: String(err) }));
         }
       }
       ack();

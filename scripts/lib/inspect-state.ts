@@ -4,12 +4,30 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
+// The Worker's own event registry, so "which handlers does this event concern" has one answer.
+// Imported by URL: its types reach the Worker's runtime types, which this Node project does not load.
+const registry = (await import(new URL("../../src/events/registry.ts", import.meta.url).href)) as {
+  eventDefinitions(): ReadonlyArray<{ type: string; handlers: readonly string[] }>;
+};
+
 export interface OpenWork {
   actor: string;
-  /** Outbox rows pending or in flight, dead rows the tenant index has not been told of, unfired timers. */
+  /**
+   * Deliveries not yet settled: events after a handler's cursor that concern it, pending rows,
+   * dead letters the tenant index has not been told of, and unfired timers.
+   */
   open: number;
   /** When the alarm that would wake this actor after a restart is set, in ms; null if none. */
   alarmAt: number | null;
+}
+
+type Progress = Record<string, { through: number }>;
+
+/** The handlers each event type lists, from the same registry the Worker uses. */
+const HANDLERS_OF = new Map(registry.eventDefinitions().map((d) => [d.type, new Set<string>(d.handlers)]));
+
+function hasTable(db: DatabaseSync, name: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
 }
 
 /** Every entity actor that still has work, with its alarm. Work without an alarm is stranded. */
@@ -30,10 +48,22 @@ export function openWork(persistDir: string): OpenWork[] {
   for (const file of readdirSync(dir).filter((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite")) {
     const db = new DatabaseSync(join(dir, file), { readOnly: true });
     try {
-      const count = (sql: string) => Number((db.prepare(sql).get() as { n: number }).n);
-      const open =
-        count("SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'in_flight') OR (status = 'dead' AND dead_reported = 0)") +
-        count("SELECT COUNT(*) AS n FROM timers WHERE fired_at IS NULL");
+      if (!hasTable(db, "events")) continue;
+      // Row 0 of the log is the entity's head: its cursors and timers.
+      const row = db.prepare(`SELECT data FROM events WHERE seq = 0`).get() as { data: string } | undefined;
+      if (!row) continue;
+      const head = JSON.parse(row.data) as { progress: Progress; timers: unknown[] };
+      let open = head.timers.length;
+      const progress = head.progress;
+      const lowest = Math.min(...Object.values(progress).map((p) => p.through));
+      if (Number.isFinite(lowest)) {
+        for (const event of db.prepare(`SELECT seq, type FROM events WHERE seq > ?`).all(Math.max(0, lowest)) as Array<{ seq: number; type: string }>) {
+          for (const [handler, p] of Object.entries(progress)) if (event.seq > p.through && HANDLERS_OF.get(event.type)?.has(handler)) open++;
+        }
+      }
+      if (hasTable(db, "deliveries")) {
+        open += Number((db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending' OR (status = 'dead' AND dead_reported = 0)`).get() as { n: number }).n);
+      }
       const actorId = file.slice(0, -".sqlite".length);
       if (open > 0) found.push({ actor: actorId, open, alarmAt: alarms.get(actorId) ?? null });
     } finally {
@@ -44,13 +74,13 @@ export function openWork(persistDir: string): OpenWork[] {
 }
 
 export interface DeliveryHistory {
-  /** Attempts that ended in the handler's timeout: the call may still have landed. */
+  /** Failed attempts that ended in the handler's timeout: the call may still have landed. */
   timeouts: number;
-  /** Attempts started that never reported (lost with a killed server, or re-sent after a lease lapse). */
+  /** Tries counted because queue sends lapsed with no report: a consumer may have run the call unheard. */
   unreported: number;
 }
 
-/** Per `{eventId}:{handler}` idempotency key: what the actor recorded about its attempts. */
+/** Per `{eventId}:{handler}` idempotency key: what the actor recorded about its failed attempts. */
 export function deliveryHistories(persistDir: string): Map<string, DeliveryHistory> {
   const dir = join(persistDir, "do", "edgeflow-EntityActor");
   const histories = new Map<string, DeliveryHistory>();
@@ -58,17 +88,16 @@ export function deliveryHistories(persistDir: string): Map<string, DeliveryHisto
   for (const file of readdirSync(dir).filter((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite")) {
     const db = new DatabaseSync(join(dir, file), { readOnly: true });
     try {
+      if (!hasTable(db, "failures")) continue;
       const rows = db
         .prepare(
-          `SELECT e.id AS event_id, o.handler, o.attempts,
-                  (SELECT COUNT(*) FROM attempts a WHERE a.outbox_id = o.id) AS reported,
-                  (SELECT COUNT(*) FROM attempts a WHERE a.outbox_id = o.id AND a.error LIKE '%timed out%') AS timeouts
-           FROM outbox o JOIN events e ON e.seq = o.event_seq`,
+          `SELECT e.id AS event_id, f.handler,
+                  SUM(f.error LIKE '%timed out%') AS timeouts,
+                  SUM(f.error LIKE 'no outcome reported%') AS unreported
+           FROM failures f JOIN events e ON e.seq = f.seq GROUP BY e.id, f.handler`,
         )
-        .all() as Array<{ event_id: string; handler: string; attempts: number; reported: number; timeouts: number }>;
-      for (const r of rows) {
-        histories.set(`${r.event_id}:${r.handler}`, { timeouts: Number(r.timeouts), unreported: Math.max(0, Number(r.attempts) - Number(r.reported)) });
-      }
+        .all() as Array<{ event_id: string; handler: string; timeouts: number; unreported: number }>;
+      for (const r of rows) histories.set(`${r.event_id}:${r.handler}`, { timeouts: Number(r.timeouts), unreported: Number(r.unreported) });
     } finally {
       db.close();
     }

@@ -2,7 +2,7 @@ import { settings as readSettings, type Settings } from "../config";
 import type { DeliveryJob, HandlerResult } from "../handlers/handler";
 import { handler as findHandler } from "../handlers/registry";
 import { PartialBatchError } from "./errors";
-import type { AttemptReport } from "./outcome";
+import type { AttemptReport, DeliveryResult } from "./outcome";
 import { outcomeOfError } from "./retry";
 
 
@@ -26,6 +26,39 @@ export function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env): Promise<
   const handler = findHandler(jobs[0]!.handler);
   if (!handler?.runBatch) return Promise.resolve({ outcome: { kind: "dead", error: `handler ${jobs[0]!.handler} cannot batch` }, startedAt: Date.now(), durationMs: 0 });
   return withTimeout(env, (settings, signal) => handler.runBatch!(jobs.map((job) => ({ ...job, env, settings, signal }))));
+}
+
+/**
+ * Delivers one handler's jobs (an entity's due events, in seq order) in as few calls as the handler
+ * allows: one batch call, one coalesced call for the newest, or one call each, stopping at the first
+ * that fails. Results come back per event, in order, up to and including the first failure.
+ */
+export async function executeWork(jobs: readonly DeliveryJob[], env: Cloudflare.Env): Promise<DeliveryResult[]> {
+  const handler = findHandler(jobs[0]!.handler);
+  if (jobs.length > 1 && handler?.runBatch) return spread(jobs, await executeBatch([...jobs], env));
+  if (jobs.length > 1 && handler?.coalesce) return spread(jobs, await executeDelivery(jobs[jobs.length - 1]!, env));
+  const results: DeliveryResult[] = [];
+  for (const job of jobs) {
+    const report = await executeDelivery(job, env);
+    results.push({ seq: job.event.seq, report });
+    if (report.outcome.kind !== "succeeded" && report.outcome.kind !== "skipped") break;
+  }
+  return results;
+}
+
+/**
+ * One call's report as per-event results. A success or a skip covers every event; a failure is the
+ * first event's, after the `delivered` ones a partial batch got through.
+ */
+function spread(jobs: readonly DeliveryJob[], report: AttemptReport): DeliveryResult[] {
+  const kind = report.outcome.kind;
+  if (kind === "succeeded" || kind === "skipped") return jobs.map((job) => ({ seq: job.event.seq, report }));
+  const delivered = Math.min(report.delivered ?? 0, jobs.length - 1);
+  const succeeded: AttemptReport = { ...report, outcome: { kind: "succeeded" }, delivered: undefined };
+  return [
+    ...jobs.slice(0, delivered).map((job) => ({ seq: job.event.seq, report: succeeded })),
+    { seq: jobs[delivered]!.event.seq, report: { ...report, delivered: undefined } },
+  ];
 }
 
 async function withTimeout(

@@ -1,7 +1,7 @@
 // What an attempt came to: plain data shared by the runner, the queue consumer and the actors.
 // It depends on types only, never on the handler registry, so the actors' RPC types can use it
 // without an import circle through the handlers.
-import type { HandlerResult } from "../handlers/handler";
+import type { DeliveryJob, HandlerResult } from "../handlers/handler";
 
 /** What one attempt came to, as the actor records it. */
 export type AttemptOutcome =
@@ -18,4 +18,22 @@ export interface AttemptReport {
   delivered?: number;
   startedAt: number;
   durationMs: number;
+}
+
+/** What one delivery of a call came to: a batch or a coalesced call reports one per event. */
+export interface DeliveryResult {
+  seq: number;
+  report: AttemptReport;
+}
+
+/** A queued handler's work, as the consumer claims it from the entity's actor. */
+export interface ClaimedWork {
+  handler: string;
+  jobs: DeliveryJob[];
+}
+
+/** What the consumer reports for one claimed handler: results in seq order, up to the first failure. */
+export interface QueuedOutcome {
+  handler: string;
+  results: DeliveryResult[];
 }

@@ -1,7 +1,7 @@
 import { type } from "superstruct";
-import { Email, EntityId, NonEmpty } from "../schemas/common";
-import { slackEscape, slackValue } from "../slack-text";
-import { defineEvent } from "./definition";
+import { Email, EntityId, NonEmpty } from "../schemas/common.ts";
+import { slackEscape, slackValue } from "../slack-text.ts";
+import { defineEvent } from "./definition.ts";
 
 export const leadCreated = defineEvent({
   type: "lead.created",

@@ -1,7 +1,7 @@
 import { type } from "superstruct";
-import { EntityId } from "../schemas/common";
-import { slackEscape, slackValue } from "../slack-text";
-import { defineEvent } from "./definition";
+import { EntityId } from "../schemas/common.ts";
+import { slackEscape, slackValue } from "../slack-text.ts";
+import { defineEvent } from "./definition.ts";
 
 const CLOSED_STATUSES = new Set(["converted", "closed"]);
 

@@ -1,7 +1,7 @@
 import { optional, type } from "superstruct";
-import { Email, EntityId, NonEmpty } from "../schemas/common";
-import { slackEscape } from "../slack-text";
-import { defineEvent } from "./definition";
+import { Email, EntityId, NonEmpty } from "../schemas/common.ts";
+import { slackEscape } from "../slack-text.ts";
+import { defineEvent } from "./definition.ts";
 
 export const leadUpdated = defineEvent({
   type: "lead.updated",

@@ -1,7 +1,7 @@
 import { type } from "superstruct";
-import { Currency, EntityId, PositiveAmount } from "../schemas/common";
-import { slackEscape, slackValue } from "../slack-text";
-import { defineEvent } from "./definition";
+import { Currency, EntityId, PositiveAmount } from "../schemas/common.ts";
+import { slackEscape, slackValue } from "../slack-text.ts";
+import { defineEvent } from "./definition.ts";
 
 export const offerSubmitted = defineEvent({
   type: "offer.submitted",

@@ -1,8 +1,8 @@
-import type { EventDefinition } from "./definition";
-import { leadCreated } from "./lead-created";
-import { leadFollowUpDue } from "./lead-follow-up-due";
-import { leadUpdated } from "./lead-updated";
-import { offerSubmitted } from "./offer-submitted";
+import type { EventDefinition } from "./definition.ts";
+import { leadCreated } from "./lead-created.ts";
+import { leadFollowUpDue } from "./lead-follow-up-due.ts";
+import { leadUpdated } from "./lead-updated.ts";
+import { offerSubmitted } from "./offer-submitted.ts";
 
 /** Every registered event type. Adding a type is one file in this folder plus one entry here. */
 const DEFINITIONS: readonly EventDefinition[] = [leadCreated, leadUpdated, offerSubmitted, leadFollowUpDue];

@@ -16,6 +16,7 @@ export function contactUrl(base: string, id: string): string {
 export const crm = defineHandler({
   name: "crm",
   mode: "queued",
+  coalesce: true,
   unconfigured: (env) => missingSettings(env, "CRM_API_URL", "CRM_API_KEY"),
   async run(context) {
     if (context.entity.type !== "lead") throw new SkipDelivery("only leads are synced to the CRM");

@@ -14,8 +14,8 @@ export interface DeliveryEvent {
 export interface DeliveryJob {
   tenant: string;
   entity: EntityRef;
-  outboxId: number;
   handler: string;
+  /** This delivery's attempt number, counting from 1 (failed attempts before it, plus one). */
   attempt: number;
   event: DeliveryEvent;
   /** The entity's current state when the attempt starts. */
@@ -61,6 +61,11 @@ export interface Handler<N extends string = string> {
    */
   runBatch?(contexts: HandlerContext[]): Promise<void>;
   maxBatch?: number;
+  /**
+   * Optional: the handler sends the entity's current state, so one call for the newest of several
+   * due events delivers all of them (a burst of updates to one lead is one CRM upsert).
+   */
+  coalesce?: boolean;
   /**
    * Optional: most deliveries one actor invocation (one alarm) may run, for a service that caps
    * writes per invocation. The rest wait for the next alarm, which is due at once.

@@ -1,4 +1,4 @@
-import { entityActor } from "../actors";
+import { ingestGrouped } from "../group-commit";
 import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
 import { readJsonBody } from "../request-body";
@@ -19,7 +19,7 @@ export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Pr
  * same content, 409 for a known id with different content (nothing stored).
  */
 export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
-  const [result] = await entityActor(env, tenant, event.entity).ingest(tenant, [event]);
+  const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
@@ -78,7 +78,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
   await Promise.all(
     [...groups.values()].map(async ({ events, indexes }) => {
       try {
-        const stored = await entityActor(env, request.tenant, events[0]!.entity).ingest(request.tenant, events);
+        const stored = await ingestGrouped(env, request.tenant, events[0]!.entity, events);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/alarm";
 import type { EntityActor } from "../../actors/entity-actor";
@@ -23,8 +23,13 @@ describe("alarm times", () => {
     await eventually(async () => (Object.values(await deliveries(leadId, first.id)).every((d) => settled(d.status)) ? true : undefined), "the first deliveries");
     // A timer in the year 56,867 (epoch microseconds read as ms), as a v1 actor could have stored.
     await runInDurableObject(stub, (_instance: EntityActor, state) => {
-      state.storage.sql.exec(`INSERT INTO timers (id, type, due_at, data) VALUES ('far', 'lead.follow_up_due', ?, '{}')`, 1_732_400_000_000_000);
+      state.storage.sql.exec(
+        `UPDATE events SET data = json_set(data, '$.timers', json_array(json_object('id', 'far', 'type', 'lead.follow_up_due', 'at', ?, 'data', json('{}')))) WHERE seq = 0`,
+        1_732_400_000_000_000,
+      );
     });
+    // A new instance reads the entity row as stored.
+    await evictDurableObject(stub);
     // An alarm turn re-arms for the timer without throwing, clamped to a year from now.
     await runInDurableObject(stub, (instance: EntityActor) => instance.alarm());
     const clamped = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
@@ -38,7 +43,7 @@ describe("alarm times", () => {
     expect(alarm!).toBeGreaterThan(Date.now() + MAX_ALARM_AHEAD_MS - 60_000);
     expect(alarm!).toBeLessThanOrEqual(Date.now() + MAX_ALARM_AHEAD_MS);
     // The timer itself is untouched: it is simply not due.
-    const fired = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ fired_at: number | null }>(`SELECT fired_at FROM timers WHERE id = 'far'`).one().fired_at);
-    expect(fired).toBeNull();
+    const timers = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ timers: string }>(`SELECT json_extract(data, '$.timers') AS timers FROM events WHERE seq = 0`).one().timers);
+    expect(JSON.parse(timers)).toEqual([{ id: "far", type: "lead.follow_up_due", at: 1_732_400_000_000_000, data: {} }]);
   });
 });

@@ -16,13 +16,12 @@ interface AttemptRow extends Record<string, SqlStorageValue> {
   next_delay_ms: number | null;
 }
 
-/** One event's attempts for one handler (not the follow-up reminder's, which comes later). */
-async function attempts(leadId: string, handler: string, eventId: string): Promise<AttemptRow[]> {
+/** One event's failed attempts for one handler: the only attempts the actor keeps a history of. */
+async function failures(leadId: string, handler: string, eventId: string): Promise<AttemptRow[]> {
   return runInDurableObject(leadStub(leadId), (_instance, state) =>
     state.storage.sql
       .exec<AttemptRow>(
-        `SELECT a.* FROM attempts a JOIN outbox o ON o.id = a.outbox_id JOIN events e ON e.seq = o.event_seq
-         WHERE o.handler = ? AND e.id = ? ORDER BY a.id`,
+        `SELECT f.* FROM failures f JOIN events e ON e.seq = f.seq WHERE f.handler = ? AND e.id = ? ORDER BY f.rowid`,
         handler,
         eventId,
       )
@@ -69,21 +68,21 @@ describe("alarm-driven delivery", () => {
     await leadActor(leadId).ingest("demo", [event]);
     await eventually(async () => ((await deliveries(leadId, event.id)).slack?.status === "succeeded" ? true : undefined), "slack to succeed");
 
-    const rows = await attempts(leadId, "slack", event.id);
+    const rows = await failures(leadId, "slack", event.id);
     expect(rows.map((r) => [r.attempt, r.outcome, r.status_code])).toEqual([
       [1, "retry", 500],
       [2, "retry", 502],
       [3, "retry", 429],
-      [4, "succeeded", null],
     ]);
-    for (const [i, row] of rows.slice(0, 3).entries()) {
+    const calls = await receiver.calls(`${event.id}:slack`);
+    expect(calls.map((c) => c.status)).toEqual([500, 502, 429, 200]);
+    expect(await deliveries(leadId, event.id)).toMatchObject({ slack: { status: "succeeded", attempts: 4, lastError: expect.stringContaining("429") } });
+    for (const [i, row] of rows.entries()) {
       expect(row.next_delay_ms).toBeGreaterThanOrEqual(0);
       expect(row.next_delay_ms).toBeLessThanOrEqual(backoffCeiling(row.attempt, POLICY));
-      // The next attempt never starts before its scheduled time.
-      const next = rows[i + 1]!;
-      expect(next.started_at).toBeGreaterThanOrEqual(row.started_at + row.duration_ms + row.next_delay_ms! - 2);
+      // The next attempt never reaches the receiver before its scheduled time.
+      expect(calls[i + 1]!.at).toBeGreaterThanOrEqual(row.started_at + row.duration_ms + row.next_delay_ms! - 2);
     }
-    expect((await receiver.calls(`${event.id}:slack`)).map((c) => c.status)).toEqual([500, 502, 429, 200]);
   });
 
   it("honours Retry-After as a floor for the next attempt", async () => {
@@ -95,7 +94,7 @@ describe("alarm-driven delivery", () => {
       async () => ((await deliveries(leadId, event.id))["welcome-email"]?.status === "succeeded" ? true : undefined),
       "welcome-email to succeed",
     );
-    const [first] = await attempts(leadId, "welcome-email", event.id);
+    const [first] = await failures(leadId, "welcome-email", event.id);
     expect(first?.next_delay_ms).toBeGreaterThanOrEqual(1000);
     const calls = await receiver.calls(`${event.id}:welcome-email`);
     expect(calls.map((c) => c.status)).toEqual([503, 200]);
@@ -171,10 +170,10 @@ describe("alarm-driven delivery", () => {
     const before = await runInDurableObject(stub, async (instance: EntityActor, state) => {
       await instance.ingest("demo", [event]);
       await state.storage.deleteAlarm();
-      return state.storage.sql.exec<{ status: string; attempts: number }>(`SELECT status, attempts FROM outbox`).toArray();
+      return instance.listEvents(0, 10);
     });
-    expect(before.length).toBe(4);
-    for (const row of before) expect(row).toEqual({ status: "pending", attempts: 0 });
+    expect(before?.events[0]?.deliveries).toHaveLength(4);
+    for (const d of before!.events[0]!.deliveries) expect(d).toMatchObject({ status: "pending", attempts: 0 });
     await evictDurableObject(stub);
     // Any request wakes the actor; its constructor sees due rows and no alarm.
     await leadActor(leadId).getEntity();

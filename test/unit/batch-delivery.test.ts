@@ -1,19 +1,52 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
 
-/** A handler's delivery attempts, as (event seq, batch size, outcome), in order. */
-async function attemptsOf(leadId: string, handler = "database") {
-  return runInDurableObject(leadStub(leadId), (_instance, state) =>
-    state.storage.sql
-      .exec<{ seq: number; batch_size: number; outcome: string }>(
-        `SELECT o.event_seq AS seq, a.batch_size, a.outcome FROM attempts a JOIN outbox o ON o.id = a.outbox_id
-         WHERE o.handler = ? ORDER BY o.event_seq, a.attempt`,
-        handler,
-      )
-      .toArray(),
-  );
+/** Stores one lead and waits for its D1 mirror, so the isolate has applied the D1 schema. */
+async function warmUp(): Promise<void> {
+  const leadId = uniqueId();
+  const event = leadEvent(leadId);
+  await leadActor(leadId).ingest("demo", [event]);
+  await eventually(async () => ((await deliveries(leadId, event.id)).database?.status === "succeeded" ? true : undefined), "the warm-up mirror");
+}
+
+/**
+ * Gives one lead's actor a real D1 database and a real Analytics Engine dataset that record how
+ * many events each call carried: a D1 `batch()` is one call; data points written in one synchronous
+ * run (no await between them) are one call.
+ */
+async function recordCalls(leadId: string) {
+  const d1Batches: number[] = [];
+  const pointRuns: number[] = [];
+  let run = -1;
+  let open = false;
+  await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
+    const db = env.DB!;
+    const dataset = env.ANALYTICS!;
+    const DB = new Proxy(db, {
+      get(target, prop) {
+        if (prop === "batch") return (statements: D1PreparedStatement[]) => (d1Batches.push(statements.length), target.batch(statements));
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ANALYTICS = {
+      writeDataPoint(point?: AnalyticsEngineDataPoint) {
+        if (!open) {
+          open = true;
+          run++;
+          pointRuns.push(0);
+          queueMicrotask(() => (open = false));
+        }
+        pointRuns[run]!++;
+        dataset.writeDataPoint(point);
+      },
+    };
+    Object.defineProperty(instance, "env", { value: { ...env, DB, ANALYTICS }, configurable: true });
+  });
+  return { d1Batches, pointRuns };
 }
 
 describe("batched delivery", () => {
@@ -25,14 +58,15 @@ describe("batched delivery", () => {
       leadEvent(leadId, { occurredAt: base }),
       ...statuses.map((status, i) => leadEvent(leadId, { type: "lead.updated", occurredAt: base + i + 1, data: { id: leadId, status } })),
     ];
-    // One ingest call: all six database rows are due when the alarm first runs.
+    // The D1 schema is applied once per isolate, in a batch of its own: apply it first.
+    await warmUp();
+    const calls = await recordCalls(leadId);
+    // One ingest call: all six database deliveries are due when the alarm first runs.
     await leadActor(leadId).ingest("demo", events);
-
-    const attempts = await eventually(async () => {
-      const rows = await attemptsOf(leadId);
-      return rows.length === 6 ? rows : undefined;
-    }, "six database attempts");
-    expect(attempts).toEqual([1, 2, 3, 4, 5, 6].map((seq) => ({ seq, batch_size: 6, outcome: "succeeded" })));
+    await eventually(async () => ((await deliveries(leadId, events[5]!.id)).database?.status === "succeeded" ? true : undefined), "the database deliveries");
+    // One D1 batch: six event rows and one upsert of the lead.
+    expect(calls.d1Batches).toEqual([7]);
+    for (const e of events) expect((await deliveries(leadId, e.id)).database).toMatchObject({ status: "succeeded", attempts: 1 });
 
     // D1 holds every event and the lead as of the last one, as six single calls would have left it.
     const mirrored = await env.DB!.prepare(`SELECT seq FROM events WHERE tenant = 'demo' AND entity_id = ? ORDER BY seq`).bind(leadId).all<{ seq: number }>();
@@ -42,11 +76,8 @@ describe("batched delivery", () => {
 
     // A lone later event goes singly.
     await leadActor(leadId).ingest("demo", [leadEvent(leadId, { type: "lead.updated", occurredAt: base + 10, data: { id: leadId, status: "closed" } })]);
-    const later = await eventually(async () => {
-      const rows = await attemptsOf(leadId);
-      return rows.length === 7 ? rows[6] : undefined;
-    }, "the seventh database attempt");
-    expect(later).toEqual({ seq: 7, batch_size: 1, outcome: "succeeded" });
+    await eventually(async () => (calls.d1Batches.length === 2 ? true : undefined), "the seventh event's D1 call");
+    expect(calls.d1Batches).toEqual([7, 2]);
   });
 
   it("writes an entity's due backlog of Analytics Engine data points in one attempt", async () => {
@@ -56,12 +87,9 @@ describe("batched delivery", () => {
       leadEvent(leadId, { occurredAt: base }),
       ...[1, 2, 3, 4].map((i) => leadEvent(leadId, { type: "lead.updated", occurredAt: base + i, data: { id: leadId, status: "contacted" } })),
     ];
+    const calls = await recordCalls(leadId);
     await leadActor(leadId).ingest("demo", events);
-
-    const attempts = await eventually(async () => {
-      const rows = await attemptsOf(leadId, "analytics");
-      return rows.length === 5 ? rows : undefined;
-    }, "five analytics attempts");
-    expect(attempts).toEqual([1, 2, 3, 4, 5].map((seq) => ({ seq, batch_size: 5, outcome: "succeeded" })));
+    await eventually(async () => ((await deliveries(leadId, events[4]!.id)).analytics?.status === "succeeded" ? true : undefined), "the analytics deliveries");
+    expect(calls.pointRuns).toEqual([5]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_PAGE_BYTES } from "../../actors/entity-actor";
+import { MAX_PAGE_BYTES } from "../../actors/entity/views";
 import { leadActor, leadEvent, uniqueId } from "./helpers";
 
 describe("pages of an entity's log", () => {

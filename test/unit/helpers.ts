@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import type { EntityStore } from "../../actors/entity/store";
 import { actorName, entityActor } from "../../src/actors";
 import type { IncomingEvent } from "../../src/types";
 
@@ -70,4 +71,12 @@ export async function deliveries(leadId: string, eventId: string, tenant = "demo
   const page = await entityActor(env, tenant, { type: "lead", id: leadId }).listEvents(0, 500);
   const event = page?.events.find((e) => e.id === eventId);
   return Object.fromEntries((event?.deliveries ?? []).map((d) => [d.handler, d]));
+}
+
+/**
+ * The parts of an entity actor a test may reach into: its store (the in-memory head) and the
+ * queue tokens its fan-out issued (the only ones it grants claims on).
+ */
+export function internals(instance: unknown): { store: EntityStore; fanOut: { issued: Set<string> } } {
+  return instance as { store: EntityStore; fanOut: { issued: Set<string> } };
 }

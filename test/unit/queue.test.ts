@@ -1,32 +1,53 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
+import type { EntityActor } from "../../actors/entity-actor";
+import { MAX_UNREPORTED_SENDS } from "../../actors/entity/fan-out";
+import type { Lease } from "../../actors/entity/model";
+import worker from "../../src/index";
 import type { SlowWorkMessage } from "../../src/queue";
-import { Outbox, type OutboxRow } from "../../actors/outbox";
-import { Db, ENTITY_SQL } from "../../actors/sql";
-import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
+import { deliveries, eventually, internals, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
 
-/** Holds the lead's crm row in flight under `attempt`, as if a message had been sent and lost. */
-async function strandCrm(leadId: string, attempt: number, leaseUntil: number): Promise<number> {
-  return runInDurableObject(leadStub(leadId), (_instance, state) => {
-    const row = state.storage.sql.exec<{ id: number }>(`SELECT id FROM outbox WHERE handler = 'crm'`).one();
-    state.storage.sql.exec(`UPDATE outbox SET status = 'in_flight', attempts = ?, lease_until = ? WHERE id = ?`, attempt, leaseUntil, row.id);
-    return row.id;
+const message = (leadId: string, token: string): SlowWorkMessage => ({ v: 2, tenant: "demo", entity: { type: "lead", id: leadId }, token });
+
+/** Sets the lead's crm lease as if the alarm had sent its work under `token` (the message itself is up to the test). */
+async function holdCrm(leadId: string, lease: Partial<Lease> & { token: string }): Promise<void> {
+  await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
+    const model = internals(instance).store.entity;
+    model.progress.crm!.lease = { seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0, ...lease };
+    internals(instance).fanOut.issued.add(lease.token);
+    internals(instance).store.flush();
   });
 }
 
-async function ingestWithCrmHeld(leadId: string) {
+/**
+ * Ingests a lead.updated and leases its crm delivery under `token` in the same turn, before the
+ * alarm can send a message of its own; the queue never saw this token.
+ */
+async function ingestWithCrmHeld(leadId: string, token = "t1") {
   const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } });
-  // Ingest and take the crm row in the same turn, before the alarm can send its message.
-  const outboxId = await runInDurableObject(leadStub(leadId), async (instance: import("../../actors/entity-actor").EntityActor, state) => {
+  await runInDurableObject(leadStub(leadId), async (instance: EntityActor) => {
     await instance.ingest("demo", [event]);
-    const row = state.storage.sql.exec<{ id: number }>(`SELECT id FROM outbox WHERE handler = 'crm'`).one();
-    state.storage.sql.exec(`UPDATE outbox SET status = 'in_flight', attempts = 1, lease_until = ? WHERE id = ?`, Date.now() + 60_000, row.id);
-    return row.id;
+    const model = internals(instance).store.entity;
+    model.progress.crm!.lease = { token, seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0 };
+    internals(instance).fanOut.issued.add(token);
+    internals(instance).store.touch();
   });
-  return { event, outboxId };
+  return event;
 }
+
+/** Replaces the actor's queue producer with one that records messages and delivers none (a lost message). */
+async function loseMessages(leadId: string, extraEnv: Record<string, unknown> = {}): Promise<SlowWorkMessage[]> {
+  const sent: SlowWorkMessage[] = [];
+  await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
+    const SLOW_WORK = { send: async (body: SlowWorkMessage) => void sent.push(body) };
+    Object.defineProperty(instance, "env", { value: { ...env, ...extraEnv, SLOW_WORK }, configurable: true });
+  });
+  return sent;
+}
+
+const leaseOf = (leadId: string, handler = "crm") =>
+  runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.entity.progress[handler]?.lease);
 
 function batchOf(messages: unknown[]) {
   return createMessageBatch<unknown>(
@@ -35,21 +56,22 @@ function batchOf(messages: unknown[]) {
   );
 }
 
+async function consume(messages: unknown[]) {
+  const batch = batchOf(messages);
+  await worker.queue(batch, env);
+  return getQueueResult(batch, createExecutionContext());
+}
+
 describe("queue consumer", () => {
-  it("runs a leased delivery, reports it to the actor and acks each message on its own", async () => {
+  it("runs leased work, reports it to the actor and acks each message on its own", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
-    const good: SlowWorkMessage = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 };
-    const stale: SlowWorkMessage = { ...good, attempt: 7 };
-    const batch = batchOf([good, stale, { nonsense: true }]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks.sort()).toEqual(["msg-0", "msg-1", "msg-2"]);
+    const event = await ingestWithCrmHeld(leadId);
+    const result = await consume([message(leadId, "t1"), message(leadId, "t0"), { nonsense: true }, { tenant: "demo", outboxId: 3, attempt: 1 }]);
+    // The stale token, the malformed body and a pre-v2 message are acked and run nothing.
+    expect(result.explicitAcks.sort()).toEqual(["msg-0", "msg-1", "msg-2", "msg-3"]);
     expect(result.retryMessages).toEqual([]);
 
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
-    // The stale message ran nothing: one CRM call in all.
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.path).toBe(`/crm/contacts/${leadId}`);
@@ -58,147 +80,158 @@ describe("queue consumer", () => {
 
   it("acks, and never runs the call again, when the outcome cannot be reported: a re-delivered message claims nothing", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
-    // A real storage fault in the actor while it records the outcome.
+    const event = await ingestWithCrmHeld(leadId);
+    // A real storage fault in the actor when it records the outcome (the write that drops the
+    // lease); the claim, which keeps the lease, still writes.
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
-      state.storage.sql.exec(`CREATE TRIGGER fail_attempts BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
+      state.storage.sql.exec(`CREATE TRIGGER fail_reports BEFORE UPDATE ON events WHEN NEW.seq = 0 AND NEW.data NOT LIKE '%"t1"%' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
     });
-    const message = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage;
-    const first = batchOf([message]);
-    await worker.queue(first, env);
-    const firstResult = await getQueueResult(first, createExecutionContext());
-    expect(firstResult.explicitAcks).toEqual(["msg-0"]);
-    expect(firstResult.retryMessages).toEqual([]);
-    // Still leased; no attempt has reported, so none is counted yet.
+    const first = await consume([message(leadId, "t1")]);
+    expect(first.explicitAcks).toEqual(["msg-0"]);
+    expect(first.retryMessages).toEqual([]);
+    // Still leased and claimed; no attempt has reported, so none is counted.
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 0 });
-    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_attempts`));
+    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_reports`));
 
-    // The queue delivers the same message again (at-least-once): the attempt is already claimed.
-    const again = batchOf([message]);
-    await worker.queue(again, env);
-    expect((await getQueueResult(again, createExecutionContext())).explicitAcks).toEqual(["msg-0"]);
+    // The queue delivers the same message again (at-least-once): the work is already claimed.
+    const again = await consume([message(leadId, "t1")]);
+    expect(again.explicitAcks).toEqual(["msg-0"]);
     expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
   });
 
-  it("grants one claim per attempt: a second claim of a live lease is refused", async () => {
+  it("grants one claim per lease: a second claim, or a copy of the message, gets nothing", async () => {
     const leadId = uniqueId();
-    const { outboxId } = await ingestWithCrmHeld(leadId);
+    const event = await ingestWithCrmHeld(leadId);
     const actor = leadActor(leadId);
-    expect(await actor.claimDelivery(outboxId, 1)).toMatchObject({ outboxId, attempt: 1, handler: "crm" });
-    expect(await actor.claimDelivery(outboxId, 1)).toBeNull();
-    // Two consumers holding copies of one message at once: exactly one runs the call.
-    const twice = batchOf([
-      { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 },
-      { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 },
-    ]);
-    await worker.queue(twice, env);
-    await getQueueResult(twice, createExecutionContext());
-    const claims = await runInDurableObject(leadStub(leadId), (_instance, state) =>
-      state.storage.sql.exec<{ claimed_attempt: number }>(`SELECT claimed_attempt FROM outbox WHERE id = ?`, outboxId).one().claimed_attempt,
-    );
-    expect(claims).toBe(1);
+    const claimed = await actor.claimWork("t1");
+    expect(claimed).toEqual([expect.objectContaining({ handler: "crm", jobs: [expect.objectContaining({ handler: "crm", attempt: 1, idempotencyKey: `${event.id}:crm` })] })]);
+    expect(await actor.claimWork("t1")).toBeNull();
+    // Two consumers holding copies of the message: neither runs the call.
+    await consume([message(leadId, "t1"), message(leadId, "t1")]);
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
+    expect(await leaseOf(leadId)).toMatchObject({ token: "t1", claimed: true });
   });
 
-  it("a claim made by the lost first consumer blocks the duplicate message, so the call runs once", async () => {
+  it("runs the call once for two copies of one message in a batch", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
-    const message = { tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 1 } satisfies SlowWorkMessage;
-    const batch = batchOf([message, message]);
-    await worker.queue(batch, env);
-    await getQueueResult(batch, createExecutionContext());
+    const event = await ingestWithCrmHeld(leadId);
+    await consume([message(leadId, "t1"), message(leadId, "t1")]);
     expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
-  it("counts a queued attempt that never reports against the budget, so it ends as a dead letter", async () => {
+  it("counts a queued delivery that never reports against the budget, so it ends as a dead letter", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
-    // Every consumer dies before it can claim: a real storage fault on the claim itself.
-    await runInDurableObject(leadStub(leadId), (_instance, state) => {
-      state.storage.sql.exec(
-        `CREATE TRIGGER fail_claims BEFORE UPDATE OF claimed_attempt ON outbox BEGIN SELECT RAISE(ABORT, 'consumer died'); END`,
-      );
+    const event = await ingestWithCrmHeld(leadId);
+    // Every consumer runs the call and dies before its report lands: the report RPC fails.
+    await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
+      Object.defineProperty(instance, "reportWork", { value: () => Promise.reject(new Error("consumer died")), configurable: true });
     });
     // Each turn: the lease lapses (or the backoff ends) and the alarm runs, as time would make it.
     const crm = await eventually(
       async () => {
-        await runInDurableObject(leadStub(leadId), (_instance, state) => {
-          state.storage.sql.exec(`UPDATE outbox SET lease_until = 0 WHERE id = ? AND status = 'in_flight'`, outboxId);
-          state.storage.sql.exec(`UPDATE outbox SET next_attempt_at = 0 WHERE id = ? AND status = 'pending'`, outboxId);
+        await runInDurableObject(leadStub(leadId), (instance: EntityActor, state) => {
+          const lease = internals(instance).store.entity.progress.crm!.lease;
+          if (lease) lease.until = 0;
+          if (state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'deliveries'`).toArray().length > 0) {
+            state.storage.sql.exec(`UPDATE deliveries SET next_attempt_at = 0 WHERE handler = 'crm' AND status = 'pending'`);
+          }
         });
         await runDurableObjectAlarm(leadStub(leadId));
         const d = (await deliveries(leadId, event.id)).crm;
         return d?.status === "dead" ? d : undefined;
       },
       "the never-reporting crm delivery to go dead",
-      20_000,
+      30_000,
     );
     // RETRY_MAX_ATTEMPTS is 4 here: four tries, each made of MAX_UNREPORTED_SENDS lapsed sends.
     expect(crm.attempts).toBe(4);
-    expect(crm.lastError).toMatch(/no outcome reported after 3 queue sends/);
-    const sends = await runInDurableObject(leadStub(leadId), (_instance, state) =>
-      state.storage.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE id = ?`, outboxId).one().attempts,
+    expect(crm.lastError).toMatch(new RegExp(`no outcome reported after ${MAX_UNREPORTED_SENDS} queue sends`));
+    const failures = await runInDurableObject(leadStub(leadId), (_instance, state) =>
+      state.storage.sql.exec<{ attempt: number }>(`SELECT attempt FROM failures WHERE handler = 'crm' ORDER BY rowid`).toArray(),
     );
-    expect(sends).toBe(4 * 3);
-    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
-    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_claims`));
+    expect(failures.map((f) => f.attempt)).toEqual([1, 2, 3, 4]);
+    // Never more calls than sends, all under the delivery's one key.
+    const calls = await receiver.calls(`${event.id}:crm`);
+    expect(calls.length).toBeLessThanOrEqual(4 * MAX_UNREPORTED_SENDS);
+    for (const call of calls) expect(call.headers["idempotency-key"]).toBe(`${event.id}:crm`);
   });
 
-  it("re-sends a queued delivery whose lease lapsed (the message was lost)", async () => {
+  it("grants claims only on tokens this instance issued: after a restart, old messages claim nothing", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
+    const event = await ingestWithCrmHeld(leadId);
+    // The lease is written with the next write (here, a flush) and survives the restart; the token does not.
+    await runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.flush());
+    await evictDurableObject(leadStub(leadId));
+    expect(await leadActor(leadId).claimWork("t1")).toBeNull();
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
+  });
+
+  it("re-sends queued work whose lease lapsed (the message was lost), under a new token and the same key", async () => {
+    const leadId = uniqueId();
+    const event = await ingestWithCrmHeld(leadId);
     await eventually(async () => {
       const d = await deliveries(leadId, event.id);
       return Object.values(d).filter((x) => x.handler !== "crm").every((x) => x.status === "succeeded" || x.status === "skipped") ? true : undefined;
     }, "the inline handlers");
-    expect((await receiver.calls(`${event.id}:crm`)).length).toBe(0);
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
 
-    // The lease lapses with no outcome: the next alarm must send the delivery again, under lease
-    // token 2. The lapsed send never ran, so only one attempt counts against the retry budget.
-    await strandCrm(leadId, 1, Date.now() - 1);
+    // The lease lapses with no outcome: the next alarm sends the work again. The lapsed send never
+    // ran, so no attempt counts against the retry budget.
+    await holdCrm(leadId, { token: "t1", until: Date.now() - 1 });
     await runDurableObjectAlarm(leadStub(leadId));
     const crm = await eventually(async () => {
       const d = (await deliveries(leadId, event.id)).crm;
       return d?.status === "succeeded" ? d : undefined;
     }, "the re-sent crm delivery");
     expect(crm.attempts).toBe(1);
-    const token = await runInDurableObject(leadStub(leadId), (_instance, state) =>
-      state.storage.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE id = ?`, outboxId).one().attempts,
-    );
-    expect(token).toBe(2);
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers["idempotency-key"]).toBe(`${event.id}:crm`);
-    expect(outboxId).toBeGreaterThan(0);
+    // The old token claims nothing now.
+    expect(await leadActor(leadId).claimWork("t1")).toBeNull();
   });
 
   it("counts only attempts that ran against the retry budget, not sends whose lease lapsed", async () => {
     const leadId = uniqueId();
-    const { event, outboxId } = await ingestWithCrmHeld(leadId);
-    // Lease token 9: eight sends lapsed in a slow queue, more than RETRY_MAX_ATTEMPTS (4) here.
-    await strandCrm(leadId, 9, Date.now() + 60_000);
+    const event = await ingestWithCrmHeld(leadId, "t9");
+    // Two earlier sends lapsed in a slow queue; this one runs and fails.
+    await holdCrm(leadId, { token: "t9", lapses: 2 });
     await receiver.script(`${event.id}:crm`, [{ status: 500 }]);
-    const batch = batchOf([{ tenant: "demo", entity: { type: "lead", id: leadId }, outboxId, attempt: 9 } satisfies SlowWorkMessage]);
-    await worker.queue(batch, env);
-    await getQueueResult(batch, createExecutionContext());
+    await consume([message(leadId, "t9")]);
     // The first attempt that ran failed: a retry, not a dead letter.
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "pending", attempts: 1 });
   });
 
-  it("counts the sends whose lease lapsed since the last reported attempt, which sets how long the next lease is", async () => {
+  it("doubles the lease for each send that lapsed before, so a slow queue's backlog is not multiplied", async () => {
     const leadId = uniqueId();
-    const { outboxId } = await ingestWithCrmHeld(leadId);
-    const lapsed = await runInDurableObject(leadStub(leadId), (_instance, state) => {
-      const outbox = new Outbox(new Db(state.storage.sql, ENTITY_SQL));
-      const row = () => state.storage.sql.exec<OutboxRow>(`SELECT * FROM outbox WHERE id = ?`, outboxId).one();
-      // Attempt 2 reported; attempts 3, 4 and 5 were sent and never heard of.
-      state.storage.sql.exec(`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome) VALUES (?, 2, 0, 0, 'retry')`, outboxId);
-      state.storage.sql.exec(`UPDATE outbox SET attempts = 5 WHERE id = ?`, outboxId);
-      const afterThree = outbox.lapsedSends(row());
-      state.storage.sql.exec(`INSERT INTO attempts (outbox_id, attempt, started_at, duration_ms, outcome) VALUES (?, 5, 0, 0, 'retry')`, outboxId);
-      return [afterThree, outbox.lapsedSends(row())];
-    });
-    expect(lapsed).toEqual([3, 0]);
+    await ingestWithCrmHeld(leadId);
+    const sent = await loseMessages(leadId);
+    await holdCrm(leadId, { token: "t1", until: 0, lapses: 1 });
+    const before = Date.now();
+    await runDurableObjectAlarm(leadStub(leadId));
+    expect(sent).toHaveLength(1);
+    const lease = await leaseOf(leadId);
+    // QUEUE_LEASE_MS is 120 s by default; this is the third send (lapses 2): 4 × 120 s.
+    expect(lease).toMatchObject({ token: sent[0]!.token, lapses: 2, claimed: false });
+    expect(lease!.until).toBeGreaterThanOrEqual(before + 4 * 120_000);
+    expect(lease!.until).toBeLessThan(Date.now() + 4 * 120_000 + 1000);
+  });
+
+  it("sends every queued handler's due work of one turn in one message", async () => {
+    const leadId = uniqueId();
+    // AI is unset in the unit tests; this actor gets it, and a queue that keeps what it is sent.
+    const sent = await loseMessages(leadId, { AI_API_URL: `${receiver.url()}/ai`, AI_API_KEY: "k" });
+    const event = leadEvent(leadId);
+    await leadActor(leadId).ingest("demo", [event]);
+    await eventually(async () => (sent.length > 0 ? true : undefined), "the alarm's message");
+    expect(sent).toHaveLength(1);
+    expect(await leaseOf(leadId, "crm")).toMatchObject({ token: sent[0]!.token });
+    expect(await leaseOf(leadId, "ai-analysis")).toMatchObject({ token: sent[0]!.token });
+    // Claiming that one message's token hands the consumer both handlers' work.
+    const claimed = await leadActor(leadId).claimWork(sent[0]!.token);
+    expect(claimed?.map((c) => c.handler).sort()).toEqual(["ai-analysis", "crm"]);
+    expect(claimed?.every((c) => c.jobs.length === 1 && c.jobs[0]!.event.id === event.id)).toBe(true);
   });
 
   it("delivers queued work end to end through the real local queue", async () => {

@@ -6,37 +6,43 @@ const count = (storage: DurableObjectStorage, table: string) =>
   Number(storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
 
 describe("ingest transaction", () => {
-  it("leaves no partial rows when a write fails mid-transaction, and a retry then succeeds once", async () => {
+  it("leaves no partial rows and no changed state when a write fails mid-transaction, and a retry then succeeds once", async () => {
     const leadId = uniqueId();
     const actor = leadActor(leadId);
     const stub = leadStub(leadId);
-    const event = leadEvent(leadId);
+    await actor.ingest("demo", [leadEvent(leadId)]);
+    const batch = [
+      leadEvent(leadId, { type: "lead.updated", data: { id: leadId, email: "new@example.com" } }),
+      leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }),
+    ];
 
-    // A real SQLite failure on the last write of the transaction (the outbox rows), after the
-    // event row, the state fields and the entity row were already written inside it.
+    // A real SQLite failure on the last write of the transaction (the entity's head, row 0 of the
+    // log), after both events were appended to the log inside it.
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec(
-        `CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox WHEN NEW.handler = 'follow-up' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+        `CREATE TRIGGER fail_head BEFORE UPDATE ON events WHEN NEW.seq = 0 AND json_extract(NEW.data, '$.lastSeq') = 3 BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
       );
     });
-    const failure = await actor.ingest("demo", [event]).then(
+    const failure = await actor.ingest("demo", batch).then(
       () => null,
       (err: unknown) => err,
     );
     expect(String(failure)).toMatch(/injected fault/);
 
+    // Neither the log nor the state (in storage or in the actor's memory) took any of it.
     await runInDurableObject(stub, (_instance, state) => {
-      for (const table of ["entity", "events", "state_fields", "outbox"]) expect(count(state.storage, table)).toBe(0);
-      state.storage.sql.exec(`DROP TRIGGER fail_outbox`);
+      // The event and the head.
+      expect(count(state.storage, "events")).toBe(2);
+      state.storage.sql.exec(`DROP TRIGGER fail_head`);
     });
+    const view = await actor.getEntity();
+    expect(view).toMatchObject({ version: 1, events: { count: 1, lastSeq: 1 }, state: { email: "ada@example.com" } });
+    expect(view?.state.plan).toBeUndefined();
 
-    const [retry] = await actor.ingest("demo", [event]);
-    const [again] = await actor.ingest("demo", [event]);
-    expect(retry).toMatchObject({ status: "accepted", seq: 1 });
-    expect(again).toMatchObject({ status: "duplicate", seq: 1 });
-    await runInDurableObject(stub, (_instance, state) => {
-      expect(count(state.storage, "events")).toBe(1);
-      expect(count(state.storage, "outbox")).toBe(7);
-    });
+    const retry = await actor.ingest("demo", batch);
+    const again = await actor.ingest("demo", batch);
+    expect(retry.map((r) => [r.status, r.seq])).toEqual([["accepted", 2], ["accepted", 3]]);
+    expect(again.map((r) => [r.status, r.seq])).toEqual([["duplicate", 2], ["duplicate", 3]]);
+    expect((await actor.getEntity())?.state).toMatchObject({ email: "new@example.com", plan: "pro" });
   });
 });

@@ -1,10 +1,14 @@
-import type { Db } from "./sql";
+// Actors created before engine v2 (row-per-delivery outbox) kept their schema version in a
+// `_migrations` table. These are their migrations, append-only as they were applied; the last one
+// converts such an actor to the cursor engine in place. Actors created since have no
+// `_migrations` table: they start at the v2 baseline (schema.ts).
+import type { Db } from "../sql";
+import { EXCEPTION_TABLES } from "./schema";
+import { convertOutbox } from "./legacy-convert";
 
-/**
- * Append-only, numbered schema migrations for an entity actor's SQLite database.
- * Never edit or reorder an applied entry: add a new one.
- */
-const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }> = [
+type Migration = { name: string; statements: readonly string[]; run?: (db: Db) => void };
+
+const MIGRATIONS: ReadonlyArray<Migration> = [
   {
     name: "0001_entity_log_state_outbox",
     statements: [
@@ -108,30 +112,33 @@ const MIGRATIONS: ReadonlyArray<{ name: string; statements: readonly string[] }>
       `ALTER TABLE outbox ADD COLUMN claimed_attempt INTEGER`,
     ],
   },
+  {
+    name: "0005_cursor_engine",
+    statements: EXCEPTION_TABLES,
+    // The entity's head moves to row 0 of the log. The old tables (entity, outbox, attempts,
+    // state_fields, timers) are read, never dropped: dead letters indexed under old outbox ids
+    // still resolve through `outbox`.
+    run: convertOutbox,
+  },
 ];
 
-/** The schema version this code expects; exported for tests. */
-export const SCHEMA_VERSION = MIGRATIONS.length;
-
 /**
- * Brings the database up to `SCHEMA_VERSION` and returns the version it found (0 for a new
- * actor). Idempotent: applied migrations are recorded and skipped. All pending migrations run in
- * one transaction, so a crash never half-applies one, and a new actor pays for one commit, not one
- * per migration (actor creation is most of what an event for a new entity costs).
+ * Brings a pre-v2 actor's database up to date and converts it. Idempotent: applied migrations are
+ * recorded and skipped. All pending ones run in one transaction, so a crash never half-applies one.
+ * `upTo` stops early: tests build a pre-v2 database with it.
  */
-export function migrate(storage: DurableObjectStorage, db: Db): number {
+export function migrateLegacy(storage: DurableObjectStorage, db: Db, upTo = MIGRATIONS.length): void {
   const sql = db.sql;
   sql`CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`;
   const found = Number(sql<{ v: number | null }>`SELECT MAX(id) AS v FROM _migrations`[0]?.v ?? 0);
-  if (found < MIGRATIONS.length) {
-    storage.transactionSync(() => {
-      for (let index = found; index < MIGRATIONS.length; index++) {
-        const migration = MIGRATIONS[index]!;
-        // DDL is fixed text from this file, never user input, so it runs unparameterised.
-        db.schema(migration.statements);
-        sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
-      }
-    });
-  }
-  return found;
+  if (found >= upTo) return;
+  storage.transactionSync(() => {
+    for (let index = found; index < upTo; index++) {
+      const migration = MIGRATIONS[index]!;
+      // DDL is fixed text from this file, never user input, so it runs unparameterised.
+      db.schema(migration.statements);
+      migration.run?.(db);
+      sql`INSERT INTO _migrations (id, name, applied_at) VALUES (${index + 1}, ${migration.name}, ${Date.now()})`;
+    }
+  });
 }

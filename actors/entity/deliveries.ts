@@ -1,0 +1,228 @@
+// Every statement about deliveries, in one place. A delivery is an (event, handler) pair; most
+// are settled by the handler's cursor alone (progress.through in the entity row) and have no row.
+// A `deliveries` row exists only for what is exceptional: a pending retry or replay, a skip with
+// its reason, a dead letter, or a success that took more than one attempt. Failed attempts are
+// kept in `failures`; successful ones leave nothing behind.
+import type { DeliveryRef } from "../../src/dead-letters";
+import { eventDefinition } from "../../src/events/registry";
+import type { Db, Row } from "../sql";
+import type { EntityStore } from "./store";
+
+export type ExceptionStatus = "pending" | "succeeded" | "skipped" | "dead";
+
+export interface ExceptionRow extends Row {
+  handler: string;
+  seq: number;
+  /** Equal to seq, except for a run of events skipped together. */
+  last_seq: number;
+  status: ExceptionStatus;
+  /** Attempts that ran and reported since the last replay: what the retry budget counts. */
+  tries: number;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  completed_at: number | null;
+}
+
+export interface EventRow extends Row {
+  seq: number;
+  id: string;
+  type: string;
+  occurred_at: number;
+  received_at: number;
+  data: string;
+}
+
+export interface DeadRow extends Row {
+  handler: string;
+  seq: number;
+  tries: number;
+  last_error: string | null;
+  completed_at: number;
+  event_id: string;
+}
+
+/** One failed attempt, as `failures` keeps it. */
+export interface Failure {
+  handler: string;
+  seq: number;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: "retry" | "dead";
+  statusCode: number | null;
+  error: string;
+  /** For a retry: how long until the next attempt. */
+  nextDelayMs: number | null;
+  batchSize: number;
+}
+
+/** Events read per scan of the log for one handler's due range. */
+const SCAN = 256;
+
+export class Deliveries {
+  private readonly db: Db;
+
+  constructor(private readonly store: EntityStore) {
+    this.db = store.db;
+  }
+
+  // ─── What is due ──────────────────────────────────────────────────────────────────────────────
+
+  /** A handler's lowest pending exception row (a retry of its head, or a replay), if any. */
+  openHead(handler: string): ExceptionRow | undefined {
+    if (!this.store.hasExceptions) return undefined;
+    return this.db.all<ExceptionRow>(
+      `SELECT * FROM deliveries WHERE handler = ? AND status = 'pending' ORDER BY seq LIMIT 1`,
+      handler,
+    )[0];
+  }
+
+  /**
+   * Up to `limit` events after `through` that list `handler`, in seq order, leaving out any that
+   * already have a settled row. `scanned` is how far the cursor may move if all of them are
+   * delivered: past the events taken and past any in between that do not concern the handler.
+   */
+  rangeAfter(handler: string, through: number, limit: number): { events: EventRow[]; scanned: number } {
+    const settled = this.store.hasExceptions
+      ? this.db.all<{ seq: number; last_seq: number }>(
+          `SELECT seq, last_seq FROM deliveries WHERE handler = ? AND last_seq > ? AND status <> 'pending'`,
+          handler,
+          through,
+        )
+      : [];
+    const events: EventRow[] = [];
+    let scanned = through;
+    for (;;) {
+      const page = this.db.all<EventRow>(
+        `SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+        scanned,
+        SCAN,
+      );
+      for (const event of page) {
+        const seq = Number(event.seq);
+        const concerns = eventDefinition(event.type)?.handlers.includes(handler as never) ?? false;
+        const done = settled.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
+        if (concerns && !done) {
+          events.push(event);
+          if (events.length === limit) return { events, scanned: seq };
+        }
+        scanned = seq;
+      }
+      if (page.length < SCAN || events.length > 0) return { events, scanned };
+    }
+  }
+
+  /** One stored event by seq. */
+  event(seq: number): EventRow | undefined {
+    return seq > 0 ? this.db.all<EventRow>(`SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq = ?`, seq)[0] : undefined;
+  }
+
+  /** Whether the log holds an event with this id. */
+  hasEvent(id: string): boolean {
+    return this.db.all(`SELECT 1 FROM events WHERE id = ? AND seq > 0`, id).length > 0;
+  }
+
+  /** A pending row's tries (0 if it has none): the attempts already made of a retry or a replay. */
+  tries(handler: string, seq: number): number {
+    if (!this.store.hasExceptions) return 0;
+    return Number(this.db.all<{ tries: number }>(`SELECT tries FROM deliveries WHERE handler = ? AND seq = ?`, handler, seq)[0]?.tries ?? 0);
+  }
+
+  /** Per handler, when its earliest pending row is due; and when the earliest unreported dead letter is. */
+  wakeTimes(): { pending: Map<string, number>; dead: number | null } {
+    const pending = new Map<string, number>();
+    let dead: number | null = null;
+    if (!this.store.hasExceptions) return { pending, dead };
+    // The partial index holds exactly the rows with a next_attempt_at.
+    for (const row of this.db.all<{ handler: string; status: string; at: number }>(
+      `SELECT handler, status, MIN(next_attempt_at) AS at FROM deliveries WHERE next_attempt_at IS NOT NULL GROUP BY handler, status`,
+    )) {
+      if (row.status === "pending") pending.set(row.handler, Number(row.at));
+      else if (row.status === "dead") dead = Math.min(dead ?? Number.POSITIVE_INFINITY, Number(row.at));
+    }
+    return { pending, dead };
+  }
+
+  // ─── Recording outcomes (call inside EntityStore.update) ──────────────────────────────────────
+
+  /** Writes or overwrites a delivery's exception row; a null error keeps the last one recorded. */
+  put(row: {
+    handler: string;
+    seq: number;
+    lastSeq?: number;
+    status: ExceptionStatus;
+    tries: number;
+    error: string | null;
+    nextAttemptAt: number | null;
+    completedAt: number | null;
+  }): void {
+    this.store.ensureExceptionTables();
+    const deadReported = row.status === "dead" ? 0 : null;
+    this.db.sql`INSERT INTO deliveries (handler, seq, last_seq, status, tries, last_error, next_attempt_at, completed_at, dead_reported)
+                VALUES (${row.handler}, ${row.seq}, ${row.lastSeq ?? row.seq}, ${row.status}, ${row.tries}, ${row.error},
+                        ${row.nextAttemptAt}, ${row.completedAt}, ${deadReported})
+                ON CONFLICT (handler, seq) DO UPDATE SET last_seq = excluded.last_seq, status = excluded.status, tries = excluded.tries,
+                  last_error = COALESCE(excluded.last_error, deliveries.last_error), next_attempt_at = excluded.next_attempt_at,
+                  completed_at = excluded.completed_at, dead_reported = excluded.dead_reported`;
+  }
+
+  recordFailure(f: Failure): void {
+    this.store.ensureExceptionTables();
+    this.db.sql`INSERT INTO failures (handler, seq, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms, batch_size)
+                VALUES (${f.handler}, ${f.seq}, ${f.attempt}, ${f.startedAt}, ${f.durationMs}, ${f.outcome}, ${f.statusCode}, ${f.error},
+                        ${f.nextDelayMs}, ${f.batchSize})`;
+  }
+
+  // ─── Dead letters ─────────────────────────────────────────────────────────────────────────────
+
+  /** Dead rows the tenant's index does not know about yet. */
+  unreportedDead(now: number): DeadRow[] {
+    if (!this.store.hasExceptions) return [];
+    return this.db.all<DeadRow>(
+      `SELECT d.handler, d.seq, d.tries, d.last_error, d.completed_at, e.id AS event_id
+       FROM deliveries d JOIN events e ON e.seq = d.seq
+       WHERE d.next_attempt_at <= ? AND d.status = 'dead' ORDER BY d.next_attempt_at LIMIT 100`,
+      now,
+    );
+  }
+
+  markReported(rows: ReadonlyArray<{ handler: string; seq: number }>): void {
+    for (const r of rows) this.db.sql`UPDATE deliveries SET dead_reported = 1, next_attempt_at = NULL WHERE handler = ${r.handler} AND seq = ${r.seq} AND status = 'dead'`;
+  }
+
+  /** The tenant's index could not be told; try again at `at`. */
+  postponeReport(rows: ReadonlyArray<{ handler: string; seq: number }>, at: number): void {
+    for (const r of rows) this.db.sql`UPDATE deliveries SET next_attempt_at = ${at} WHERE handler = ${r.handler} AND seq = ${r.seq} AND status = 'dead' AND dead_reported = 0`;
+  }
+
+  /**
+   * Puts dead deliveries back to pending with a fresh attempt budget, due now; the idempotency key
+   * is unchanged. A replayed row runs before the handler's cursor moves on, like a retrying head.
+   */
+  replay(refs: readonly DeliveryRef[], now: number): number {
+    if (!this.store.hasExceptions) return 0;
+    let replayed = 0;
+    for (const ref of refs) {
+      const target = "seq" in ref ? ref : this.legacyRef(ref.legacyOutboxId);
+      if (!target) continue;
+      const rows = this.db.sql`UPDATE deliveries SET status = 'pending', tries = 0, next_attempt_at = ${now}, dead_reported = NULL, completed_at = NULL
+                               WHERE handler = ${target.handler} AND seq = ${target.seq} AND status = 'dead' RETURNING seq`;
+      replayed += rows.length;
+    }
+    return replayed;
+  }
+
+  /** A dead letter indexed before engine v2 names its old outbox row; that table is kept for this. */
+  private legacyRef(outboxId: number): { seq: number; handler: string } | undefined {
+    const row = this.db.all<{ seq: number; handler: string }>(`SELECT event_seq AS seq, handler FROM outbox WHERE id = ?`, outboxId)[0];
+    return row ? { seq: Number(row.seq), handler: row.handler } : undefined;
+  }
+
+  // ─── Reads ────────────────────────────────────────────────────────────────────────────────────
+
+  /** Exception rows touching seqs first..last, for the delivery view. */
+  covering(first: number, last: number): ExceptionRow[] {
+    if (!this.store.hasExceptions) return [];
+    return this.db.all<ExceptionRow>(`SELECT * FROM deliveries WHERE seq <= ? AND last_seq >= ?`, last, first);
+  }
+}

@@ -1,0 +1,410 @@
+// The fan-out runner: from the alarm, each handler takes its due work from the log (a retrying or
+// replayed row first, else the range after its cursor), runs it, and settles the outcome. Queued
+// handlers' work leaves in ONE queue message per alarm turn and is settled when the consumer
+// reports. Successes only move cursors in memory; the move is written with the next row write the
+// entity makes anyway (the end of the turn, a claim, a report, the next ingest).
+import type { Settings } from "../../src/config";
+import { executeWork } from "../../src/delivery/execute";
+import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
+import { retryDelay } from "../../src/delivery/retry";
+import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler";
+import { handler as findHandler } from "../../src/handlers/registry";
+import type { SlowWorkMessage } from "../../src/queue";
+import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
+import type { JsonObject } from "../../src/types";
+import { addUsage, queueUnits } from "../../src/usage";
+import { endInlineCall, startInlineCall } from "../outbound";
+import type { Deliveries, EventRow } from "./deliveries";
+import { advance, mergeState, stateValues, type EntityModel, type Progress } from "./model";
+import type { EntityStore } from "./store";
+
+/**
+ * Sends of a queued delivery whose lease lapsed with no report (a consumer killed by a CPU limit,
+ * an OOM, a failed RPC) before that counts against the retry budget as a failed try, so a delivery
+ * that never reports still ends as a dead letter.
+ */
+export const MAX_UNREPORTED_SENDS = 3;
+/** Extra lease beyond the attempt timeout, so a slow-but-finishing attempt is not run twice. */
+const LEASE_MARGIN_MS = 5_000;
+/** Most events one queued handler that calls once per event takes in one message. */
+const QUEUED_RUN = 5;
+/** Most events one coalescing or skipped run covers. */
+const LONG_RUN = 100;
+
+/** One handler's due work: a pending exception row (one event), or a range after its cursor. */
+interface Work {
+  handler: string;
+  events: EventRow[];
+  /** The pending row's tries, when this is a retry or a replay; undefined for a range. */
+  tries?: number;
+  /** For a range: how far the cursor may move once every event in it is settled. */
+  scanned: number;
+}
+
+type Log = (level: "warn" | "error", msg: string, err: unknown, extra?: Record<string, unknown>) => void;
+
+export class FanOut {
+  /** Handlers with a chain running in this instance: never two chains for one handler. */
+  private readonly running = new Set<string>();
+  /** Queue tokens this instance issued: the only ones it grants claims on. */
+  private readonly issued = new Set<string>();
+  /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
+  private readonly skipReasons = new Map<string, string | null>();
+
+  constructor(
+    private readonly store: EntityStore,
+    private readonly deliveries: Deliveries,
+    /** Read at each use, not kept: the actor's env is what the handlers must see. */
+    private readonly env: () => Cloudflare.Env,
+    private readonly settings: Settings,
+    private readonly log: Log,
+  ) {}
+
+  /**
+   * One alarm turn: sends the queued handlers' due work in one message, and runs every inline
+   * handler's chain, each on its own so one slow or failing handler never holds back another.
+   * Ends by writing the cursors it moved, unless a queued delivery is out: its claim and report
+   * write the entity row anyway, and a lost message brings the alarm back at its lease's end.
+   */
+  async turn(deadline: number): Promise<void> {
+    const model = this.store.entity;
+    const { pending } = this.deliveries.wakeTimes();
+    const due = (name: string, p: Progress) => pending.has(name) || p.through < model.lastSeq || p.lease !== undefined;
+    const inline: Handler[] = [];
+    const queued: Handler[] = [];
+    for (const [name, p] of Object.entries(model.progress)) {
+      const handler = findHandler(name);
+      if (!handler || !due(name, p)) continue;
+      (handler.mode === "queued" ? queued : inline).push(handler);
+    }
+    await Promise.all([this.sendQueued(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
+    if (!this.leaseOut(Date.now())) this.store.flush();
+  }
+
+  /** Whether a queued delivery is out and not yet reported. */
+  private leaseOut(now: number): boolean {
+    return Object.values(this.store.entity.progress).some((p) => p.lease !== undefined && p.lease.until > now);
+  }
+
+  // ─── Inline handlers ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs one handler's due work until none is due, the time budget is spent, or the handler's
+   * per-invocation limit is reached (Analytics Engine throws past 250 data points in one
+   * invocation); what remains is due at once, so the re-armed alarm takes it in a new invocation.
+   */
+  private async chain(handler: Handler, deadline: number): Promise<void> {
+    if (this.running.has(handler.name)) return;
+    this.running.add(handler.name);
+    let room = handler.maxPerInvocation ?? Number.POSITIVE_INFINITY;
+    try {
+      while (Date.now() < deadline && room > 0) {
+        const reason = this.unconfigured(handler);
+        // A slot first, then the work: what is due is read after any wait, never before it.
+        if (reason === null && !(await startInlineCall(deadline))) return;
+        try {
+          const limit = reason !== null ? LONG_RUN : Math.min(handler.maxBatch ?? 1, room);
+          const work = this.nextWork(handler.name, Date.now(), limit);
+          if (!work) return;
+          if (reason !== null) {
+            this.skip(work, reason);
+            continue;
+          }
+          room -= work.events.length;
+          const results = await executeWork(this.jobs(work), this.env());
+          this.settle(work, results);
+        } catch (err) {
+          // A bug must not loop: the work stays due and the next alarm tries again.
+          this.log("error", "delivery attempt failed unexpectedly", err, { handler: handler.name });
+          return;
+        } finally {
+          if (reason === null) endInlineCall();
+        }
+      }
+    } finally {
+      this.running.delete(handler.name);
+    }
+  }
+
+  /**
+   * A handler's due work: its lowest pending row if that is due (nothing, if it is not: the row
+   * holds the handler's order), else up to `limit` events after its cursor. A cursor with nothing
+   * after it that concerns the handler moves to the end of what was scanned.
+   */
+  private nextWork(name: string, now: number, limit: number): Work | null {
+    const progress = this.store.entity.progress[name]!;
+    const head = this.deliveries.openHead(name);
+    if (head) {
+      if (Number(head.next_attempt_at) > now) return null;
+      const event = this.deliveries.event(Number(head.seq));
+      return event ? { handler: name, events: [event], tries: Number(head.tries), scanned: Number(head.seq) } : null;
+    }
+    const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, limit);
+    if (events.length === 0) {
+      if (scanned > progress.through) {
+        advance(progress, scanned, now);
+        this.store.touch();
+      }
+      return null;
+    }
+    return { handler: name, events, scanned };
+  }
+
+  // ─── Queued handlers ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Leases every queued handler's due work under one token and sends one message for all of it.
+   * The lease is held in memory until the next row write: if the actor dies first, the message's
+   * claim finds no such lease and runs nothing, and the restarted actor sends the work again.
+   */
+  private async sendQueued(handlers: Handler[]): Promise<void> {
+    const model = this.store.entity;
+    const now = Date.now();
+    const token = `${now.toString(36)}.${crypto.randomUUID().slice(0, 8)}`;
+    const sent: string[] = [];
+    for (const handler of handlers) {
+      const progress = model.progress[handler.name]!;
+      let lapses = 0;
+      if (progress.lease) {
+        if (progress.lease.until > now) continue;
+        const lease = progress.lease;
+        delete progress.lease;
+        this.store.touch();
+        lapses = lease.lapses + 1;
+        if (lapses >= MAX_UNREPORTED_SENDS) {
+          // The consumer keeps dying before it reports: count a failed try, so the delivery backs
+          // off and ends dead like any failure instead of being re-sent forever.
+          const work = this.nextWork(handler.name, now, 1);
+          const error = `no outcome reported after ${lapses} queue sends (lease lapsed each time)`;
+          if (work) this.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error }, startedAt: now, durationMs: 0 } }]);
+          continue;
+        }
+      }
+      const reason = this.unconfigured(handler);
+      const work = this.nextWork(handler.name, now, reason !== null || handler.coalesce ? LONG_RUN : QUEUED_RUN);
+      if (!work) continue;
+      if (reason !== null) {
+        this.skip(work, reason);
+        continue;
+      }
+      // Each lapse doubles the next lease (up to 64×): a re-send that only joins a slow queue's
+      // backlog must not multiply it.
+      progress.lease = {
+        token,
+        seqs: work.events.map((e) => Number(e.seq)),
+        exception: work.tries !== undefined,
+        until: now + this.settings.queueLeaseMs * 2 ** Math.min(6, lapses),
+        claimed: false,
+        lapses,
+      };
+      this.store.touch();
+      sent.push(handler.name);
+    }
+    this.forgetTokens();
+    if (sent.length === 0) return;
+    this.issued.add(token);
+    const message: SlowWorkMessage = { v: 2, tenant: model.tenant, entity: model.entity, token };
+    try {
+      await this.env().SLOW_WORK.send(message, { contentType: "json" });
+      addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
+    } catch (err) {
+      for (const name of sent) {
+        const progress = model.progress[name]!;
+        if (progress.lease?.token !== token) continue;
+        delete progress.lease;
+        const work = this.nextWork(name, Date.now(), 1);
+        const report: AttemptReport = { outcome: { kind: "retry", error: `queue send failed: ${String(err)}` }, startedAt: now, durationMs: 0 };
+        if (work) this.settle(work, [{ seq: Number(work.events[0]!.seq), report }]);
+      }
+    }
+  }
+
+  /**
+   * The queue consumer claims the work sent under `token`: each handler's lease is restarted for
+   * one run and marked claimed, so a copy of the message finds nothing left to claim and never
+   * runs a call twice. Only the instance that issued a token grants claims on it, so the claim
+   * needs no write: an actor that restarts forgets its tokens, refuses their messages, and sends
+   * the work again under a new one when the lease lapses. Null when nothing under this token is open.
+   */
+  claim(token: string, now: number): ClaimedWork[] | null {
+    const model = this.store.model;
+    if (!model || !this.issued.has(token)) return null;
+    const claimed: ClaimedWork[] = [];
+    for (const [name, progress] of Object.entries(model.progress)) {
+      const lease = progress.lease;
+      if (!lease || lease.token !== token || lease.claimed) continue;
+      const handler = findHandler(name);
+      const events = this.leasedEvents(lease.seqs);
+      if (!handler || events.length === 0) continue;
+      const calls = handler.coalesce ? 1 : events.length;
+      lease.claimed = true;
+      lease.until = now + calls * this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+      const tries = lease.exception ? this.deliveries.tries(name, lease.seqs[0]!) : undefined;
+      claimed.push({ handler: name, jobs: this.jobs({ handler: name, events, tries, scanned: 0 }) });
+    }
+    if (claimed.length === 0) return null;
+    this.store.touch();
+    return claimed;
+  }
+
+  private leasedEvents(seqs: readonly number[]): EventRow[] {
+    return seqs.map((seq) => this.deliveries.event(seq)).filter((e) => e !== undefined);
+  }
+
+  /** The consumer's outcomes for the work sent under `token`. Anything not under a live lease is stale and ignored. */
+  report(token: string, outcomes: readonly QueuedOutcome[]): void {
+    const model = this.store.model;
+    if (!model) return;
+    const live = outcomes.filter((o) => model.progress[o.handler]?.lease?.token === token);
+    if (live.length === 0) return;
+    this.store.update(() => {
+      for (const outcome of live) {
+        const progress = model.progress[outcome.handler]!;
+        const lease = progress.lease!;
+        delete progress.lease;
+        const events = this.leasedEvents(lease.seqs);
+        const tries = lease.exception ? this.deliveries.tries(outcome.handler, lease.seqs[0]!) : undefined;
+        const scanned = lease.seqs[lease.seqs.length - 1] ?? progress.through;
+        this.settle({ handler: outcome.handler, events, tries, scanned }, outcome.results);
+      }
+    });
+    this.forgetTokens();
+  }
+
+  /** Drops issued tokens no lease holds any more (reported, or re-sent under another). */
+  private forgetTokens(): void {
+    const held = new Set(Object.values(this.store.entity.progress).map((p) => p.lease?.token));
+    for (const token of this.issued) if (!held.has(token)) this.issued.delete(token);
+  }
+
+  // ─── Settling outcomes ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Records what a run came to, event by event in seq order. A success moves the cursor (in
+   * memory); a skip or a death writes its row and moves it too; a retryable failure writes a
+   * pending row for that event, which holds the handler there until it is settled. Results may
+   * stop short of the work: what was not tried stays due.
+   */
+  private settle(work: Work, results: readonly DeliveryResult[]): void {
+    const model = this.store.entity;
+    const progress = model.progress[work.handler]!;
+    const now = Date.now();
+    const exceptional = work.tries !== undefined || results.some((r) => r.report.outcome.kind !== "succeeded");
+    const apply = () => {
+      let settledAll = results.length === work.events.length;
+      for (const { seq, report } of results) {
+        const event = work.events.find((e) => Number(e.seq) === seq);
+        if (!event) continue;
+        const ended = this.settleOne(work, progress, event, report, now, work.events.length);
+        if (!ended) {
+          settledAll = false;
+          break;
+        }
+      }
+      if (settledAll && work.tries === undefined) advance(progress, work.scanned, now);
+      this.store.touch();
+    };
+    // Rows and the entity row change together; a run of plain successes writes nothing yet.
+    if (exceptional) this.store.update(apply);
+    else apply();
+  }
+
+  /** Settles one event's delivery; false when it stays pending (a retry is due later). */
+  private settleOne(work: Work, progress: Progress, event: EventRow, report: AttemptReport, now: number, batchSize: number): boolean {
+    const seq = Number(event.seq);
+    const handler = work.handler;
+    const tries = (work.tries ?? 0) + 1;
+    const { outcome } = report;
+    if (outcome.kind === "succeeded") {
+      if (work.tries !== undefined) this.deliveries.put({ handler, seq, status: "succeeded", tries, error: null, nextAttemptAt: null, completedAt: now });
+      advance(progress, seq, now);
+      if (report.result) this.applyResult(event, handler, report.result, now);
+      return true;
+    }
+    if (outcome.kind === "skipped") {
+      this.deliveries.put({ handler, seq, status: "skipped", tries, error: outcome.reason, nextAttemptAt: null, completedAt: now });
+      advance(progress, seq, now);
+      return true;
+    }
+    const statusCode = outcome.statusCode ?? null;
+    const failure = { handler, seq, attempt: tries, startedAt: report.startedAt, durationMs: report.durationMs, statusCode, batchSize };
+    if (outcome.kind === "retry" && tries < this.settings.retryMaxAttempts) {
+      const delay = retryDelay(tries, this.settings, outcome.retryAfterMs);
+      this.deliveries.put({ handler, seq, status: "pending", tries, error: outcome.error, nextAttemptAt: now + delay, completedAt: null });
+      this.deliveries.recordFailure({ ...failure, outcome: "retry", error: outcome.error, nextDelayMs: delay });
+      return false;
+    }
+    const error = outcome.kind === "retry" ? `${outcome.error} (gave up after ${tries} attempts)` : outcome.error;
+    // next_attempt_at on a dead row means "tell the tenant's dead-letter index now".
+    this.deliveries.put({ handler, seq, status: "dead", tries, error, nextAttemptAt: now, completedAt: now });
+    this.deliveries.recordFailure({ ...failure, outcome: "dead", error, nextDelayMs: null });
+    advance(progress, seq, now);
+    return true;
+  }
+
+  /** Settles a run as skipped because the handler is not configured: one row for the whole run. */
+  private skip(work: Work, reason: string): void {
+    const progress = this.store.entity.progress[work.handler]!;
+    const first = Number(work.events[0]!.seq);
+    const last = Number(work.events[work.events.length - 1]!.seq);
+    const now = Date.now();
+    this.store.update(() => {
+      this.deliveries.put({ handler: work.handler, seq: first, lastSeq: last, status: "skipped", tries: work.tries ?? 0, error: reason, nextAttemptAt: null, completedAt: now });
+      advance(progress, work.tries === undefined ? work.scanned : first, now);
+    });
+  }
+
+  /** A succeeded delivery's effects on its entity: state fields, a timer. In memory, written with the cursor. */
+  private applyResult(event: EventRow, handler: string, result: HandlerResult, now: number): void {
+    const model = this.store.entity;
+    // Internal ids carry a prefix no client id may have, so a client cannot pre-empt them. The
+    // source event's id comes right after the prefix, so an internal event's idempotency keys
+    // (`edgeflow:{eventId}:follow-up:slack`) never end with a key of the source event's own.
+    const internalId = `${INTERNAL_ID_PREFIX}${event.id}:${handler}`;
+    if (result.statePatch) {
+      mergeState(model.state, result.statePatch, now, internalId);
+      model.version++;
+      model.updatedAt = now;
+    }
+    if (result.schedule) {
+      // Keyed by the source event and handler: a re-run of this delivery (after a crash, before
+      // its cursor move was written) finds the timer or its event and schedules nothing new.
+      const known = model.timers.some((t) => t.id === internalId) || this.deliveries.hasEvent(internalId);
+      if (!known) model.timers.push({ id: internalId, type: result.schedule.type, at: result.schedule.at, data: result.schedule.data });
+    }
+  }
+
+  // ─── Jobs ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** The jobs for a run: each event with the entity's current state and its idempotency key. */
+  private jobs(work: Work): DeliveryJob[] {
+    const model: EntityModel = this.store.entity;
+    const state = stateValues(model.state);
+    return work.events.map((event) => ({
+      tenant: model.tenant,
+      entity: model.entity,
+      handler: work.handler,
+      attempt: (work.tries ?? 0) + 1,
+      event: {
+        id: event.id,
+        seq: Number(event.seq),
+        type: event.type,
+        occurredAt: Number(event.occurred_at),
+        // Stored by the log from validated JSON objects.
+        data: JSON.parse(event.data) as JsonObject,
+      },
+      state,
+      idempotencyKey: `${event.id}:${work.handler}`,
+    }));
+  }
+
+  private unconfigured(handler: Handler): string | null {
+    let reason = this.skipReasons.get(handler.name);
+    if (reason === undefined) {
+      reason = handler.unconfigured?.(this.env()) ?? null;
+      this.skipReasons.set(handler.name, reason);
+    }
+    return reason;
+  }
+}
+

@@ -1,0 +1,48 @@
+// The entity's log and state: what one ingest transaction does, and nothing else.
+import { eventDefinition } from "../../src/events/registry";
+import type { IncomingEvent, IngestResult } from "../../src/types";
+import { mergeState, type EntityModel } from "./model";
+import type { EntityStore } from "./store";
+
+/**
+ * Stores events for this entity in ONE synchronous transaction: for each, dedupe by id (a known id
+ * with another fingerprint is a conflict), append it to the log with the next seq, and merge its
+ * data into the state. That is the whole of "marking the work due": every handler's cursor is
+ * behind the new seq, so its deliveries are due. Writes per new event: its log row (with its id's
+ * index entry) and, once per call, the entity's head (row 0).
+ */
+export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number): IngestResult[] {
+  return store.update(() => {
+    const first = events[0]!.entity;
+    const model = store.model ?? store.create(tenant, first, now);
+    return events.map((event) => appendOne(store, model, tenant, event, now));
+  });
+}
+
+function appendOne(store: EntityStore, model: EntityModel, tenant: string, event: IncomingEvent, now: number): IngestResult {
+  if (model.tenant !== tenant || model.entity.type !== event.entity.type || model.entity.id !== event.entity.id) {
+    // Actor names are derived from these three values, so a mismatch is a routing bug.
+    throw new Error("event routed to the wrong entity actor");
+  }
+  const known = store.db.sql<{ seq: number; fingerprint: string | null }>`SELECT seq, fingerprint FROM events WHERE id = ${event.id} AND seq > 0`[0];
+  if (known) {
+    // Events stored before fingerprints existed (NULL) cannot be told apart: a repeat is a duplicate.
+    const conflict = known.fingerprint !== null && event.fingerprint !== undefined && known.fingerprint !== event.fingerprint;
+    return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: Number(known.seq) };
+  }
+  const definition = eventDefinition(event.type);
+  if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
+
+  const seq = model.lastSeq + 1;
+  store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
+               VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)},
+                       ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
+  model.lastSeq = seq;
+  model.version++;
+  model.updatedAt = now;
+  mergeState(model.state, event.data, event.occurredAt, event.id);
+  // A handler this entity has not needed before starts at this event, not at the start of the
+  // log: deploying a new handler does not replay history (a backfill would set it to 0).
+  for (const handler of definition.handlers) model.progress[handler] ??= { through: seq - 1, marks: [] };
+  return { id: event.id, entity: event.entity, status: "accepted", seq };
+}

@@ -1,0 +1,150 @@
+// The entity's head, as the actor holds it in memory between writes: identity, merged state, each
+// handler's cursor, timers. It is row 0 of the log, read once when the actor starts and written
+// whole by every change: one billed row, however many state fields, cursors or timers the change
+// touched. Keeping it in the log's own table spares a new entity a second table (each CREATE
+// TABLE is two billed rows).
+import type { EntityRef, JsonObject, JsonValue } from "../../src/types";
+import type { Db, Row } from "../sql";
+import { SCHEMA_VERSION } from "./schema";
+
+/** A state field: its value and the (occurredAt, eventId) of the event that wrote it. */
+export type StateEntry = [value: JsonValue, occurredAt: number, eventId: string];
+
+/**
+ * A queued delivery out for one handler: sent under `token` in one queue message, for these seqs.
+ * `exception` says the seq is a pending exception row (a retry or a replay), not the cursor's range.
+ */
+export interface Lease {
+  token: string;
+  seqs: number[];
+  exception: boolean;
+  until: number;
+  claimed: boolean;
+  /** Sends before this one whose lease lapsed with no report. */
+  lapses: number;
+}
+
+/** How far one handler is through the log. */
+export interface Progress {
+  /** Every event with seq ≤ through is settled for this handler (or never concerned it). */
+  through: number;
+  /** [through, at] when the cursor passed that seq: what the delivery view reports as completedAt. */
+  marks: Array<[seq: number, at: number]>;
+  lease?: Lease;
+}
+
+export interface Timer {
+  /** The internal event's id. */
+  id: string;
+  type: string;
+  at: number;
+  data: JsonObject;
+}
+
+export interface EntityModel {
+  tenant: string;
+  entity: EntityRef;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  lastSeq: number;
+  state: Record<string, StateEntry>;
+  progress: Record<string, Progress>;
+  timers: Timer[];
+}
+
+/** The log's row 0 holds the entity's head; no client or internal event id can take this one. */
+export const HEAD_ID = "edgeflow:entity";
+
+interface HeadRow extends Row {
+  type: string;
+  occurred_at: number;
+  received_at: number;
+  data: string;
+}
+
+/** What row 0's data holds besides what its own columns say. */
+interface HeadData {
+  schema: number;
+  tenant: string;
+  id: string;
+  version: number;
+  lastSeq: number;
+  state: Record<string, StateEntry>;
+  progress: Record<string, Progress>;
+  timers: Timer[];
+}
+
+/** Marks kept per handler: enough to date recent deliveries; older ones get the oldest mark's time. */
+const MAX_MARKS = 16;
+
+/** The entity's head, or null for an actor that has never stored an event. */
+export function readModel(db: Db): EntityModel | null {
+  const row = db.all<HeadRow>(`SELECT type, occurred_at, received_at, data FROM events WHERE seq = 0`)[0];
+  if (!row) return null;
+  // Written only by writeModel from these same types.
+  const head = JSON.parse(row.data) as HeadData;
+  return {
+    tenant: head.tenant,
+    entity: { type: row.type, id: head.id },
+    version: head.version,
+    createdAt: Number(row.occurred_at),
+    updatedAt: Number(row.received_at),
+    lastSeq: head.lastSeq,
+    state: head.state,
+    progress: head.progress,
+    timers: head.timers,
+  };
+}
+
+function headData(m: EntityModel): string {
+  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers };
+  return JSON.stringify(head);
+}
+
+export function insertModel(db: Db, m: EntityModel): void {
+  db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data) VALUES (0, ${HEAD_ID}, ${m.entity.type}, ${m.createdAt}, ${m.updatedAt}, ${headData(m)})`;
+}
+
+export function updateModel(db: Db, m: EntityModel): void {
+  db.sql`UPDATE events SET received_at = ${m.updatedAt}, data = ${headData(m)} WHERE seq = 0`;
+}
+
+/**
+ * Per-field last-writer-wins: a field takes the new value only if (occurredAt, eventId) is greater
+ * than what wrote it last, so any arrival order of the same events gives the same state.
+ */
+export function mergeState(state: Record<string, StateEntry>, data: JsonObject, occurredAt: number, eventId: string): void {
+  for (const [field, value] of Object.entries(data)) {
+    const current = Object.hasOwn(state, field) ? state[field] : undefined;
+    if (current && (current[1] > occurredAt || (current[1] === occurredAt && current[2] >= eventId))) continue;
+    // defineProperty, not assignment: a field named __proto__ must stay a plain own property.
+    Object.defineProperty(state, field, { value: [value, occurredAt, eventId], enumerable: true, writable: true, configurable: true });
+  }
+}
+
+/** The merged state as a plain object of values. */
+export function stateValues(state: Record<string, StateEntry>): JsonObject {
+  const values: JsonObject = {};
+  for (const field of Object.keys(state).sort()) {
+    Object.defineProperty(values, field, { value: state[field]![0], enumerable: true, writable: true, configurable: true });
+  }
+  return values;
+}
+
+/** Moves a handler's cursor forward to `seq` (never back), dating the move. */
+export function advance(progress: Progress, seq: number, now: number): void {
+  if (seq <= progress.through) return;
+  progress.through = seq;
+  const last = progress.marks[progress.marks.length - 1];
+  // Moves within a second share a mark, so a burst does not flush the history of older ones.
+  if (last && now - last[1] < 1000) last[0] = seq;
+  else progress.marks.push([seq, now]);
+  if (progress.marks.length > MAX_MARKS) progress.marks.shift();
+}
+
+/** When the cursor passed `seq` (at the latest), or null if no mark covers it. */
+export function completedAt(progress: Progress, seq: number): number | null {
+  for (const [through, at] of progress.marks) if (seq <= through) return at;
+  return null;
+}

@@ -1,0 +1,120 @@
+// The entity's durable core: the schema, the in-memory entity row and the one way to change it.
+// Everything that changes the entity row goes through `update`, which runs in ONE synchronous
+// transaction and writes the row once at its end.
+import type { EntityRef } from "../../src/types";
+import type { Db } from "../sql";
+import { migrateLegacy } from "./legacy-migrations";
+import { insertModel, readModel, updateModel, type EntityModel } from "./model";
+import { BASELINE, EXCEPTION_TABLES, tablesOf } from "./schema";
+
+export class EntityStore {
+  /** The entity row; null until the first event is stored. */
+  private current: EntityModel | null;
+  private exceptionTables: boolean;
+  private logTables: boolean;
+  private inserted = false;
+  /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
+  private dirty = false;
+  private depth = 0;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    readonly db: Db,
+  ) {
+    let tables = tablesOf(db);
+    if (tables.has("_migrations")) {
+      migrateLegacy(storage, db);
+      tables = tablesOf(db);
+    }
+    this.logTables = tables.has("events");
+    this.exceptionTables = tables.has("deliveries");
+    this.current = this.logTables ? readModel(db) : null;
+    this.inserted = this.current !== null;
+  }
+
+  get model(): EntityModel | null {
+    return this.current;
+  }
+
+  /** The entity row; for code that runs only once an event is stored. */
+  get entity(): EntityModel {
+    if (!this.current) throw new Error("entity actor has no entity yet");
+    return this.current;
+  }
+
+  /** Whether the exception tables exist (no table, no exceptional delivery yet). */
+  get hasExceptions(): boolean {
+    return this.exceptionTables;
+  }
+
+  /**
+   * Runs `change` in one synchronous transaction and then writes the entity row, once. If anything
+   * throws, the transaction rolls back and the in-memory row is restored, so memory never holds
+   * what storage does not. Nested calls join the outer transaction.
+   */
+  update<T>(change: () => T, writeRow = true): T {
+    if (this.depth > 0) return change();
+    const before = this.current === null ? null : structuredClone(this.current);
+    const inserted = this.inserted;
+    const tables = [this.logTables, this.exceptionTables] as const;
+    this.depth++;
+    try {
+      return this.storage.transactionSync(() => {
+        const result = change();
+        // Changes to exception rows alone (a replay, a dead letter reported) leave the row as it is.
+        if (writeRow) this.write();
+        return result;
+      });
+    } catch (err) {
+      this.current = before;
+      this.inserted = inserted;
+      [this.logTables, this.exceptionTables] = tables;
+      throw err;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */
+  create(tenant: string, entity: EntityRef, now: number): EntityModel {
+    if (!this.logTables) {
+      this.db.schema(BASELINE);
+      this.logTables = true;
+    }
+    this.current = { tenant, entity, version: 0, createdAt: now, updatedAt: now, lastSeq: 0, state: {}, progress: {}, timers: [] };
+    return this.current;
+  }
+
+  /** Creates the exception tables if they are missing. Call inside `update` only. */
+  ensureExceptionTables(): void {
+    if (this.exceptionTables) return;
+    this.db.schema(EXCEPTION_TABLES);
+    this.exceptionTables = true;
+  }
+
+  /**
+   * Records that the in-memory row changed without a write: the next write of any kind carries the
+   * change. Cursor moves ride on the next write this way, because a re-run after a crash is
+   * allowed (same idempotency key) and a row write per delivery is what this engine exists to avoid.
+   */
+  touch(): void {
+    this.dirty = true;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  /** Writes pending in-memory changes, if any. */
+  flush(): void {
+    if (this.dirty && this.current) this.update(() => undefined);
+  }
+
+  private write(): void {
+    if (!this.current) return;
+    if (this.inserted) updateModel(this.db, this.current);
+    else insertModel(this.db, this.current);
+    this.inserted = true;
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,143 @@
+// What the read endpoints show of an entity: its state and counters, and pages of its log with
+// each event's deliveries, derived from the handlers' cursors and the exception rows.
+import { eventDefinition } from "../../src/events/registry";
+import type { DeliveryStatus, DeliveryView, EntityView, EventPage, JsonObject, SourceMeta } from "../../src/types";
+import type { Deliveries, ExceptionRow } from "./deliveries";
+import { completedAt, stateValues, type EntityModel } from "./model";
+import type { EntityStore } from "./store";
+
+const MAX_PAGE = 500;
+/**
+ * Most event data one page of the log carries. A page of 500 events of 256 KiB each would be far
+ * over a Worker's 128 MB; a page ends early (with `next`) once this much is read, but always
+ * holds at least one event.
+ */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+interface LogRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  id: string;
+  type: string;
+  occurred_at: number;
+  received_at: number;
+  data: string;
+  source: string | null;
+}
+
+/** Derives one delivery's view from the handler's cursor, its lease and any exception row. */
+class DeliveryViews {
+  private readonly rows = new Map<string, ExceptionRow[]>();
+  /** Per handler: when its blocking pending row is next due (what the events behind it wait for). */
+  private readonly blockedUntil = new Map<string, number>();
+
+  constructor(
+    private readonly model: EntityModel,
+    rows: readonly ExceptionRow[],
+  ) {
+    for (const row of rows) {
+      const list = this.rows.get(row.handler) ?? [];
+      list.push(row);
+      this.rows.set(row.handler, list);
+      if (row.status === "pending") {
+        const at = Number(row.next_attempt_at);
+        this.blockedUntil.set(row.handler, Math.min(this.blockedUntil.get(row.handler) ?? at, at));
+      }
+    }
+  }
+
+  view(handler: string, seq: number, receivedAt: number): DeliveryView {
+    const progress = this.model.progress[handler];
+    const lease = progress?.lease;
+    const leased = lease !== undefined && lease.seqs.includes(seq);
+    const row = this.rows.get(handler)?.find((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
+    if (row) {
+      const pending = row.status === "pending";
+      return {
+        handler,
+        status: pending ? (leased ? "in_flight" : "pending") : (row.status as DeliveryStatus),
+        attempts: Number(row.tries),
+        lastError: row.last_error,
+        nextAttemptAt: pending ? iso(row.next_attempt_at) : null,
+        completedAt: pending ? null : iso(row.completed_at),
+      };
+    }
+    if (progress && seq <= progress.through) {
+      return { handler, status: "succeeded", attempts: 1, lastError: null, nextAttemptAt: null, completedAt: iso(completedAt(progress, seq)) };
+    }
+    const waitsFor = this.blockedUntil.get(handler);
+    return {
+      handler,
+      status: leased ? "in_flight" : "pending",
+      attempts: 0,
+      lastError: null,
+      nextAttemptAt: leased ? null : iso(waitsFor ?? receivedAt),
+      completedAt: null,
+    };
+  }
+}
+
+/** The entity's state and counters, or null if it never received an event. */
+export function entityView(store: EntityStore, deliveries: Deliveries): EntityView | null {
+  const model = store.model;
+  if (!model) return null;
+  const views = new DeliveryViews(model, deliveries.covering(1, model.lastSeq));
+  const counts = { pending: 0, succeeded: 0, skipped: 0, dead: 0 };
+  let count = 0;
+  for (const row of store.db.iterate<{ seq: number; type: string; received_at: number }>(`SELECT seq, type, received_at FROM events WHERE seq > 0 ORDER BY seq`)) {
+    count++;
+    for (const handler of eventDefinition(row.type)?.handlers ?? []) {
+      const { status } = views.view(handler, Number(row.seq), Number(row.received_at));
+      counts[status === "in_flight" ? "pending" : status]++;
+    }
+  }
+  return {
+    entity: model.entity,
+    state: stateValues(model.state),
+    version: model.version,
+    createdAt: iso(model.createdAt)!,
+    updatedAt: iso(model.updatedAt)!,
+    events: { count, lastSeq: model.lastSeq },
+    deliveries: counts,
+  };
+}
+
+/** A page of the event log in seq order, each event with its deliveries. */
+export function eventPage(store: EntityStore, deliveries: Deliveries, after: number, limit: number): EventPage | null {
+  const model = store.model;
+  if (!model) return null;
+  const size = Math.min(Math.max(1, limit), MAX_PAGE);
+  // Read lazily and stop at the byte budget, so a page of large events is never all in memory.
+  const page: LogRow[] = [];
+  let bytes = 0;
+  let more = false;
+  for (const row of store.db.iterate<LogRow>(
+    `SELECT seq, id, type, occurred_at, received_at, data, source FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    Math.max(0, after),
+    size + 1,
+  )) {
+    bytes += row.data.length;
+    if (page.length === size || (page.length > 0 && bytes > MAX_PAGE_BYTES)) {
+      more = true;
+      break;
+    }
+    page.push(row);
+  }
+  const views = page.length === 0 ? null : new DeliveryViews(model, deliveries.covering(Number(page[0]!.seq), Number(page[page.length - 1]!.seq)));
+  return {
+    events: page.map((e) => ({
+      id: e.id,
+      seq: Number(e.seq),
+      type: e.type,
+      occurredAt: iso(e.occurred_at)!,
+      receivedAt: iso(e.received_at)!,
+      // Stored by the log from validated JSON objects.
+      data: JSON.parse(e.data) as JsonObject,
+      // Written only by the log from a validated SourceMeta.
+      ...(e.source === null ? {} : { source: JSON.parse(e.source) as SourceMeta }),
+      deliveries: (eventDefinition(e.type)?.handlers ?? []).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
+    })),
+    next: more ? String(page[page.length - 1]!.seq) : null,
+  };
+}
