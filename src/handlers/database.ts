@@ -1,26 +1,6 @@
 import { SkipDelivery } from "../delivery/errors";
-import { addUsage } from "../usage";
+import { countRows, ensureSchema } from "./d1-schema";
 import { defineHandler, type HandlerContext } from "./handler";
-// The same file `wrangler d1 migrations apply` uses (wrangler bundles .sql as text).
-import initSql from "../../migrations/0001_init.sql";
-
-let schemaReady: Promise<void> | undefined;
-
-/** Applies the idempotent schema once per isolate; a failure is retried on the next attempt. */
-function ensureSchema(db: D1Database): Promise<void> {
-  schemaReady ??= (async () => {
-    const statements = initSql
-      .replace(/--.*$/gm, "")
-      .split(";")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    countRows(await db.batch(statements.map((s) => db.prepare(s))));
-  })().catch((err: unknown) => {
-    schemaReady = undefined;
-    throw err;
-  });
-  return schemaReady;
-}
 
 const text = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
@@ -82,12 +62,4 @@ async function mirror(contexts: HandlerContext[]): Promise<void> {
     );
   }
   countRows(await db.batch(statements));
-}
-
-/** Adds what D1 reports it read and wrote (its result `meta`) to the isolate's usage. */
-function countRows(results: D1Result[]): void {
-  for (const { meta } of results) {
-    addUsage("d1RowsRead", meta.rows_read ?? 0);
-    addUsage("d1RowsWritten", meta.rows_written ?? 0);
-  }
 }
