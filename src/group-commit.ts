@@ -75,10 +75,11 @@ async function send(env: Cloudflare.Env, tenant: string, entity: EntityRef, key:
   try {
     results = await entityActor(env, tenant, entity).ingest(tenant, group.flatMap((m) => m.events));
   } catch (err) {
-    // Each other member retries alone, so one request's failure never becomes another's.
+    // Every member of a failed group retries alone, so one request's failure never becomes another's.
     for (const m of group) if (m !== self) m.results.reject(err);
     wakeNext(key);
-    throw err;
+    if (group.length === 1) throw err;
+    return entityActor(env, tenant, entity).ingest(tenant, self.events);
   }
   let own: IngestResult[] = [];
   let at = 0;
