@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { deliveryHistories, openWork } from "./lib/inspect-state.ts";
+import { remoteHandlersOf } from "./lib/registry.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
 import { receiverVars, seededRandom, startReceiver } from "./receiver.ts";
 
@@ -22,11 +23,8 @@ export interface ChaosOptions {
 
 export const DEFAULTS: ChaosOptions = { events: 10_000, entities: 1_000, failRate: 0.2, kills: 2, seed: 7, concurrency: 32, drainTimeoutMs: 300_000 };
 
-// The handlers whose effects the receiver can see, per event type (src/events/*.ts).
-const REMOTE_HANDLERS: Record<string, string[]> = {
-  "lead.created": ["slack", "welcome-email", "crm", "ai-analysis"],
-  "lead.updated": ["slack", "crm"],
-};
+// The handlers whose effects the receiver can see, per event type, from the Worker's registry.
+const REMOTE_HANDLERS: Record<string, string[]> = Object.fromEntries(["lead.created", "lead.updated"].map((type) => [type, remoteHandlersOf(type)]));
 // Handlers that coalesce (they send the entity's current state, `coalesce: true` in
 // src/handlers/*.ts): one call, under the newest event's key, delivers a burst. Their keys are
 // allowed, not each required; what is required is that the lead's last call carried its final state.

@@ -2,6 +2,7 @@
 // OpenAI-compatible model. It records every call, can fail a share of them, and can be scripted
 // per idempotency key. Used by the tests and the benchmarks; run it by hand with
 //   node scripts/receiver.ts --port 9000 [--fail-rate 0.2]
+import { localSettings } from "../src/handlers/settings.ts";
 import { cli, numberArg } from "./lib/args.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
@@ -139,18 +140,9 @@ export async function startReceiver(options: { port?: number; failRate?: number;
   };
 }
 
-/** The handler URLs that point every edgeflow handler at a receiver, as wrangler vars. */
+/** The settings that point every edgeflow handler at a receiver, as wrangler vars (src/handlers/settings.ts). */
 export function receiverVars(url: string): Record<string, string> {
-  return {
-    SLACK_WEBHOOK_URL: `${url}/slack`,
-    EMAIL_API_URL: `${url}/email`,
-    EMAIL_API_KEY: "test-email-key",
-    EMAIL_FROM: "edgeflow@example.com",
-    CRM_API_URL: `${url}/crm`,
-    CRM_API_KEY: "test-crm-key",
-    AI_API_URL: `${url}/ai`,
-    AI_API_KEY: "test-ai-key",
-  };
+  return localSettings(url);
 }
 
 if (import.meta.main) {

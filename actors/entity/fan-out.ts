@@ -1,13 +1,14 @@
 // The fan-out runner: from the alarm, each handler takes its due work from the log (a retrying or
 // replayed row first, else the range after its cursor), runs it, and settles the outcome. Queued
 // handlers' work leaves in ONE queue message per alarm turn and is settled when the consumer
-// reports. Successes only move cursors in memory; the move is written with the next row write the
-// entity makes anyway (the end of the turn, a claim, a report, the next ingest).
+// reports. Successes only move cursors in memory; the moves are written once, at the end of the
+// turn (and every second in a long one), or earlier with any other write the entity makes.
 import type { Settings } from "../../src/config";
 import { executeWork } from "../../src/delivery/execute";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
 import { retryDelay } from "../../src/delivery/retry";
 import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler";
+import { unconfiguredBy } from "../../src/handlers/http";
 import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
@@ -28,6 +29,8 @@ export const MAX_UNREPORTED_SENDS = 3;
 const LEASE_MARGIN_MS = 5_000;
 /** Most events one queued handler that calls once per event takes in one message. */
 const QUEUED_RUN = 5;
+/** How much of a long chain's progress may be unwritten: what a crash would deliver again. */
+const CHAIN_FLUSH_MS = 1_000;
 /** Most events one coalescing or skipped run covers. */
 const LONG_RUN = 100;
 
@@ -63,8 +66,7 @@ export class FanOut {
   /**
    * One alarm turn: sends the queued handlers' due work in one message, and runs every inline
    * handler's chain, each on its own so one slow or failing handler never holds back another.
-   * Ends by writing the cursors it moved, unless a queued delivery is out: its claim and report
-   * write the entity row anyway, and a lost message brings the alarm back at its lease's end.
+   * Ends by writing the cursors it moved (one row), whatever else is out.
    */
   async turn(deadline: number): Promise<void> {
     const model = this.store.entity;
@@ -78,12 +80,9 @@ export class FanOut {
       (handler.mode === "queued" ? queued : inline).push(handler);
     }
     await Promise.all([this.sendQueued(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
-    if (!this.leaseOut(Date.now())) this.store.flush();
-  }
-
-  /** Whether a queued delivery is out and not yet reported. */
-  private leaseOut(now: number): boolean {
-    return Object.values(this.store.entity.progress).some((p) => p.lease !== undefined && p.lease.until > now);
+    // An instance can be evicted between turns (idle while a queued call is out) and a process
+    // can die: what this turn delivered is written before the turn ends.
+    this.store.flush();
   }
 
   // ─── Inline handlers ──────────────────────────────────────────────────────────────────────────
@@ -113,6 +112,9 @@ export class FanOut {
           room -= work.events.length;
           const results = await executeWork(this.jobs(work), this.env());
           this.settle(work, results);
+          // A long chain (a backlog) writes its progress every so often, so a crash re-runs
+          // at most that much of it.
+          if (this.store.sinceWrite() > CHAIN_FLUSH_MS) this.store.flush();
         } catch (err) {
           // A bug must not loop: the work stays due and the next alarm tries again.
           this.log("error", "delivery attempt failed unexpectedly", err, { handler: handler.name });
@@ -401,7 +403,8 @@ export class FanOut {
   private unconfigured(handler: Handler): string | null {
     let reason = this.skipReasons.get(handler.name);
     if (reason === undefined) {
-      reason = handler.unconfigured?.(this.env()) ?? null;
+      const env = this.env();
+      reason = handler.unconfigured ? handler.unconfigured(env) : handler.settings ? unconfiguredBy(env, handler.settings) : null;
       this.skipReasons.set(handler.name, reason);
     }
     return reason;

@@ -16,6 +16,7 @@ export class EntityStore {
   /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
   private dirty = false;
   private depth = 0;
+  private writtenAt = Date.now();
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -110,8 +111,14 @@ export class EntityStore {
     if (this.dirty && this.current) this.update(() => undefined);
   }
 
+  /** Milliseconds since the entity's head was last written (or loaded). */
+  sinceWrite(): number {
+    return Date.now() - this.writtenAt;
+  }
+
   private write(): void {
     if (!this.current) return;
+    this.writtenAt = Date.now();
     if (this.inserted) updateModel(this.db, this.current);
     else insertModel(this.db, this.current);
     this.inserted = true;

@@ -3,12 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-
-// The Worker's own event registry, so "which handlers does this event concern" has one answer.
-// Imported by URL: its types reach the Worker's runtime types, which this Node project does not load.
-const registry = (await import(new URL("../../src/events/registry.ts", import.meta.url).href)) as {
-  eventDefinitions(): ReadonlyArray<{ type: string; handlers: readonly string[] }>;
-};
+import { HANDLERS_OF } from "./registry.ts";
 
 export interface OpenWork {
   actor: string;
@@ -23,8 +18,6 @@ export interface OpenWork {
 
 type Progress = Record<string, { through: number }>;
 
-/** The handlers each event type lists, from the same registry the Worker uses. */
-const HANDLERS_OF = new Map(registry.eventDefinitions().map((d) => [d.type, new Set<string>(d.handlers)]));
 
 function hasTable(db: DatabaseSync, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;

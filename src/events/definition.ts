@@ -1,6 +1,7 @@
 import { validate, type Struct, type StructError } from "superstruct";
 import type { HandlerName } from "../handlers/registry";
 import type { EntityRef, JsonObject } from "../types";
+import type { D1Mirror } from "./mirrors.ts";
 
 /** What every event type's `data` has in common: the id its entity is derived from. */
 export type EventData = { id: string } & Record<string, unknown>;
@@ -31,6 +32,8 @@ export interface EventDefinition {
   internal?: boolean;
   /** The Slack message, for types that list the `slack` handler. */
   slack?(input: SlackInput): SlackMessage;
+  /** Where the `database` handler mirrors the entity's state, for types that list it. */
+  mirror?: D1Mirror;
 }
 
 /** Builds an `EventDefinition` from a superstruct schema for its `data`. */
@@ -40,8 +43,10 @@ export function defineEvent<T extends { id: string }, S, const H extends readonl
     data: Struct<T, S>;
     handlers: H;
     internal?: boolean;
-    // A type that lists `slack` must say what to post: leaving it out fails `tsc`.
-  } & ("slack" extends H[number] ? { slack(input: SlackInput): SlackMessage } : { slack?: never }),
+    // A type that lists `slack` must say what to post, and one that lists `database` where to
+    // mirror: leaving either out fails `tsc`.
+  } & ("slack" extends H[number] ? { slack(input: SlackInput): SlackMessage } : { slack?: never }) &
+    ("database" extends H[number] ? { mirror: D1Mirror } : { mirror?: never }),
 ): EventDefinition {
   return {
     type: spec.type,
@@ -49,5 +54,6 @@ export function defineEvent<T extends { id: string }, S, const H extends readonl
     internal: spec.internal ?? false,
     validateData: (value) => validate(value, spec.data),
     ...(spec.slack ? { slack: spec.slack } : {}),
+    ...(spec.mirror ? { mirror: spec.mirror } : {}),
   };
 }

@@ -1,7 +1,8 @@
 import { RetryableError, SkipDelivery } from "../delivery/errors";
 import type { JsonObject } from "../types";
 import { defineHandler, type HandlerContext, type HandlerResult } from "./handler";
-import { missingSettings, sendJson } from "./http";
+import { sendJson } from "./http";
+import { SETTINGS } from "./settings.ts";
 
 const DEFAULT_MODEL = "gpt-4o-mini";
 
@@ -55,13 +56,13 @@ async function analyse(context: HandlerContext, instruction: string, subject: Js
 export const aiAnalysis = defineHandler({
   name: "ai-analysis",
   mode: "queued",
-  unconfigured: (env) => missingSettings(env, "AI_API_URL"),
+  settings: SETTINGS["ai-analysis"],
   run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
 });
 
 export const offerAnalysis = defineHandler({
   name: "offer-analysis",
   mode: "queued",
-  unconfigured: (env) => missingSettings(env, "AI_API_URL"),
+  settings: SETTINGS["offer-analysis"],
   run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
 });

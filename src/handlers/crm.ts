@@ -1,6 +1,7 @@
 import { PermanentError, SkipDelivery } from "../delivery/errors";
 import { defineHandler } from "./handler";
-import { missingSettings, required, sendJson } from "./http";
+import { required, sendJson } from "./http";
+import { SETTINGS } from "./settings.ts";
 
 /**
  * `{CRM_API_URL}/contacts/{id}` with the id as one path segment. Ids "." and ".." are refused at
@@ -17,7 +18,7 @@ export const crm = defineHandler({
   name: "crm",
   mode: "queued",
   coalesce: true,
-  unconfigured: (env) => missingSettings(env, "CRM_API_URL", "CRM_API_KEY"),
+  settings: SETTINGS.crm,
   async run(context) {
     if (context.entity.type !== "lead") throw new SkipDelivery("only leads are synced to the CRM");
     const [url, key] = required(context, "CRM_API_URL", "CRM_API_KEY");

@@ -1,14 +1,13 @@
 import { SkipDelivery } from "../delivery/errors";
+import { eventDefinition } from "../events/registry";
 import { countRows, ensureSchema } from "./d1-schema";
 import { defineHandler, type HandlerContext } from "./handler";
-
-const text = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
 /** Most events one D1 batch carries for one entity. */
 const MAX_BATCH = 50;
 
 /**
- * Mirrors the entity into D1 (leads / offers, plus the event log). Every write is an upsert keyed
+ * Mirrors the entity into D1 (the table its event type names, plus the event log). Every write is an upsert keyed
  * by the entity or event, and guarded by seq, so retries and replays never duplicate or regress.
  * An entity's backlog goes in one D1 batch: every event row, then one upsert of the current
  * state at the highest seq, which is what one upsert per event would have left.
@@ -36,29 +35,20 @@ async function mirror(contexts: HandlerContext[]): Promise<void> {
     insertEvent.bind(tenant, event.id, entity.type, entity.id, event.seq, event.type, event.occurredAt, JSON.stringify(event.data)),
   );
   const seq = Math.max(...contexts.map((c) => c.event.seq));
-  const stateJson = JSON.stringify(state);
-  if (entity.type === "lead") {
+  // The newest event's type says where its entity is mirrored.
+  const mirror = eventDefinition(contexts[contexts.length - 1]!.event.type)?.mirror;
+  if (mirror) {
+    const columns = Object.entries(mirror.columns(state));
+    const names = columns.map(([name]) => name);
+    const all = [...names, "state", "last_event_seq", "updated_at"];
     statements.push(
       db
         .prepare(
-          `INSERT INTO leads (tenant, id, email, name, status, state, last_event_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (tenant, id) DO UPDATE SET email = excluded.email, name = excluded.name, status = excluded.status,
-             state = excluded.state, last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
-           WHERE excluded.last_event_seq >= leads.last_event_seq`,
+          `INSERT INTO ${mirror.table} (tenant, id, ${all.join(", ")}) VALUES (?, ?, ${all.map(() => "?").join(", ")})
+           ON CONFLICT (tenant, id) DO UPDATE SET ${all.map((n) => `${n} = excluded.${n}`).join(", ")}
+           WHERE excluded.last_event_seq >= ${mirror.table}.last_event_seq`,
         )
-        .bind(tenant, entity.id, text(state.email), text(state.name), text(state.status), stateJson, seq, now),
-    );
-  } else if (entity.type === "offer") {
-    const amount = typeof state.amount === "number" ? state.amount : null;
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO offers (tenant, id, lead_id, amount, currency, state, last_event_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (tenant, id) DO UPDATE SET lead_id = excluded.lead_id, amount = excluded.amount, currency = excluded.currency,
-             state = excluded.state, last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at
-           WHERE excluded.last_event_seq >= offers.last_event_seq`,
-        )
-        .bind(tenant, entity.id, text(state.leadId), amount, text(state.currency), stateJson, seq, now),
+        .bind(tenant, entity.id, ...columns.map(([, value]) => value), JSON.stringify(state), seq, now),
     );
   }
   countRows(await db.batch(statements));

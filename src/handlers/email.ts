@@ -1,7 +1,8 @@
 import { entityActor } from "../actors";
 import { SkipDelivery } from "../delivery/errors";
 import { defineHandler, type HandlerContext } from "./handler";
-import { missingSettings, required, sendJson } from "./http";
+import { required, sendJson } from "./http";
+import { SETTINGS } from "./settings.ts";
 
 interface Email {
   to: string;
@@ -9,14 +10,12 @@ interface Email {
   text: string;
 }
 
-const EMAIL_SETTINGS = ["EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM"] as const;
-const emailUnconfigured = (env: Cloudflare.Env) => missingSettings(env, ...EMAIL_SETTINGS);
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Sends through a Resend-style API: `POST {EMAIL_API_URL} {from,to,subject,text,html}`. */
 async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
-  const [url, key, from] = required(context, ...EMAIL_SETTINGS);
+  const [url, key, from] = required(context, "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM");
   const html = `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>`;
   await sendJson(context, url!, {
     headers: { authorization: `Bearer ${key}` },
@@ -27,7 +26,7 @@ async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
 export const welcomeEmail = defineHandler({
   name: "welcome-email",
   mode: "inline",
-  unconfigured: emailUnconfigured,
+  settings: SETTINGS["welcome-email"],
   async run(context) {
     const { email, name } = context.event.data;
     if (typeof email !== "string") throw new SkipDelivery("the lead has no email address");
@@ -40,7 +39,7 @@ export const welcomeEmail = defineHandler({
 export const offerEmail = defineHandler({
   name: "offer-email",
   mode: "inline",
-  unconfigured: emailUnconfigured,
+  settings: SETTINGS["offer-email"],
   async run(context) {
     const { leadId, amount, currency } = context.event.data;
     if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");

@@ -1,5 +1,6 @@
 import type { Settings } from "../config";
 import type { EntityRef, JsonObject } from "../types";
+import type { HandlerSetting } from "./settings.ts";
 
 /** The stored event a delivery is for. */
 export interface DeliveryEvent {
@@ -53,6 +54,11 @@ export interface Handler<N extends string = string> {
    * no alarm turn and no queue round trip.
    */
   unconfigured?(env: Cloudflare.Env): string | null;
+  /**
+   * The settings it reads (settings.ts). Where it has no `unconfigured` of its own, a missing
+   * required one is what makes it unconfigured.
+   */
+  settings?: readonly HandlerSetting[];
   run(context: HandlerContext): Promise<HandlerResult | void>;
   /**
    * Optional: delivers up to `maxBatch` of one entity's consecutive due deliveries, in seq order,

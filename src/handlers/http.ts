@@ -4,8 +4,14 @@ import { tenantConfig } from "../config";
 import { signStandardWebhooks } from "../sources/sign";
 import { VERSION } from "../version";
 import type { HandlerContext } from "./handler";
+import type { HandlerSetting } from "./settings.ts";
 
 type Setting = keyof Cloudflare.Env;
+
+/** Why a handler with these declared settings cannot run here (a required one unset or empty), or null. */
+export function unconfiguredBy(env: Cloudflare.Env, settings: readonly HandlerSetting[]): string | null {
+  return missingSettings(env, ...settings.filter((s) => s.required).map((s) => s.name as Setting));
+}
 
 /** The skip reason when any of these settings is unset or empty, else null. */
 export function missingSettings(env: Cloudflare.Env, ...names: Setting[]): string | null {

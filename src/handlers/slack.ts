@@ -1,7 +1,8 @@
 import { SkipDelivery } from "../delivery/errors";
 import { eventDefinition } from "../events/registry";
 import { defineHandler } from "./handler";
-import { missingSettings, required, sendJson } from "./http";
+import { required, sendJson } from "./http";
+import { SETTINGS } from "./settings.ts";
 
 /**
  * Posts a Slack incoming-webhook message. What to post, or why to post nothing, is the event
@@ -10,7 +11,7 @@ import { missingSettings, required, sendJson } from "./http";
 export const slack = defineHandler({
   name: "slack",
   mode: "inline",
-  unconfigured: (env) => missingSettings(env, "SLACK_WEBHOOK_URL"),
+  settings: SETTINGS.slack,
   async run(context) {
     const message = eventDefinition(context.event.type)?.slack?.(context);
     if (!message) throw new SkipDelivery(`${context.event.type} has no Slack message`);

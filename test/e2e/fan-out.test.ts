@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver";
+import { remoteHandlersOf } from "../../scripts/lib/registry.ts";
 import { startServer, waitFor, type LocalServer } from "./harness";
 
 const ENTITIES = 100;
 const EVENTS_PER_ENTITY = 10;
 const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
 /** Handlers that call the receiver, per type; database, analytics and follow-up stay local. */
-const REMOTE: Record<string, string[]> = {
-  "lead.created": ["slack", "welcome-email", "crm", "ai-analysis"],
-  "lead.updated": ["slack", "crm"],
-};
+const REMOTE: Record<string, string[]> = Object.fromEntries(["lead.created", "lead.updated"].map((type) => [type, remoteHandlersOf(type)]));
 /** The CRM coalesces: one upsert of the lead's current state, under the newest event's key, delivers a burst. */
 const COALESCING = new Set(["crm"]);
 
