@@ -12,8 +12,8 @@ describe("npm run bench (smoke)", () => {
       () => {},
     );
     const phases = [...report.bare, ...report.emptyActor, ...report.hotEntity, report.newEntities, ...report.distinctEntities, report.batch, report.hotBatch];
-    // bare ×2, empty actor ×2, hot ×2, new entities, existing entities ×2, batch, hot batch.
-    expect(phases).toHaveLength(11);
+    // bare ×2, empty actor ×3 (hot, new each, existing), hot ×2, new entities, existing entities ×2, batch, hot batch.
+    expect(phases).toHaveLength(12);
     for (const phase of phases) {
       expect(phase.requests).toBeGreaterThan(0);
       // Every request got the answer it should: 200 bare, 202 ingest, 207 batch.
@@ -43,6 +43,7 @@ describe("npm run bench (smoke)", () => {
     expect(table).toContain("ingest, 1 hot entity");
     expect(table).toContain("fan-out → slack (inline)");
     expect(table).toContain("empty actor RPC, new actor each");
+    expect(table).toContain("empty actor RPC, 40 existing");
     expect(table.split("\n").filter((line) => line.startsWith("bare Worker"))).toHaveLength(2);
   });
 });
