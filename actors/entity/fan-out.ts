@@ -99,16 +99,18 @@ export class FanOut {
     try {
       while (Date.now() < deadline && room > 0) {
         const reason = this.unconfigured(handler);
-        // A slot first, then the work: what is due is read after any wait, never before it.
-        if (reason === null && !(await startInlineCall(deadline))) return;
+        const limit = reason !== null ? LONG_RUN : Math.min(handler.maxBatch ?? 1, room);
+        // The work first, then a slot: a handler with nothing to do (most handlers of most events
+        // of an entity) never queues for one. Only this chain moves this handler's cursor, so the
+        // work read here is still due after the wait.
+        const work = this.nextWork(handler.name, Date.now(), limit);
+        if (!work) return;
+        if (reason !== null) {
+          this.skip(work, reason);
+          continue;
+        }
+        if (!(await startInlineCall(deadline))) return;
         try {
-          const limit = reason !== null ? LONG_RUN : Math.min(handler.maxBatch ?? 1, room);
-          const work = this.nextWork(handler.name, Date.now(), limit);
-          if (!work) return;
-          if (reason !== null) {
-            this.skip(work, reason);
-            continue;
-          }
           room -= work.events.length;
           const results = await executeWork(this.jobs(work), this.env());
           this.settle(work, results);
@@ -120,7 +122,7 @@ export class FanOut {
           this.log("error", "delivery attempt failed unexpectedly", err, { handler: handler.name });
           return;
         } finally {
-          if (reason === null) endInlineCall();
+          endInlineCall();
         }
       }
     } finally {
