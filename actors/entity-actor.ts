@@ -96,6 +96,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const { pending, dead } = this.deliveries.wakeTimes();
     const times: number[] = model.timers.map((t) => t.at);
     if (dead !== null) times.push(dead);
+    const flush = this.fanOut.flushDueAt;
+    if (flush !== null) times.push(flush);
     for (const [handler, progress] of Object.entries(model.progress)) {
       if (progress.lease) times.push(progress.lease.until);
       else if (pending.has(handler)) times.push(pending.get(handler)!);

@@ -1,8 +1,9 @@
 // The fan-out runner: from the alarm, each handler takes its due work from the log (a retrying or
 // replayed row first, else the range after its cursor), runs it, and settles the outcome. Queued
 // handlers' work leaves in ONE queue message per alarm turn and is settled when the consumer
-// reports. Successes only move cursors in memory; the moves are written once, at the end of the
-// turn (and every second in a long one), or earlier with any other write the entity makes.
+// reports. Successes only move cursors in memory; the moves are written once: with the queued
+// report when one is due within 2 s, else at the end of the turn (and every second in a long
+// one), or earlier with any other write the entity makes.
 import type { Settings } from "../../src/config";
 import { executeWork } from "../../src/delivery/execute";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
@@ -31,6 +32,8 @@ const LEASE_MARGIN_MS = 5_000;
 const QUEUED_RUN = 5;
 /** How much of a long chain's progress may be unwritten: what a crash would deliver again. */
 const CHAIN_FLUSH_MS = 1_000;
+/** How long a turn's cursor moves may wait for a queued report's write to carry them. */
+const DEFERRED_FLUSH_MS = 2_000;
 /** Most events one coalescing or skipped run covers. */
 const LONG_RUN = 100;
 
@@ -49,6 +52,8 @@ type Log = (level: "warn" | "error", msg: string, err: unknown, extra?: Record<s
 export class FanOut {
   /** Handlers with a chain running in this instance: never two chains for one handler. */
   private readonly running = new Set<string>();
+  /** See flushDueAt. */
+  private flushBy: number | null = null;
   /** Queue tokens this instance issued: the only ones it grants claims on. */
   private readonly issued = new Set<string>();
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
@@ -66,7 +71,8 @@ export class FanOut {
   /**
    * One alarm turn: sends the queued handlers' due work in one message, and runs every inline
    * handler's chain, each on its own so one slow or failing handler never holds back another.
-   * Ends by writing the cursors it moved (one row), whatever else is out.
+   * Ends by writing the cursors it moved (one row), unless a queued report will write them
+   * within DEFERRED_FLUSH_MS.
    */
   async turn(deadline: number): Promise<void> {
     const model = this.store.entity;
@@ -80,9 +86,25 @@ export class FanOut {
       (handler.mode === "queued" ? queued : inline).push(handler);
     }
     await Promise.all([this.sendQueued(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
-    // An instance can be evicted between turns (idle while a queued call is out) and a process
-    // can die: what this turn delivered is written before the turn ends.
+    const now = Date.now();
+    const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > now);
+    if (reportDue && (this.flushBy === null || now < this.flushBy)) {
+      // A queued call is out, and its report will write the head anyway, normally within a
+      // second: the cursor moves ride on that write. Should the report be slow, the alarm comes
+      // back at flushBy and writes them, so an idle instance never holds them for long.
+      this.flushBy ??= now + DEFERRED_FLUSH_MS;
+      return;
+    }
     this.store.flush();
+  }
+
+  /**
+   * When unwritten cursor moves must be written if no other write carries them first (the alarm
+   * points here too); null when nothing waits.
+   */
+  get flushDueAt(): number | null {
+    if (!this.store.isDirty) this.flushBy = null;
+    return this.flushBy;
   }
 
   // ─── Inline handlers ──────────────────────────────────────────────────────────────────────────
