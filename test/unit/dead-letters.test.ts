@@ -50,6 +50,8 @@ describe("dead letters", () => {
     expect(listed.map((d) => d.eventId).sort()).toEqual(events.map((e) => e.id).sort());
     for (const d of listed) {
       expect(d).toMatchObject({ handler: "slack", attempts: 1, lastError: "HTTP 410: gone", entity: { type: "lead" } });
+      // Which delivery it is: the event's seq in its entity's log, and the handler.
+      expect(d.id).toBe(`lead/${d.entity.id}/1:slack`);
       expect(Date.parse(d.deadAt)).toBeGreaterThan(0);
     }
     // Another tenant sees none of them.
@@ -107,10 +109,10 @@ describe("dead letters", () => {
 });
 
 describe("the dead-letter index under replay", () => {
-  const entry = (entityId: string, outboxId: number, handler = "slack", attempts = 1) => ({
-    id: `lead/${entityId}/${outboxId}`,
+  const entry = (entityId: string, seq: number, handler = "slack", attempts = 1) => ({
+    id: `lead/${entityId}/${seq}:${handler}`,
     entity: { type: "lead", id: entityId },
-    eventId: `evt_${entityId}_${outboxId}`,
+    eventId: `evt_${entityId}_${seq}`,
     handler,
     attempts,
     lastError: "HTTP 410: gone",
@@ -128,7 +130,7 @@ describe("the dead-letter index under replay", () => {
       instance.forgetReplayed(page);
       return instance.listDeadLetters(100, 0).deadLetters;
     });
-    expect(listed).toEqual([expect.objectContaining({ id: "lead/L-1/7", attempts: 2 })]);
+    expect(listed).toEqual([expect.objectContaining({ id: "lead/L-1/7:slack", attempts: 2 })]);
   });
 
   it("replays page by page, matching the filter on every page, and leaves the rest", async () => {
