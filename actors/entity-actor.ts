@@ -153,7 +153,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** Queue consumer: claims the queued work sent under `token` (see FanOut.claim). */
-  claimWork(token: string): ClaimedWork[] | null {
+  claimWork(token: string): Promise<ClaimedWork[] | null> {
     addUsage("entityRequests");
     return this.fanOut.claim(token, Date.now());
   }

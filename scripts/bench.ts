@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { cli, numberArg, numberListArg } from "./lib/args.ts";
 import { bareOptions, edgeflowOptions, ROOT, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient, latencies, openLoop, type Latencies, type LoadResult } from "./lib/load.ts";
-import { receiverVars, startReceiver } from "./receiver.ts";
+import { deliveryOf, receiverVars, startReceiver } from "./receiver.ts";
 
 export interface BenchOptions {
   phaseMs: number;
@@ -309,7 +309,9 @@ async function measureFanout(options: BenchOptions, rate: number, run: string): 
     seen.set(handler, list);
   };
   receiver.onCall((call) => {
-    const [eventId, handler] = (call.headers["idempotency-key"] ?? "").split(":");
+    const delivery = deliveryOf(call.headers["idempotency-key"] ?? "");
+    const eventId = delivery.slice(0, delivery.lastIndexOf(":"));
+    const handler = delivery.slice(delivery.lastIndexOf(":") + 1);
     const start = sentAt.get(eventId ?? "");
     if (start === undefined || !handler) {
       warmCalls++;

@@ -9,7 +9,7 @@ import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/loc
 import { deliveryHistories, openWork } from "./lib/inspect-state.ts";
 import { remoteHandlersOf } from "./lib/registry.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
-import { receiverVars, seededRandom, startReceiver } from "./receiver.ts";
+import { deliveryOf, receiverVars, seededRandom, startReceiver } from "./receiver.ts";
 
 export interface ChaosOptions {
   events: number;
@@ -149,7 +149,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   const crmBodies = new Map<string, Record<string, unknown>>();
   receiver.onCall((call) => {
     if (call.status < 200 || call.status >= 300) return;
-    const key = call.headers["idempotency-key"] ?? "";
+    // One tenant here: the event and handler name the delivery.
+    const key = deliveryOf(call.headers["idempotency-key"] ?? "");
     effects.set(key, [...(effects.get(key) ?? []), epoch]);
     const crm = /^\/crm\/contacts\/(.+)$/.exec(call.path);
     if (crm) crmBodies.set(decodeURIComponent(crm[1]!), JSON.parse(call.body) as Record<string, unknown>);

@@ -10,7 +10,7 @@ import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
 import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.ts";
-import { receiverVars, startReceiver, type Receiver } from "./receiver.ts";
+import { deliveryOf, receiverVars, startReceiver, type Receiver } from "./receiver.ts";
 
 const AUTH = { authorization: "Bearer dev_demo_key" };
 const FOLLOW_UP_DELAY_MS = 2_000;
@@ -139,7 +139,7 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
   for (;;) {
     for (; seen < receiver.calls.length; seen++) {
       const call = receiver.calls[seen]!;
-      if (call.status < 300) missing.delete(call.headers["idempotency-key"] ?? "");
+      if (call.status < 300) missing.delete(deliveryOf(call.headers["idempotency-key"] ?? ""));
     }
     if (missing.size === 0) break;
     if (Date.now() > deadline) throw new Error(`${scenario.name}: ${missing.size} expected receiver calls never arrived, e.g. ${[...missing][0]}`);

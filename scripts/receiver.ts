@@ -140,6 +140,16 @@ export async function startReceiver(options: { port?: number; failRate?: number;
   };
 }
 
+/**
+ * The `{eventId}:{handler}` part of an idempotency key (`{tenant}/{type}/{id}/{eventId}:{handler}`,
+ * src/delivery/keys.ts): tenant, type and id hold no '/', so it follows the third one. A hashed
+ * key is returned as it is.
+ */
+export function deliveryOf(key: string): string {
+  const parts = key.split("/");
+  return parts.length >= 4 ? parts.slice(3).join("/") : key;
+}
+
 /** The settings that point every edgeflow handler at a receiver, as wrangler vars (src/handlers/settings.ts). */
 export function receiverVars(url: string): Record<string, string> {
   return localSettings(url);

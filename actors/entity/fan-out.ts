@@ -7,6 +7,7 @@
 import type { Settings } from "../../src/config";
 import { executeWork } from "../../src/delivery/execute";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
+import { idempotencyKey } from "../../src/delivery/keys";
 import { retryDelay } from "../../src/delivery/retry";
 import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler";
 import { unconfiguredBy } from "../../src/handlers/http";
@@ -134,7 +135,7 @@ export class FanOut {
         if (!(await startInlineCall(deadline))) return;
         try {
           room -= work.events.length;
-          const results = await executeWork(this.jobs(work), this.env());
+          const results = await executeWork(await this.jobs(work), this.env());
           this.settle(work, results);
           // A long chain (a backlog) writes its progress every so often, so a crash re-runs
           // at most that much of it.
@@ -252,10 +253,11 @@ export class FanOut {
    * needs no write: an actor that restarts forgets its tokens, refuses their messages, and sends
    * the work again under a new one when the lease lapses. Null when nothing under this token is open.
    */
-  claim(token: string, now: number): ClaimedWork[] | null {
+  async claim(token: string, now: number): Promise<ClaimedWork[] | null> {
     const model = this.store.model;
     if (!model || !this.issued.has(token)) return null;
-    const claimed: ClaimedWork[] = [];
+    // Marked claimed before the first await, so a copy of the message arriving meanwhile gets nothing.
+    const claimed: Work[] = [];
     for (const [name, progress] of Object.entries(model.progress)) {
       const lease = progress.lease;
       if (!lease || lease.token !== token || lease.claimed) continue;
@@ -266,11 +268,11 @@ export class FanOut {
       lease.claimed = true;
       lease.until = now + calls * this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
       const tries = lease.exception ? this.deliveries.tries(name, lease.seqs[0]!) : undefined;
-      claimed.push({ handler: name, jobs: this.jobs({ handler: name, events, tries, scanned: 0 }) });
+      claimed.push({ handler: name, events, tries, scanned: 0 });
     }
     if (claimed.length === 0) return null;
     this.store.touch();
-    return claimed;
+    return Promise.all(claimed.map(async (work) => ({ handler: work.handler, jobs: await this.jobs(work) })));
   }
 
   private leasedEvents(seqs: readonly number[]): EventRow[] {
@@ -403,10 +405,10 @@ export class FanOut {
   // ─── Jobs ─────────────────────────────────────────────────────────────────────────────────────
 
   /** The jobs for a run: each event with the entity's current state and its idempotency key. */
-  private jobs(work: Work): DeliveryJob[] {
+  private jobs(work: Work): Promise<DeliveryJob[]> {
     const model: EntityModel = this.store.entity;
     const state = stateValues(model.state);
-    return work.events.map((event) => ({
+    return Promise.all(work.events.map(async (event) => ({
       tenant: model.tenant,
       entity: model.entity,
       handler: work.handler,
@@ -420,8 +422,8 @@ export class FanOut {
         data: JSON.parse(event.data) as JsonObject,
       },
       state,
-      idempotencyKey: `${event.id}:${work.handler}`,
-    }));
+      idempotencyKey: await idempotencyKey(model.tenant, model.entity, event.id, work.handler),
+    })));
   }
 
   private unconfigured(handler: Handler): string | null {

@@ -21,7 +21,7 @@ export interface DeliveryJob {
   event: DeliveryEvent;
   /** The entity's current state when the attempt starts. */
   state: JsonObject;
-  /** `{eventId}:{handler}`: the same on every retry and replay. */
+  /** `{tenant}/{type}/{id}/{eventId}:{handler}` (src/delivery/keys.ts): the same on every retry and replay. */
   idempotencyKey: string;
 }
 

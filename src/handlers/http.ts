@@ -45,6 +45,11 @@ export async function sendJson(
       "content-type": "application/json",
       "user-agent": `edgeflow/${VERSION}`,
       "idempotency-key": context.idempotencyKey,
+      // What the key stands for, readable whatever its form.
+      "edgeflow-tenant": context.tenant,
+      "edgeflow-entity": `${context.entity.type}/${context.entity.id}`,
+      "edgeflow-event-id": context.event.id,
+      "edgeflow-handler": context.handler,
       ...(signingSecret ? await signStandardWebhooks(signingSecret, context.idempotencyKey, body) : {}),
       ...init.headers,
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver";
+import { deliveryOf, receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver";
 import { remoteHandlersOf } from "../../scripts/lib/registry.ts";
 import { startServer, waitFor, type LocalServer } from "./harness";
 
@@ -109,21 +109,22 @@ describe("fan-out under failures", () => {
     const keysOf = (coalescing: boolean) => new Set(all.flatMap((e) => REMOTE[e.type]!.filter((h) => COALESCING.has(h) === coalescing).map((h) => `${e.id}:${h}`)));
     const expected = keysOf(false);
     const allowed = keysOf(true);
-    const succeededKeys = [...receiver.successes.entries()].filter(([key]) => key.includes(`-${run}-`));
+    // One tenant here: the event and handler name the delivery.
+    const succeededKeys = [...receiver.successes.entries()].filter(([key]) => key.includes(`-${run}-`)).map(([key, n]) => [deliveryOf(key), n] as const);
     expect(succeededKeys.filter(([key]) => !expected.has(key) && !allowed.has(key))).toEqual([]);
     expect(succeededKeys.filter(([, n]) => n !== 1)).toEqual([]);
     expect(succeededKeys.filter(([key]) => expected.has(key)).length).toBe(expected.size);
     for (const [leadId, list] of stored) {
       const newest = [...list].sort((a, b) => b.seq - a.seq)[0]!;
       const crm = receiver.calls.filter((c) => c.status === 200 && c.path === `/crm/contacts/${leadId}`);
-      expect(crm.at(-1)?.headers["idempotency-key"]).toBe(`${newest.id}:crm`);
+      expect(crm.at(-1)?.headers["idempotency-key"]).toBe(`demo/lead/${leadId}/${newest.id}:crm`);
       expect(JSON.parse(crm.at(-1)!.body)).toMatchObject({ id: leadId, step: EVENTS_PER_ENTITY - 1 });
     }
     const failures = receiver.calls.filter((c) => c.status >= 500 && c.headers["idempotency-key"]?.includes(`-${run}-`)).length;
     expect(failures).toBeGreaterThan(expected.size * 0.1);
 
     // Per (entity, handler) order: each handler's successes follow seq order.
-    const successAt = new Map(receiver.calls.filter((c) => c.status === 200).map((c) => [c.headers["idempotency-key"], c.at]));
+    const successAt = new Map(receiver.calls.filter((c) => c.status === 200).map((c) => [deliveryOf(c.headers["idempotency-key"] ?? ""), c.at]));
     for (const [, list] of stored) {
       for (const handler of ["slack", "crm"]) {
         const times = list
@@ -155,7 +156,7 @@ describe("fan-out under failures", () => {
     expect(replay.status).toBe(202);
     expect(await replay.json()).toEqual({ replayed: 4 });
     await waitFor(async () => (await eventsOf(leadId))[0]!.deliveries.every((d) => d.status === "succeeded"), "replayed deliveries", 30_000, 100);
-    for (const handler of REMOTE["lead.created"]!) expect(receiver.successes.get(`evt-${leadId}:${handler}`)).toBe(1);
+    for (const handler of REMOTE["lead.created"]!) expect(receiver.successes.get(`demo/lead/${leadId}/evt-${leadId}:${handler}`)).toBe(1);
     const state = await (await fetch(`${server.url}/v1/entities/lead/${leadId}`, { headers: AUTH })).json();
     expect((state as { state: { analysis?: { score: number } } }).state.analysis?.score).toBe(72);
   });

@@ -37,7 +37,7 @@ describe("signed sources over HTTP", () => {
     expect(results.map((r) => r.status)).toEqual([202, 200, 200, 200, 200]);
     expect(results[0]!.body).toMatchObject({ id: `evt_${customer}`, entity: { type: "lead", id: customer }, seq: 1 });
 
-    const key = `evt_${customer}:slack`;
+    const key = `demo/lead/${customer}/evt_${customer}:slack`;
     await waitFor(() => receiver.successes.get(key) === 1, "the signed Slack call");
     const call = receiver.calls.find((c) => c.headers["idempotency-key"] === key)!;
     expect(call.headers["webhook-id"]).toBe(key);

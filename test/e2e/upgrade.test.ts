@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
+import { deliveryOf, receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
 import { startServer, waitFor, type LocalServer } from "./harness";
 
 const FIXTURE = join(import.meta.dirname, "../fixtures/pre-v2-state");
@@ -37,7 +37,8 @@ async function deliveriesOf(type: string, id: string): Promise<Map<string, Recor
   return new Map(page.events.map((e) => [e.id, Object.fromEntries(e.deliveries.map((d) => [d.handler, d]))]));
 }
 
-const callsFor = (key: string) => receiver.calls.filter((c) => c.headers["idempotency-key"] === key && c.status < 300);
+/** Successful calls for one delivery, named `{eventId}:{handler}` (one tenant here). */
+const callsFor = (delivery: string) => receiver.calls.filter((c) => deliveryOf(c.headers["idempotency-key"] ?? "") === delivery && c.status < 300);
 
 beforeAll(async () => {
   receiver = await startReceiver();

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor";
 import { backoffCeiling } from "../../src/delivery/retry";
-import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
+import { deliveries, eventually, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers";
 
 // Matches vitest.config.ts: RETRY_BASE_MS 40, RETRY_MAX_DELAY_MS 2000, RETRY_MAX_ATTEMPTS 4.
 const POLICY = { retryBaseMs: 40, retryMaxDelayMs: 2000 };
@@ -50,14 +50,16 @@ describe("alarm-driven delivery", () => {
     expect(byHandler["ai-analysis"]).toMatchObject({ status: "skipped", lastError: "not configured: AI_API_URL unset" });
 
     const calls = await receiver.calls(event.id);
-    const slack = calls.find((c) => c.path === "/slack" && c.headers["idempotency-key"] === `${event.id}:slack`);
+    const slack = calls.find((c) => c.path === "/slack" && c.headers["idempotency-key"] === leadKey(leadId, event.id, "slack"));
     expect(slack?.headers["user-agent"]).toMatch(/^edgeflow\//);
     expect(JSON.parse(slack!.body).text).toContain("Ada");
     const email = calls.find((c) => c.path === "/email");
     expect(JSON.parse(email!.body)).toMatchObject({ from: "edgeflow@example.com", to: "ada@example.com", subject: expect.any(String) });
     expect(email?.headers.authorization).toBe("Bearer test-email-key");
     const crm = calls.find((c) => c.path === `/crm/contacts/${leadId}`);
-    expect(crm?.headers["idempotency-key"]).toBe(`${event.id}:crm`);
+    expect(crm?.headers["idempotency-key"]).toBe(leadKey(leadId, event.id, "crm"));
+    // Every call says what its key stands for.
+    expect(crm?.headers).toMatchObject({ "edgeflow-tenant": "demo", "edgeflow-entity": `lead/${leadId}`, "edgeflow-event-id": event.id, "edgeflow-handler": "crm" });
     expect(JSON.parse(crm!.body)).toMatchObject({ id: leadId, email: "ada@example.com", name: "Ada" });
   });
 
@@ -130,9 +132,9 @@ describe("alarm-driven delivery", () => {
 
     const slackCalls = (await receiver.calls(leadId)).filter((c) => c.path === "/slack");
     const successes = slackCalls.filter((c) => c.status === 200).map((c) => c.headers["idempotency-key"]);
-    expect(successes).toEqual([`${first.id}:slack`, `${second.id}:slack`, `${third.id}:slack`]);
+    expect(successes).toEqual([first, second, third].map((e) => leadKey(leadId, e.id, "slack")));
     const firstOk = slackCalls.find((c) => c.status === 200)!.at;
-    for (const later of slackCalls.filter((c) => c.headers["idempotency-key"] !== `${first.id}:slack`)) expect(later.at).toBeGreaterThanOrEqual(firstOk);
+    for (const later of slackCalls.filter((c) => c.headers["idempotency-key"] !== leadKey(leadId, first.id, "slack"))) expect(later.at).toBeGreaterThanOrEqual(firstOk);
     // The welcome email did not wait for Slack's retries.
     const email = (await receiver.calls(`${first.id}:welcome-email`))[0]!;
     expect(email.at).toBeLessThan(firstOk);

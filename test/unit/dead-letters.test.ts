@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { TenantActor } from "../../actors/tenant-actor";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { apiRequest, deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers";
+import { apiRequest, deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers";
 
 // Each test uses its own tenant (see vitest.config.ts), since the dead-letter index is tenant-wide.
 const api = async (tenant: string, path: string, init: RequestInit & { json?: unknown } = {}) => {
@@ -79,8 +79,8 @@ describe("dead letters", () => {
       await eventually(async () => ((await deliveries(lead, event.id, "replay")).slack?.status === "succeeded" ? true : undefined), `replayed ${lead}`);
       const calls = await receiver.calls(`${event.id}:slack`);
       expect(calls.map((x) => [x.status, x.headers["idempotency-key"]])).toEqual([
-        [410, `${event.id}:slack`],
-        [200, `${event.id}:slack`],
+        [410, leadKey(lead, event.id, "slack", "replay")],
+        [200, leadKey(lead, event.id, "slack", "replay")],
       ]);
     }
     expect(await listAll("replay")).toEqual([]);

@@ -80,3 +80,8 @@ export async function deliveries(leadId: string, eventId: string, tenant = "demo
 export function internals(instance: unknown): { store: EntityStore; fanOut: { issued: Set<string> } } {
   return instance as { store: EntityStore; fanOut: { issued: Set<string> } };
 }
+
+/** A lead delivery's idempotency key (src/delivery/keys.ts), as the receiver sees it. */
+export function leadKey(leadId: string, eventId: string, handler: string, tenant = "demo"): string {
+  return `${tenant}/lead/${leadId}/${eventId}:${handler}`;
+}

@@ -6,7 +6,7 @@ import { MAX_UNREPORTED_SENDS } from "../../actors/entity/fan-out";
 import type { Lease } from "../../actors/entity/model";
 import worker from "../../src/index";
 import type { SlowWorkMessage } from "../../src/queue";
-import { deliveries, eventually, internals, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers";
+import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers";
 
 const message = (leadId: string, token: string): SlowWorkMessage => ({ v: 2, tenant: "demo", entity: { type: "lead", id: leadId }, token });
 
@@ -104,7 +104,7 @@ describe("queue consumer", () => {
     const event = await ingestWithCrmHeld(leadId);
     const actor = leadActor(leadId);
     const claimed = await actor.claimWork("t1");
-    expect(claimed).toEqual([expect.objectContaining({ handler: "crm", jobs: [expect.objectContaining({ handler: "crm", attempt: 1, idempotencyKey: `${event.id}:crm` })] })]);
+    expect(claimed).toEqual([expect.objectContaining({ handler: "crm", jobs: [expect.objectContaining({ handler: "crm", attempt: 1, idempotencyKey: leadKey(leadId, event.id, "crm") })] })]);
     expect(await actor.claimWork("t1")).toBeNull();
     // Two consumers holding copies of the message: neither runs the call.
     await consume([message(leadId, "t1"), message(leadId, "t1")]);
@@ -154,7 +154,7 @@ describe("queue consumer", () => {
     // Never more calls than sends, all under the delivery's one key.
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls.length).toBeLessThanOrEqual(4 * MAX_UNREPORTED_SENDS);
-    for (const call of calls) expect(call.headers["idempotency-key"]).toBe(`${event.id}:crm`);
+    for (const call of calls) expect(call.headers["idempotency-key"]).toBe(leadKey(leadId, event.id, "crm"));
   });
 
   it("grants claims only on tokens this instance issued: after a restart, old messages claim nothing", async () => {
@@ -187,7 +187,7 @@ describe("queue consumer", () => {
     expect(crm.attempts).toBe(1);
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.headers["idempotency-key"]).toBe(`${event.id}:crm`);
+    expect(calls[0]!.headers["idempotency-key"]).toBe(leadKey(leadId, event.id, "crm"));
     // The old token claims nothing now.
     expect(await leadActor(leadId).claimWork("t1")).toBeNull();
   });
