@@ -6,7 +6,7 @@
 // group is woken to send the group's events, and it hands every other member its own results.
 // A request never waits on I/O that belongs to another request beyond a bound: if its group is
 // not answered in time (its sender was cancelled), it sends its own events itself, which the
-// actor's dedupe makes safe.
+// actor's dedupe makes safe (if the group did store them, that request is answered `duplicate`).
 import { actorName, entityActor } from "./actors";
 import type { EntityRef, IncomingEvent, IngestResult } from "./types";
 
