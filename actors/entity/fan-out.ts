@@ -13,6 +13,7 @@ import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/han
 import { unconfiguredBy } from "../../src/handlers/http";
 import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
+import { errorKind, logLine } from "../../src/log";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
 import type { JsonObject } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
@@ -343,6 +344,7 @@ export class FanOut {
     const handler = work.handler;
     const tries = (work.tries ?? 0) + 1;
     const { outcome } = report;
+    this.logOutcome(event, handler, tries, report, tries < this.settings.retryMaxAttempts);
     if (outcome.kind === "succeeded") {
       if (work.tries !== undefined) this.deliveries.put({ handler, seq, status: "succeeded", tries, error: null, nextAttemptAt: null, completedAt: now });
       advance(progress, seq, now);
@@ -368,6 +370,25 @@ export class FanOut {
     this.deliveries.recordFailure({ ...failure, outcome: "dead", error, nextDelayMs: null });
     advance(progress, seq, now);
     return true;
+  }
+
+  /** One line per delivery outcome; a dead letter is logged as such, as a warning. */
+  private logOutcome(event: EventRow, handler: string, attempt: number, report: AttemptReport, mayRetry: boolean): void {
+    const { tenant, entity } = this.store.entity;
+    const { outcome } = report;
+    const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
+    const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
+    logLine(status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
+      tenant,
+      entity: `${entity.type}/${entity.id}`,
+      eventId: event.id,
+      handler,
+      attempt,
+      status,
+      statusCode: outcome.kind === "skipped" ? null : (outcome.statusCode ?? null),
+      durationMs: report.durationMs,
+      error: errorKind(error),
+    });
   }
 
   /** Settles a run as skipped because the handler is not configured: one row for the whole run. */

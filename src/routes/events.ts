@@ -1,6 +1,7 @@
 import { ingestGrouped } from "../group-commit";
 import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
+import { logLine } from "../log";
 import { readJsonBody } from "../request-body";
 import { parseEnvelope } from "../schemas/envelope";
 import type { IncomingEvent, IngestResult } from "../types";
@@ -19,8 +20,10 @@ export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Pr
  * same content, 409 for a known id with different content (nothing stored).
  */
 export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
+  const started = Date.now();
   const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
+  logReceived(tenant, [result], 0, started);
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }
@@ -60,6 +63,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
 
   const receivedAt = Date.now();
   const results: BatchResult[] = new Array(items.length);
+  const storedAll: IngestResult[] = [];
   const groups = new Map<string, { events: IncomingEvent[]; indexes: number[] }>();
   for (const [index, item] of items.entries()) {
     try {
@@ -79,6 +83,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
     [...groups.values()].map(async ({ events, indexes }) => {
       try {
         const stored = await ingestGrouped(env, request.tenant, events[0]!.entity, events);
+        storedAll.push(...stored);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));
@@ -86,7 +91,24 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
       }
     }),
   );
+  logReceived(request.tenant, storedAll, items.length - storedAll.length, receivedAt);
   return Response.json({ results }, { status: 207 });
+}
+
+/**
+ * The one log line of a request that reached the actors: what its events came to (`failed`: items
+ * refused by validation, or whose actor could not store them), and how long it took.
+ */
+function logReceived(tenant: string, results: ReadonlyArray<Pick<IngestResult, "status">>, failed: number, started: number): void {
+  const count = (status: IngestResult["status"]) => results.filter((r) => r.status === status).length;
+  logLine("info", "events received", {
+    tenant,
+    accepted: count("accepted"),
+    duplicate: count("duplicate"),
+    conflict: count("conflict"),
+    failed,
+    durationMs: Date.now() - started,
+  });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

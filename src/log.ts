@@ -1,0 +1,23 @@
+// Structured logs: one JSON line per accepted request, per delivery outcome and per dead letter,
+// read with `wrangler tail` (or Workers Logs) and filtered by their fields. They name what
+// happened (tenant, entity, event id, handler, attempt, status, duration) and never carry a
+// secret or a payload: no event data, no response bodies, no keys.
+
+type Field = string | number | boolean | null | undefined;
+
+export function logLine(level: "info" | "warn" | "error", msg: string, fields: Record<string, Field>): void {
+  const line = JSON.stringify({ level, msg, ...fields });
+  if (level === "info") console.log(line);
+  else if (level === "warn") console.warn(line);
+  else console.error(line);
+}
+
+/**
+ * The part of a delivery error safe to log: its kind ("HTTP 503", "timed out", "TypeError"),
+ * never the text after it, which may quote a receiver's response body.
+ */
+export function errorKind(error: string | null | undefined): string | null {
+  if (!error) return null;
+  const colon = error.indexOf(":");
+  return (colon < 0 ? error : error.slice(0, colon)).slice(0, 80);
+}
