@@ -41,6 +41,8 @@ export default defineConfig({
                   HANDLER_TIMEOUT_MS: "1500",
                   FOLLOW_UP_DELAY_MS: "300",
                   ALERT_INTERVAL_MS: "60000",
+                  // The per-delivery lines are tested over HTTP (test/e2e/logs.test.ts); here they would only be noise.
+                  LOG_LEVEL: "warn",
                 },
                 // A low per-tenant limit, so test/unit/rate-limit.test.ts can reach it.
                 ratelimits: {

@@ -4,8 +4,14 @@
 // secret or a payload: no event data, no response bodies, no keys.
 
 type Field = string | number | boolean | null | undefined;
+type Level = "info" | "warn" | "error";
 
-export function logLine(level: "info" | "warn" | "error", msg: string, fields: Record<string, Field>): void {
+const RANK: Record<Level, number> = { info: 0, warn: 1, error: 2 };
+
+/** Writes one line, unless `LOG_LEVEL` (default `info`) asks for fewer. */
+export function logLine(env: Pick<Cloudflare.Env, "LOG_LEVEL">, level: Level, msg: string, fields: Record<string, Field>): void {
+  const least = env.LOG_LEVEL === "warn" || env.LOG_LEVEL === "error" ? env.LOG_LEVEL : "info";
+  if (RANK[level] < RANK[least]) return;
   const line = JSON.stringify({ level, msg, ...fields });
   if (level === "info") console.log(line);
   else if (level === "warn") console.warn(line);

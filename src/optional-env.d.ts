@@ -15,6 +15,8 @@ declare namespace Cloudflare {
     AI_MODEL?: string;
     /** "1" serves `GET /_usage` (billable units counted in the isolate) for `npm run cost`. */
     USAGE_ENDPOINT?: string;
+    /** "warn" or "error" leaves out the per-request and per-delivery info lines (default "info"). */
+    LOG_LEVEL?: string;
 
   }
 }

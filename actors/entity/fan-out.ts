@@ -378,7 +378,7 @@ export class FanOut {
     const { outcome } = report;
     const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
     const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
-    logLine(status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
+    logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
       tenant,
       entity: `${entity.type}/${entity.id}`,
       eventId: event.id,

@@ -61,7 +61,8 @@ export function edgeflowOptions(config: EdgeflowServerConfig = {}): Record<strin
     rootPath: ROOT,
     modulesRoot: outDir,
     modules,
-    bindings: { ...(options.bindings as Record<string, unknown>), ...config.vars },
+    // Load and chaos runs log warnings only: thousands of delivery lines would be CPU in the figures.
+    bindings: { ...(options.bindings as Record<string, unknown>), LOG_LEVEL: "warn", ...config.vars },
     ratelimits,
   };
 }

@@ -23,7 +23,7 @@ export async function storeEvent(env: Cloudflare.Env, tenant: string, event: Inc
   const started = Date.now();
   const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
-  logReceived(tenant, [result], 0, started);
+  logReceived(env, tenant, [result], 0, started);
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }
@@ -91,7 +91,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
       }
     }),
   );
-  logReceived(request.tenant, storedAll, items.length - storedAll.length, receivedAt);
+  logReceived(env, request.tenant, storedAll, items.length - storedAll.length, receivedAt);
   return Response.json({ results }, { status: 207 });
 }
 
@@ -99,9 +99,9 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
  * The one log line of a request that reached the actors: what its events came to (`failed`: items
  * refused by validation, or whose actor could not store them), and how long it took.
  */
-function logReceived(tenant: string, results: ReadonlyArray<Pick<IngestResult, "status">>, failed: number, started: number): void {
+function logReceived(env: Cloudflare.Env, tenant: string, results: ReadonlyArray<Pick<IngestResult, "status">>, failed: number, started: number): void {
   const count = (status: IngestResult["status"]) => results.filter((r) => r.status === status).length;
-  logLine("info", "events received", {
+  logLine(env, "info", "events received", {
     tenant,
     accepted: count("accepted"),
     duplicate: count("duplicate"),
