@@ -10,7 +10,6 @@ import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "
 import { idempotencyKey } from "../../src/delivery/keys";
 import { retryDelay } from "../../src/delivery/retry";
 import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler";
-import { unconfiguredBy } from "../../src/handlers/http";
 import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
 import { errorKind, logLine } from "../../src/log";
@@ -19,7 +18,7 @@ import type { JsonObject } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
 import { endInlineCall, startInlineCall } from "../outbound";
 import type { Deliveries, EventRow } from "./deliveries";
-import { advance, mergeState, stateValues, type EntityModel, type Progress } from "./model";
+import { advance, mergeState, stateValues, type EntityModel, type Lease, type Progress } from "./model";
 import type { EntityStore } from "./store";
 
 /**
@@ -202,9 +201,7 @@ export class FanOut {
         if (lapses >= MAX_UNREPORTED_SENDS) {
           // The consumer keeps dying before it reports: count a failed try, so the delivery backs
           // off and ends dead like any failure instead of being re-sent forever.
-          const work = this.nextWork(handler.name, now, 1);
-          const error = `no outcome reported after ${lapses} queue sends (lease lapsed each time)`;
-          if (work) this.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error }, startedAt: now, durationMs: 0 } }]);
+          this.failTry(handler.name, `no outcome reported after ${lapses} queue sends (lease lapsed each time)`, now);
           continue;
         }
       }
@@ -240,11 +237,15 @@ export class FanOut {
         const progress = model.progress[name]!;
         if (progress.lease?.token !== token) continue;
         delete progress.lease;
-        const work = this.nextWork(name, Date.now(), 1);
-        const report: AttemptReport = { outcome: { kind: "retry", error: `queue send failed: ${String(err)}` }, startedAt: now, durationMs: 0 };
-        if (work) this.settle(work, [{ seq: Number(work.events[0]!.seq), report }]);
+        this.failTry(name, `queue send failed: ${String(err)}`, Date.now());
       }
     }
+  }
+
+  /** Records a failed try of a handler's due head that never reached a call (a send failed, or never reported). */
+  private failTry(name: string, error: string, now: number): void {
+    const work = this.nextWork(name, now, 1);
+    if (work) this.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error }, startedAt: now, durationMs: 0 } }]);
   }
 
   /**
@@ -263,21 +264,26 @@ export class FanOut {
       const lease = progress.lease;
       if (!lease || lease.token !== token || lease.claimed) continue;
       const handler = findHandler(name);
-      const events = this.leasedEvents(lease.seqs);
-      if (!handler || events.length === 0) continue;
-      const calls = handler.coalesce ? 1 : events.length;
+      const work = this.leasedWork(name, lease);
+      if (!handler || work.events.length === 0) continue;
+      const calls = handler.coalesce ? 1 : work.events.length;
       lease.claimed = true;
       lease.until = now + calls * this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
-      const tries = lease.exception ? this.deliveries.tries(name, lease.seqs[0]!) : undefined;
-      claimed.push({ handler: name, events, tries, scanned: 0 });
+      claimed.push(work);
     }
     if (claimed.length === 0) return null;
     this.store.touch();
     return Promise.all(claimed.map(async (work) => ({ handler: work.handler, jobs: await this.jobs(work) })));
   }
 
-  private leasedEvents(seqs: readonly number[]): EventRow[] {
-    return seqs.map((seq) => this.deliveries.event(seq)).filter((e) => e !== undefined);
+  /** The work a lease stands for: its events, and the pending row's tries if it is a retry or a replay. */
+  private leasedWork(handler: string, lease: Lease): Work {
+    return {
+      handler,
+      events: lease.seqs.map((seq) => this.deliveries.event(seq)).filter((e) => e !== undefined),
+      tries: lease.exception ? this.deliveries.tries(handler, lease.seqs[0]!) : undefined,
+      scanned: lease.seqs[lease.seqs.length - 1] ?? 0,
+    };
   }
 
   /** The consumer's outcomes for the work sent under `token`. Anything not under a live lease is stale and ignored. */
@@ -289,12 +295,9 @@ export class FanOut {
     this.store.update(() => {
       for (const outcome of live) {
         const progress = model.progress[outcome.handler]!;
-        const lease = progress.lease!;
+        const work = this.leasedWork(outcome.handler, progress.lease!);
         delete progress.lease;
-        const events = this.leasedEvents(lease.seqs);
-        const tries = lease.exception ? this.deliveries.tries(outcome.handler, lease.seqs[0]!) : undefined;
-        const scanned = lease.seqs[lease.seqs.length - 1] ?? progress.through;
-        this.settle({ handler: outcome.handler, events, tries, scanned }, outcome.results);
+        this.settle(work, outcome.results);
       }
     });
     this.forgetTokens();
@@ -450,8 +453,7 @@ export class FanOut {
   private unconfigured(handler: Handler): string | null {
     let reason = this.skipReasons.get(handler.name);
     if (reason === undefined) {
-      const env = this.env();
-      reason = handler.unconfigured ? handler.unconfigured(env) : handler.settings ? unconfiguredBy(env, handler.settings) : null;
+      reason = handler.unconfigured?.(this.env()) ?? null;
       this.skipReasons.set(handler.name, reason);
     }
     return reason;

@@ -63,17 +63,8 @@ interface HeadRow extends Row {
   data: string;
 }
 
-/** What row 0's data holds besides what its own columns say. */
-interface HeadData {
-  schema: number;
-  tenant: string;
-  id: string;
-  version: number;
-  lastSeq: number;
-  state: Record<string, StateEntry>;
-  progress: Record<string, Progress>;
-  timers: Timer[];
-}
+/** What row 0's data holds: the model, less what the row's own columns say (type, created, updated). */
+type HeadData = Omit<EntityModel, "entity" | "createdAt" | "updatedAt"> & { schema: number; id: string };
 
 /** Marks kept per handler: enough to date recent deliveries; older ones get the oldest mark's time. */
 const MAX_MARKS = 16;

@@ -2,7 +2,7 @@
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
 import { eventDefinition } from "../../src/events/registry";
 import type { DeliveryStatus, DeliveryView, EntityView, EventPage, JsonObject, SourceMeta } from "../../src/types";
-import type { Deliveries, ExceptionRow } from "./deliveries";
+import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
 import { completedAt, stateValues, type EntityModel } from "./model";
 import type { EntityStore } from "./store";
 
@@ -16,13 +16,7 @@ export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-interface LogRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  id: string;
-  type: string;
-  occurred_at: number;
-  received_at: number;
-  data: string;
+interface LogRow extends EventRow {
   source: string | null;
 }
 

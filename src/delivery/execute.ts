@@ -15,14 +15,14 @@ class AttemptTimeout extends Error {
  * inline handlers and by the Queue consumer for queued ones, so both classify outcomes alike.
  * Never throws: every failure becomes an outcome.
  */
-export function executeDelivery(job: DeliveryJob, env: Cloudflare.Env): Promise<AttemptReport> {
+function executeDelivery(job: DeliveryJob, env: Cloudflare.Env): Promise<AttemptReport> {
   const handler = findHandler(job.handler);
   if (!handler) return Promise.resolve({ outcome: { kind: "dead", error: `unknown handler ${job.handler}` }, startedAt: Date.now(), durationMs: 0 });
   return withTimeout(env, (settings, signal) => handler.run({ ...job, env, settings, signal }));
 }
 
 /** One attempt that delivers several of an entity's deliveries to a batching handler at once. */
-export function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env): Promise<AttemptReport> {
+function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env): Promise<AttemptReport> {
   const handler = findHandler(jobs[0]!.handler);
   if (!handler?.runBatch) return Promise.resolve({ outcome: { kind: "dead", error: `handler ${jobs[0]!.handler} cannot batch` }, startedAt: Date.now(), durationMs: 0 });
   return withTimeout(env, (settings, signal) => handler.runBatch!(jobs.map((job) => ({ ...job, env, settings, signal }))));

@@ -1,5 +1,6 @@
 import type { Settings } from "../config";
 import type { EntityRef, JsonObject } from "../types";
+import { unconfiguredBy } from "./http";
 import type { HandlerSetting } from "./settings.ts";
 
 /** The stored event a delivery is for. */
@@ -55,8 +56,8 @@ export interface Handler<N extends string = string> {
    */
   unconfigured?(env: Cloudflare.Env): string | null;
   /**
-   * The settings it reads (settings.ts). Where it has no `unconfigured` of its own, a missing
-   * required one is what makes it unconfigured.
+   * The settings it reads (settings.ts). Where it has no `unconfigured` of its own, defineHandler
+   * makes a missing required one what makes it unconfigured.
    */
   settings?: readonly HandlerSetting[];
   run(context: HandlerContext): Promise<HandlerResult | void>;
@@ -79,7 +80,12 @@ export interface Handler<N extends string = string> {
   maxPerInvocation?: number;
 }
 
-/** Declares a handler, keeping its name as a literal type so the registry can derive `HandlerName`. */
+/**
+ * Declares a handler, keeping its name as a literal type so the registry can derive `HandlerName`.
+ * A handler that declares settings and no `unconfigured` is unconfigured while a required one is unset.
+ */
 export function defineHandler<const N extends string>(handler: Handler<N>): Handler<N> {
-  return handler;
+  const { settings } = handler;
+  if (handler.unconfigured || !settings) return handler;
+  return { ...handler, unconfigured: (env) => unconfiguredBy(env, settings) };
 }
