@@ -77,7 +77,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     try {
       if (!this.store.model) return;
       this.fireTimers(Date.now());
-      await Promise.all([this.reportDeadLetters(), this.fanOut.turn(deadline)]);
+      await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
@@ -96,6 +96,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const { pending, dead } = this.deliveries.wakeTimes();
     const times: number[] = model.timers.map((t) => t.at);
     if (dead !== null) times.push(dead);
+    // A registration that failed is tried again.
+    if (!model.listed) times.push(now + REPORT_RETRY_MS);
     const flush = this.fanOut.flushDueAt;
     if (flush !== null) times.push(flush);
     for (const [handler, progress] of Object.entries(model.progress)) {
@@ -125,6 +127,23 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         now,
       );
     });
+  }
+
+  /**
+   * Adds this entity to its tenant's list, once: from the first alarm rather than the ingest
+   * transaction, so the 202 never waits on the tenant's actor. The flag rides on the next write of
+   * the head; a crash before it only registers again (a no-op for the tenant).
+   */
+  private async register(): Promise<void> {
+    const model = this.store.entity;
+    if (model.listed) return;
+    try {
+      await tenantActor(this.env, model.tenant).registerEntities([model.entity]);
+      model.listed = true;
+      this.store.touch();
+    } catch (err) {
+      this.log("warn", "could not register with the tenant; will retry", err);
+    }
   }
 
   /** Tells the tenant's dead-letter index about new dead letters; retried from the alarm on failure. */
@@ -171,6 +190,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const replayed = this.store.update(() => this.deliveries.replay(refs, Date.now()), false);
     await this.scheduleNextAlarm();
     return replayed;
+  }
+
+  /** Offboarding: deletes all of this entity's storage and its alarm. */
+  async erase(): Promise<void> {
+    addUsage("entityRequests");
+    await this.store.erase();
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────

@@ -1,3 +1,4 @@
+import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
@@ -21,13 +22,53 @@ export interface EntityActorRpc {
   claimWork(token: string): Promise<ClaimedWork[] | null>;
   reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void>;
   replay(refs: DeliveryRef[]): Promise<number>;
+  /** Deletes all of the entity's storage and its alarm (offboarding). */
+  erase(): Promise<void>;
 }
 
-/** The tenant actor's RPC surface: the tenant-wide dead-letter index and its alerts. */
+/** What the admin API shows of a stored tenant. */
+export type TenantDescription = TenantRecord & { keys: number; entities: number };
+
+export interface EndpointInput {
+  url: string;
+  eventTypes: string[] | null;
+  description: string | null;
+}
+
+/**
+ * The tenant actor's RPC surface: the tenant's stored configuration and entity list, the
+ * tenant-wide dead-letter index with its alerts, and offboarding.
+ */
 export interface TenantActorRpc {
+  snapshot(): Promise<TenantSnapshot>;
+  /** Null if the tenant exists already. */
+  createTenant(): Promise<TenantRecord | null>;
+  describe(): Promise<TenantDescription | null>;
+  eraseTenant(): Promise<TenantRecord | null>;
+  createKey(label: string | null): Promise<(ApiKeyInfo & { key: string }) | null>;
+  /** Null if the tenant is not stored. */
+  listKeys(): Promise<ApiKeyInfo[] | null>;
+  revokeKey(id: string): Promise<boolean>;
+  putDestination(kind: DestinationKind, value: object): Promise<void>;
+  deleteDestination(kind: DestinationKind): Promise<boolean>;
+  createEndpoint(input: EndpointInput): Promise<EndpointInfo & { secret: string }>;
+  listEndpoints(): Promise<EndpointInfo[]>;
+  getEndpoint(id: string): Promise<EndpointInfo | null>;
+  updateEndpoint(id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;
+  deleteEndpoint(id: string): Promise<boolean>;
+  rotateEndpointSecret(id: string): Promise<string | null>;
+  registerEntities(entities: EntityRef[]): Promise<void>;
   recordDeadLetters(entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<number>;
+}
+
+/** The deployment's list of stored tenants (admin listing only). */
+export interface DirectoryActorRpc {
+  put(record: TenantRecord): Promise<void>;
+  setStatus(name: string, status: TenantStatus): Promise<void>;
+  remove(name: string): Promise<void>;
+  list(): Promise<TenantRecord[]>;
 }
 
 /** Typed RPC stub for an entity's actor. */
@@ -35,6 +76,12 @@ export function entityActor(env: Cloudflare.Env, tenant: string, entity: EntityR
   // The generated stub type maps JSON values recursively and exceeds tsc's instantiation depth;
   // this interface states the same methods (EntityActor `implements` their sync form).
   return env.ENTITY.getByName(actorName(tenant, entity)) as unknown as EntityActorRpc;
+}
+
+/** Typed RPC stub for the deployment's tenant directory (one instance). */
+export function directory(env: Cloudflare.Env): DirectoryActorRpc {
+  // As for entityActor.
+  return env.DIRECTORY.getByName("tenants") as unknown as DirectoryActorRpc;
 }
 
 /** Typed RPC stub for a tenant's actor (one per tenant). */

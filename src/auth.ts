@@ -1,5 +1,7 @@
 import type { IRequest } from "itty-router";
-import { apiKeyDigest, tenants } from "./config";
+import { apiKeyDigest, ConfigError, tenantConfig, tenants } from "./config";
+import { tenantOfApiKey } from "./control/keys";
+import { tenantRuntime } from "./control/runtime";
 import { ApiError } from "./errors";
 import { enforceAuthFailureLimit, enforceRateLimit } from "./rate-limit";
 
@@ -10,23 +12,54 @@ export interface AuthedRequest extends IRequest {
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
+/** The operator key that works on loopback only when ADMIN_API_KEY is unset; see README. */
+export const DEV_ADMIN_KEY = "dev_admin_key";
+
+const isLoopback = (request: IRequest) => LOOPBACK.has(new URL(request.url).hostname);
+
+function bearer(request: IRequest): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  return match ? match[1]! : null;
+}
+
 /**
  * `before` middleware: resolves the bearer API key to its tenant by the key's SHA-256 digest.
- * When `TENANTS` is unset the built-in demo tenant applies, but only to requests addressed to a
- * loopback host, so a deploy that forgot its TENANTS secret does not open the demo key to the
- * internet. Failed attempts are limited per client address (429 past the limit).
+ * Keys of TENANTS tenants are known to every isolate. Keys of stored tenants name their tenant
+ * (`ek_{tenant}_…`), so only that tenant's configuration is looked up, from a cache at most
+ * CONFIG_TTL_MS old: no request passes through a shared object. When `TENANTS` is unset the
+ * built-in demo tenant applies, but only to requests addressed to a loopback host, so a deploy
+ * that forgot its TENANTS secret does not open the demo key to the internet. Failed attempts are
+ * limited per client address (429 past the limit).
  */
 export async function authenticate(request: IRequest, env: Cloudflare.Env): Promise<void> {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) return refuse(request, env, "Missing or malformed Authorization: Bearer <api key>");
-  const tenant = (await tenants(env).keyDigests).get(await apiKeyDigest(match[1]!));
-  if (!tenant) return refuse(request, env, "Unknown API key");
-  if (!env.TENANTS && !LOOPBACK.has(new URL(request.url).hostname)) {
-    return refuse(request, env, "The demo tenant is local-only; configure the TENANTS secret");
+  const key = bearer(request);
+  if (key === null) return refuse(request, env, "Missing or malformed Authorization: Bearer <api key>");
+  const digest = await apiKeyDigest(key);
+  let tenant = (await tenants(env).keyDigests).get(digest);
+  if (tenant) {
+    if (!env.TENANTS && !isLoopback(request)) return refuse(request, env, "The demo tenant is local-only; configure the TENANTS secret");
+  } else {
+    const named = tenantOfApiKey(key);
+    const runtime = named === null ? null : await tenantRuntime(env, named);
+    if (named === null || runtime?.record?.status !== "active" || !runtime.keyDigests.has(digest)) return refuse(request, env, "Unknown API key");
+    if (tenantConfig(env, named)) throw new ConfigError(`tenant ${named} is both stored and in TENANTS`);
+    tenant = named;
   }
   request.tenant = tenant;
   await enforceRateLimit(env, tenant);
+}
+
+/**
+ * `before` middleware for /v1/admin/*: the operator's ADMIN_API_KEY. When it is unset, the
+ * development key works on loopback only, like the demo tenant.
+ */
+export async function authenticateAdmin(request: IRequest, env: Cloudflare.Env): Promise<void> {
+  const key = bearer(request);
+  if (key === null) return refuse(request, env, "Missing or malformed Authorization: Bearer <admin key>");
+  const configured = env.ADMIN_API_KEY;
+  const expected = configured ? configured : isLoopback(request) ? DEV_ADMIN_KEY : null;
+  // Digests compared, so the comparison takes the same time wherever the keys differ.
+  if (expected === null || (await apiKeyDigest(key)) !== (await apiKeyDigest(expected))) return refuse(request, env, "Unknown admin key");
 }
 
 async function refuse(request: IRequest, env: Cloudflare.Env, message: string): Promise<never> {

@@ -1,4 +1,5 @@
 import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
+import { DESTINATION_SCHEMAS } from "./control/model";
 import { bytesToHex } from "./sources/crypto";
 
 const SourceConfig = object({
@@ -20,6 +21,14 @@ const TenantConfig = object({
   apiKeys: array(string()),
   sources: optional(record(string(), SourceConfig)),
   signingSecret: optional(string()),
+  destinations: optional(
+    object({
+      slack: optional(DESTINATION_SCHEMAS.slack),
+      email: optional(DESTINATION_SCHEMAS.email),
+      crm: optional(DESTINATION_SCHEMAS.crm),
+      ai: optional(DESTINATION_SCHEMAS.ai),
+    }),
+  ),
 });
 
 const TenantsConfig = record(string(), TenantConfig);

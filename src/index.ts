@@ -1,16 +1,20 @@
 import { AutoRouter, type IRequest } from "itty-router";
-import { authenticate, type AuthedRequest } from "./auth";
+import { authenticate, authenticateAdmin, type AuthedRequest } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, errorResponse } from "./errors";
 import { consumeSlowWork } from "./queue";
 import { addUsage, takeUsage } from "./usage";
+import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey } from "./routes/admin";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
+import { deleteDestination, getDestinations, putDestination } from "./routes/destinations";
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
 
 export { EntityActor } from "../actors/entity-actor";
 export { TenantActor } from "../actors/tenant-actor";
+export { DirectoryActor } from "../actors/directory-actor";
 
 type Args = [Cloudflare.Env, ExecutionContext];
 
@@ -36,6 +40,17 @@ router.get("/_usage", (_request: IRequest, env: Cloudflare.Env) =>
 // Signed by the provider instead of a bearer key; registered before the auth middleware.
 router.post("/v1/sources/:tenant/:source", postSourceEvent);
 
+// The operator's API: its own key, and its own 404, so an admin key never meets tenant auth.
+router.all("/v1/admin/*", authenticateAdmin);
+router.post("/v1/admin/tenants", createTenant);
+router.get("/v1/admin/tenants", listTenants);
+router.get("/v1/admin/tenants/:name", getTenant);
+router.delete("/v1/admin/tenants/:name", deleteTenant);
+router.post("/v1/admin/tenants/:name/keys", createKey);
+router.get("/v1/admin/tenants/:name/keys", listKeys);
+router.delete("/v1/admin/tenants/:name/keys/:id", revokeKey);
+router.all("/v1/admin/*", () => errorResponse(new ApiError(404, "not_found", "No such route")));
+
 // Everything under /v1 below this line needs a tenant's API key.
 router.all("/v1/*", authenticate);
 
@@ -49,6 +64,15 @@ router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
 router.get("/v1/dead-letters", authed(listDeadLetters));
 router.post("/v1/dead-letters/replay", authed(replayDeadLetters));
+router.get("/v1/destinations", authed(getDestinations));
+router.put("/v1/destinations/:kind", authed(putDestination));
+router.delete("/v1/destinations/:kind", authed(deleteDestination));
+router.post("/v1/endpoints", authed(createEndpoint));
+router.get("/v1/endpoints", authed(listEndpoints));
+router.get("/v1/endpoints/:id", authed(getEndpoint));
+router.patch("/v1/endpoints/:id", authed(updateEndpoint));
+router.delete("/v1/endpoints/:id", authed(deleteEndpoint));
+router.post("/v1/endpoints/:id/rotate-secret", authed(rotateEndpointSecret));
 
 export default {
   fetch: (request, env, ctx) => {

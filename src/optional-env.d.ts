@@ -17,6 +17,10 @@ declare namespace Cloudflare {
     USAGE_ENDPOINT?: string;
     /** "warn" or "error" leaves out the per-request and per-delivery info lines (default "info"). */
     LOG_LEVEL?: string;
+    /** Operator key for /v1/admin/* (a secret); unset: `dev_admin_key`, on loopback only. */
+    ADMIN_API_KEY?: string;
+    /** Base64 of 32 random bytes; seals stored secrets (AES-GCM). Unset: a development key. */
+    SECRETS_KEY?: string;
 
   }
 }

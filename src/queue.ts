@@ -1,4 +1,5 @@
 import { entityActor, type EntityActorRpc } from "./actors";
+import { tenantRuntime } from "./control/runtime";
 import { executeWork } from "./delivery/execute";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import { addUsage, queueUnits } from "./usage";
@@ -39,8 +40,9 @@ async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes:
 }
 
 /** Runs each claimed handler's events (in parallel across handlers, in seq order within one). */
-async function run(claimed: ClaimedWork[], env: Cloudflare.Env): Promise<QueuedOutcome[]> {
-  return Promise.all(claimed.map(async ({ handler, jobs }) => ({ handler, results: await executeWork(jobs, env) })));
+async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string): Promise<QueuedOutcome[]> {
+  const config = await tenantRuntime(env, tenant);
+  return Promise.all(claimed.map(async ({ handler, jobs }) => ({ handler, results: await executeWork(jobs, env, config) })));
 }
 
 /**
@@ -77,7 +79,15 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
         return;
       }
       if (claimed && claimed.length > 0) {
-        const outcomes = await run(claimed, env);
+        let outcomes: QueuedOutcome[];
+        try {
+          outcomes = await run(claimed, env, tenant);
+        } catch (err) {
+          // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
+          console.error(JSON.stringify({ level: "warn", msg: "queued work not run: tenant configuration unavailable", tenant, entity, error: String(err) }));
+          ack();
+          return;
+        }
         try {
           await reportWithRetries(actor, token, outcomes);
         } catch (err) {

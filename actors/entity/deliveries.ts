@@ -4,7 +4,6 @@
 // its reason, a dead letter, or a success that took more than one attempt. Failed attempts are
 // kept in `failures`; successful ones leave nothing behind.
 import type { DeliveryRef } from "../../src/dead-letters";
-import { eventDefinition } from "../../src/events/registry";
 import type { Db, Row } from "../sql";
 import type { EntityStore } from "./store";
 
@@ -78,11 +77,11 @@ export class Deliveries {
   }
 
   /**
-   * Up to `limit` events after `through` that list `handler`, in seq order, leaving out any that
+   * Up to `limit` events after `through` that concern `handler`, in seq order, leaving out any that
    * already have a settled row. `scanned` is how far the cursor may move if all of them are
    * delivered: past the events taken and past any in between that do not concern the handler.
    */
-  rangeAfter(handler: string, through: number, limit: number): { events: EventRow[]; scanned: number } {
+  rangeAfter(handler: string, through: number, limit: number, concerns: (type: string) => boolean): { events: EventRow[]; scanned: number } {
     const settled = this.store.hasExceptions
       ? this.db.all<{ seq: number; last_seq: number }>(
           `SELECT seq, last_seq FROM deliveries WHERE handler = ? AND last_seq > ? AND status <> 'pending'`,
@@ -100,9 +99,8 @@ export class Deliveries {
       );
       for (const event of page) {
         const seq = Number(event.seq);
-        const concerns = eventDefinition(event.type)?.handlers.includes(handler as never) ?? false;
         const done = settled.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
-        if (concerns && !done) {
+        if (concerns(event.type) && !done) {
           events.push(event);
           if (events.length === limit) return { events, scanned: seq };
         }
@@ -110,6 +108,12 @@ export class Deliveries {
       }
       if (page.length < SCAN || events.length > 0) return { events, scanned };
     }
+  }
+
+  /** The newest event received before `at` (0 if none): where a cursor starts that takes events from `at` on. */
+  lastSeqBefore(at: number): number {
+    // From the newest backwards: an endpoint is usually newer than most of the log.
+    return Number(this.db.all<{ seq: number }>(`SELECT seq FROM events WHERE seq > 0 AND received_at < ? ORDER BY seq DESC LIMIT 1`, at)[0]?.seq ?? 0);
   }
 
   /** One stored event by seq. */

@@ -5,6 +5,10 @@
 // report when one is due within 2 s, else at the end of the turn (and every second in a long
 // one), or earlier with any other write the entity makes.
 import type { Settings } from "../../src/config";
+import { destinationOf } from "../../src/control/destinations";
+import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model";
+import { tenantRuntime, type TenantRuntime } from "../../src/control/runtime";
+import { eventDefinition } from "../../src/events/registry";
 import { executeWork } from "../../src/delivery/execute";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
 import { idempotencyKey } from "../../src/delivery/keys";
@@ -59,6 +63,8 @@ export class FanOut {
   private readonly issued = new Set<string>();
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
   private readonly skipReasons = new Map<string, string | null>();
+  /** The tenant's configuration (destinations, endpoints) as of this turn. */
+  private runtime: TenantRuntime | null = null;
 
   constructor(
     private readonly store: EntityStore,
@@ -77,6 +83,8 @@ export class FanOut {
    */
   async turn(deadline: number): Promise<void> {
     const model = this.store.entity;
+    this.runtime = await tenantRuntime(this.env(), model.tenant);
+    this.followEndpoints(this.runtime);
     const { pending } = this.deliveries.wakeTimes();
     const due = (name: string, p: Progress) => pending.has(name) || p.through < model.lastSeq || p.lease !== undefined;
     const inline: Handler[] = [];
@@ -87,6 +95,7 @@ export class FanOut {
       (handler.mode === "queued" ? queued : inline).push(handler);
     }
     await Promise.all([this.sendQueued(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
+    this.dropDeletedEndpoints();
     const now = Date.now();
     const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > now);
     if (reportDue && (this.flushBy === null || now < this.flushBy)) {
@@ -135,7 +144,7 @@ export class FanOut {
         if (!(await startInlineCall(deadline))) return;
         try {
           room -= work.events.length;
-          const results = await executeWork(await this.jobs(work), this.env());
+          const results = await executeWork(await this.jobs(work), this.env(), this.runtime!);
           this.settle(work, results);
           // A long chain (a backlog) writes its progress every so often, so a crash re-runs
           // at most that much of it.
@@ -166,7 +175,7 @@ export class FanOut {
       const event = this.deliveries.event(Number(head.seq));
       return event ? { handler: name, events: [event], tries: Number(head.tries), scanned: Number(head.seq) } : null;
     }
-    const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, limit);
+    const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, limit, (type) => this.concerns(name, type));
     if (events.length === 0) {
       if (scanned > progress.through) {
         advance(progress, scanned, now);
@@ -450,13 +459,68 @@ export class FanOut {
     })));
   }
 
+  /**
+   * Why a handler cannot run for this tenant now, or null: an endpoint that was deleted, a
+   * destination the tenant did not set with no deployment-wide one either, a missing binding.
+   */
   private unconfigured(handler: Handler): string | null {
+    const endpointId = endpointIdOf(handler.name);
+    if (endpointId !== null) return this.runtime?.endpoints.has(endpointId) ? null : "endpoint deleted";
+    if (handler.destination && this.runtime && destinationOf(this.env(), this.store.entity.tenant, this.runtime, handler.destination)) return null;
     let reason = this.skipReasons.get(handler.name);
     if (reason === undefined) {
-      reason = handler.unconfigured?.(this.env()) ?? null;
+      reason = handler.unconfigured?.(this.env()) ?? (handler.destination ? `not configured: no ${handler.destination} destination` : null);
       this.skipReasons.set(handler.name, reason);
     }
     return reason;
+  }
+
+  /** Whether an event of this type is one for this handler to deliver. */
+  private concerns(name: string, type: string): boolean {
+    const endpointId = endpointIdOf(name);
+    if (endpointId === null) return eventDefinition(type)?.handlers.includes(name as never) ?? false;
+    const endpoint = this.runtime?.endpoints.get(endpointId);
+    // A deleted endpoint's remaining events are all settled, as skipped.
+    return endpoint === undefined || endpointTakes(endpoint, type);
+  }
+
+  /**
+   * Gives each of the tenant's endpoints a cursor here once this entity has events it must take:
+   * those received since the endpoint was created. Keeps each cursor's copy of its endpoint's event
+   * types current, for the delivery views.
+   */
+  private followEndpoints(runtime: TenantRuntime): void {
+    const model = this.store.entity;
+    for (const endpoint of runtime.endpoints.values()) {
+      const name = endpointHandlerName(endpoint.id);
+      const progress = model.progress[name];
+      if (progress) {
+        if (progress.endpoint && JSON.stringify(progress.endpoint.types) !== JSON.stringify(endpoint.eventTypes)) {
+          progress.endpoint = { from: progress.endpoint.from, types: endpoint.eventTypes };
+          this.store.touch();
+        }
+        continue;
+      }
+      const before = this.deliveries.lastSeqBefore(endpoint.createdAt);
+      if (before >= model.lastSeq) continue;
+      model.progress[name] = { through: before, marks: [], endpoint: { from: before, types: endpoint.eventTypes } };
+      this.store.touch();
+    }
+  }
+
+  /** Forgets the cursor of a deleted endpoint once its last delivery here is settled. */
+  private dropDeletedEndpoints(): void {
+    const model = this.store.entity;
+    if (!this.runtime) return;
+    const { pending } = this.deliveries.wakeTimes();
+    for (const [name, progress] of Object.entries(model.progress)) {
+      const id = endpointIdOf(name);
+      if (id === null || this.runtime.endpoints.has(id)) continue;
+      if (progress.through >= model.lastSeq && !progress.lease && !pending.has(name)) {
+        delete model.progress[name];
+        this.store.touch();
+      }
+    }
   }
 }
 

@@ -31,6 +31,11 @@ export interface Progress {
   /** [through, at] when the cursor passed that seq: what the delivery view reports as completedAt. */
   marks: Array<[seq: number, at: number]>;
   lease?: Lease;
+  /**
+   * For a customer endpoint's cursor: it takes events after `from` (those received since the
+   * endpoint was created) of these types (null: all), as of the last turn. For the delivery views.
+   */
+  endpoint?: { from: number; types: string[] | null };
 }
 
 export interface Timer {
@@ -51,6 +56,8 @@ export interface EntityModel {
   state: Record<string, StateEntry>;
   progress: Record<string, Progress>;
   timers: Timer[];
+  /** Whether the tenant's actor has this entity in its list (registered from the first alarm). */
+  listed?: boolean;
 }
 
 /** The log's row 0 holds the entity's head; no client or internal event id can take this one. */
@@ -85,11 +92,12 @@ export function readModel(db: Db): EntityModel | null {
     state: head.state,
     progress: head.progress,
     timers: head.timers,
+    ...(head.listed ? { listed: true } : {}),
   };
 }
 
 function headData(m: EntityModel): string {
-  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers };
+  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}) };
   return JSON.stringify(head);
 }
 
@@ -121,6 +129,15 @@ export function stateValues(state: Record<string, StateEntry>): JsonObject {
     Object.defineProperty(values, field, { value: state[field]![0], enumerable: true, writable: true, configurable: true });
   }
   return values;
+}
+
+/** The handlers an event at `seq` of this type has deliveries for: its type's, and the endpoints' that take it. */
+export function handlersOf(model: EntityModel, seq: number, type: string, own: readonly string[]): string[] {
+  const handlers = [...own];
+  for (const [name, p] of Object.entries(model.progress)) {
+    if (p.endpoint && seq > p.endpoint.from && (p.endpoint.types === null || p.endpoint.types.includes(type))) handlers.push(name);
+  }
+  return handlers;
 }
 
 /** Moves a handler's cursor forward to `seq` (never back), dating the move. */

@@ -17,6 +17,8 @@ export class EntityStore {
   private dirty = false;
   private depth = 0;
   private writtenAt = Date.now();
+  /** Set once the entity's storage is deleted: this instance writes nothing more. */
+  private erased = false;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -54,6 +56,7 @@ export class EntityStore {
    * what storage does not. Nested calls join the outer transaction.
    */
   update<T>(change: () => T, writeRow = true): T {
+    if (this.erased) throw new Error("entity erased");
     if (this.depth > 0) return change();
     const before = this.current === null ? null : structuredClone(this.current);
     const inserted = this.inserted;
@@ -109,6 +112,19 @@ export class EntityStore {
   /** Writes pending in-memory changes, if any. */
   flush(): void {
     if (this.dirty && this.current) this.update(() => undefined);
+  }
+
+  /**
+   * Deletes every row and the alarm, and forgets the entity in memory. Anything still running in
+   * this instance (an alarm turn awaiting a call) then fails at its next write instead of writing
+   * the entity back.
+   */
+  async erase(): Promise<void> {
+    this.erased = true;
+    this.current = null;
+    this.dirty = false;
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
   }
 
   /** Milliseconds since the entity's head was last written (or loaded). */

@@ -3,7 +3,7 @@
 import { eventDefinition } from "../../src/events/registry";
 import type { DeliveryStatus, DeliveryView, EntityView, EventPage, JsonObject, SourceMeta } from "../../src/types";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
-import { completedAt, stateValues, type EntityModel } from "./model";
+import { completedAt, handlersOf, stateValues, type EntityModel } from "./model";
 import type { EntityStore } from "./store";
 
 const MAX_PAGE = 500;
@@ -81,7 +81,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries): EntityVi
   let count = 0;
   for (const row of store.db.iterate<{ seq: number; type: string; received_at: number }>(`SELECT seq, type, received_at FROM events WHERE seq > 0 ORDER BY seq`)) {
     count++;
-    for (const handler of eventDefinition(row.type)?.handlers ?? []) {
+    for (const handler of handlersOf(model, Number(row.seq), row.type, eventDefinition(row.type)?.handlers ?? [])) {
       const { status } = views.view(handler, Number(row.seq), Number(row.received_at));
       counts[status === "in_flight" ? "pending" : status]++;
     }
@@ -130,7 +130,7 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
       data: JSON.parse(e.data) as JsonObject,
       // Written only by the log from a validated SourceMeta.
       ...(e.source === null ? {} : { source: JSON.parse(e.source) as SourceMeta }),
-      deliveries: (eventDefinition(e.type)?.handlers ?? []).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
+      deliveries: handlersOf(model, Number(e.seq), e.type, eventDefinition(e.type)?.handlers ?? []).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
     })),
     next: more ? String(page[page.length - 1]!.seq) : null,
   };

@@ -1,7 +1,7 @@
-import { RetryableError, SkipDelivery } from "../delivery/errors";
+import { RetryableError } from "../delivery/errors";
 import type { JsonObject } from "../types";
 import { defineHandler, type HandlerContext, type HandlerResult } from "./handler";
-import { sendJson } from "./http";
+import { destination, sendJson } from "./http";
 import { SETTINGS } from "./settings.ts";
 
 const DEFAULT_MODEL = "gpt-4o-mini";
@@ -29,9 +29,8 @@ export function parseAnalysis(content: string): Analysis | null {
 
 /** Asks an OpenAI-compatible `POST {AI_API_URL}/chat/completions` and stores the result under `analysis`. */
 async function analyse(context: HandlerContext, instruction: string, subject: JsonObject): Promise<HandlerResult> {
-  const { AI_API_URL: url, AI_API_KEY: key } = context.env;
-  if (!url) throw new SkipDelivery("not configured: AI_API_URL unset");
-  const model = context.env.AI_MODEL || DEFAULT_MODEL;
+  const { url, apiKey: key, model: chosen } = destination(context, "ai");
+  const model = chosen || DEFAULT_MODEL;
   const response = await sendJson(context, `${url.replace(/\/$/, "")}/chat/completions`, {
     headers: key ? { authorization: `Bearer ${key}` } : {},
     body: {
@@ -56,6 +55,7 @@ async function analyse(context: HandlerContext, instruction: string, subject: Js
 export const aiAnalysis = defineHandler({
   name: "ai-analysis",
   mode: "queued",
+  destination: "ai",
   settings: SETTINGS["ai-analysis"],
   run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
 });
@@ -63,6 +63,7 @@ export const aiAnalysis = defineHandler({
 export const offerAnalysis = defineHandler({
   name: "offer-analysis",
   mode: "queued",
+  destination: "ai",
   settings: SETTINGS["offer-analysis"],
   run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
 });

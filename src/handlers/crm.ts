@@ -1,6 +1,6 @@
 import { PermanentError, SkipDelivery } from "../delivery/errors";
 import { defineHandler } from "./handler";
-import { required, sendJson } from "./http";
+import { destination, sendJson } from "./http";
 import { SETTINGS } from "./settings.ts";
 
 /**
@@ -18,11 +18,12 @@ export const crm = defineHandler({
   name: "crm",
   mode: "queued",
   coalesce: true,
+  destination: "crm",
   settings: SETTINGS.crm,
   async run(context) {
     if (context.entity.type !== "lead") throw new SkipDelivery("only leads are synced to the CRM");
-    const [url, key] = required(context, "CRM_API_URL", "CRM_API_KEY");
-    await sendJson(context, contactUrl(url!, context.entity.id), {
+    const { url, apiKey: key } = destination(context, "crm");
+    await sendJson(context, contactUrl(url, context.entity.id), {
       method: "PUT",
       headers: { authorization: `Bearer ${key}` },
       body: { id: context.entity.id, ...context.state, updatedBy: context.event.id },

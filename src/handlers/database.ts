@@ -1,5 +1,5 @@
 import { SkipDelivery } from "../delivery/errors";
-import { eventDefinition } from "../events/registry";
+import { eventDefinition, eventDefinitions } from "../events/registry";
 import { countRows, ensureSchema } from "./d1-schema";
 import { defineHandler, type HandlerContext } from "./handler";
 
@@ -52,4 +52,12 @@ async function mirror(contexts: HandlerContext[]): Promise<void> {
     );
   }
   countRows(await db.batch(statements));
+}
+
+/** Deletes every row a tenant has in the D1 mirror (offboarding). */
+export async function eraseTenantRows(db: D1Database, tenant: string): Promise<void> {
+  await ensureSchema(db);
+  const tables = new Set(eventDefinitions().flatMap((d) => (d.mirror ? [d.mirror.table] : [])));
+  tables.add("events");
+  countRows(await db.batch([...tables].map((table) => db.prepare(`DELETE FROM ${table} WHERE tenant = ?`).bind(tenant))));
 }

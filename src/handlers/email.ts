@@ -1,7 +1,7 @@
 import { entityActor } from "../actors";
 import { SkipDelivery } from "../delivery/errors";
 import { defineHandler, type HandlerContext } from "./handler";
-import { required, sendJson } from "./http";
+import { destination, sendJson } from "./http";
 import { SETTINGS } from "./settings.ts";
 
 interface Email {
@@ -15,9 +15,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 /** Sends through a Resend-style API: `POST {EMAIL_API_URL} {from,to,subject,text,html}`. */
 async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
-  const [url, key, from] = required(context, "EMAIL_API_URL", "EMAIL_API_KEY", "EMAIL_FROM");
+  const { url, apiKey: key, from } = destination(context, "email");
   const html = `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>`;
-  await sendJson(context, url!, {
+  await sendJson(context, url, {
     headers: { authorization: `Bearer ${key}` },
     body: { from, to: email.to, subject: email.subject, text: email.text, html },
   });
@@ -26,6 +26,7 @@ async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
 export const welcomeEmail = defineHandler({
   name: "welcome-email",
   mode: "inline",
+  destination: "email",
   settings: SETTINGS["welcome-email"],
   async run(context) {
     const { email, name } = context.event.data;
@@ -39,6 +40,7 @@ export const welcomeEmail = defineHandler({
 export const offerEmail = defineHandler({
   name: "offer-email",
   mode: "inline",
+  destination: "email",
   settings: SETTINGS["offer-email"],
   async run(context) {
     const { leadId, amount, currency } = context.event.data;

@@ -1,4 +1,6 @@
 import type { Settings } from "../config";
+import type { DestinationKind } from "../control/model";
+import type { TenantRuntime } from "../control/runtime";
 import type { EntityRef, JsonObject } from "../types";
 import { unconfiguredBy } from "./http";
 import type { HandlerSetting } from "./settings.ts";
@@ -28,6 +30,8 @@ export interface DeliveryJob {
 
 export interface HandlerContext extends DeliveryJob {
   env: Cloudflare.Env;
+  /** The tenant's stored configuration (destinations, endpoints), opened. */
+  tenantConfig: TenantRuntime;
   settings: Settings;
   /** Aborts when the attempt's `HANDLER_TIMEOUT_MS` runs out. */
   signal: AbortSignal;
@@ -60,6 +64,11 @@ export interface Handler<N extends string = string> {
    * makes a missing required one what makes it unconfigured.
    */
   settings?: readonly HandlerSetting[];
+  /**
+   * The kind of destination it sends to: the tenant's own where set (src/control/destinations.ts),
+   * else the deployment-wide settings.
+   */
+  destination?: DestinationKind;
   run(context: HandlerContext): Promise<HandlerResult | void>;
   /**
    * Optional: delivers up to `maxBatch` of one entity's consecutive due deliveries, in seq order,

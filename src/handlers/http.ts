@@ -1,6 +1,8 @@
 import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors";
 import { isRetryableStatus, parseRetryAfter } from "../delivery/retry";
 import { tenantConfig } from "../config";
+import { destinationOf } from "../control/destinations";
+import type { DestinationKind, Destinations } from "../control/model";
 import { signStandardWebhooks } from "../sources/sign";
 import { VERSION } from "../version";
 import type { HandlerContext } from "./handler";
@@ -19,12 +21,14 @@ export function missingSettings(env: Cloudflare.Env, ...names: Setting[]): strin
   return missing.length > 0 ? `not configured: ${missing.join(", ")} unset` : null;
 }
 
-/** Reads settings a handler needs; unset or empty means the handler is not configured. */
-export function required(context: HandlerContext, ...names: Setting[]): string[] {
-  const reason = missingSettings(context.env, ...names);
-  if (reason) throw new SkipDelivery(reason);
-  // Checked just above: every value is a non-empty string.
-  return names.map((name) => context.env[name] as string);
+/**
+ * The destination this delivery goes to: the tenant's own, else the deployment-wide one; with
+ * neither, the delivery is skipped.
+ */
+export function destination<K extends DestinationKind>(context: HandlerContext, kind: K): NonNullable<Destinations[K]> {
+  const found = destinationOf(context.env, context.tenant, context.tenantConfig, kind);
+  if (!found) throw new SkipDelivery(`not configured: no ${kind} destination for tenant ${context.tenant} and no deployment-wide one`);
+  return found.destination;
 }
 
 /**
@@ -35,10 +39,11 @@ export function required(context: HandlerContext, ...names: Setting[]): string[]
 export async function sendJson(
   context: HandlerContext,
   url: string,
-  init: { method?: string; body: unknown; headers?: Record<string, string> },
+  init: { method?: string; body: unknown; headers?: Record<string, string>; signWith?: string },
 ): Promise<Response> {
   const body = JSON.stringify(init.body);
-  const signingSecret = tenantConfig(context.env, context.tenant)?.signingSecret;
+  // An endpoint signs with its own secret; other calls with the tenant's TENANTS signingSecret, if any.
+  const signingSecret = init.signWith ?? tenantConfig(context.env, context.tenant)?.signingSecret;
   const response = await fetch(url, {
     method: init.method ?? "POST",
     headers: {

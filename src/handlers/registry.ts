@@ -1,6 +1,8 @@
 import { aiAnalysis, offerAnalysis } from "./ai";
 import { analytics } from "./analytics";
+import { endpointIdOf } from "../control/model";
 import { crm } from "./crm";
+import { endpointHandler } from "./endpoint";
 import { database } from "./database";
 import { offerEmail, welcomeEmail } from "./email";
 import { followUp } from "./follow-up";
@@ -15,6 +17,7 @@ export type HandlerName = (typeof HANDLERS)[number]["name"];
 
 const BY_NAME = new Map<string, Handler>(HANDLERS.map((handler) => [handler.name, handler]));
 
+/** A registered handler by name, or the handler of a customer endpoint (`endpoint:{id}`). */
 export function handler(name: string): Handler | undefined {
-  return BY_NAME.get(name);
+  return BY_NAME.get(name) ?? (endpointIdOf(name) !== null ? endpointHandler(name) : undefined);
 }

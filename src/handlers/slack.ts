@@ -1,7 +1,7 @@
 import { SkipDelivery } from "../delivery/errors";
 import { eventDefinition } from "../events/registry";
 import { defineHandler } from "./handler";
-import { required, sendJson } from "./http";
+import { destination, sendJson } from "./http";
 import { SETTINGS } from "./settings.ts";
 
 /**
@@ -11,12 +11,13 @@ import { SETTINGS } from "./settings.ts";
 export const slack = defineHandler({
   name: "slack",
   mode: "inline",
+  destination: "slack",
   settings: SETTINGS.slack,
   async run(context) {
     const message = eventDefinition(context.event.type)?.slack?.(context);
     if (!message) throw new SkipDelivery(`${context.event.type} has no Slack message`);
     if ("skip" in message) throw new SkipDelivery(message.skip);
-    const [url] = required(context, "SLACK_WEBHOOK_URL");
-    await sendJson(context, url!, { body: { text: message.text } });
+    const { url } = destination(context, "slack");
+    await sendJson(context, url, { body: { text: message.text } });
   },
 });

@@ -1,0 +1,265 @@
+// The tenant's stored configuration, in its own actor: its record (for tenants created through the
+// admin API), API keys (digests only), destinations and endpoints (secrets sealed), and the list of
+// its entities. Tables are created on the first write, so a tenant that only ever serves lookups
+// (most TENANTS tenants) costs no schema rows.
+import { apiKeyDigest } from "../../src/config";
+import {
+  DESTINATION_KINDS,
+  sealContext,
+  type ApiKeyInfo,
+  type DestinationKind,
+  type EndpointInfo,
+  type TenantRecord,
+  type TenantSnapshot,
+} from "../../src/control/model";
+import { sealSecret } from "../../src/control/secrets";
+import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys";
+import { bytesToHex } from "../../src/sources/crypto";
+import type { EntityRef } from "../../src/types";
+import type { Db, Row } from "../sql";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS tenant_record (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    name TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+    erase_total INTEGER NOT NULL DEFAULT 0, erase_done INTEGER NOT NULL DEFAULT 0
+  )`,
+  `CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, digest TEXT NOT NULL, label TEXT, prefix TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS destinations (kind TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS endpoints (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL
+  ) WITHOUT ROWID`,
+];
+const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
+
+interface RecordRow extends Row {
+  name: string;
+  status: string;
+  created_at: number;
+  erase_total: number;
+  erase_done: number;
+}
+interface KeyRow extends Row {
+  id: string;
+  digest: string;
+  label: string | null;
+  prefix: string;
+  created_at: number;
+}
+interface EndpointRow extends Row {
+  id: string;
+  url: string;
+  event_types: string | null;
+  description: string | null;
+  secret: string;
+  created_at: number;
+}
+
+const randomHex = (bytes: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
+
+export class ControlStore {
+  private tables: Set<string>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly storage: DurableObjectStorage,
+    private readonly env: Cloudflare.Env,
+    private readonly tenant: string,
+  ) {
+    this.tables = new Set(db.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).map((r) => r.name));
+  }
+
+  /** After the actor's storage was deleted: every table is gone. */
+  forgetTables(): void {
+    this.tables.clear();
+  }
+
+  private has(table: string): boolean {
+    return this.tables.has(table);
+  }
+
+  private ensure(): void {
+    if (this.has("tenant_record")) return;
+    this.db.schema(SCHEMA);
+    for (const t of ["tenant_record", "api_keys", "destinations", "endpoints"]) this.tables.add(t);
+  }
+
+  // ─── Record ───────────────────────────────────────────────────────────────────────────────────
+
+  record(): TenantRecord | null {
+    if (!this.has("tenant_record")) return null;
+    const row = this.db.all<RecordRow>(`SELECT * FROM tenant_record`)[0];
+    if (!row) return null;
+    const status = row.status === "erasing" ? "erasing" : "active";
+    return {
+      name: row.name,
+      status,
+      createdAt: Number(row.created_at),
+      ...(status === "erasing" ? { progress: { erased: Number(row.erase_done), total: Number(row.erase_total) } } : {}),
+    };
+  }
+
+  /** Creates the stored tenant; null if it exists already. */
+  create(now: number): TenantRecord | null {
+    if (this.record()) return null;
+    this.storage.transactionSync(() => {
+      this.ensure();
+      this.db.sql`INSERT INTO tenant_record (singleton, name, status, created_at) VALUES (1, ${this.tenant}, 'active', ${now})`;
+    });
+    return this.record();
+  }
+
+  /** Marks the tenant erasing, counting what there is to erase. */
+  startErasing(): TenantRecord | null {
+    const record = this.record();
+    if (!record) return null;
+    if (record.status === "erasing") return record;
+    const total = this.entityCount();
+    this.db.sql`UPDATE tenant_record SET status = 'erasing', erase_total = ${total}, erase_done = 0`;
+    return this.record();
+  }
+
+  countErased(n: number): void {
+    if (this.has("tenant_record")) this.db.sql`UPDATE tenant_record SET erase_done = erase_done + ${n}`;
+  }
+
+  // ─── API keys ─────────────────────────────────────────────────────────────────────────────────
+
+  async createKey(label: string | null, now: number): Promise<(ApiKeyInfo & { key: string }) | null> {
+    if (this.record()?.status !== "active") return null;
+    const key = newApiKey(this.tenant);
+    const info: ApiKeyInfo = { id: `key_${randomHex(8)}`, label, prefix: keyPrefix(key), createdAt: now };
+    const digest = await apiKeyDigest(key);
+    this.db.sql`INSERT INTO api_keys (id, digest, label, prefix, created_at) VALUES (${info.id}, ${digest}, ${label}, ${info.prefix}, ${now})`;
+    return { ...info, key };
+  }
+
+  listKeys(): ApiKeyInfo[] {
+    if (!this.has("api_keys")) return [];
+    return this.db.all<KeyRow>(`SELECT * FROM api_keys ORDER BY created_at, id`).map((r) => ({ id: r.id, label: r.label, prefix: r.prefix, createdAt: Number(r.created_at) }));
+  }
+
+  revokeKey(id: string): boolean {
+    if (!this.has("api_keys")) return false;
+    return this.db.all(`DELETE FROM api_keys WHERE id = ? RETURNING id`, id).length > 0;
+  }
+
+  // ─── Destinations ─────────────────────────────────────────────────────────────────────────────
+
+  /** Each set destination, still sealed. */
+  sealedDestinations(): Partial<Record<DestinationKind, string>> {
+    if (!this.has("destinations")) return {};
+    const out: Partial<Record<DestinationKind, string>> = {};
+    for (const row of this.db.all<{ kind: string; sealed: string } & Row>(`SELECT kind, sealed FROM destinations`)) {
+      const kind = DESTINATION_KINDS.find((k) => k === row.kind);
+      if (kind) out[kind] = row.sealed;
+    }
+    return out;
+  }
+
+  async putDestination(kind: DestinationKind, value: object): Promise<void> {
+    const sealed = await sealSecret(this.env, sealContext.destination(this.tenant, kind), JSON.stringify(value));
+    this.ensure();
+    this.db.sql`INSERT INTO destinations (kind, sealed) VALUES (${kind}, ${sealed}) ON CONFLICT (kind) DO UPDATE SET sealed = excluded.sealed`;
+  }
+
+  deleteDestination(kind: DestinationKind): boolean {
+    if (!this.has("destinations")) return false;
+    return this.db.all(`DELETE FROM destinations WHERE kind = ? RETURNING kind`, kind).length > 0;
+  }
+
+  // ─── Endpoints ────────────────────────────────────────────────────────────────────────────────
+
+  /** Every endpoint with its secret still sealed. */
+  sealedEndpoints(): Array<EndpointInfo & { secret: string }> {
+    if (!this.has("endpoints")) return [];
+    return this.db.all<EndpointRow>(`SELECT * FROM endpoints ORDER BY created_at, id`).map((r) => ({ ...endpointInfo(r), secret: r.secret }));
+  }
+
+  endpoint(id: string): EndpointInfo | null {
+    if (!this.has("endpoints")) return null;
+    const row = this.db.all<EndpointRow>(`SELECT * FROM endpoints WHERE id = ?`, id)[0];
+    return row ? endpointInfo(row) : null;
+  }
+
+  async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null }, now: number): Promise<EndpointInfo & { secret: string }> {
+    const id = `ep_${randomHex(8)}`;
+    const secret = newSigningSecret();
+    const sealed = await sealSecret(this.env, sealContext.endpoint(this.tenant, id), secret);
+    this.ensure();
+    this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at)
+                VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now})`;
+    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, secret };
+  }
+
+  updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
+    const current = this.endpoint(id);
+    if (!current) return null;
+    const next = { ...current, ...change };
+    this.db.sql`UPDATE endpoints SET url = ${next.url}, event_types = ${next.eventTypes ? JSON.stringify(next.eventTypes) : null}, description = ${next.description} WHERE id = ${id}`;
+    return next;
+  }
+
+  deleteEndpoint(id: string): boolean {
+    if (!this.has("endpoints")) return false;
+    return this.db.all(`DELETE FROM endpoints WHERE id = ? RETURNING id`, id).length > 0;
+  }
+
+  async rotateEndpointSecret(id: string): Promise<string | null> {
+    if (!this.endpoint(id)) return null;
+    const secret = newSigningSecret();
+    const sealed = await sealSecret(this.env, sealContext.endpoint(this.tenant, id), secret);
+    this.db.sql`UPDATE endpoints SET secret = ${sealed} WHERE id = ${id}`;
+    return secret;
+  }
+
+  // ─── Entities ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Adds entities to the tenant's list (known ones are left as they are). */
+  addEntities(entities: readonly EntityRef[]): void {
+    this.storage.transactionSync(() => {
+      if (!this.has("entities")) {
+        this.db.schema([ENTITIES]);
+        this.tables.add("entities");
+      }
+      let added = 0;
+      for (const e of entities) added += this.db.all(`INSERT INTO entities (type, id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id`, e.type, e.id).length;
+      // An entity that turns up while the tenant is being erased is erased too, and counted.
+      if (added > 0 && this.record()?.status === "erasing") this.db.sql`UPDATE tenant_record SET erase_total = erase_total + ${added}`;
+    });
+  }
+
+  entityCount(): number {
+    if (!this.has("entities")) return 0;
+    return Number(this.db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM entities`)[0]?.n ?? 0);
+  }
+
+  entityPage(limit: number): EntityRef[] {
+    if (!this.has("entities")) return [];
+    return this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities ORDER BY type, id LIMIT ?`, limit).map((r) => ({ type: r.type, id: r.id }));
+  }
+
+  forgetEntities(entities: readonly EntityRef[]): void {
+    this.storage.transactionSync(() => {
+      for (const e of entities) this.db.sql`DELETE FROM entities WHERE type = ${e.type} AND id = ${e.id}`;
+    });
+  }
+
+  // ─── Lookups ──────────────────────────────────────────────────────────────────────────────────
+
+  snapshot(): TenantSnapshot {
+    const record = this.record();
+    return {
+      record,
+      keys: record && this.has("api_keys") ? this.db.all<KeyRow>(`SELECT id, digest FROM api_keys`).map((r) => ({ id: r.id, digest: r.digest })) : [],
+      destinations: this.sealedDestinations(),
+      endpoints: this.sealedEndpoints(),
+    };
+  }
+}
+
+function endpointInfo(r: EndpointRow): EndpointInfo {
+  // Written by this module as a JSON array of strings.
+  const eventTypes = r.event_types === null ? null : (JSON.parse(r.event_types) as string[]);
+  return { id: r.id, url: r.url, eventTypes, description: r.description, createdAt: Number(r.created_at) };
+}

@@ -1,0 +1,147 @@
+// The tenant-wide index of dead letters: entities report theirs here, the API lists and replays
+// them, the alarm alerts about new ones. Its tables are created with the first dead letter.
+import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters";
+import { slackEscape } from "../../src/slack-text";
+import type { Db, Row } from "../sql";
+
+export interface DeadLetterRow extends Row {
+  n: number;
+  id: string;
+  entity_type: string;
+  entity_id: string;
+  outbox_id: number;
+  event_id: string;
+  handler: string;
+  attempts: number;
+  last_error: string | null;
+  dead_at: string;
+  alerted: number;
+}
+
+const SCHEMA = [
+  // n orders the listing and is the page cursor; a re-dead letter is re-inserted with a new n.
+  `CREATE TABLE IF NOT EXISTS dead_letters (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    outbox_id INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    handler TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT,
+    dead_at TEXT NOT NULL,
+    alerted INTEGER NOT NULL DEFAULT 0
+  )`,
+  `CREATE INDEX IF NOT EXISTS dead_letters_unalerted ON dead_letters (n) WHERE alerted = 0`,
+  `CREATE TABLE IF NOT EXISTS alert_state (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), last_alert_at INTEGER NOT NULL)`,
+];
+
+export class DeadLetterIndex {
+  private exists: boolean;
+
+  constructor(private readonly db: Db) {
+    this.exists = db.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'`).length > 0;
+  }
+
+  /** After the actor's storage was deleted: the tables are gone. */
+  forgetTables(): void {
+    this.exists = false;
+  }
+
+  /** Adds (or re-adds, with a new `n`) entries. Call inside a transaction. */
+  record(entries: readonly DeadLetterEntry[]): void {
+    if (!this.exists) {
+      this.db.schema(SCHEMA);
+      this.exists = true;
+    }
+    for (const e of entries) {
+      this.db.sql`DELETE FROM dead_letters WHERE id = ${e.id}`;
+      this.db.sql`INSERT INTO dead_letters (id, entity_type, entity_id, outbox_id, event_id, handler, attempts, last_error, dead_at)
+                  VALUES (${e.id}, ${e.entity.type}, ${e.entity.id}, ${numberOf(e.id)}, ${e.eventId}, ${e.handler}, ${e.attempts}, ${e.lastError}, ${e.deadAt})`;
+    }
+  }
+
+  lastAlertAt(): number {
+    if (!this.exists) return 0;
+    return Number(this.db.all<{ last_alert_at: number }>(`SELECT last_alert_at FROM alert_state`)[0]?.last_alert_at ?? 0);
+  }
+
+  page(limit: number, cursor: number): DeadLetterPage {
+    if (!this.exists) return { deadLetters: [], next: null };
+    const rows = this.db.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE n > ${cursor} ORDER BY n LIMIT ${limit + 1}`;
+    const page = rows.slice(0, limit);
+    return { deadLetters: page.map(toEntry), next: rows.length > limit ? String(page[page.length - 1]!.n) : null };
+  }
+
+  /** The newest entry's `n`: a replay takes only what was indexed up to here when it started. */
+  lastN(): number {
+    if (!this.exists) return 0;
+    return Number(this.db.all<{ n: number | null }>(`SELECT MAX(n) AS n FROM dead_letters`)[0]?.n ?? 0);
+  }
+
+  /** One page of the entries matching `filter`, with `cursor < n <= until`. */
+  matching(filter: DeadLetterFilter, cursor: number, until: number, limit: number): DeadLetterRow[] {
+    if (!this.exists) return [];
+    const ids = filter.ids ? JSON.stringify(filter.ids) : null;
+    const handler = filter.handler || null;
+    const entityType = filter.entity?.type ?? null;
+    const entityId = filter.entity?.id ?? null;
+    return this.db.sql<DeadLetterRow>`
+      SELECT * FROM dead_letters
+      WHERE n > ${cursor} AND n <= ${until}
+        AND (${ids} IS NULL OR id IN (SELECT value FROM json_each(${ids})))
+        AND (${handler} IS NULL OR handler = ${handler})
+        AND (${entityType} IS NULL OR (entity_type = ${entityType} AND entity_id = ${entityId}))
+      ORDER BY n LIMIT ${limit}`;
+  }
+
+  /**
+   * Removes replayed rows, each only as it was when read (`n`): if the delivery died again and was
+   * re-indexed meanwhile (a new `n`), that new entry stays. Call inside a transaction.
+   */
+  forget(rows: ReadonlyArray<Pick<DeadLetterRow, "id" | "n">>): void {
+    for (const row of rows) this.db.sql`DELETE FROM dead_letters WHERE id = ${row.id} AND n = ${row.n}`;
+  }
+
+  unalerted(): DeadLetterRow[] {
+    return this.exists ? this.db.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE alerted = 0 ORDER BY n` : [];
+  }
+
+  /** Call inside a transaction. */
+  markAlerted(throughN: number, now: number): void {
+    this.db.sql`UPDATE dead_letters SET alerted = 1 WHERE n <= ${throughN} AND alerted = 0`;
+    this.db.sql`INSERT INTO alert_state (singleton, last_alert_at) VALUES (1, ${now}) ON CONFLICT (singleton) DO UPDATE SET last_alert_at = ${now}`;
+  }
+}
+
+/** The number a dead-letter id carries (the event's seq, or a legacy outbox id), for the index column. */
+function numberOf(id: string): number {
+  const ref = deliveryRefOf(id);
+  return ref === null ? 0 : "seq" in ref ? ref.seq : ref.legacyOutboxId;
+}
+
+function toEntry(row: DeadLetterRow): DeadLetterEntry {
+  return {
+    id: row.id,
+    entity: { type: row.entity_type, id: row.entity_id },
+    eventId: row.event_id,
+    handler: row.handler,
+    attempts: Number(row.attempts),
+    lastError: row.last_error,
+    deadAt: row.dead_at,
+  };
+}
+
+/** The alert's text; every value that came from a client or a receiver is escaped for Slack. */
+export function alertText(tenant: string, rows: DeadLetterRow[]): string {
+  if (rows.length === 1) {
+    const r = rows[0]!;
+    const [handler, type, id, eventId, error] = [r.handler, r.entity_type, r.entity_id, r.event_id, r.last_error ?? "unknown error"].map(slackEscape);
+    return `:rotating_light: [${tenant}] ${handler} delivery for ${type} ${id} (event ${eventId}) is dead after ${r.attempts} attempts: ${error}. Replay with POST /v1/dead-letters/replay.`;
+  }
+  const byHandler = new Map<string, number>();
+  for (const r of rows) byHandler.set(r.handler, (byHandler.get(r.handler) ?? 0) + 1);
+  const summary = slackEscape([...byHandler].map(([h, n]) => `${h}: ${n}`).join(", "));
+  return `:rotating_light: [${tenant}] ${rows.length} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`;
+}

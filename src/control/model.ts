@@ -1,0 +1,121 @@
+// The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
+// to change it are validated, and the snapshot its actor hands to the router and the handlers.
+import { array, define, nonempty, nullable, object, optional, size, string, type Infer } from "superstruct";
+
+/** The kinds of destination a tenant may set, one per family of handlers. */
+export const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
+export type DestinationKind = (typeof DESTINATION_KINDS)[number];
+
+/** An absolute http(s) URL. */
+export const HttpUrl = define<string>("HttpUrl", (value) => {
+  if (typeof value !== "string" || value.length > 2048) return "expected an http(s) URL";
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? true : "expected an http(s) URL";
+  } catch {
+    return "expected an http(s) URL";
+  }
+});
+
+const Text = (max: number) => size(nonempty(string()), 1, max);
+
+/** Per kind, what `PUT /v1/destinations/{kind}` takes. */
+export const DESTINATION_SCHEMAS = {
+  slack: object({ url: HttpUrl }),
+  email: object({ url: HttpUrl, apiKey: Text(1024), from: Text(320) }),
+  crm: object({ url: HttpUrl, apiKey: Text(1024) }),
+  ai: object({ url: HttpUrl, apiKey: optional(Text(1024)), model: optional(Text(200)) }),
+} as const;
+
+export interface Destinations {
+  slack?: Infer<(typeof DESTINATION_SCHEMAS)["slack"]>;
+  email?: Infer<(typeof DESTINATION_SCHEMAS)["email"]>;
+  crm?: Infer<(typeof DESTINATION_SCHEMAS)["crm"]>;
+  ai?: Infer<(typeof DESTINATION_SCHEMAS)["ai"]>;
+}
+
+/** Fields shown masked: credentials, and the Slack URL, which is one (whoever has it can post). */
+export const SECRET_FIELDS: Record<DestinationKind, readonly string[]> = {
+  slack: ["url"],
+  email: ["apiKey"],
+  crm: ["apiKey"],
+  ai: ["apiKey"],
+};
+
+export const CreateTenant = object({ name: string() });
+export const CreateKey = object({ label: optional(size(string(), 0, 200)) });
+
+const EventTypes = size(array(string()), 1, 50);
+export const CreateEndpoint = object({
+  url: HttpUrl,
+  eventTypes: optional(nullable(EventTypes)),
+  description: optional(nullable(size(string(), 0, 500))),
+});
+export const UpdateEndpoint = object({
+  url: optional(HttpUrl),
+  eventTypes: optional(nullable(EventTypes)),
+  description: optional(nullable(size(string(), 0, 500))),
+});
+
+/** A stored tenant's life: active, then erasing while its delete runs, then gone. */
+export type TenantStatus = "active" | "erasing";
+
+export interface TenantRecord {
+  name: string;
+  status: TenantStatus;
+  createdAt: number;
+  /** While erasing: entities erased so far, of how many. */
+  progress?: { erased: number; total: number };
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  label: string | null;
+  prefix: string;
+  createdAt: number;
+}
+
+export interface EndpointInfo {
+  id: string;
+  url: string;
+  /** Null: every event type. */
+  eventTypes: string[] | null;
+  description: string | null;
+  createdAt: number;
+}
+
+/**
+ * What the tenant's actor hands out for lookups, with every secret still sealed: the router caches
+ * it to authenticate, the handlers to find destinations and endpoints (src/control/runtime.ts).
+ */
+export interface TenantSnapshot {
+  /** Null for a tenant that exists only in TENANTS (or not at all). */
+  record: TenantRecord | null;
+  keys: Array<{ id: string; digest: string }>;
+  /** Per kind, the destination's JSON, sealed. */
+  destinations: Partial<Record<DestinationKind, string>>;
+  endpoints: Array<EndpointInfo & { secret: string }>;
+}
+
+/** `endpoint:{id}`: the handler name an endpoint's deliveries go by. */
+export const ENDPOINT_HANDLER_PREFIX = "endpoint:";
+
+export function endpointHandlerName(id: string): string {
+  return `${ENDPOINT_HANDLER_PREFIX}${id}`;
+}
+
+/** The endpoint id in a handler name, or null if the handler is not an endpoint. */
+export function endpointIdOf(handler: string): string | null {
+  return handler.startsWith(ENDPOINT_HANDLER_PREFIX) ? handler.slice(ENDPOINT_HANDLER_PREFIX.length) : null;
+}
+
+/** Whether an endpoint takes events of this type. */
+export function endpointTakes(endpoint: Pick<EndpointInfo, "eventTypes">, type: string): boolean {
+  return endpoint.eventTypes === null || endpoint.eventTypes.includes(type);
+}
+
+/** Seal contexts: a sealed value opens only for the tenant and field it was sealed for. */
+export const sealContext = {
+  destination: (tenant: string, kind: DestinationKind) => `${tenant}/destination/${kind}`,
+  endpoint: (tenant: string, id: string) => `${tenant}/endpoint/${id}`,
+};

@@ -1,0 +1,80 @@
+// A tenant's stored configuration as the router and the handlers use it: fetched from the tenant's
+// own actor, opened (secrets decrypted), and cached in the isolate for CONFIG_TTL_MS. Requests are
+// never funnelled through one shared object, and a change (a revoked key, a new destination) is
+// seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
+import { tenantActor } from "../actors";
+import { ConfigError } from "../config";
+import { DESTINATION_KINDS, sealContext, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
+import { openSecret } from "./secrets";
+
+/** How stale a cached configuration may be: the bound on a revoked key still working. */
+export const CONFIG_TTL_MS = 5_000;
+/** Tenants kept per isolate; the oldest entry goes first past this. */
+const MAX_CACHED = 1_000;
+
+export interface Endpoint extends EndpointInfo {
+  /** `whsec_…`, opened. */
+  secret: string;
+}
+
+export interface TenantRuntime {
+  /** Null when the tenant is not stored (it may still be a TENANTS tenant). */
+  record: TenantRecord | null;
+  /** Digest → key id, for the stored tenant's API keys. */
+  keyDigests: Map<string, string>;
+  destinations: Destinations;
+  endpoints: Map<string, Endpoint>;
+}
+
+const cache = new Map<string, { at: number; value: Promise<TenantRuntime> }>();
+
+/** The tenant's configuration, at most CONFIG_TTL_MS old. */
+export function tenantRuntime(env: Cloudflare.Env, tenant: string, now = Date.now()): Promise<TenantRuntime> {
+  const hit = cache.get(tenant);
+  if (hit && now - hit.at < CONFIG_TTL_MS) return hit.value;
+  const value = load(env, tenant);
+  cache.delete(tenant);
+  cache.set(tenant, { at: now, value });
+  if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
+  // A failed lookup is not cached: the next caller tries again.
+  value.catch(() => {
+    if (cache.get(tenant)?.value === value) cache.delete(tenant);
+  });
+  return value;
+}
+
+/** The configuration as it is now (for the tenant's own reads after a change), cached like any lookup. */
+export function freshTenantRuntime(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
+  forgetTenant(tenant);
+  return tenantRuntime(env, tenant);
+}
+
+/** Drops this isolate's copy, after a change made here: the change applies here at once. */
+export function forgetTenant(tenant: string): void {
+  cache.delete(tenant);
+}
+
+async function load(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
+  return openSnapshot(env, tenant, await tenantActor(env, tenant).snapshot());
+}
+
+/** A snapshot with its secrets opened. */
+export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot: TenantSnapshot): Promise<TenantRuntime> {
+  try {
+    const destinations: Destinations = {};
+    for (const kind of DESTINATION_KINDS) {
+      const sealed = snapshot.destinations[kind];
+      // Sealed by the tenant actor from a validated destination of this kind.
+      if (sealed) Object.assign(destinations, { [kind]: JSON.parse(await openSecret(env, sealContext.destination(tenant, kind), sealed)) as unknown });
+    }
+    const endpoints = new Map<string, Endpoint>();
+    for (const e of snapshot.endpoints) {
+      endpoints.set(e.id, { ...e, secret: await openSecret(env, sealContext.endpoint(tenant, e.id), e.secret) });
+    }
+    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints };
+  } catch (err) {
+    // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`stored secrets of tenant ${tenant} cannot be opened (was SECRETS_KEY changed?)`);
+  }
+}

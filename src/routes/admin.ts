@@ -1,0 +1,84 @@
+// The operator's API (`/v1/admin/*`, ADMIN_API_KEY): stored tenants and their API keys.
+import type { IRequest } from "itty-router";
+import { directory, tenantActor } from "../actors";
+import { TENANT_NAME, tenantConfig } from "../config";
+import { CreateKey, CreateTenant, type TenantRecord } from "../control/model";
+import { forgetTenant } from "../control/runtime";
+import { ApiError } from "../errors";
+import { iso, notFound, readRequest } from "./control-body";
+
+function recordView(r: TenantRecord): Record<string, unknown> {
+  return { name: r.name, status: r.status, createdAt: iso(r.createdAt), ...(r.progress ? { progress: r.progress } : {}) };
+}
+
+/** The tenant named in the path; a name no tenant can have is simply not found. */
+function tenantName(request: IRequest): string {
+  const name = request.params.name ?? "";
+  if (!TENANT_NAME.test(name)) throw notFound("tenant");
+  return name;
+}
+
+/** `POST /v1/admin/tenants`. */
+export async function createTenant(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const { name } = await readRequest(request, env, CreateTenant, "tenant");
+  if (!TENANT_NAME.test(name)) {
+    throw new ApiError(400, "invalid_request", "The tenant is invalid", [{ path: "name", message: "expected [a-z0-9][a-z0-9_-]{0,63}" }]);
+  }
+  if (tenantConfig(env, name)) throw new ApiError(409, "tenant_exists", `Tenant ${name} exists (in TENANTS)`);
+  const record = await tenantActor(env, name).createTenant();
+  if (!record) throw new ApiError(409, "tenant_exists", `Tenant ${name} exists`);
+  await directory(env).put(record);
+  forgetTenant(name);
+  return Response.json(recordView(record), { status: 201 });
+}
+
+/** `GET /v1/admin/tenants`: the stored tenants (TENANTS tenants live in the deployment's configuration). */
+export async function listTenants(_request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  return Response.json({ tenants: (await directory(env).list()).map(recordView) });
+}
+
+/** `GET /v1/admin/tenants/{name}`: with key and entity counts, and progress while erasing. */
+export async function getTenant(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const described = await tenantActor(env, tenantName(request)).describe();
+  if (!described) throw notFound("tenant");
+  return Response.json({ ...recordView(described), keys: described.keys, entities: described.entities });
+}
+
+/**
+ * `DELETE /v1/admin/tenants/{name}`: the tenant is erasing from now on (its keys are refused here at
+ * once, elsewhere within the cache TTL) and its actor erases everything it owns in steps.
+ */
+export async function deleteTenant(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const name = tenantName(request);
+  const record = await tenantActor(env, name).eraseTenant();
+  forgetTenant(name);
+  if (!record) throw notFound("tenant");
+  await directory(env).setStatus(name, "erasing");
+  return Response.json({ name, status: "erasing" }, { status: 202 });
+}
+
+/** `POST /v1/admin/tenants/{name}/keys`: the key is in this answer and nowhere else, ever. */
+export async function createKey(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const name = tenantName(request);
+  const { label } = await readRequest(request, env, CreateKey, "key");
+  const created = await tenantActor(env, name).createKey(label ?? null);
+  if (!created) throw notFound("tenant");
+  forgetTenant(name);
+  return Response.json({ id: created.id, key: created.key, label: created.label, prefix: created.prefix, createdAt: iso(created.createdAt) }, { status: 201 });
+}
+
+/** `GET /v1/admin/tenants/{name}/keys`: ids, labels and prefixes; never a key. */
+export async function listKeys(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const keys = await tenantActor(env, tenantName(request)).listKeys();
+  if (!keys) throw notFound("tenant");
+  return Response.json({ keys: keys.map((k) => ({ id: k.id, label: k.label, prefix: k.prefix, createdAt: iso(k.createdAt) })) });
+}
+
+/** `DELETE /v1/admin/tenants/{name}/keys/{id}`. */
+export async function revokeKey(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const name = tenantName(request);
+  const revoked = await tenantActor(env, name).revokeKey(request.params.id ?? "");
+  forgetTenant(name);
+  if (!revoked) throw notFound("key");
+  return new Response(null, { status: 204 });
+}

@@ -1,0 +1,73 @@
+// `/v1/endpoints`: the tenant's customer webhook endpoints. Each is a handler (`endpoint:{id}`)
+// with its own signing secret, shown once on creation and on rotation.
+import { tenantActor } from "../actors";
+import type { AuthedRequest } from "../auth";
+import { CreateEndpoint, UpdateEndpoint, type EndpointInfo } from "../control/model";
+import { forgetTenant } from "../control/runtime";
+import { ApiError } from "../errors";
+import { eventDefinition, registeredTypes } from "../events/registry";
+import { iso, notFound, readRequest } from "./control-body";
+
+function view(e: EndpointInfo): Record<string, unknown> {
+  return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, createdAt: iso(e.createdAt) };
+}
+
+function checkTypes(types: string[] | null | undefined): void {
+  const unknown = (types ?? []).filter((t) => !eventDefinition(t));
+  if (unknown.length > 0) {
+    throw new ApiError(422, "unknown_event_type", `Unknown event type: ${unknown.join(", ")}; registered: ${registeredTypes().join(", ")}`);
+  }
+}
+
+const idOf = (request: AuthedRequest): string => request.params.id ?? "";
+
+/** `POST /v1/endpoints`: the secret appears in this answer (and a rotation's) only. */
+export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const input = await readRequest(request, env, CreateEndpoint, "endpoint");
+  checkTypes(input.eventTypes);
+  const created = await tenantActor(env, request.tenant).createEndpoint({
+    url: input.url,
+    eventTypes: input.eventTypes ?? null,
+    description: input.description ?? null,
+  });
+  forgetTenant(request.tenant);
+  return Response.json({ ...view(created), secret: created.secret }, { status: 201 });
+}
+
+/** `GET /v1/endpoints`. */
+export async function listEndpoints(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  return Response.json({ endpoints: (await tenantActor(env, request.tenant).listEndpoints()).map(view) });
+}
+
+/** `GET /v1/endpoints/{id}`. */
+export async function getEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const endpoint = await tenantActor(env, request.tenant).getEndpoint(idOf(request));
+  if (!endpoint) throw notFound("endpoint");
+  return Response.json(view(endpoint));
+}
+
+/** `PATCH /v1/endpoints/{id}`: a new filter applies to deliveries not yet made. */
+export async function updateEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const change = await readRequest(request, env, UpdateEndpoint, "endpoint");
+  checkTypes(change.eventTypes);
+  const updated = await tenantActor(env, request.tenant).updateEndpoint(idOf(request), change);
+  forgetTenant(request.tenant);
+  if (!updated) throw notFound("endpoint");
+  return Response.json(view(updated));
+}
+
+/** `DELETE /v1/endpoints/{id}`: its deliveries not yet made end `skipped`. */
+export async function deleteEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const deleted = await tenantActor(env, request.tenant).deleteEndpoint(idOf(request));
+  forgetTenant(request.tenant);
+  if (!deleted) throw notFound("endpoint");
+  return new Response(null, { status: 204 });
+}
+
+/** `POST /v1/endpoints/{id}/rotate-secret`: later deliveries are signed with the new secret. */
+export async function rotateEndpointSecret(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const secret = await tenantActor(env, request.tenant).rotateEndpointSecret(idOf(request));
+  forgetTenant(request.tenant);
+  if (!secret) throw notFound("endpoint");
+  return Response.json({ secret });
+}

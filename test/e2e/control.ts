@@ -1,0 +1,52 @@
+// Helpers for the control-plane tests: JSON calls with a key, and reading the D1 mirror's file.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+export const ADMIN = "dev_admin_key";
+
+export interface Answer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+/** One JSON request to the server with a bearer key; the body is parsed when there is one. */
+export async function call<T = Record<string, unknown>>(url: string, key: string, method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  // Every answer but a 204 is JSON (the contract).
+  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+/** Creates a stored tenant and one API key for it; returns the key. */
+export async function newTenant(url: string, name: string): Promise<string> {
+  const created = await call(url, ADMIN, "POST", "/v1/admin/tenants", { name });
+  if (created.status !== 201) throw new Error(`tenant ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  const key = await call<{ key: string }>(url, ADMIN, "POST", `/v1/admin/tenants/${name}/keys`, { label: "test" });
+  if (key.status !== 201) throw new Error(`key for ${name}: ${key.status}`);
+  return key.body.key;
+}
+
+/** Rows of a tenant in the D1 mirror's tables, read from the local database files. */
+export function d1RowsOf(persistDir: string, tenant: string): number {
+  // wrangler dev keeps its local state under v3/ in the --persist-to directory.
+  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  if (!existsSync(dir)) throw new Error(`no local D1 database under ${persistDir}`);
+  let rows = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite"))) {
+    const db = new DatabaseSync(join(dir, file), { readOnly: true });
+    try {
+      for (const table of ["leads", "offers", "events"]) {
+        const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
+        if (exists) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ?`).get(tenant) as { n: number }).n);
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return rows;
+}
