@@ -41,6 +41,18 @@ class DeliveryViews {
     }
   }
 
+  /**
+   * The handlers an event has deliveries for: its type's, the endpoints that take it, and any
+   * other handler with a row for it (an endpoint deleted since, whose deliveries ended skipped).
+   */
+  handlers(seq: number, type: string): string[] {
+    const handlers = handlersOf(this.model, seq, type, eventDefinition(type)?.handlers ?? []);
+    for (const [handler, rows] of this.rows) {
+      if (!handlers.includes(handler) && rows.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq))) handlers.push(handler);
+    }
+    return handlers;
+  }
+
   view(handler: string, seq: number, receivedAt: number): DeliveryView {
     const progress = this.model.progress[handler];
     const lease = progress?.lease;
@@ -81,7 +93,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries): EntityVi
   let count = 0;
   for (const row of store.db.iterate<{ seq: number; type: string; received_at: number }>(`SELECT seq, type, received_at FROM events WHERE seq > 0 ORDER BY seq`)) {
     count++;
-    for (const handler of handlersOf(model, Number(row.seq), row.type, eventDefinition(row.type)?.handlers ?? [])) {
+    for (const handler of views.handlers(Number(row.seq), row.type)) {
       const { status } = views.view(handler, Number(row.seq), Number(row.received_at));
       counts[status === "in_flight" ? "pending" : status]++;
     }
@@ -130,7 +142,7 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
       data: JSON.parse(e.data) as JsonObject,
       // Written only by the log from a validated SourceMeta.
       ...(e.source === null ? {} : { source: JSON.parse(e.source) as SourceMeta }),
-      deliveries: handlersOf(model, Number(e.seq), e.type, eventDefinition(e.type)?.handlers ?? []).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
+      deliveries: views!.handlers(Number(e.seq), e.type).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
     })),
     next: more ? String(page[page.length - 1]!.seq) : null,
   };
