@@ -2,6 +2,7 @@ import { AutoRouter, type IRequest } from "itty-router";
 import { authenticate, authenticateAdmin, type AuthedRequest } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, errorResponse } from "./errors";
+import { openApiDocument } from "./openapi";
 import { consumeSlowWork } from "./queue";
 import { addUsage, takeUsage } from "./usage";
 import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey } from "./routes/admin";
@@ -30,6 +31,7 @@ const router = AutoRouter<IRequest, Args>({
 });
 
 router.get("/healthz", () => Response.json({ ok: true }));
+router.get("/openapi.json", () => Response.json(openApiDocument()));
 
 // Billable units counted in this isolate since the last read, for `npm run cost`. Off unless the
 // deployment sets USAGE_ENDPOINT to "1"; reading it is not itself counted.

@@ -26,20 +26,22 @@ export interface TenantRuntime {
   endpoints: Map<string, Endpoint>;
 }
 
-const cache = new Map<string, { at: number; value: Promise<TenantRuntime> }>();
+/**
+ * Only settled configurations are shared. A pending lookup belongs to the request (or actor) that
+ * started it, and workerd does not let I/O started for one be awaited by another, so concurrent
+ * misses each look up for themselves.
+ */
+const cache = new Map<string, { at: number; value: TenantRuntime }>();
 
 /** The tenant's configuration, at most CONFIG_TTL_MS old. */
-export function tenantRuntime(env: Cloudflare.Env, tenant: string, now = Date.now()): Promise<TenantRuntime> {
+export async function tenantRuntime(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
   const hit = cache.get(tenant);
-  if (hit && now - hit.at < CONFIG_TTL_MS) return hit.value;
-  const value = load(env, tenant);
+  if (hit && Date.now() - hit.at < CONFIG_TTL_MS) return hit.value;
+  const at = Date.now();
+  const value = await load(env, tenant);
   cache.delete(tenant);
-  cache.set(tenant, { at: now, value });
+  cache.set(tenant, { at, value });
   if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
-  // A failed lookup is not cached: the next caller tries again.
-  value.catch(() => {
-    if (cache.get(tenant)?.value === value) cache.delete(tenant);
-  });
   return value;
 }
 

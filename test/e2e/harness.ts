@@ -20,6 +20,9 @@ export async function waitFor(probe: () => Promise<boolean> | boolean, what: str
   }
 }
 
+/** Origins of the edgeflow servers started in this process: the answers setup.ts checks against openapi.json. */
+export const servedUrls = new Set<string>();
+
 export interface LocalServer {
   url: string;
   persistDir: string;
@@ -87,6 +90,7 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     await stop("SIGKILL");
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- server output ---\n${output}`);
   }
+  servedUrls.add(url);
   const discard = async () => {
     await stop();
     rmSync(persistDir, { recursive: true, force: true });

@@ -1,0 +1,259 @@
+// The API's OpenAPI 3.1 document, served at GET /openapi.json. Written as code so each shape is
+// stated once; `openapi.json` in the repository is this document as JSON (npm run openapi writes
+// it; a test fails when they differ), and the end-to-end tests validate every answer they get
+// from the server against it (test/e2e/setup.ts), so it cannot drift from the code.
+import { DESTINATION_KINDS } from "./control/model";
+import { registeredTypes } from "./events/registry";
+import { VERSION } from "./version";
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str: Schema = { type: "string" };
+const dateTime: Schema = { type: "string", format: "date-time" };
+const int: Schema = { type: "integer", minimum: 0 };
+const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
+/** An object with exactly these properties, all required unless listed in `optional`. */
+function obj(properties: Record<string, Schema>, optional: string[] = [], extra = false): Schema {
+  return { type: "object", properties, required: Object.keys(properties).filter((k) => !optional.includes(k)), additionalProperties: extra };
+}
+
+const ERROR_CODES = [
+  "invalid_json",
+  "invalid_event",
+  "invalid_request",
+  "unauthorized",
+  "invalid_signature",
+  "not_found",
+  "id_conflict",
+  "tenant_exists",
+  "payload_too_large",
+  "unsupported_media_type",
+  "unknown_event_type",
+  "rate_limited",
+  "unavailable",
+];
+
+const schemas: Record<string, Schema> = {
+  Error: obj({
+    error: obj({ code: { type: "string", enum: ERROR_CODES }, message: str, issues: { type: "array", items: obj({ path: str, message: str }) } }, ["issues"]),
+  }),
+  EntityRef: obj({ type: str, id: str }),
+  Envelope: obj(
+    {
+      id: { type: "string", minLength: 1, maxLength: 200 },
+      type: { type: "string", enum: registeredTypes() },
+      entity: ref("EntityRef"),
+      occurredAt: { oneOf: [dateTime, { type: "integer" }] },
+      data: { type: "object", required: ["id"] },
+    },
+    ["id", "entity", "occurredAt"],
+  ),
+  IngestResult: obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["accepted", "duplicate"] }, seq: { type: "integer", minimum: 1 } }),
+  BatchResults: obj({ results: { type: "array", items: { oneOf: [ref("IngestResult"), ref("Error")] } } }),
+  Delivery: obj({
+    handler: str,
+    status: { type: "string", enum: ["pending", "in_flight", "succeeded", "skipped", "dead"] },
+    attempts: int,
+    lastError: nullable(str),
+    nextAttemptAt: nullable(dateTime),
+    completedAt: nullable(dateTime),
+  }),
+  Entity: obj({
+    entity: ref("EntityRef"),
+    state: { type: "object" },
+    version: int,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    events: obj({ count: int, lastSeq: int }),
+    deliveries: obj({ pending: int, succeeded: int, skipped: int, dead: int }),
+  }),
+  EventPage: obj({
+    events: {
+      type: "array",
+      items: obj(
+        {
+          id: str,
+          seq: { type: "integer", minimum: 1 },
+          type: str,
+          occurredAt: dateTime,
+          receivedAt: dateTime,
+          data: { type: "object" },
+          source: obj({ name: str, deliveryId: str }, ["deliveryId"]),
+          deliveries: { type: "array", items: ref("Delivery") },
+        },
+        ["source"],
+      ),
+    },
+    next: nullable(str),
+  }),
+  DeadLetter: obj({ id: str, entity: ref("EntityRef"), eventId: str, handler: str, attempts: int, lastError: nullable(str), deadAt: dateTime }),
+  DeadLetterPage: obj({ deadLetters: { type: "array", items: ref("DeadLetter") }, next: nullable(str) }),
+  ReplayFilter: obj({ ids: { type: "array", items: str }, handler: str, entity: ref("EntityRef") }, ["ids", "handler", "entity"]),
+  Tenant: obj(
+    { name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime, progress: obj({ erased: int, total: int }) },
+    ["progress"],
+  ),
+  TenantDetail: obj(
+    { name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime, progress: obj({ erased: int, total: int }), keys: int, entities: int },
+    ["progress"],
+  ),
+  ApiKey: obj({ id: str, label: nullable(str), prefix: str, createdAt: dateTime }),
+  NewApiKey: obj({ id: str, key: str, label: nullable(str), prefix: str, createdAt: dateTime }),
+  SlackDestination: obj({ url: str }),
+  EmailDestination: obj({ url: str, apiKey: str, from: str }),
+  CrmDestination: obj({ url: str, apiKey: str }),
+  AiDestination: obj({ url: str, apiKey: str, model: str }, ["apiKey", "model"]),
+  Destinations: obj({
+    destinations: obj(
+      { slack: ref("SlackDestination"), email: ref("EmailDestination"), crm: ref("CrmDestination"), ai: ref("AiDestination") },
+      ["slack", "email", "crm", "ai"],
+    ),
+  }),
+  Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime }),
+  NewEndpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" } }),
+  EndpointInput: obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["eventTypes", "description"]),
+};
+
+const json = (schema: Schema, description: string) => ({ description, content: { "application/json": { schema } } });
+const error = (description: string) => json(ref("Error"), description);
+const noContent = { description: "Done; no body" };
+/** The answers every authenticated operation may give besides its own. */
+const common = {
+  "401": error("Missing, malformed or unknown key"),
+  "429": error("Rate limited; see Retry-After"),
+  "503": error("Unavailable; retry after Retry-After"),
+};
+const withBody = {
+  "400": error("Invalid JSON or an invalid request"),
+  "413": error("The body is over MAX_BODY_BYTES"),
+  "415": error("The body is not application/json"),
+};
+const body = (schema: Schema) => ({ required: true, content: { "application/json": { schema } } });
+const pathParam = (name: string) => ({ name, in: "path", required: true, schema: str });
+const queryParam = (name: string, schema: Schema = int) => ({ name, in: "query", required: false, schema });
+const tenantAuth = [{ apiKey: [] }];
+const adminAuth = [{ adminKey: [] }];
+
+function op(summary: string, responses: Record<string, unknown>, extra: Record<string, unknown> = {}, security: unknown[] = tenantAuth): Record<string, unknown> {
+  return { summary, security, ...extra, responses: { ...responses, ...common, "404": error("No such route or resource") } };
+}
+
+/** The document. */
+export function openApiDocument(): Record<string, unknown> {
+  const destination = (kind: string) => ref(`${kind[0]!.toUpperCase()}${kind.slice(1)}Destination`);
+  const paths: Record<string, unknown> = {
+    "/v1/events": {
+      post: op("Store one event", {
+        "202": json(ref("IngestResult"), "Stored (status accepted)"),
+        "200": json(ref("IngestResult"), "A repeat of a known id with the same content (status duplicate)"),
+        "409": error("The id is known with different content (id_conflict); nothing stored"),
+        "422": error("The type is not registered"),
+        ...withBody,
+      }, { requestBody: body(ref("Envelope")), parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: str }] }),
+    },
+    "/v1/events/batch": {
+      post: op("Store up to 100 events, each independent", { "207": json(ref("BatchResults"), "One result per event, in order"), ...withBody }, {
+        requestBody: body({ oneOf: [obj({ events: { type: "array", items: ref("Envelope"), maxItems: 100 } }), { type: "array", items: ref("Envelope"), maxItems: 100 }] }),
+      }),
+    },
+    "/v1/sources/{tenant}/{source}": {
+      post: op(
+        "A provider's signed webhook (Standard Webhooks, Stripe, GitHub, HMAC-SHA256), stored as an event",
+        {
+          "202": json(ref("IngestResult"), "Stored"),
+          "200": json(ref("IngestResult"), "Duplicate"),
+          "409": error("id_conflict"),
+          "422": error("The mapped type is not registered"),
+          ...withBody,
+        },
+        { parameters: [pathParam("tenant"), pathParam("source")], requestBody: body({ type: "object" }) },
+        [],
+      ),
+    },
+    "/v1/entities/{type}/{id}": {
+      get: op("An entity's state and counters", { "200": json(ref("Entity"), "The entity") }, { parameters: [pathParam("type"), pathParam("id")] }),
+    },
+    "/v1/entities/{type}/{id}/events": {
+      get: op("A page of the entity's log, each event with its deliveries", { "200": json(ref("EventPage"), "A page"), "400": error("A bad query parameter") }, {
+        parameters: [pathParam("type"), pathParam("id"), queryParam("after"), queryParam("limit", { type: "integer", minimum: 1, maximum: 500 })],
+      }),
+    },
+    "/v1/dead-letters": {
+      get: op("The tenant's dead letters, oldest first", { "200": json(ref("DeadLetterPage"), "A page"), "400": error("A bad query parameter") }, {
+        parameters: [queryParam("limit", { type: "integer", minimum: 1, maximum: 500 }), queryParam("cursor")],
+      }),
+    },
+    "/v1/dead-letters/replay": {
+      post: op("Replay dead letters matching every given criterion (all when empty)", { "202": json(obj({ replayed: int }), "How many were replayed"), ...withBody }, {
+        requestBody: { required: false, content: { "application/json": { schema: ref("ReplayFilter") } } },
+      }),
+    },
+    "/v1/destinations": {
+      get: op("The tenant's own destinations, secrets masked", { "200": json(ref("Destinations"), "Destinations") }),
+    },
+    "/v1/destinations/{kind}": {
+      put: op("Set one destination", { "200": json({ anyOf: DESTINATION_KINDS.map(destination) }, "The destination, masked"), ...withBody }, {
+        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...DESTINATION_KINDS] } }],
+        requestBody: body({ anyOf: DESTINATION_KINDS.map(destination) }),
+      }),
+      delete: op("Remove one destination (the deployment's variables apply again)", { "204": noContent }, {
+        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...DESTINATION_KINDS] } }],
+      }),
+    },
+    "/v1/endpoints": {
+      post: op("Register a customer webhook endpoint", { "201": json(ref("NewEndpoint"), "Created; the secret is shown only here"), "422": error("An unregistered event type"), ...withBody }, {
+        requestBody: body(ref("EndpointInput")),
+      }),
+      get: op("The tenant's endpoints", { "200": json(obj({ endpoints: { type: "array", items: ref("Endpoint") } }), "Endpoints") }),
+    },
+    "/v1/endpoints/{id}": {
+      get: op("One endpoint", { "200": json(ref("Endpoint"), "The endpoint") }, { parameters: [pathParam("id")] }),
+      patch: op("Change an endpoint", { "200": json(ref("Endpoint"), "The endpoint"), "422": error("An unregistered event type"), ...withBody }, {
+        parameters: [pathParam("id")],
+        requestBody: body({ ...obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["url", "eventTypes", "description"]) }),
+      }),
+      delete: op("Delete an endpoint; what it had not delivered ends skipped", { "204": noContent }, { parameters: [pathParam("id")] }),
+    },
+    "/v1/endpoints/{id}/rotate-secret": {
+      post: op("A new signing secret for later deliveries", { "200": json(obj({ secret: { type: "string", pattern: "^whsec_" } }), "The new secret") }, { parameters: [pathParam("id")] }),
+    },
+    "/v1/admin/tenants": {
+      post: op("Create a stored tenant", { "201": json(ref("Tenant"), "Created"), "409": error("tenant_exists"), ...withBody }, { requestBody: body(obj({ name: str })) }, adminAuth),
+      get: op("The stored tenants", { "200": json(obj({ tenants: { type: "array", items: ref("Tenant") } }), "Tenants") }, {}, adminAuth),
+    },
+    "/v1/admin/tenants/{name}": {
+      get: op("One stored tenant, with erasure progress while erasing", { "200": json(ref("TenantDetail"), "The tenant") }, { parameters: [pathParam("name")] }, adminAuth),
+      delete: op("Erase the tenant and everything it owns", { "202": json(obj({ name: str, status: { const: "erasing" } }), "Erasing") }, { parameters: [pathParam("name")] }, adminAuth),
+    },
+    "/v1/admin/tenants/{name}/keys": {
+      post: op("Create an API key; it is shown only here", { "201": json(ref("NewApiKey"), "Created"), ...withBody }, {
+        parameters: [pathParam("name")],
+        requestBody: body(obj({ label: str }, ["label"])),
+      }, adminAuth),
+      get: op("The tenant's keys, by id, label and prefix", { "200": json(obj({ keys: { type: "array", items: ref("ApiKey") } }), "Keys") }, { parameters: [pathParam("name")] }, adminAuth),
+    },
+    "/v1/admin/tenants/{name}/keys/{id}": {
+      delete: op("Revoke a key", { "204": noContent }, { parameters: [pathParam("name"), pathParam("id")] }, adminAuth),
+    },
+    "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json(obj({ ok: { const: true } }), "Up") } } },
+    "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
+  };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "edgeflow",
+      version: VERSION,
+      description: "Reliable, ordered, effectively-once webhook event pipeline on Cloudflare Workers. Times are ISO-8601; every error is {error:{code,message,issues?}}.",
+    },
+    servers: [{ url: "http://localhost:8787", description: "npm start" }],
+    components: {
+      schemas,
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "A tenant's API key" },
+        adminKey: { type: "http", scheme: "bearer", description: "The operator's ADMIN_API_KEY" },
+      },
+    },
+    paths,
+  };
+}
