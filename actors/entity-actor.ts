@@ -4,6 +4,7 @@ import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome";
 import type { EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types";
+import { flushMetrics } from "../src/metrics/record";
 import { addUsage } from "../src/usage";
 import { pointAlarm, wakeBy } from "./alarm";
 import { Deliveries } from "./entity/deliveries";
@@ -82,6 +83,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.log("error", "alarm failed", err);
     } finally {
       await this.scheduleNextAlarm();
+      // This isolate's counts of the tenant, when due (every 10 s at most); never per event.
+      if (this.store.model) await flushMetrics(this.env, this.store.model.tenant);
     }
   }
 

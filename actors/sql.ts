@@ -88,3 +88,5 @@ export class Db {
 
 export const ENTITY_SQL: SqlMeter = { read: "entityRowsRead", written: "entityRowsWritten" };
 export const TENANT_SQL: SqlMeter = { read: "tenantRowsRead", written: "tenantRowsWritten" };
+/** The tenant's metrics row: written by periodic flushes, counted apart from per-event work. */
+export const METRICS_SQL: SqlMeter = { read: "metricsRowsRead", written: "metricsRowsWritten" };

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription } from "../src/actors";
-import { settings as readSettings } from "../src/config";
+import { settings as readSettings, tenantConfig } from "../src/config";
 import { destinationOf } from "../src/control/destinations";
 import { openSnapshot } from "../src/control/runtime";
 import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot } from "../src/control/model";
@@ -9,7 +9,11 @@ import { VERSION } from "../src/version";
 import type { EntityRef } from "../src/types";
 import { addUsage } from "../src/usage";
 import { pointAlarm, wakeBy } from "./alarm";
-import { Db, TENANT_SQL } from "./sql";
+import { Db, METRICS_SQL, TENANT_SQL } from "./sql";
+import { MetricsStore } from "./tenant/metrics-store";
+import { mergeCounts, type Counts } from "../src/metrics/counts";
+import type { MetricsSnapshot } from "../src/metrics/exposition";
+import { takeLocalCounts } from "../src/metrics/record";
 import { ControlStore } from "./tenant/control";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index";
 import { eraseStep, forEachLimited } from "./tenant/erase";
@@ -27,12 +31,14 @@ const REPLAY_CONCURRENCY = 8;
 export class TenantActor extends DurableObject<Cloudflare.Env> implements Implementation<TenantActorRpc> {
   private readonly index: DeadLetterIndex;
   private readonly control: ControlStore;
+  private readonly metricTotals: MetricsStore;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     const db = new Db(ctx.storage.sql, TENANT_SQL);
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
+    this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
   }
 
   private get tenant(): string {
@@ -193,6 +199,24 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     this.ctx.storage.transactionSync(() => this.index.forget(rows));
   }
 
+  // ─── Metrics ──────────────────────────────────────────────────────────────────────────────────
+
+  recordMetrics(counts: Counts): void {
+    addUsage("metricsRequests");
+    // Only a tenant that exists keeps metrics: a late flush must not leave a row behind an erasure.
+    const record = this.control.record();
+    if (record ? record.status !== "active" : !tenantConfig(this.env, this.tenant)) return;
+    this.metricTotals.add(counts);
+  }
+
+  /** Totals, plus what this isolate counted and has not flushed yet, plus the gauges read now. */
+  metrics(): MetricsSnapshot {
+    addUsage("metricsRequests");
+    const local = takeLocalCounts(this.tenant);
+    if (local) this.metricTotals.add(local);
+    return { counts: mergeCounts({ counters: {}, latency: {}, minutes: {} }, this.metricTotals.current()), deadLettersOpen: this.index.openByHandler() };
+  }
+
   // ─── Alarm ────────────────────────────────────────────────────────────────────────────────────
 
   /** Erases the tenant a step at a time while it is being deleted; otherwise sends dead-letter alerts. */
@@ -214,6 +238,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
       this.control.forgetTables();
       this.index.forgetTables();
+      this.metricTotals.forgetTables();
       await this.ctx.storage.deleteAll();
       await this.ctx.storage.deleteAlarm();
       console.log(JSON.stringify({ level: "info", msg: "tenant erased", tenant }));

@@ -1,6 +1,8 @@
 import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
+import type { Counts } from "./metrics/counts";
+import type { MetricsSnapshot } from "./metrics/exposition";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
 
 /** The actor name for an entity: tenant, type and id, none of which may contain '/'. */
@@ -61,6 +63,10 @@ export interface TenantActorRpc {
   recordDeadLetters(entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<number>;
+  /** Adds an isolate's batched counts (src/metrics/record.ts). */
+  recordMetrics(counts: Counts): Promise<void>;
+  /** The tenant's metric totals, with the gauges read now. */
+  metrics(): Promise<MetricsSnapshot>;
 }
 
 /** The deployment's list of stored tenants (admin listing only). */

@@ -3,6 +3,7 @@ import { apiKeyDigest, ConfigError, tenantConfig, tenants } from "./config";
 import { tenantOfApiKey } from "./control/keys";
 import { tenantRuntime } from "./control/runtime";
 import { ApiError } from "./errors";
+import { countReceived } from "./metrics/record";
 import { enforceAuthFailureLimit, enforceRateLimit } from "./rate-limit";
 
 /** The request as handlers see it after `authenticate` has run. */
@@ -46,20 +47,28 @@ export async function authenticate(request: IRequest, env: Cloudflare.Env): Prom
     tenant = named;
   }
   request.tenant = tenant;
-  await enforceRateLimit(env, tenant);
+  try {
+    await enforceRateLimit(env, tenant);
+  } catch (err) {
+    // Refused events are counted per request: their bodies are not read.
+    if (new URL(request.url).pathname.startsWith("/v1/events")) countReceived(tenant, "unknown", "rejected", "rate_limited");
+    throw err;
+  }
 }
 
 /**
  * `before` middleware for /v1/admin/*: the operator's ADMIN_API_KEY. When it is unset, the
  * development key works on loopback only, like the demo tenant.
  */
-export async function authenticateAdmin(request: IRequest, env: Cloudflare.Env): Promise<void> {
+export async function authenticateAdmin(request: IRequest, env: Cloudflare.Env, options: { quiet?: boolean } = {}): Promise<void> {
+  // Quiet: a refusal is not counted as a failed attempt (the caller tries a tenant key next).
+  const fail = (message: string) => (options.quiet ? Promise.reject(new ApiError(401, "unauthorized", message)) : refuse(request, env, message));
   const key = bearer(request);
-  if (key === null) return refuse(request, env, "Missing or malformed Authorization: Bearer <admin key>");
+  if (key === null) return fail("Missing or malformed Authorization: Bearer <admin key>");
   const configured = env.ADMIN_API_KEY;
   const expected = configured ? configured : isLoopback(request) ? DEV_ADMIN_KEY : null;
   // Digests compared, so the comparison takes the same time wherever the keys differ.
-  if (expected === null || (await apiKeyDigest(key)) !== (await apiKeyDigest(expected))) return refuse(request, env, "Unknown admin key");
+  if (expected === null || (await apiKeyDigest(key)) !== (await apiKeyDigest(expected))) return fail("Unknown admin key");
 }
 
 async function refuse(request: IRequest, env: Cloudflare.Env, message: string): Promise<never> {

@@ -12,6 +12,8 @@ import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpo
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
+import { getMetrics } from "./routes/metrics";
+import { flushMetrics } from "./metrics/record";
 
 export { EntityActor } from "../actors/entity-actor";
 export { TenantActor } from "../actors/tenant-actor";
@@ -28,10 +30,20 @@ const router = AutoRouter<IRequest, Args>({
     }
     return errorResponse(err, request);
   },
+  // A tenant's request hands this isolate's counts of that tenant to its actor when they are due
+  // (every 10 s at most), after the answer: never in the way of the 202.
+  finally: [
+    (response: Response, request: IRequest, env: Cloudflare.Env, ctx: ExecutionContext) => {
+      const tenant = (request as Partial<AuthedRequest>).tenant;
+      if (tenant) ctx.waitUntil(flushMetrics(env, tenant));
+      return response;
+    },
+  ],
 });
 
 router.get("/healthz", () => Response.json({ ok: true }));
 router.get("/openapi.json", () => Response.json(openApiDocument()));
+router.get("/metrics", getMetrics);
 
 // Billable units counted in this isolate since the last read, for `npm run cost`. Off unless the
 // deployment sets USAGE_ENDPOINT to "1"; reading it is not itself counted.

@@ -238,6 +238,14 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json(obj({ ok: { const: true } }), "Up") } } },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
+    "/metrics": {
+      get: op(
+        "Prometheus metrics: a tenant key sees its own series, the admin key every tenant's",
+        { "200": { description: "Text exposition format 0.0.4", content: { "text/plain": { schema: str } } } },
+        {},
+        [...tenantAuth, ...adminAuth],
+      ),
+    },
   };
   return {
     openapi: "3.1.0",

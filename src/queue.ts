@@ -2,6 +2,7 @@ import { entityActor, type EntityActorRpc } from "./actors";
 import { tenantRuntime } from "./control/runtime";
 import { executeWork } from "./delivery/execute";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
+import { countQueue, flushAllMetrics } from "./metrics/record";
 import { addUsage, queueUnits } from "./usage";
 import type { EntityRef } from "./types";
 
@@ -70,6 +71,10 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
       }
       const { tenant, entity, token } = message.body;
       const actor = entityActor(env, tenant, entity);
+      const ackCounted = () => {
+        ack();
+        countQueue(tenant, "acked");
+      };
       let claimed: ClaimedWork[] | null;
       try {
         claimed = await actor.claimWork(token);
@@ -85,7 +90,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
         } catch (err) {
           // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
           console.error(JSON.stringify({ level: "warn", msg: "queued work not run: tenant configuration unavailable", tenant, entity, error: String(err) }));
-          ack();
+          ackCounted();
           return;
         }
         try {
@@ -94,7 +99,8 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
           console.error(JSON.stringify({ level: "warn", msg: "queued outcome not reported; the lease will lapse", tenant, entity, token, error: String(err) }));
         }
       }
-      ack();
+      ackCounted();
     }),
   );
+  await flushAllMetrics(env);
 }

@@ -23,6 +23,13 @@ export interface Usage {
   d1RowsRead: number;
   d1RowsWritten: number;
   analyticsPoints: number;
+  /**
+   * Metrics flushes, kept apart from the rest: they are periodic (at most one per isolate and
+   * tenant every 10 s, src/metrics/record.ts), never per event, so they are no part of an event's cost.
+   */
+  metricsRequests: number;
+  metricsRowsRead: number;
+  metricsRowsWritten: number;
 }
 
 export type UsageKey = keyof Usage;
@@ -41,6 +48,9 @@ const empty = (): Usage => ({
   d1RowsRead: 0,
   d1RowsWritten: 0,
   analyticsPoints: 0,
+  metricsRequests: 0,
+  metricsRowsRead: 0,
+  metricsRowsWritten: 0,
 });
 
 let usage = empty();

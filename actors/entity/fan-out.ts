@@ -17,6 +17,7 @@ import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/han
 import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
 import { errorKind, logLine } from "../../src/log";
+import { countAttempt, countQueue } from "../../src/metrics/record";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
 import type { JsonObject } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
@@ -241,6 +242,7 @@ export class FanOut {
     try {
       await this.env().SLOW_WORK.send(message, { contentType: "json" });
       addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
+      countQueue(model.tenant, "sent");
     } catch (err) {
       for (const name of sent) {
         const progress = model.progress[name]!;
@@ -390,6 +392,7 @@ export class FanOut {
     const { outcome } = report;
     const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
     const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
+    countAttempt(tenant, handler, status, Number(event.received_at));
     logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
       tenant,
       entity: `${entity.type}/${entity.id}`,
@@ -409,6 +412,7 @@ export class FanOut {
     const first = Number(work.events[0]!.seq);
     const last = Number(work.events[work.events.length - 1]!.seq);
     const now = Date.now();
+    countAttempt(this.store.entity.tenant, work.handler, "skipped", undefined, work.events.length);
     this.store.update(() => {
       this.deliveries.put({ handler: work.handler, seq: first, lastSeq: last, status: "skipped", tries: work.tries ?? 0, error: reason, nextAttemptAt: null, completedAt: now });
       advance(progress, work.tries === undefined ? work.scanned : first, now);

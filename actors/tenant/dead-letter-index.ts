@@ -104,6 +104,13 @@ export class DeadLetterIndex {
     for (const row of rows) this.db.sql`DELETE FROM dead_letters WHERE id = ${row.id} AND n = ${row.n}`;
   }
 
+  /** Open dead letters per handler (the metrics' gauge). */
+  openByHandler(): Record<string, number> {
+    if (!this.exists) return {};
+    const rows = this.db.sql<{ handler: string; n: number }>`SELECT handler, COUNT(*) AS n FROM dead_letters GROUP BY handler`;
+    return Object.fromEntries(rows.map((r) => [r.handler, Number(r.n)]));
+  }
+
   unalerted(): DeadLetterRow[] {
     return this.exists ? this.db.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE alerted = 0 ORDER BY n` : [];
   }

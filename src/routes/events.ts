@@ -1,7 +1,9 @@
 import { ingestGrouped } from "../group-commit";
 import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
+import { registeredTypes } from "../events/registry";
 import { logLine } from "../log";
+import { countReceived } from "../metrics/record";
 import { readJsonBody } from "../request-body";
 import { parseEnvelope } from "../schemas/envelope";
 import type { IncomingEvent, IngestResult } from "../types";
@@ -10,9 +12,40 @@ export const MAX_BATCH = 100;
 
 /** `POST /v1/events`: one event, answered only once its actor has stored it durably. */
 export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const body = await readJsonBody(request, env);
-  const event = await parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
-  return storeEvent(env, request.tenant, event);
+  let body: unknown;
+  return countingRejection(request.tenant, () => body, async () => {
+    body = await readJsonBody(request, env);
+    const event = await parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
+    return storeEvent(env, request.tenant, event);
+  });
+}
+
+/**
+ * Runs `store`, counting a refusal (a 4xx ApiError) as one rejected event of the type the body
+ * names, if that is a registered type: a label never takes a client's arbitrary string.
+ */
+export async function countingRejection(tenant: string, body: () => unknown, store: () => Promise<Response>): Promise<Response> {
+  try {
+    return await store();
+  } catch (err) {
+    if (err instanceof ApiError && err.status < 500 && err.code !== "id_conflict") countReceived(tenant, typeLabel(body()), "rejected", err.code);
+    throw err;
+  }
+}
+
+/** The event type as a metrics label: a registered type, else "unknown". */
+export function typeLabel(body: unknown): string {
+  const type = isRecord(body) ? body.type : undefined;
+  return typeof type === "string" && registeredTypes().includes(type) ? type : "unknown";
+}
+
+/** Counts what the actors answered: accepted, duplicate, or (a known id with other content) rejected. */
+function countResults(tenant: string, events: readonly IncomingEvent[], results: readonly IngestResult[]): void {
+  results.forEach((result, i) => {
+    const type = events[i]?.type ?? "unknown";
+    if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
+    else countReceived(tenant, type, result.status);
+  });
 }
 
 /**
@@ -24,6 +57,7 @@ export async function storeEvent(env: Cloudflare.Env, tenant: string, event: Inc
   const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
   logReceived(env, tenant, [result], 0, started);
+  countResults(tenant, [event], [result]);
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }
@@ -76,6 +110,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       results[index] = errorBody(err.code, err.message, err.issues);
+      countReceived(request.tenant, typeLabel(item), "rejected", err.code);
     }
   }
 
@@ -84,10 +119,12 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
       try {
         const stored = await ingestGrouped(env, request.tenant, events[0]!.entity, events);
         storedAll.push(...stored);
+        countResults(request.tenant, events, stored);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));
         for (const index of indexes) results[index] = errorBody("unavailable", "The event could not be stored; retry it");
+        for (const event of events) countReceived(request.tenant, event.type, "rejected", "unavailable");
       }
     }),
   );

@@ -7,7 +7,7 @@ import { parseEnvelope } from "../schemas/envelope";
 import { bytesToHex } from "../sources/crypto";
 import { toEnvelope } from "../sources/mapping";
 import { verifySignature, type SourceConfig } from "../sources/verify";
-import { storeEvent } from "./events";
+import { countingRejection, storeEvent } from "./events";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
 // (one HMAC) as a wrong signature and says nothing about which names exist. Made on first use:
@@ -31,12 +31,17 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): P
   const verified = await verifySignature(config ?? decoySource(), request.headers, body);
   if (!config || !verified) throw invalidSignature();
 
-  await enforceRateLimit(env, tenant);
-  requireJsonContentType(request);
-  const payload = parseJson(body);
-  const bodySha256 = bytesToHex(await crypto.subtle.digest("SHA-256", body));
-  const envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
-  const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
-  event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
-  return storeEvent(env, tenant, event);
+  // Verified: from here on the request is the tenant's (its counts, its rate limit).
+  request.tenant = tenant;
+  let envelope: unknown;
+  return countingRejection(tenant, () => envelope, async () => {
+    await enforceRateLimit(env, tenant);
+    requireJsonContentType(request);
+    const payload = parseJson(body);
+    const bodySha256 = bytesToHex(await crypto.subtle.digest("SHA-256", body));
+    envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
+    const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
+    event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
+    return storeEvent(env, tenant, event);
+  });
 }
