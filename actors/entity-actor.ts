@@ -4,6 +4,7 @@ import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome";
 import type { EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types";
+import { publishLive } from "../src/live";
 import { flushMetrics } from "../src/metrics/record";
 import { addUsage } from "../src/usage";
 import { pointAlarm, wakeBy } from "./alarm";
@@ -83,8 +84,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.log("error", "alarm failed", err);
     } finally {
       await this.scheduleNextAlarm();
-      // This isolate's counts of the tenant, when due (every 10 s at most); never per event.
-      if (this.store.model) await flushMetrics(this.env, this.store.model.tenant);
+      if (this.store.model) await this.afterWork(this.store.model.tenant);
     }
   }
 
@@ -185,6 +185,15 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     addUsage("entityRequests");
     this.fanOut.report(token, outcomes);
     await this.scheduleNextAlarm();
+    await this.afterWork(this.store.entity.tenant);
+  }
+
+  /**
+   * Outcomes to the live feed (only while someone watches) and this isolate's counts of the
+   * tenant, when due (every 10 s at most): neither costs a request per event.
+   */
+  private async afterWork(tenant: string): Promise<void> {
+    await Promise.all([publishLive(this.env, tenant, this.fanOut.takeLive()), flushMetrics(this.env, tenant)]);
   }
 
   /** Dead-letter replay: dead deliveries go back to pending with the same idempotency key. */

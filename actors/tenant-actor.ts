@@ -14,6 +14,7 @@ import { MetricsStore } from "./tenant/metrics-store";
 import { mergeCounts, type Counts } from "../src/metrics/counts";
 import type { MetricsSnapshot } from "../src/metrics/exposition";
 import { takeLocalCounts } from "../src/metrics/record";
+import { LIVE_PROTOCOL, type LiveMessage } from "../src/live";
 import { ControlStore } from "./tenant/control";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index";
 import { eraseStep, forEachLimited } from "./tenant/erase";
@@ -51,7 +52,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   snapshot(): TenantSnapshot {
     addUsage("tenantRequests");
-    return this.control.snapshot();
+    return { ...this.control.snapshot(), watching: this.ctx.getWebSockets().length > 0 };
   }
 
   createTenant(): TenantRecord | null {
@@ -215,6 +216,46 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const local = takeLocalCounts(this.tenant);
     if (local) this.metricTotals.add(local);
     return { counts: mergeCounts({ counters: {}, latency: {}, minutes: {} }, this.metricTotals.current()), deadLettersOpen: this.index.openByHandler() };
+  }
+
+  // ─── Live feed ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A watcher connects (the router authenticated it): the socket hibernates with the actor, so an
+   * idle dashboard costs nothing. Routers see `watching` within the configuration cache's TTL.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+    const headers: HeadersInit = offered.includes(LIVE_PROTOCOL) ? { "sec-websocket-protocol": LIVE_PROTOCOL } : {};
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  publish(messages: LiveMessage[]): void {
+    addUsage("liveRequests");
+    for (const ws of this.ctx.getWebSockets()) {
+      for (const message of messages) {
+        try {
+          ws.send(JSON.stringify(message));
+        } catch {
+          // A socket closing as we send: its close handler tidies up.
+        }
+      }
+    }
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    if (message === "ping") ws.send("pong");
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    try {
+      ws.close(code === 1005 ? 1000 : code, "bye");
+    } catch {
+      // Already closed.
+    }
   }
 
   // ─── Alarm ────────────────────────────────────────────────────────────────────────────────────

@@ -8,7 +8,7 @@ import { cli } from "./lib/args.ts";
 import { bytesToHex, hmac, hmacKey, signedContent } from "../src/sources/crypto.ts";
 import { signStandardWebhooks } from "../src/sources/sign.ts";
 
-const SCHEMES = ["standard-webhooks", "stripe", "github", "hmac-sha256"] as const;
+export const SCHEMES = ["standard-webhooks", "stripe", "github", "hmac-sha256"] as const;
 type Scheme = (typeof SCHEMES)[number];
 
 
@@ -32,6 +32,12 @@ export async function signatureHeaders(scheme: Scheme, secret: string, body: Uin
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The curl command that POSTs the file at `file` with `headers`. */
+export function curlCommand(url: string, headers: Record<string, string>, file: string): string {
+  const lines = [`curl -s -X POST ${shellQuote(url)}`, `-H 'Content-Type: application/json'`, ...Object.entries(headers).map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`), `--data-binary @${shellQuote(file)}`];
+  return lines.join(" \\\n  ");
+}
 
 const USAGE = `npm run sign -- --scheme ${SCHEMES.join("|")} --secret S --body FILE [--tenant T] [--source NAME] [--url URL] [--id ID] [--event E] [--header H]`;
 
@@ -60,7 +66,5 @@ if (import.meta.main) {
     event: args.event,
     header: args.header,
   });
-  const url = `${args.url}/v1/sources/${args.tenant}/${args.source ?? scheme}`;
-  const lines = [`curl -s -X POST ${shellQuote(url)}`, `-H 'Content-Type: application/json'`, ...Object.entries(headers).map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`), `--data-binary @${shellQuote(file)}`];
-  console.log(lines.join(" \\\n  "));
+  console.log(curlCommand(`${args.url}/v1/sources/${args.tenant}/${args.source ?? scheme}`, headers, file));
 }

@@ -1,6 +1,7 @@
 import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
+import type { LiveMessage } from "./live";
 import type { Counts } from "./metrics/counts";
 import type { MetricsSnapshot } from "./metrics/exposition";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
@@ -67,6 +68,8 @@ export interface TenantActorRpc {
   recordMetrics(counts: Counts): Promise<void>;
   /** The tenant's metric totals, with the gauges read now. */
   metrics(): Promise<MetricsSnapshot>;
+  /** Sends messages to the live feed's watchers. */
+  publish(messages: LiveMessage[]): Promise<void>;
 }
 
 /** The deployment's list of stored tenants (admin listing only). */

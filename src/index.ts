@@ -13,6 +13,7 @@ import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
 import { getMetrics } from "./routes/metrics";
+import { getLive, withProtocolKey } from "./routes/live";
 import { flushMetrics } from "./metrics/record";
 
 export { EntityActor } from "../actors/entity-actor";
@@ -69,11 +70,14 @@ router.all("/v1/admin/*", () => errorResponse(new ApiError(404, "not_found", "No
 router.all("/v1/*", authenticate);
 
 // itty runs `authenticate` first, which sets `tenant`; the handlers then see an AuthedRequest.
-const authed = (handler: (request: AuthedRequest, env: Cloudflare.Env) => Promise<Response>) => (request: IRequest, env: Cloudflare.Env) =>
-  handler(request as AuthedRequest, env);
+const authed =
+  (handler: (request: AuthedRequest, env: Cloudflare.Env, ctx: ExecutionContext) => Promise<Response>) =>
+  (request: IRequest, env: Cloudflare.Env, ctx: ExecutionContext) =>
+    handler(request as AuthedRequest, env, ctx);
 
 router.post("/v1/events", authed(postEvent));
 router.post("/v1/events/batch", authed(postBatch));
+router.get("/v1/live", authed(getLive));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
 router.get("/v1/dead-letters", authed(listDeadLetters));
@@ -91,7 +95,7 @@ router.post("/v1/endpoints/:id/rotate-secret", authed(rotateEndpointSecret));
 export default {
   fetch: (request, env, ctx) => {
     if (new URL(request.url).pathname !== "/_usage") addUsage("workerInvocations");
-    return router.fetch(request, env, ctx);
+    return router.fetch(withProtocolKey(request), env, ctx);
   },
   queue: (batch, env) => {
     addUsage("workerInvocations");

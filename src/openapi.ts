@@ -238,6 +238,12 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/healthz": { get: { summary: "Liveness", security: [], responses: { "200": json(obj({ ok: { const: true } }), "Up") } } },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
+    "/v1/live": {
+      get: op(
+        "The live feed, as a WebSocket: JSON messages {kind:'event'|'delivery',…} while connected. Browsers offer the key as the subprotocol bearer.{key} beside edgeflow.live",
+        { "101": { description: "Switching to the WebSocket" }, "426": error("Not a WebSocket upgrade") },
+      ),
+    },
     "/metrics": {
       get: op(
         "Prometheus metrics: a tenant key sees its own series, the admin key every tenant's",

@@ -28,6 +28,8 @@ export interface Usage {
    * tenant every 10 s, src/metrics/record.ts), never per event, so they are no part of an event's cost.
    */
   metricsRequests: number;
+  /** Messages to a tenant's live watchers: sent only while a dashboard or `edgeflow tail` is open. */
+  liveRequests: number;
   metricsRowsRead: number;
   metricsRowsWritten: number;
 }
@@ -49,6 +51,7 @@ const empty = (): Usage => ({
   d1RowsWritten: 0,
   analyticsPoints: 0,
   metricsRequests: 0,
+  liveRequests: 0,
   metricsRowsRead: 0,
   metricsRowsWritten: 0,
 });

@@ -18,6 +18,7 @@ import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
 import { errorKind, logLine } from "../../src/log";
 import { countAttempt, countQueue } from "../../src/metrics/record";
+import type { LiveMessage } from "../../src/live";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
 import type { JsonObject } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
@@ -56,6 +57,15 @@ interface Work {
 type Log = (level: "warn" | "error", msg: string, err: unknown, extra?: Record<string, unknown>) => void;
 
 export class FanOut {
+  /** Outcomes for the live feed's watchers since the last `takeLive` (src/live.ts). */
+  private live: LiveMessage[] = [];
+
+  takeLive(): LiveMessage[] {
+    const taken = this.live;
+    this.live = [];
+    return taken;
+  }
+
   /** Handlers with a chain running in this instance: never two chains for one handler. */
   private readonly running = new Set<string>();
   /** See flushDueAt. */
@@ -393,6 +403,18 @@ export class FanOut {
     const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
     const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
     countAttempt(tenant, handler, status, Number(event.received_at));
+    this.live.push({
+      kind: "delivery",
+      entity,
+      eventId: event.id,
+      handler,
+      attempt,
+      status,
+      statusCode: outcome.kind === "skipped" ? null : (outcome.statusCode ?? null),
+      durationMs: report.durationMs,
+      error: errorKind(error),
+      at: Date.now(),
+    });
     logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
       tenant,
       entity: `${entity.type}/${entity.id}`,

@@ -254,6 +254,7 @@ export class ControlStore {
       keys: record && this.has("api_keys") ? this.db.all<KeyRow>(`SELECT id, digest FROM api_keys`).map((r) => ({ id: r.id, digest: r.digest })) : [],
       destinations: this.sealedDestinations(),
       endpoints: this.sealedEndpoints(),
+      watching: false,
     };
   }
 }

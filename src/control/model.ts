@@ -95,6 +95,8 @@ export interface TenantSnapshot {
   /** Per kind, the destination's JSON, sealed. */
   destinations: Partial<Record<DestinationKind, string>>;
   endpoints: Array<EndpointInfo & { secret: string }>;
+  /** Whether a dashboard or `edgeflow tail` is watching the tenant's live feed. */
+  watching: boolean;
 }
 
 /** `endpoint:{id}`: the handler name an endpoint's deliveries go by. */

@@ -24,6 +24,8 @@ export interface TenantRuntime {
   keyDigests: Map<string, string>;
   destinations: Destinations;
   endpoints: Map<string, Endpoint>;
+  /** Someone watches the live feed (src/live.ts). */
+  watching: boolean;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
     for (const e of snapshot.endpoints) {
       endpoints.set(e.id, { ...e, secret: await openSecret(env, sealContext.endpoint(tenant, e.id), e.secret) });
     }
-    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints };
+    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, watching: snapshot.watching };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

@@ -3,6 +3,7 @@ import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
 import { registeredTypes } from "../events/registry";
 import { logLine } from "../log";
+import { publishLive, type LiveMessage } from "../live";
 import { countReceived } from "../metrics/record";
 import { readJsonBody } from "../request-body";
 import { parseEnvelope } from "../schemas/envelope";
@@ -11,12 +12,12 @@ import type { IncomingEvent, IngestResult } from "../types";
 export const MAX_BATCH = 100;
 
 /** `POST /v1/events`: one event, answered only once its actor has stored it durably. */
-export async function postEvent(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+export async function postEvent(request: AuthedRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   let body: unknown;
   return countingRejection(request.tenant, () => body, async () => {
     body = await readJsonBody(request, env);
     const event = await parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
-    return storeEvent(env, request.tenant, event);
+    return storeEvent(env, request.tenant, event, ctx);
   });
 }
 
@@ -39,25 +40,32 @@ export function typeLabel(body: unknown): string {
   return typeof type === "string" && registeredTypes().includes(type) ? type : "unknown";
 }
 
-/** Counts what the actors answered: accepted, duplicate, or (a known id with other content) rejected. */
-function countResults(tenant: string, events: readonly IncomingEvent[], results: readonly IngestResult[]): void {
+/**
+ * Counts what the actors answered (accepted, duplicate, or a known id with other content:
+ * rejected) and tells the live feed's watchers, if any, after the answer.
+ */
+function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: string, events: readonly IncomingEvent[], results: readonly IngestResult[]): void {
+  const live: LiveMessage[] = [];
+  const at = Date.now();
   results.forEach((result, i) => {
     const type = events[i]?.type ?? "unknown";
     if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
     else countReceived(tenant, type, result.status);
+    if (result.status !== "conflict") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq ?? null, status: result.status, at });
   });
+  ctx.waitUntil(publishLive(env, tenant, live));
 }
 
 /**
  * Stores one validated event in its actor: 202 when new, 200 for a repeat of a known id with the
  * same content, 409 for a known id with different content (nothing stored).
  */
-export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent): Promise<Response> {
+export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent, ctx: ExecutionContext): Promise<Response> {
   const started = Date.now();
   const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
   logReceived(env, tenant, [result], 0, started);
-  countResults(tenant, [event], [result]);
+  recordResults(env, ctx, tenant, [event], [result]);
   if (result.status === "conflict") throw idConflict(result.id);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
 }
@@ -81,7 +89,7 @@ function batchResult(result: IngestResult, index: number): BatchResult {
  * `POST /v1/events/batch`: up to 100 events, each validated and stored independently; one actor
  * call per entity, results in request order. Accepts `{"events":[…]}` or a bare array.
  */
-export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+export async function postBatch(request: AuthedRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   const body = await readJsonBody(request, env);
   const items = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.events) ? body.events : undefined;
   if (!items) {
@@ -119,7 +127,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env): Pr
       try {
         const stored = await ingestGrouped(env, request.tenant, events[0]!.entity, events);
         storedAll.push(...stored);
-        countResults(request.tenant, events, stored);
+        recordResults(env, ctx, request.tenant, events, stored);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));

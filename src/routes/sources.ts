@@ -23,7 +23,7 @@ function invalidSignature(): ApiError {
  * `POST /v1/sources/{tenant}/{source}`: a provider's signed webhook. Size limit, then signature
  * over the raw bytes, then JSON, mapping and the same validation and ingest as `/v1/events`.
  */
-export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   const { tenant, source } = request.params as { tenant: string; source: string };
   const body = await readBodyLimited(request, settings(env).maxBodyBytes);
   const sources = TENANT_NAME.test(tenant) ? tenantConfig(env, tenant)?.sources : undefined;
@@ -42,6 +42,6 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env): P
     envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
     const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
     event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
-    return storeEvent(env, tenant, event);
+    return storeEvent(env, tenant, event, ctx);
   });
 }

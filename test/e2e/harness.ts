@@ -7,7 +7,7 @@ import { freePort } from "../../scripts/lib/net.ts";
 const ROOT = resolve(import.meta.dirname, "../..");
 
 /** Polls `probe` until it returns true or the deadline passes. */
-export async function waitFor(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+export async function waitFor(probe: () => Promise<boolean> | boolean, what: string | (() => string), timeoutMs = 30_000, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -15,7 +15,7 @@ export async function waitFor(probe: () => Promise<boolean> | boolean, what: str
     } catch {
       // Not ready yet (connection refused and the like); keep polling until the deadline.
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -1,0 +1,166 @@
+// The control-plane commands: tenants and keys (with the operator's admin key), destinations and
+// endpoints (with the tenant's own key).
+import type { Command } from "commander";
+import { CliError } from "./client.ts";
+import { contextOf } from "./context.ts";
+import { print, table, time } from "./output.ts";
+
+interface Tenant {
+  name: string;
+  status: string;
+  createdAt: string;
+  keys?: number;
+  entities?: number;
+}
+interface Key {
+  id: string;
+  label: string | null;
+  prefix: string;
+  createdAt: string;
+  key?: string;
+}
+interface Endpoint {
+  id: string;
+  url: string;
+  eventTypes: string[] | null;
+  description: string | null;
+  createdAt: string;
+  secret?: string;
+}
+
+const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
+const seg = encodeURIComponent;
+
+export function registerControlCommands(program: Command): void {
+  const tenants = program.command("tenants").description("Stored tenants (admin key)");
+  tenants
+    .command("list", { isDefault: true })
+    .description("List stored tenants")
+    .action(async (_o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const { tenants: list } = await client.call<{ tenants: Tenant[] }>("GET", "/v1/admin/tenants");
+      print(output, list, () => (list.length === 0 ? "no stored tenants" : table(["NAME", "STATUS", "CREATED"], list.map((t) => [t.name, t.status, time(t.createdAt)]))));
+    });
+  tenants
+    .command("create <name>")
+    .description("Create a tenant")
+    .action(async (name: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const tenant = await client.call<Tenant>("POST", "/v1/admin/tenants", { name });
+      print(output, tenant, () => `created tenant ${tenant.name}; give it a key with: edgeflow keys create ${tenant.name}`);
+    });
+  tenants
+    .command("show <name>")
+    .description("A tenant with its key and entity counts (and erasure progress)")
+    .action(async (name: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const tenant = await client.call<Tenant>("GET", `/v1/admin/tenants/${seg(name)}`);
+      print(output, tenant, () => `${tenant.name}  ${tenant.status}  created ${time(tenant.createdAt)}  ${tenant.keys} key(s)  ${tenant.entities} entities`);
+    });
+  tenants
+    .command("delete <name>")
+    .description("Offboard a tenant: erase everything it owns")
+    .action(async (name: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const answer = await client.call<{ name: string; status: string }>("DELETE", `/v1/admin/tenants/${seg(name)}`);
+      print(output, answer, () => `${answer.name} is ${answer.status}; follow with: edgeflow tenants show ${answer.name}`);
+    });
+
+  const keys = program.command("keys").description("A tenant's API keys (admin key)");
+  keys
+    .command("list <tenant>")
+    .description("List keys by id, label and prefix")
+    .action(async (tenant: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const { keys: list } = await client.call<{ keys: Key[] }>("GET", `/v1/admin/tenants/${seg(tenant)}/keys`);
+      print(output, list, () => table(["ID", "PREFIX", "LABEL", "CREATED"], list.map((k) => [k.id, `${k.prefix}…`, k.label, time(k.createdAt)])));
+    });
+  keys
+    .command("create <tenant>")
+    .description("Create a key; it is shown once")
+    .option("--label <label>", "what the key is for")
+    .action(async (tenant: string, options: { label?: string }, command: Command) => {
+      const { client, output } = contextOf(command);
+      const key = await client.call<Key>("POST", `/v1/admin/tenants/${seg(tenant)}/keys`, options.label ? { label: options.label } : {});
+      print(output, key, () => `${key.key}\n(key ${key.id}: shown once, keep it)`);
+    });
+  keys
+    .command("revoke <tenant> <id>")
+    .description("Revoke a key")
+    .action(async (tenant: string, id: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      await client.call("DELETE", `/v1/admin/tenants/${seg(tenant)}/keys/${seg(id)}`);
+      print(output, { revoked: id }, () => `revoked ${id}`);
+    });
+
+  const destinations = program.command("destinations").description("Where the tenant's handlers deliver (tenant key)");
+  destinations
+    .command("list", { isDefault: true })
+    .description("The tenant's destinations, secrets masked")
+    .action(async (_o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const answer = await client.call<{ destinations: Record<string, Record<string, string>> }>("GET", "/v1/destinations");
+      const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${v}`).join("  ")]);
+      print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own: the handlers use the deployment's" : table(["KIND", "SETTINGS"], rows)));
+    });
+  destinations
+    .command("set <kind>")
+    .description(`Set a destination (${DESTINATION_KINDS.join(", ")})`)
+    // Not --url: that is the server's, on every command.
+    .requiredOption("--to <url>", "where to deliver")
+    .option("--api-key <key>", "the API key (email, crm, ai)")
+    .option("--from <address>", "the sender (email)")
+    .option("--model <model>", "the model (ai)")
+    .action(async (kind: string, options: { to: string; apiKey?: string; from?: string; model?: string }, command: Command) => {
+      const { client, output } = contextOf(command);
+      if (!DESTINATION_KINDS.includes(kind as (typeof DESTINATION_KINDS)[number])) throw new CliError(`kind must be one of ${DESTINATION_KINDS.join(", ")}`, 2);
+      const body = { url: options.to, ...(options.apiKey ? { apiKey: options.apiKey } : {}), ...(options.from ? { from: options.from } : {}), ...(options.model ? { model: options.model } : {}) };
+      const saved = await client.call<Record<string, string>>("PUT", `/v1/destinations/${kind}`, body);
+      print(output, saved, () => `${kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+    });
+  destinations
+    .command("delete <kind>")
+    .description("Remove a destination: the handler falls back to the deployment's")
+    .action(async (kind: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      await client.call("DELETE", `/v1/destinations/${seg(kind)}`);
+      print(output, { deleted: kind }, () => `deleted ${kind}`);
+    });
+
+  const endpoints = program.command("endpoints").description("The tenant's webhook endpoints (tenant key)");
+  endpoints
+    .command("list", { isDefault: true })
+    .description("List endpoints")
+    .action(async (_o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const { endpoints: list } = await client.call<{ endpoints: Endpoint[] }>("GET", "/v1/endpoints");
+      print(output, list, () => (list.length === 0 ? "no endpoints" : table(["ID", "URL", "EVENT TYPES", "DESCRIPTION"], list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.description]))));
+    });
+  endpoints
+    .command("create <url>")
+    .description("Register an endpoint; its whsec_ secret is shown once")
+    .option("--types <types>", "comma-separated event types (default: all)")
+    .option("--description <text>", "what it is")
+    .action(async (url: string, options: { types?: string; description?: string }, command: Command) => {
+      const { client, output } = contextOf(command);
+      const body = { url, ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}), ...(options.description ? { description: options.description } : {}) };
+      const endpoint = await client.call<Endpoint>("POST", "/v1/endpoints", body);
+      print(output, endpoint, () => `created ${endpoint.id} → ${endpoint.url}\nsigning secret (shown once): ${endpoint.secret}`);
+    });
+  endpoints
+    .command("rotate <id>")
+    .description("Rotate an endpoint's signing secret; the new one is shown once")
+    .action(async (id: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const answer = await client.call<{ secret: string }>("POST", `/v1/endpoints/${seg(id)}/rotate-secret`);
+      print(output, answer, () => `new signing secret (shown once): ${answer.secret}`);
+    });
+  endpoints
+    .command("delete <id>")
+    .description("Delete an endpoint; its pending deliveries end as skipped")
+    .action(async (id: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      await client.call("DELETE", `/v1/endpoints/${seg(id)}`);
+      print(output, { deleted: id }, () => `deleted ${id}`);
+    });
+}
