@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import { apiKeyDigest, ConfigError, tenantConfig, tenants } from "./config";
+import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config";
 import { tenantOfApiKey } from "./control/keys";
 import { tenantRuntime } from "./control/runtime";
 import { ApiError } from "./errors";
@@ -37,7 +37,13 @@ export async function authenticate(request: IRequest, env: Cloudflare.Env): Prom
   if (key === null) return refuse(request, env, "Missing or malformed Authorization: Bearer <api key>");
   const digest = await apiKeyDigest(key);
   let tenant = (await tenants(env).keyDigests).get(digest);
-  if (tenant) {
+  const acting = request.headers.get("edgeflow-tenant");
+  if (acting !== null && !tenant && (await isAdminKey(request, env))) {
+    // The operator acts as a tenant (the dashboard's tenant picker): the admin key and the
+    // tenant's name, which must exist.
+    if (!(await tenantExists(env, acting))) throw new ApiError(404, "not_found", `No tenant ${acting}`);
+    tenant = acting;
+  } else if (tenant) {
     if (!env.TENANTS && !isLoopback(request)) return refuse(request, env, "The demo tenant is local-only; configure the TENANTS secret");
   } else {
     const named = tenantOfApiKey(key);
@@ -69,6 +75,23 @@ export async function authenticateAdmin(request: IRequest, env: Cloudflare.Env, 
   const expected = configured ? configured : isLoopback(request) ? DEV_ADMIN_KEY : null;
   // Digests compared, so the comparison takes the same time wherever the keys differ.
   if (expected === null || (await apiKeyDigest(key)) !== (await apiKeyDigest(expected))) return fail("Unknown admin key");
+}
+
+/** Whether the bearer key is the operator's admin key (no failed attempt counted if not). */
+export async function isAdminKey(request: IRequest, env: Cloudflare.Env): Promise<boolean> {
+  try {
+    await authenticateAdmin(request, env, { quiet: true });
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return false;
+    throw err;
+  }
+}
+
+async function tenantExists(env: Cloudflare.Env, name: string): Promise<boolean> {
+  if (tenantConfig(env, name)) return true;
+  if (!TENANT_NAME.test(name)) return false;
+  return (await tenantRuntime(env, name)).record?.status === "active";
 }
 
 async function refuse(request: IRequest, env: Cloudflare.Env, message: string): Promise<never> {

@@ -12,7 +12,7 @@ import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpo
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
-import { getMetrics } from "./routes/metrics";
+import { getMetrics, getMetricsSummary } from "./routes/metrics";
 import { getLive, withProtocolKey } from "./routes/live";
 import { flushMetrics } from "./metrics/record";
 
@@ -78,6 +78,7 @@ const authed =
 router.post("/v1/events", authed(postEvent));
 router.post("/v1/events/batch", authed(postBatch));
 router.get("/v1/live", authed(getLive));
+router.get("/v1/metrics", authed(getMetricsSummary));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
 router.get("/v1/dead-letters", authed(listDeadLetters));

@@ -244,6 +244,19 @@ export function openApiDocument(): Record<string, unknown> {
         { "101": { description: "Switching to the WebSocket" }, "426": error("Not a WebSocket upgrade") },
       ),
     },
+    "/v1/metrics": {
+      get: op("The tenant's metrics as JSON (the dashboard's charts)", {
+        "200": json(
+          obj({
+            minutes: { type: "array", items: obj({ minute: dateTime, byType: { type: "object", additionalProperties: int } }) },
+            deliveries: { type: "object", additionalProperties: { type: "object", additionalProperties: int } },
+            deadLettersOpen: { type: "object", additionalProperties: int },
+            latency: { type: "object", additionalProperties: obj({ count: int, p50: nullable({ type: "number" }), p99: nullable({ type: "number" }) }) },
+          }),
+          "Events per minute by type (last hour), deliveries by handler and outcome, open dead letters, latency quantiles (seconds)",
+        ),
+      }),
+    },
     "/metrics": {
       get: op(
         "Prometheus metrics: a tenant key sees its own series, the admin key every tenant's",
@@ -258,7 +271,7 @@ export function openApiDocument(): Record<string, unknown> {
     info: {
       title: "edgeflow",
       version: VERSION,
-      description: "Reliable, ordered, effectively-once webhook event pipeline on Cloudflare Workers. Times are ISO-8601; every error is {error:{code,message,issues?}}.",
+      description: "Reliable, ordered, effectively-once webhook event pipeline on Cloudflare Workers. Times are ISO-8601; every error is {error:{code,message,issues?}}. Every tenant route also takes the operator's admin key with the header Edgeflow-Tenant: {name}, acting as that tenant (the dashboard's tenant picker); a tenant that does not exist is 404.",
     },
     servers: [{ url: "http://localhost:8787", description: "npm start" }],
     components: {

@@ -20,7 +20,10 @@ export async function getLive(request: AuthedRequest, env: Cloudflare.Env): Prom
   return response;
 }
 
-/** A WebSocket request that offers its key as `bearer.{key}` gets it as a bearer header (for `authenticate`). */
+/**
+ * A WebSocket request that offers its key as `bearer.{key}` (and the operator's tenant as
+ * `tenant.{name}`) gets them as headers, for `authenticate`.
+ */
 export function withProtocolKey(request: Request): Request {
   if (request.headers.has("authorization") || new URL(request.url).pathname !== "/v1/live") return request;
   const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
@@ -28,6 +31,9 @@ export function withProtocolKey(request: Request): Request {
   if (!key) return request;
   const headers = new Headers(request.headers);
   headers.set("authorization", `Bearer ${key}`);
+  // The operator's dashboard, acting as a tenant, names it the same way.
+  const tenant = offered.find((p) => p.startsWith("tenant."))?.slice("tenant.".length);
+  if (tenant) headers.set("edgeflow-tenant", tenant);
   // The key is not passed on: the actor answers with the feed's protocol only.
   headers.set("sec-websocket-protocol", offered.filter((p) => p === LIVE_PROTOCOL).join(", "));
   return new Request(request, { headers });

@@ -1,10 +1,10 @@
 import type { IRequest } from "itty-router";
 import { directory, tenantActor } from "../actors";
-import { authenticate, authenticateAdmin, type AuthedRequest } from "../auth";
+import { authenticate, isAdminKey, type AuthedRequest } from "../auth";
 import { tenants } from "../config";
-import { ApiError } from "../errors";
 import { CONTENT_TYPE, renderMetrics } from "../metrics/exposition";
 import { flushMetrics } from "../metrics/record";
+import { quantile } from "../metrics/counts";
 
 /**
  * `GET /metrics`: Prometheus text. A tenant's key sees its own series; the operator's admin key
@@ -13,7 +13,7 @@ import { flushMetrics } from "../metrics/record";
  * they work).
  */
 export async function getMetrics(request: IRequest, env: Cloudflare.Env): Promise<Response> {
-  const names = (await isAdmin(request, env)) ? await everyTenant(env) : [await tenantOf(request, env)];
+  const names = !request.headers.has("edgeflow-tenant") && (await isAdminKey(request, env)) ? await everyTenant(env) : [await tenantOf(request, env)];
   const snapshots = await Promise.all(
     names.map(async (tenant) => {
       await flushMetrics(env, tenant, true);
@@ -21,17 +21,6 @@ export async function getMetrics(request: IRequest, env: Cloudflare.Env): Promis
     }),
   );
   return new Response(renderMetrics(snapshots), { headers: { "content-type": CONTENT_TYPE } });
-}
-
-async function isAdmin(request: IRequest, env: Cloudflare.Env): Promise<boolean> {
-  try {
-    // Quietly: a tenant key is not an admin key, and must not count as a failed attempt.
-    await authenticateAdmin(request, env, { quiet: true });
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return false;
-    throw err;
-  }
 }
 
 async function tenantOf(request: IRequest, env: Cloudflare.Env): Promise<string> {
@@ -42,4 +31,26 @@ async function tenantOf(request: IRequest, env: Cloudflare.Env): Promise<string>
 async function everyTenant(env: Cloudflare.Env): Promise<string[]> {
   const stored = (await directory(env).list()).filter((t) => t.status === "active").map((t) => t.name);
   return [...new Set([...Object.keys(tenants(env).tenants), ...stored])].sort();
+}
+
+/**
+ * `GET /v1/metrics`: the tenant's metrics as JSON for the dashboard's charts: events per minute
+ * by type (the last hour), deliveries by handler and outcome, open dead letters, and latency
+ * quantiles per handler (estimated from the histogram's buckets).
+ */
+export async function getMetricsSummary(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  await flushMetrics(env, request.tenant, true);
+  const { counts, deadLettersOpen } = await tenantActor(env, request.tenant).metrics();
+  const deliveries: Record<string, Record<string, number>> = {};
+  for (const [key, n] of Object.entries(counts.counters)) {
+    const match = /^edgeflow_deliveries_total\{handler="([^"]*)",outcome="([^"]*)"\}$/.exec(key);
+    if (match) (deliveries[match[1]!] ??= {})[match[2]!] = n;
+  }
+  const latency = Object.fromEntries(
+    Object.entries(counts.latency).map(([handler, h]) => [handler, { count: h.count, p50: quantile(h, 0.5), p99: quantile(h, 0.99) }]),
+  );
+  const minutes = Object.entries(counts.minutes)
+    .map(([minute, byType]) => ({ minute: new Date(Number(minute)).toISOString(), byType }))
+    .sort((a, b) => a.minute.localeCompare(b.minute));
+  return Response.json({ minutes, deliveries, deadLettersOpen, latency });
 }

@@ -1,0 +1,127 @@
+// The dashboard's only way to the server: the same HTTP API as everyone else, with the key the
+// user signed in with (kept in sessionStorage, so closing the tab signs out).
+
+export interface Session {
+  key: string;
+  /** Set when the key is the admin key: the tenant it acts as (sent as Edgeflow-Tenant). */
+  tenant: string | null;
+  admin: boolean;
+}
+
+const STORE = "edgeflow.session";
+
+export function loadSession(): Session | null {
+  const raw = sessionStorage.getItem(STORE);
+  return raw ? (JSON.parse(raw) as Session) : null;
+}
+
+export function saveSession(session: Session | null): void {
+  if (session) sessionStorage.setItem(STORE, JSON.stringify(session));
+  else sessionStorage.removeItem(STORE);
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** One JSON call; throws ApiError with the contract's code and message on a 4xx/5xx. */
+export async function api<T>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { authorization: `Bearer ${session.key}` };
+  if (session.admin && session.tenant && !path.startsWith("/v1/admin/")) headers["edgeflow-tenant"] = session.tenant;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const parsed = text ? (JSON.parse(text) as unknown) : null;
+  if (!response.ok && response.status !== 207) {
+    const error = (parsed as { error?: { code: string; message: string } } | null)?.error;
+    throw new ApiError(response.status, error?.code ?? "error", error?.message ?? response.statusText);
+  }
+  return parsed as T;
+}
+
+/** Who a key is: a tenant key answers /v1/destinations; the admin key answers /v1/admin/tenants. */
+export async function signIn(key: string): Promise<{ session: Session; tenants: string[] }> {
+  const asAdmin: Session = { key, tenant: null, admin: true };
+  try {
+    const { tenants } = await api<{ tenants: Array<{ name: string; status: string }> }>(asAdmin, "GET", "/v1/admin/tenants");
+    return { session: asAdmin, tenants: tenants.filter((t) => t.status === "active").map((t) => t.name) };
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+  }
+  const asTenant: Session = { key, tenant: null, admin: false };
+  await api(asTenant, "GET", "/v1/destinations");
+  return { session: asTenant, tenants: [] };
+}
+
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+export interface Delivery {
+  handler: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+}
+
+export interface EventView {
+  id: string;
+  seq: number;
+  type: string;
+  occurredAt: string;
+  receivedAt: string;
+  data: Record<string, unknown>;
+  deliveries: Delivery[];
+}
+
+export interface EntityView {
+  entity: EntityRef;
+  state: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  events: { count: number; lastSeq: number };
+  deliveries: Record<string, number>;
+}
+
+export interface DeadLetter {
+  id: string;
+  entity: EntityRef;
+  eventId: string;
+  handler: string;
+  attempts: number;
+  lastError: string | null;
+  deadAt: string;
+}
+
+export interface LiveMessage {
+  kind: "event" | "delivery";
+  id?: string;
+  type?: string;
+  eventId?: string;
+  entity: EntityRef;
+  seq?: number | null;
+  status: string;
+  handler?: string;
+  attempt?: number;
+  durationMs?: number;
+  error?: string | null;
+  at: number;
+}
+
+export interface MetricsSummary {
+  minutes: Array<{ minute: string; byType: Record<string, number> }>;
+  deliveries: Record<string, Record<string, number>>;
+  deadLettersOpen: Record<string, number>;
+  latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
+}

@@ -1,0 +1,89 @@
+// Entity: search by type and id; the state, and the log as a timeline where each event shows
+// every delivery with its status, attempts, error and times.
+import { html } from "htm/preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, type EntityView, type EventView, type Session } from "../api";
+import { entityHref, when } from "../format";
+
+export function EntityPage({ session, type, id }: { session: Session; type: string; id: string }) {
+  const [form, setForm] = useState({ type, id });
+  const [entity, setEntity] = useState<EntityView | null>(null);
+  const [events, setEvents] = useState<EventView[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = async () => {
+    if (!id) return;
+    const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+    try {
+      const view = await api<EntityView>(session, "GET", path);
+      const all: EventView[] = [];
+      let after: string | null = "0";
+      while (after !== null) {
+        const page: { events: EventView[]; next: string | null } = await api(session, "GET", `${path}/events?after=${after}&limit=500`);
+        all.push(...page.events);
+        after = page.next;
+      }
+      setEntity(view);
+      setEvents(all);
+      setError(null);
+    } catch (err) {
+      setEntity(null);
+      setEvents([]);
+      setError(err instanceof ApiError && err.status === 404 ? `No entity ${type}/${id}` : String(err));
+    }
+  };
+  useEffect(() => {
+    setForm({ type, id });
+    void load();
+    // Deliveries settle after the page opens: keep the view current while it is shown.
+    const timer = setInterval(load, 2000);
+    return () => clearInterval(timer);
+  }, [session, type, id]);
+
+  return html`<section>
+    <h1>Entity</h1>
+    <form class="search" role="search" onSubmit=${(e: Event) => {
+      e.preventDefault();
+      location.hash = entityHref(form.type.trim(), form.id.trim());
+    }}>
+      <label for="etype">Type</label>
+      <input id="etype" value=${form.type} onInput=${(e: Event) => setForm({ ...form, type: (e.target as HTMLInputElement).value })} />
+      <label for="eid">Id</label>
+      <input id="eid" value=${form.id} placeholder="L-1" onInput=${(e: Event) => setForm({ ...form, id: (e.target as HTMLInputElement).value })} required />
+      <button type="submit">Open</button>
+    </form>
+    ${error && html`<p role="alert" class="error">${error}</p>`}
+    ${entity &&
+    html`<div class="two">
+      <div class="card">
+        <h2>${entity.entity.type}/${entity.entity.id}</h2>
+        <dl>
+          <dt>Version</dt><dd>${entity.version}</dd>
+          <dt>Created</dt><dd>${when(entity.createdAt)}</dd>
+          <dt>Updated</dt><dd>${when(entity.updatedAt)}</dd>
+          <dt>Deliveries</dt><dd>${Object.entries(entity.deliveries).map(([k, v]) => html`<span class="status ${k}">${v} ${k}</span> `)}</dd>
+        </dl>
+        <h3>State</h3>
+        <pre>${JSON.stringify(entity.state, null, 2)}</pre>
+      </div>
+      <ol class="timeline" aria-label="Event log">
+        ${events.map(
+          (e) => html`<li>
+            <div class="event"><strong>#${e.seq}</strong> <code>${e.type}</code> <span class="muted">${e.id} · received ${when(e.receivedAt)}</span></div>
+            <ul class="deliveries">
+              ${e.deliveries.map(
+                (d) => html`<li class="delivery">
+                  <code>${d.handler}</code>
+                  <span class="status ${d.status}">${d.status}</span>
+                  <span>${d.attempts} attempt${d.attempts === 1 ? "" : "s"}</span>
+                  <span class="muted">${d.completedAt ? `at ${when(d.completedAt)}` : d.nextAttemptAt ? `next try ${when(d.nextAttemptAt)}` : ""}</span>
+                  ${d.lastError && (d.status === "succeeded" ? html`<span class="muted">after an earlier failure: ${d.lastError}</span>` : html`<span class="error">${d.lastError}</span>`)}
+                </li>`,
+              )}
+            </ul>
+          </li>`,
+        )}
+      </ol>
+    </div>`}
+  </section>`;
+}

@@ -1,0 +1,149 @@
+// Settings: the tenant's destinations and webhook endpoints (its own key suffices) and its API
+// keys (the operator's admin key only: keys are the admin API's).
+import { html } from "htm/preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, type Session } from "../api";
+import { when } from "../format";
+
+const KINDS = ["slack", "email", "crm", "ai"] as const;
+
+interface Endpoint {
+  id: string;
+  url: string;
+  eventTypes: string[] | null;
+  description: string | null;
+  createdAt: string;
+}
+interface Key {
+  id: string;
+  label: string | null;
+  prefix: string;
+  createdAt: string;
+}
+
+const value = (e: Event) => (e.target as HTMLInputElement).value;
+
+export function SettingsPage({ session }: { session: Session }) {
+  const [message, setMessage] = useState<string | null>(null);
+  const run = (what: () => Promise<string | void>) => () =>
+    what()
+      .then((m) => setMessage(m ?? null))
+      .catch((err: unknown) => setMessage(err instanceof Error ? err.message : String(err)));
+  return html`<section>
+    <h1>Settings</h1>
+    ${message && html`<p role="status" class="notice">${message}</p>`}
+    <div class="two">
+      <${Destinations} session=${session} run=${run} />
+      <${Endpoints} session=${session} run=${run} />
+    </div>
+    <${Keys} session=${session} run=${run} />
+  </section>`;
+}
+
+type Run = (what: () => Promise<string | void>) => () => void;
+
+function Destinations({ session, run }: { session: Session; run: Run }) {
+  const [list, setList] = useState<Record<string, Record<string, string>>>({});
+  const [form, setForm] = useState({ kind: "slack", url: "", apiKey: "", from: "", model: "" });
+  const load = () => api<{ destinations: Record<string, Record<string, string>> }>(session, "GET", "/v1/destinations").then((d) => setList(d.destinations));
+  useEffect(() => void load(), [session]);
+  const save = run(async () => {
+    const body = Object.fromEntries(Object.entries({ url: form.url, apiKey: form.apiKey, from: form.from, model: form.model }).filter(([, v]) => v !== ""));
+    await api(session, "PUT", `/v1/destinations/${form.kind}`, body);
+    // The form held secrets: they leave the page once saved.
+    setForm({ kind: form.kind, url: "", apiKey: "", from: "", model: "" });
+    await load();
+    return `Saved the ${form.kind} destination.`;
+  });
+  return html`<div class="card">
+    <h2>Destinations</h2>
+    <table aria-label="Destinations">
+      <thead><tr><th>Kind</th><th>Settings (secrets masked)</th><th></th></tr></thead>
+      <tbody>
+        ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None: handlers use the deployment's settings.</td></tr>`}
+        ${Object.entries(list).map(
+          ([kind, d]) => html`<tr><td>${kind}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${v}</div>`)}</td>
+            <td><button type="button" aria-label=${`Delete ${kind}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${kind}`), await load(), `Deleted ${kind}.`))}>Delete</button></td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
+      <label for="dkind">Kind</label>
+      <select id="dkind" value=${form.kind} onChange=${(e: Event) => setForm({ ...form, kind: value(e) })}>${KINDS.map((k) => html`<option value=${k}>${k}</option>`)}</select>
+      <label for="durl">URL</label><input id="durl" type="url" required value=${form.url} onInput=${(e: Event) => setForm({ ...form, url: value(e) })} />
+      ${form.kind !== "slack" && html`<label for="dkey">API key</label><input id="dkey" type="password" autocomplete="off" value=${form.apiKey} onInput=${(e: Event) => setForm({ ...form, apiKey: value(e) })} />`}
+      ${form.kind === "email" && html`<label for="dfrom">From</label><input id="dfrom" value=${form.from} onInput=${(e: Event) => setForm({ ...form, from: value(e) })} />`}
+      ${form.kind === "ai" && html`<label for="dmodel">Model</label><input id="dmodel" value=${form.model} onInput=${(e: Event) => setForm({ ...form, model: value(e) })} />`}
+      <button type="submit">Save destination</button>
+    </form>
+  </div>`;
+}
+
+function Endpoints({ session, run }: { session: Session; run: Run }) {
+  const [list, setList] = useState<Endpoint[]>([]);
+  const [form, setForm] = useState({ url: "", types: "", description: "" });
+  const load = () => api<{ endpoints: Endpoint[] }>(session, "GET", "/v1/endpoints").then((d) => setList(d.endpoints));
+  useEffect(() => void load(), [session]);
+  const create = run(async () => {
+    const body = { url: form.url, ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}), ...(form.description ? { description: form.description } : {}) };
+    const created = await api<{ id: string; secret: string }>(session, "POST", "/v1/endpoints", body);
+    setForm({ url: "", types: "", description: "" });
+    await load();
+    return `Created ${created.id}. Its signing secret, shown once: ${created.secret}`;
+  });
+  return html`<div class="card">
+    <h2>Webhook endpoints</h2>
+    <table aria-label="Endpoints">
+      <thead><tr><th>URL</th><th>Event types</th><th>Created</th><th></th></tr></thead>
+      <tbody>
+        ${list.length === 0 && html`<tr><td colspan="4" class="muted">No endpoints.</td></tr>`}
+        ${list.map(
+          (e) => html`<tr><td>${e.url}<div class="muted">${e.id}${e.description ? ` · ${e.description}` : ""}</div></td><td>${e.eventTypes?.join(", ") ?? "all"}</td><td>${when(e.createdAt)}</td>
+            <td>
+              <button type="button" aria-label=${`Rotate secret of ${e.id}`} onClick=${run(async () => `New secret of ${e.id}, shown once: ${(await api<{ secret: string }>(session, "POST", `/v1/endpoints/${e.id}/rotate-secret`)).secret}`)}>Rotate secret</button>
+              <button type="button" aria-label=${`Delete ${e.id}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/endpoints/${e.id}`), await load(), `Deleted ${e.id}.`))}>Delete</button>
+            </td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), create())}>
+      <label for="eurl">URL</label><input id="eurl" type="url" required value=${form.url} onInput=${(e: Event) => setForm({ ...form, url: value(e) })} />
+      <label for="etypes">Event types (comma-separated; empty for all)</label><input id="etypes" value=${form.types} onInput=${(e: Event) => setForm({ ...form, types: value(e) })} />
+      <label for="edesc">Description</label><input id="edesc" value=${form.description} onInput=${(e: Event) => setForm({ ...form, description: value(e) })} />
+      <button type="submit">Add endpoint</button>
+    </form>
+  </div>`;
+}
+
+function Keys({ session, run }: { session: Session; run: Run }) {
+  const [list, setList] = useState<Key[] | null>(null);
+  const [label, setLabel] = useState("");
+  const tenant = session.tenant;
+  const load = () =>
+    session.admin && tenant
+      ? api<{ keys: Key[] }>(session, "GET", `/v1/admin/tenants/${tenant}/keys`).then((d) => setList(d.keys), () => setList(null))
+      : Promise.resolve();
+  useEffect(() => void load(), [session]);
+  if (!session.admin) return html`<div class="card"><h2>API keys</h2><p class="muted">Keys are managed by the operator: sign in with the admin key to list, create or revoke them.</p></div>`;
+  if (list === null) return html`<div class="card"><h2>API keys</h2><p class="muted">${tenant} is configured in TENANTS; its keys live in that secret.</p></div>`;
+  return html`<div class="card">
+    <h2>API keys of ${tenant}</h2>
+    <table aria-label="API keys">
+      <thead><tr><th>Id</th><th>Prefix</th><th>Label</th><th>Created</th><th></th></tr></thead>
+      <tbody>
+        ${list.map(
+          (k) => html`<tr><td>${k.id}</td><td><code>${k.prefix}…</code></td><td>${k.label ?? ""}</td><td>${when(k.createdAt)}</td>
+            <td><button type="button" aria-label=${`Revoke ${k.id}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/admin/tenants/${tenant}/keys/${k.id}`), await load(), `Revoked ${k.id}.`))}>Revoke</button></td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), run(async () => {
+      const created = await api<{ key: string }>(session, "POST", `/v1/admin/tenants/${tenant}/keys`, label ? { label } : {});
+      await load();
+      return `New key, shown once: ${created.key}`;
+    })())}>
+      <label for="klabel">Label</label><input id="klabel" value=${label} onInput=${(e: Event) => setLabel(value(e))} />
+      <button type="submit">Create key</button>
+    </form>
+  </div>`;
+}
