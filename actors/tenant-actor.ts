@@ -277,6 +277,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       await directory(this.env).remove(tenant);
       // Last: the record goes with everything else, so until now the erasure's progress was readable.
       // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
+      // Watchers of an erased tenant are told so and let go.
+      for (const ws of this.ctx.getWebSockets()) ws.close(4404, "tenant deleted");
       this.control.forgetTables();
       this.index.forgetTables();
       this.metricTotals.forgetTables();

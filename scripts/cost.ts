@@ -241,5 +241,8 @@ if (import.meta.main) {
   console.error(`measuring ${SCENARIOS.length} scenarios of ${events} events …`);
   const results = await runCost({ events, settleTimeoutMs: 120_000 }, (line) => console.error(line));
   console.log(formatCost(results));
+  // Periodic, not per event (src/metrics/record.ts): shown apart so their independence of the event count is visible.
+  const flushes = results.map((r) => `${r.name}: ${(r.counters.metricsRequests * r.events).toFixed(0)} requests, ${(r.counters.metricsRowsWritten * r.events).toFixed(0)} rows`);
+  console.log(`\nMetrics flushes in each scenario (at most one per isolate and tenant every 10 s, whatever the events):\n  ${flushes.join("\n  ")}`);
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results }, null, 2)}\n`);
 }

@@ -54,6 +54,10 @@ describe("edgeflow CLI", () => {
     const sendHelp = await edgeflow(["send", "--help"]);
     expect(sendHelp.code).toBe(0);
     expect(sendHelp.stdout).toContain("--file");
+    const sign = await edgeflow(["sign", "--scheme", "standard-webhooks", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--body", "examples/standard-webhooks-lead.json", "--source", "sw"]);
+    expect(sign.code).toBe(0);
+    expect(sign.stdout).toContain(`curl -s -X POST '${server.url}/v1/sources/demo/sw'`);
+    expect(sign.stdout).toMatch(/-H 'webhook-signature: v1,[A-Za-z0-9+/=]+'/);
     const bad = await edgeflow(["entity"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("missing required argument");
