@@ -98,6 +98,19 @@ describe("GET /metrics", () => {
     expect(value(now, "edgeflow_delivery_latency_seconds_sum", latency)).toBeGreaterThan(0);
     expect(now.types.get("edgeflow_queue_backlog")).toBe("GAUGE");
     expect(now.types.get("edgeflow_events_received_total")).toBe("COUNTER");
+
+    // The same numbers as JSON, for the dashboard's charts (its shape is checked against openapi.json).
+    const summary = (await (await fetch(`${server.url}/v1/metrics`, { headers: { authorization: `Bearer ${DEMO}` } })).json()) as {
+      deliveries: Record<string, Record<string, number>>;
+      deadLettersOpen: Record<string, number>;
+      latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
+      minutes: Array<{ byType: Record<string, number> }>;
+    };
+    expect(summary.deliveries.slack?.dead).toBe(value(now, "edgeflow_deliveries_total", { handler: "slack", outcome: "dead" }));
+    expect(summary.deadLettersOpen.slack).toBe(value(now, "edgeflow_dead_letters_open", { tenant: "demo", handler: "slack" }));
+    expect(summary.latency.database!.count).toBe(count);
+    expect(summary.latency.database!.p50!).toBeLessThanOrEqual(summary.latency.database!.p99!);
+    expect(summary.minutes.reduce((n, m) => n + (m.byType["lead.created"] ?? 0), 0)).toBeGreaterThanOrEqual(2);
   });
 
   it("shows a tenant its own series only, and the operator every tenant's", async () => {

@@ -135,6 +135,22 @@ describe("API keys", () => {
     expect((await call(server.url, forged, "GET", "/v1/destinations")).status).toBe(401);
   });
 
+  it("lets only the admin key act as a tenant with Edgeflow-Tenant, and only as one that exists", async () => {
+    const as = async (key: string, tenant: string) => {
+      const response = await fetch(`${server.url}/v1/destinations`, { headers: { authorization: `Bearer ${key}`, "edgeflow-tenant": tenant } });
+      return { status: response.status, body: (await response.json()) as { destinations?: Record<string, { url?: string }> } };
+    };
+    const operator = await as(ADMIN, "globex");
+    expect(operator.status).toBe(200);
+    expect(operator.body.destinations?.slack?.url).toBe((await call<typeof operator.body>(server.url, keys.globex!, "GET", "/v1/destinations")).body.destinations?.slack?.url);
+    expect((await as(ADMIN, "nobody")).status).toBe(404);
+    // A tenant's key naming another tenant stays itself.
+    const acme = await as(keys.acme!, "globex");
+    expect(acme.status).toBe(200);
+    expect(acme.body).toEqual((await call(server.url, keys.acme!, "GET", "/v1/destinations")).body);
+    expect((await as("wrong", "globex")).status).toBe(401);
+  });
+
   it("validates tenant names and refuses a second tenant of the same name", async () => {
     const bad = await call<{ error: { code: string } }>(server.url, ADMIN, "POST", "/v1/admin/tenants", { name: "Not Valid" });
     expect([bad.status, bad.body.error.code]).toEqual([400, "invalid_request"]);
