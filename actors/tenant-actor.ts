@@ -40,6 +40,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
+    // Watchers' keep-alive pings are answered without waking the actor from hibernation.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
   private get tenant(): string {
@@ -246,9 +248,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
-  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    if (message === "ping") ws.send("pong");
-  }
+  /** Watchers send nothing but pings, which the auto-response answers; anything else is ignored. */
+  override webSocketMessage(): void {}
 
   override webSocketClose(ws: WebSocket, code: number): void {
     try {
