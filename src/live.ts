@@ -4,7 +4,6 @@
 // watcher no message is ever sent and the feed costs nothing per event.
 import { tenantActor } from "./actors";
 import { tenantRuntime } from "./control/runtime";
-import { addUsage } from "./usage";
 import type { EntityRef } from "./types";
 
 export type LiveMessage =
@@ -30,7 +29,7 @@ export async function publishLive(env: Cloudflare.Env, tenant: string, messages:
   if (messages.length === 0) return;
   try {
     if (!(await tenantRuntime(env, tenant)).watching) return;
-    addUsage("liveRequests");
+    // Counted where it is billed: in the tenant's actor.
     await tenantActor(env, tenant).publish(messages);
   } catch {
     // The feed is best effort: the log and the entity views are the record.

@@ -3,7 +3,6 @@
 // An isolate flushes a tenant's counts at most every FLUSH_INTERVAL_MS, from work it is doing
 // anyway (a request, an alarm, a queue batch); a scrape flushes the isolate that serves it.
 import { tenantActor } from "../actors";
-import { addUsage } from "../usage";
 import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, observeLatency, seriesKey, type Counts } from "./counts";
 
 export const FLUSH_INTERVAL_MS = 10_000;
@@ -66,7 +65,7 @@ export async function flushMetrics(env: Cloudflare.Env, tenant: string, force = 
   const counts = take(tenant);
   if (!counts) return;
   try {
-    addUsage("metricsRequests");
+    // Counted where it is billed: in the tenant's actor.
     await tenantActor(env, tenant).recordMetrics(counts);
   } catch {
     restore(tenant, counts);
