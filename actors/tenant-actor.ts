@@ -6,15 +6,14 @@ import { openSnapshot } from "../src/control/runtime";
 import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot } from "../src/control/model";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
 import { VERSION } from "../src/version";
-import type { EntityRef } from "../src/types";
+import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types";
 import { addUsage } from "../src/usage";
 import { pointAlarm, wakeBy } from "./alarm";
 import { Db, METRICS_SQL, TENANT_SQL } from "./sql";
 import { MetricsStore } from "./tenant/metrics-store";
-import { mergeCounts, type Counts } from "../src/metrics/counts";
+import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts";
 import type { MetricsSnapshot } from "../src/metrics/exposition";
 import { takeLocalCounts } from "../src/metrics/record";
-import { LIVE_PROTOCOL, type LiveMessage } from "../src/live";
 import { ControlStore } from "./tenant/control";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index";
 import { eraseStep, forEachLimited } from "./tenant/erase";
@@ -217,7 +216,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     addUsage("metricsRequests");
     const local = takeLocalCounts(this.tenant);
     if (local) this.metricTotals.add(local);
-    return { counts: mergeCounts({ counters: {}, latency: {}, minutes: {} }, this.metricTotals.current()), deadLettersOpen: this.index.openByHandler() };
+    // Merged into a fresh copy, which also drops minutes past the hour kept.
+    return { counts: mergeCounts(emptyCounts(), this.metricTotals.current()), deadLettersOpen: this.index.openByHandler() };
   }
 
   // ─── Live feed ────────────────────────────────────────────────────────────────────────────────
@@ -276,10 +276,10 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         return;
       }
       await directory(this.env).remove(tenant);
-      // Last: the record goes with everything else, so until now the erasure's progress was readable.
-      // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
       // Watchers of an erased tenant are told so and let go.
       for (const ws of this.ctx.getWebSockets()) ws.close(4404, "tenant deleted");
+      // Last: the record goes with everything else, so until now the erasure's progress was readable.
+      // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
       this.control.forgetTables();
       this.index.forgetTables();
       this.metricTotals.forgetTables();

@@ -60,68 +60,7 @@ export async function signIn(key: string): Promise<{ session: Session; tenants: 
   return { session: asTenant, tenants: [] };
 }
 
-export interface EntityRef {
-  type: string;
-  id: string;
-}
-
-export interface Delivery {
-  handler: string;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  completedAt: string | null;
-}
-
-export interface EventView {
-  id: string;
-  seq: number;
-  type: string;
-  occurredAt: string;
-  receivedAt: string;
-  data: Record<string, unknown>;
-  deliveries: Delivery[];
-}
-
-export interface EntityView {
-  entity: EntityRef;
-  state: Record<string, unknown>;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  events: { count: number; lastSeq: number };
-  deliveries: Record<string, number>;
-}
-
-export interface DeadLetter {
-  id: string;
-  entity: EntityRef;
-  eventId: string;
-  handler: string;
-  attempts: number;
-  lastError: string | null;
-  deadAt: string;
-}
-
-export interface LiveMessage {
-  kind: "event" | "delivery";
-  id?: string;
-  type?: string;
-  eventId?: string;
-  entity: EntityRef;
-  seq?: number | null;
-  status: string;
-  handler?: string;
-  attempt?: number;
-  durationMs?: number;
-  error?: string | null;
-  at: number;
-}
-
-export interface MetricsSummary {
-  minutes: Array<{ minute: string; byType: Record<string, number> }>;
-  deliveries: Record<string, Record<string, number>>;
-  deadLettersOpen: Record<string, number>;
-  latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
-}
+// The API's answers, typed where the server defines them.
+export type { EntityView, EventPage, EventView, LiveMessage, MetricsSummary } from "../src/types";
+export type { DeadLetterEntry as DeadLetter, DeadLetterPage } from "../src/dead-letters";
+export type { Answered, ApiKeyInfo, EndpointInfo } from "../src/control/model";

@@ -1,10 +1,9 @@
 import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
-import type { LiveMessage } from "./live";
 import type { Counts } from "./metrics/counts";
 import type { MetricsSnapshot } from "./metrics/exposition";
-import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult } from "./types";
+import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types";
 
 /** The actor name for an entity: tenant, type and id, none of which may contain '/'. */
 export function actorName(tenant: string, entity: EntityRef): string {

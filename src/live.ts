@@ -4,25 +4,7 @@
 // watcher no message is ever sent and the feed costs nothing per event.
 import { tenantActor } from "./actors";
 import { tenantRuntime } from "./control/runtime";
-import type { EntityRef } from "./types";
-
-export type LiveMessage =
-  | { kind: "event"; id: string; type: string; entity: EntityRef; seq: number | null; status: string; at: number }
-  | {
-      kind: "delivery";
-      entity: EntityRef;
-      eventId: string;
-      handler: string;
-      attempt: number;
-      status: string;
-      statusCode: number | null;
-      durationMs: number;
-      error: string | null;
-      at: number;
-    };
-
-/** The WebSocket subprotocol a watcher speaks; a browser sends its key as a second one, `bearer.{key}`. */
-export const LIVE_PROTOCOL = "edgeflow.live";
+import type { LiveMessage } from "./types";
 
 /** Sends messages to the tenant's watchers, if there are any (per the cached configuration). Never throws. */
 export async function publishLive(env: Cloudflare.Env, tenant: string, messages: LiveMessage[]): Promise<void> {

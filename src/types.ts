@@ -78,3 +78,34 @@ export interface EntityView {
   events: { count: number; lastSeq: number };
   deliveries: { pending: number; succeeded: number; skipped: number; dead: number };
 }
+
+/** The WebSocket subprotocol a watcher speaks; a browser sends its key as a second one, `bearer.{key}`. */
+export const LIVE_PROTOCOL = "edgeflow.live";
+
+/** One message of the live feed (`GET /v1/live`, src/live.ts): an accepted event or a delivery's outcome. */
+export type LiveMessage =
+  | { kind: "event"; id: string; type: string; entity: EntityRef; seq: number; status: string; at: number }
+  | {
+      kind: "delivery";
+      entity: EntityRef;
+      eventId: string;
+      handler: string;
+      attempt: number;
+      status: string;
+      statusCode: number | null;
+      durationMs: number;
+      error: string | null;
+      at: number;
+    };
+
+/** `GET /v1/metrics`: the tenant's metrics as the dashboard charts them. */
+export interface MetricsSummary {
+  /** The last hour, oldest first: events accepted per minute (ISO-8601, floored), by type. */
+  minutes: Array<{ minute: string; byType: Record<string, number> }>;
+  /** Handler → outcome → deliveries settled. */
+  deliveries: Record<string, Record<string, number>>;
+  /** Handler → open dead letters. */
+  deadLettersOpen: Record<string, number>;
+  /** Handler → ingest-to-delivery latency quantiles in seconds, estimated from the histogram. */
+  latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
+}

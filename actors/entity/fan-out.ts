@@ -18,9 +18,8 @@ import { handler as findHandler } from "../../src/handlers/registry";
 import type { SlowWorkMessage } from "../../src/queue";
 import { errorKind, logLine } from "../../src/log";
 import { countAttempt, countQueue } from "../../src/metrics/record";
-import type { LiveMessage } from "../../src/live";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
-import type { JsonObject } from "../../src/types";
+import type { JsonObject, LiveMessage } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
 import { endInlineCall, startInlineCall } from "../outbound";
 import type { Deliveries, EventRow } from "./deliveries";
@@ -396,36 +395,27 @@ export class FanOut {
     return true;
   }
 
-  /** One line per delivery outcome; a dead letter is logged as such, as a warning. */
+  /**
+   * Reports one delivery outcome: counted for the metrics, queued for the live feed, and one log
+   * line (a dead letter is logged as such, as a warning).
+   */
   private logOutcome(event: EventRow, handler: string, attempt: number, report: AttemptReport, mayRetry: boolean): void {
     const { tenant, entity } = this.store.entity;
     const { outcome } = report;
     const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
     const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
+    const fields = {
+      eventId: event.id,
+      handler,
+      attempt,
+      status,
+      statusCode: outcome.kind === "skipped" ? null : (outcome.statusCode ?? null),
+      durationMs: report.durationMs,
+      error: errorKind(error),
+    };
     countAttempt(tenant, handler, status, Number(event.received_at));
-    this.live.push({
-      kind: "delivery",
-      entity,
-      eventId: event.id,
-      handler,
-      attempt,
-      status,
-      statusCode: outcome.kind === "skipped" ? null : (outcome.statusCode ?? null),
-      durationMs: report.durationMs,
-      error: errorKind(error),
-      at: Date.now(),
-    });
-    logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", {
-      tenant,
-      entity: `${entity.type}/${entity.id}`,
-      eventId: event.id,
-      handler,
-      attempt,
-      status,
-      statusCode: outcome.kind === "skipped" ? null : (outcome.statusCode ?? null),
-      durationMs: report.durationMs,
-      error: errorKind(error),
-    });
+    this.live.push({ kind: "delivery", entity, ...fields, at: Date.now() });
+    logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", { tenant, entity: `${entity.type}/${entity.id}`, ...fields });
   }
 
   /** Settles a run as skipped because the handler is not configured: one row for the whole run. */

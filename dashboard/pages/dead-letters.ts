@@ -2,7 +2,7 @@
 // progress.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type DeadLetter, type Session } from "../api";
+import { api, type DeadLetter, type DeadLetterPage, type Session } from "../api";
 import { entityHref, when } from "../format";
 
 const CHUNK = 20;
@@ -19,7 +19,7 @@ export function DeadLettersPage({ session }: { session: Session }) {
     const all: DeadLetter[] = [];
     let cursor: string | null = "0";
     while (cursor !== null) {
-      const page: { deadLetters: DeadLetter[]; next: string | null } = await api(session, "GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
+      const page: DeadLetterPage = await api(session, "GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
       all.push(...page.deadLetters);
       cursor = page.next;
     }

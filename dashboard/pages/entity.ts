@@ -2,7 +2,7 @@
 // every delivery with its status, attempts, error and times.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type EntityView, type EventView, type Session } from "../api";
+import { api, ApiError, type EntityView, type EventPage, type EventView, type Session } from "../api";
 import { entityHref, when } from "../format";
 
 export function EntityPage({ session, type, id }: { session: Session; type: string; id: string }) {
@@ -19,7 +19,7 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
       const all: EventView[] = [];
       let after: string | null = "0";
       while (after !== null) {
-        const page: { events: EventView[]; next: string | null } = await api(session, "GET", `${path}/events?after=${after}&limit=500`);
+        const page: EventPage = await api(session, "GET", `${path}/events?after=${after}&limit=500`);
         all.push(...page.events);
         after = page.next;
       }

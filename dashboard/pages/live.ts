@@ -2,6 +2,7 @@
 // the tenant's actor), plus a form to send an event.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
+import { LIVE_PROTOCOL } from "../../src/types";
 import { api, type LiveMessage, type Session } from "../api";
 import { clock, entityHref } from "../format";
 
@@ -16,7 +17,7 @@ export function LivePage({ session }: { session: Session }) {
     let stopped = false;
     let retry: number | undefined;
     const connect = () => {
-      const protocols = ["edgeflow.live", `bearer.${session.key}`, ...(session.admin && session.tenant ? [`tenant.${session.tenant}`] : [])];
+      const protocols = [LIVE_PROTOCOL, `bearer.${session.key}`, ...(session.admin && session.tenant ? [`tenant.${session.tenant}`] : [])];
       socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/live`, protocols);
       socket.onopen = () => setState("live");
       socket.onmessage = (m) => {
@@ -51,7 +52,7 @@ export function LivePage({ session }: { session: Session }) {
                 <td>${m.kind}</td>
                 <td>${m.kind === "event" ? html`<code>${m.type}</code> <span class="muted">${m.id}</span>` : html`<code>${m.handler}</code> attempt ${m.attempt}, ${m.durationMs} ms`}</td>
                 <td><a href=${entityHref(m.entity.type, m.entity.id)}>${m.entity.type}/${m.entity.id}</a></td>
-                <td><span class="status ${m.status}">${m.status}</span>${m.error ? html` <span class="muted">${m.error}</span>` : ""}</td>
+                <td><span class="status ${m.status}">${m.status}</span>${m.kind === "delivery" && m.error ? html` <span class="muted">${m.error}</span>` : ""}</td>
               </tr>`,
             )}
           </tbody>

@@ -2,24 +2,12 @@
 // keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type Session } from "../api";
+import { api, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api";
+import { DESTINATION_KINDS } from "../../src/control/model";
 import { when } from "../format";
 
-const KINDS = ["slack", "email", "crm", "ai"] as const;
-
-interface Endpoint {
-  id: string;
-  url: string;
-  eventTypes: string[] | null;
-  description: string | null;
-  createdAt: string;
-}
-interface Key {
-  id: string;
-  label: string | null;
-  prefix: string;
-  createdAt: string;
-}
+type Endpoint = Answered<EndpointInfo>;
+type Key = Answered<ApiKeyInfo>;
 
 const value = (e: Event) => (e.target as HTMLInputElement).value;
 
@@ -69,7 +57,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
     </table>
     <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
       <label for="dkind">Kind</label>
-      <select id="dkind" value=${form.kind} onChange=${(e: Event) => setForm({ ...form, kind: value(e) })}>${KINDS.map((k) => html`<option value=${k}>${k}</option>`)}</select>
+      <select id="dkind" value=${form.kind} onChange=${(e: Event) => setForm({ ...form, kind: value(e) })}>${DESTINATION_KINDS.map((k) => html`<option value=${k}>${k}</option>`)}</select>
       <label for="durl">URL</label><input id="durl" type="url" required value=${form.url} onInput=${(e: Event) => setForm({ ...form, url: value(e) })} />
       ${form.kind !== "slack" && html`<label for="dkey">API key</label><input id="dkey" type="password" autocomplete="off" value=${form.apiKey} onInput=${(e: Event) => setForm({ ...form, apiKey: value(e) })} />`}
       ${form.kind === "email" && html`<label for="dfrom">From</label><input id="dfrom" value=${form.from} onInput=${(e: Event) => setForm({ ...form, from: value(e) })} />`}

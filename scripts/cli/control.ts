@@ -1,34 +1,15 @@
 // The control-plane commands: tenants and keys (with the operator's admin key), destinations and
 // endpoints (with the tenant's own key).
 import type { Command } from "commander";
+import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type TenantRecord } from "../../src/control/model.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print, table, time } from "./output.ts";
 
-interface Tenant {
-  name: string;
-  status: string;
-  createdAt: string;
-  keys?: number;
-  entities?: number;
-}
-interface Key {
-  id: string;
-  label: string | null;
-  prefix: string;
-  createdAt: string;
-  key?: string;
-}
-interface Endpoint {
-  id: string;
-  url: string;
-  eventTypes: string[] | null;
-  description: string | null;
-  createdAt: string;
-  secret?: string;
-}
+type Tenant = Answered<TenantRecord> & { keys?: number; entities?: number };
+type Key = Answered<ApiKeyInfo> & { key?: string };
+type Endpoint = Answered<EndpointInfo> & { secret?: string };
 
-const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
 const seg = encodeURIComponent;
 
 export function registerControlCommands(program: Command): void {

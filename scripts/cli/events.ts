@@ -5,6 +5,8 @@ import { randomUUID } from "node:crypto";
 import { SingleBar, Presets } from "cli-progress";
 import { Option, type Command } from "commander";
 import { signatureHeaders, SCHEMES, curlCommand } from "../sign.ts";
+import type { DeadLetterEntry, DeadLetterPage } from "../../src/dead-letters.ts";
+import { LIVE_PROTOCOL, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
 import { CliError, type Client } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print, table, time, type Output } from "./output.ts";
@@ -164,25 +166,10 @@ async function readStdin(): Promise<string> {
   return parts.join("\n");
 }
 
-interface LiveMessage {
-  kind: "event" | "delivery";
-  type?: string;
-  id?: string;
-  eventId?: string;
-  entity: { type: string; id: string };
-  status: string;
-  seq?: number | null;
-  handler?: string;
-  attempt?: number;
-  durationMs?: number;
-  error?: string | null;
-  at: number;
-}
-
 /** The live feed over a WebSocket (the key goes as a subprotocol, as a browser sends it). */
 async function tail(client: Client, output: Output, options: { type?: string; count?: number }): Promise<void> {
   const url = `${client.url.replace(/^http/, "ws")}/v1/live`;
-  const socket = new WebSocket(url, ["edgeflow.live", `bearer.${client.key}`]);
+  const socket = new WebSocket(url, [LIVE_PROTOCOL, `bearer.${client.key}`]);
   const eventsOfType = new Set<string>();
   let seen = 0;
   await new Promise<void>((resolve, reject) => {
@@ -202,8 +189,8 @@ async function tail(client: Client, output: Output, options: { type?: string; co
       const m = JSON.parse(String(message.data)) as LiveMessage;
       if (options.type) {
         if (m.kind === "event" && m.type !== options.type) return;
-        if (m.kind === "event") eventsOfType.add(m.id!);
-        if (m.kind === "delivery" && !eventsOfType.has(m.eventId!)) return;
+        if (m.kind === "event") eventsOfType.add(m.id);
+        if (m.kind === "delivery" && !eventsOfType.has(m.eventId)) return;
       }
       console.log(output.json ? JSON.stringify(m) : liveLine(m));
       if (options.count !== undefined && ++seen >= options.count) socket.close(1000);
@@ -219,21 +206,13 @@ function liveLine(m: LiveMessage): string {
   return `${at}  delivery  ${m.handler}  ${entity}  ${m.eventId}  ${m.status}  attempt ${m.attempt}  ${m.durationMs}ms${m.error ? `  ${m.error}` : ""}`;
 }
 
-interface EventView {
-  id: string;
-  seq: number;
-  type: string;
-  receivedAt: string;
-  deliveries: Array<{ handler: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: string | null; completedAt: string | null }>;
-}
-
 async function showEntity(client: Client, output: Output, type: string, id: string): Promise<void> {
   const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
-  const entity = await client.call<{ state: unknown; version: number; createdAt: string; updatedAt: string; deliveries: Record<string, number> }>("GET", path);
+  const entity = await client.call<EntityView>("GET", path);
   const events: EventView[] = [];
   let after: string | null = "0";
   while (after !== null) {
-    const page: { events: EventView[]; next: string | null } = await client.call("GET", `${path}/events?after=${after}&limit=500`);
+    const page: EventPage = await client.call("GET", `${path}/events?after=${after}&limit=500`);
     events.push(...page.events);
     after = page.next;
   }
@@ -258,16 +237,6 @@ async function showEntity(client: Client, output: Output, type: string, id: stri
   });
 }
 
-interface DeadLetter {
-  id: string;
-  entity: { type: string; id: string };
-  eventId: string;
-  handler: string;
-  attempts: number;
-  lastError: string | null;
-  deadAt: string;
-}
-
 function entityFilter(value: string | undefined): { type: string; id: string } | undefined {
   if (value === undefined) return undefined;
   const slash = value.indexOf("/");
@@ -275,12 +244,12 @@ function entityFilter(value: string | undefined): { type: string; id: string } |
   return { type: value.slice(0, slash), id: value.slice(slash + 1) };
 }
 
-async function deadLetters(client: Client, options: { handler?: string; entity?: string }): Promise<DeadLetter[]> {
+async function deadLetters(client: Client, options: { handler?: string; entity?: string }): Promise<DeadLetterEntry[]> {
   const entity = entityFilter(options.entity);
-  const all: DeadLetter[] = [];
+  const all: DeadLetterEntry[] = [];
   let cursor: string | null = "0";
   while (cursor !== null) {
-    const page: { deadLetters: DeadLetter[]; next: string | null } = await client.call("GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
+    const page: DeadLetterPage = await client.call("GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
     all.push(...page.deadLetters);
     cursor = page.next;
   }

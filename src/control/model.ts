@@ -57,6 +57,9 @@ export const UpdateEndpoint = object({
   description: optional(nullable(size(string(), 0, 500))),
 });
 
+/** How the API answers with a stored record: the same fields, `createdAt` as ISO-8601. */
+export type Answered<T extends { createdAt: number }> = Omit<T, "createdAt"> & { createdAt: string };
+
 /** A stored tenant's life: active, then erasing while its delete runs, then gone. */
 export type TenantStatus = "active" | "erasing";
 

@@ -27,6 +27,8 @@ export interface Counts {
 
 export const emptyCounts = (): Counts => ({ counters: {}, latency: {}, minutes: {} });
 
+const emptyHistogram = (): Histogram => ({ buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+
 export function isEmpty(counts: Counts): boolean {
   return Object.keys(counts.counters).length === 0 && Object.keys(counts.latency).length === 0 && Object.keys(counts.minutes).length === 0;
 }
@@ -45,7 +47,7 @@ export function addCounter(counts: Counts, key: string, amount = 1): void {
 }
 
 export function observeLatency(counts: Counts, handler: string, seconds: number): void {
-  const h = (counts.latency[handler] ??= { buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+  const h = (counts.latency[handler] ??= emptyHistogram());
   const i = LATENCY_BUCKETS.findIndex((bound) => seconds <= bound);
   h.buckets[i < 0 ? LATENCY_BUCKETS.length : i]! += 1;
   h.sum += seconds;
@@ -62,7 +64,7 @@ export function countMinute(counts: Counts, at: number, type: string, amount = 1
 export function mergeCounts(into: Counts, delta: Counts, now = Date.now()): Counts {
   for (const [key, n] of Object.entries(delta.counters)) addCounter(into, key, n);
   for (const [handler, h] of Object.entries(delta.latency)) {
-    const target = (into.latency[handler] ??= { buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+    const target = (into.latency[handler] ??= emptyHistogram());
     h.buckets.forEach((n, i) => (target.buckets[i] = (target.buckets[i] ?? 0) + n));
     target.sum += h.sum;
     target.count += h.count;

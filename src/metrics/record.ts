@@ -43,16 +43,14 @@ export function countQueue(tenant: string, what: "sent" | "acked"): void {
   addCounter(bufferOf(tenant), `edgeflow_queue_messages_${what}_total`);
 }
 
-/** Takes the tenant's buffered counts (null when there are none). */
-function take(tenant: string): Counts | null {
+/**
+ * Takes this isolate's buffered counts of the tenant (null when there are none); the tenant's
+ * actor also takes those of its own isolate at a scrape.
+ */
+export function takeLocalCounts(tenant: string): Counts | null {
   const buffer = buffers.get(tenant);
   buffers.delete(tenant);
   return buffer && !isEmpty(buffer.counts) ? buffer.counts : null;
-}
-
-/** Puts counts back after a failed flush, so the next one carries them. */
-export function restore(tenant: string, counts: Counts): void {
-  mergeCounts(bufferOf(tenant), counts);
 }
 
 /**
@@ -62,22 +60,18 @@ export function restore(tenant: string, counts: Counts): void {
 export async function flushMetrics(env: Cloudflare.Env, tenant: string, force = false): Promise<void> {
   const buffer = buffers.get(tenant);
   if (!buffer || (!force && Date.now() - buffer.since < FLUSH_INTERVAL_MS)) return;
-  const counts = take(tenant);
+  const counts = takeLocalCounts(tenant);
   if (!counts) return;
   try {
     // Counted where it is billed: in the tenant's actor.
     await tenantActor(env, tenant).recordMetrics(counts);
   } catch {
-    restore(tenant, counts);
+    // Back into the buffer: the next flush carries them.
+    mergeCounts(bufferOf(tenant), counts);
   }
 }
 
 /** Flushes every tenant with counts due (for contexts that serve many tenants: the queue consumer). */
 export async function flushAllMetrics(env: Cloudflare.Env): Promise<void> {
   await Promise.all([...buffers.keys()].map((tenant) => flushMetrics(env, tenant)));
-}
-
-/** This isolate's unflushed counts for the tenant, taken (the tenant actor merges its own isolate's at a scrape). */
-export function takeLocalCounts(tenant: string): Counts | null {
-  return take(tenant);
 }

@@ -2,13 +2,17 @@
 import type { IRequest } from "itty-router";
 import { directory, tenantActor } from "../actors";
 import { TENANT_NAME, tenantConfig } from "../config";
-import { CreateKey, CreateTenant, type TenantRecord } from "../control/model";
+import { CreateKey, CreateTenant, type Answered, type ApiKeyInfo, type TenantRecord } from "../control/model";
 import { forgetTenant } from "../control/runtime";
 import { ApiError } from "../errors";
 import { iso, notFound, readRequest } from "./control-body";
 
-function recordView(r: TenantRecord): Record<string, unknown> {
+function recordView(r: TenantRecord): Answered<TenantRecord> {
   return { name: r.name, status: r.status, createdAt: iso(r.createdAt), ...(r.progress ? { progress: r.progress } : {}) };
+}
+
+function keyView(k: ApiKeyInfo): Answered<ApiKeyInfo> {
+  return { id: k.id, label: k.label, prefix: k.prefix, createdAt: iso(k.createdAt) };
 }
 
 /** The tenant named in the path; a name no tenant can have is simply not found. */
@@ -64,14 +68,14 @@ export async function createKey(request: IRequest, env: Cloudflare.Env): Promise
   const created = await tenantActor(env, name).createKey(label ?? null);
   if (!created) throw notFound("tenant");
   forgetTenant(name);
-  return Response.json({ id: created.id, key: created.key, label: created.label, prefix: created.prefix, createdAt: iso(created.createdAt) }, { status: 201 });
+  return Response.json({ ...keyView(created), key: created.key }, { status: 201 });
 }
 
 /** `GET /v1/admin/tenants/{name}/keys`: ids, labels and prefixes; never a key. */
 export async function listKeys(request: IRequest, env: Cloudflare.Env): Promise<Response> {
   const keys = await tenantActor(env, tenantName(request)).listKeys();
   if (!keys) throw notFound("tenant");
-  return Response.json({ keys: keys.map((k) => ({ id: k.id, label: k.label, prefix: k.prefix, createdAt: iso(k.createdAt) })) });
+  return Response.json({ keys: keys.map(keyView) });
 }
 
 /** `DELETE /v1/admin/tenants/{name}/keys/{id}`. */

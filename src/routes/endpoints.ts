@@ -2,13 +2,13 @@
 // with its own signing secret, shown once on creation and on rotation.
 import { tenantActor } from "../actors";
 import type { AuthedRequest } from "../auth";
-import { CreateEndpoint, UpdateEndpoint, type EndpointInfo } from "../control/model";
+import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from "../control/model";
 import { forgetTenant } from "../control/runtime";
 import { ApiError } from "../errors";
 import { eventDefinition, registeredTypes } from "../events/registry";
 import { iso, notFound, readRequest } from "./control-body";
 
-function view(e: EndpointInfo): Record<string, unknown> {
+function view(e: EndpointInfo): Answered<EndpointInfo> {
   return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, createdAt: iso(e.createdAt) };
 }
 

@@ -1,13 +1,13 @@
 import { ingestGrouped } from "../group-commit";
 import type { AuthedRequest } from "../auth";
 import { ApiError, errorBody } from "../errors";
-import { registeredTypes } from "../events/registry";
+import { eventDefinition } from "../events/registry";
 import { logLine } from "../log";
-import { publishLive, type LiveMessage } from "../live";
+import { publishLive } from "../live";
 import { countReceived } from "../metrics/record";
 import { readJsonBody } from "../request-body";
 import { parseEnvelope } from "../schemas/envelope";
-import type { IncomingEvent, IngestResult } from "../types";
+import type { IncomingEvent, IngestResult, LiveMessage } from "../types";
 
 export const MAX_BATCH = 100;
 
@@ -37,7 +37,7 @@ export async function countingRejection(tenant: string, body: () => unknown, sto
 /** The event type as a metrics label: a registered type, else "unknown". */
 export function typeLabel(body: unknown): string {
   const type = isRecord(body) ? body.type : undefined;
-  return typeof type === "string" && registeredTypes().includes(type) ? type : "unknown";
+  return typeof type === "string" && eventDefinition(type) ? type : "unknown";
 }
 
 /**
@@ -51,7 +51,7 @@ function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: strin
     const type = events[i]?.type ?? "unknown";
     if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
     else countReceived(tenant, type, result.status);
-    if (result.status !== "conflict") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq ?? null, status: result.status, at });
+    if (result.status !== "conflict") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
   });
   ctx.waitUntil(publishLive(env, tenant, live));
 }

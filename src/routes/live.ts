@@ -1,7 +1,7 @@
 import type { AuthedRequest } from "../auth";
 import { forgetTenant } from "../control/runtime";
 import { ApiError } from "../errors";
-import { LIVE_PROTOCOL } from "../live";
+import { LIVE_PROTOCOL } from "../types";
 
 /**
  * `GET /v1/live`: a WebSocket of the tenant's accepted events and delivery outcomes as they

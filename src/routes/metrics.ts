@@ -2,7 +2,8 @@ import type { IRequest } from "itty-router";
 import { directory, tenantActor } from "../actors";
 import { authenticate, isAdminKey, type AuthedRequest } from "../auth";
 import { tenants } from "../config";
-import { CONTENT_TYPE, renderMetrics } from "../metrics/exposition";
+import { CONTENT_TYPE, renderMetrics, type MetricsSnapshot } from "../metrics/exposition";
+import type { MetricsSummary } from "../types";
 import { flushMetrics } from "../metrics/record";
 import { quantile } from "../metrics/counts";
 
@@ -14,13 +15,14 @@ import { quantile } from "../metrics/counts";
  */
 export async function getMetrics(request: IRequest, env: Cloudflare.Env): Promise<Response> {
   const names = !request.headers.has("edgeflow-tenant") && (await isAdminKey(request, env)) ? await everyTenant(env) : [await tenantOf(request, env)];
-  const snapshots = await Promise.all(
-    names.map(async (tenant) => {
-      await flushMetrics(env, tenant, true);
-      return { tenant, snapshot: await tenantActor(env, tenant).metrics() };
-    }),
-  );
+  const snapshots = await Promise.all(names.map(async (tenant) => ({ tenant, snapshot: await readMetrics(env, tenant) })));
   return new Response(renderMetrics(snapshots), { headers: { "content-type": CONTENT_TYPE } });
+}
+
+/** The tenant's totals, this isolate's unflushed counts included. */
+async function readMetrics(env: Cloudflare.Env, tenant: string): Promise<MetricsSnapshot> {
+  await flushMetrics(env, tenant, true);
+  return tenantActor(env, tenant).metrics();
 }
 
 async function tenantOf(request: IRequest, env: Cloudflare.Env): Promise<string> {
@@ -39,8 +41,7 @@ async function everyTenant(env: Cloudflare.Env): Promise<string[]> {
  * quantiles per handler (estimated from the histogram's buckets).
  */
 export async function getMetricsSummary(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  await flushMetrics(env, request.tenant, true);
-  const { counts, deadLettersOpen } = await tenantActor(env, request.tenant).metrics();
+  const { counts, deadLettersOpen } = await readMetrics(env, request.tenant);
   const deliveries: Record<string, Record<string, number>> = {};
   for (const [key, n] of Object.entries(counts.counters)) {
     const match = /^edgeflow_deliveries_total\{handler="([^"]*)",outcome="([^"]*)"\}$/.exec(key);
@@ -52,5 +53,6 @@ export async function getMetricsSummary(request: AuthedRequest, env: Cloudflare.
   const minutes = Object.entries(counts.minutes)
     .map(([minute, byType]) => ({ minute: new Date(Number(minute)).toISOString(), byType }))
     .sort((a, b) => a.minute.localeCompare(b.minute));
-  return Response.json({ minutes, deliveries, deadLettersOpen, latency });
+  const summary: MetricsSummary = { minutes, deliveries, deadLettersOpen, latency };
+  return Response.json(summary);
 }

@@ -3,23 +3,13 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { describe, expect, it } from "vitest";
+import { serverWithReceiver, waitFor } from "./harness";
 
 const ROOT = join(import.meta.dirname, "../..");
 
-let receiver: Receiver;
-let server: LocalServer;
+const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000" });
 
-beforeAll(async () => {
-  receiver = await startReceiver();
-  server = await startServer({ vars: { ...receiverVars(receiver.url), FOLLOW_UP_DELAY_MS: "600000" } });
-});
-afterAll(async () => {
-  await server?.discard();
-  await receiver?.close();
-});
 
 interface Run {
   code: number | null;
@@ -31,7 +21,7 @@ interface Run {
 function start(args: string[], env: Record<string, string> = {}, stdin?: string) {
   const child = spawn("npx", ["edgeflow", ...args], {
     cwd: ROOT,
-    env: { ...process.env, EDGEFLOW_URL: server.url, EDGEFLOW_API_KEY: "dev_demo_key", NO_COLOR: "1", ...env },
+    env: { ...process.env, EDGEFLOW_URL: local.server.url, EDGEFLOW_API_KEY: "dev_demo_key", NO_COLOR: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
@@ -56,7 +46,7 @@ describe("edgeflow CLI", () => {
     expect(sendHelp.stdout).toContain("--file");
     const sign = await edgeflow(["sign", "--scheme", "standard-webhooks", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--body", "examples/standard-webhooks-lead.json", "--source", "sw"]);
     expect(sign.code).toBe(0);
-    expect(sign.stdout).toContain(`curl -s -X POST '${server.url}/v1/sources/demo/sw'`);
+    expect(sign.stdout).toContain(`curl -s -X POST '${local.server.url}/v1/sources/demo/sw'`);
     expect(sign.stdout).toMatch(/-H 'webhook-signature: v1,[A-Za-z0-9+/=]+'/);
     const bad = await edgeflow(["entity"]);
     expect(bad.code).toBe(1);
@@ -119,7 +109,7 @@ describe("edgeflow CLI", () => {
   it("lists dead letters and replays one to success", async () => {
     const run = Date.now().toString(36);
     const id = `dl-${run}`;
-    receiver.script(`${id}:slack`, [{ status: 410 }]);
+    local.receiver.script(`${id}:slack`, [{ status: 410 }]);
     await edgeflow(["send", JSON.stringify({ id, type: "lead.created", data: { id: `D-${run}`, email: "d@example.com", name: "D" } })]);
     let letters: Array<{ id: string; eventId: string; handler: string }> = [];
     await waitFor(
@@ -150,10 +140,10 @@ describe("edgeflow CLI", () => {
     expect((await edgeflow(["keys", "list", name], admin)).stdout).toContain(key.id);
 
     const mine = { EDGEFLOW_API_KEY: key.key };
-    const slack = await edgeflow(["destinations", "set", "slack", "--to", `${receiver.url}/hooks/slack-secret-path-1234`], mine);
+    const slack = await edgeflow(["destinations", "set", "slack", "--to", `${local.receiver.url}/hooks/slack-secret-path-1234`], mine);
     expect(slack.code, slack.stderr).toBe(0);
     expect((await edgeflow(["destinations"], mine)).stdout).toContain("…1234");
-    const endpoint = json<{ id: string; secret: string }>(await edgeflow(["--json", "endpoints", "create", `${receiver.url}/endpoint`, "--types", "lead.created"], mine));
+    const endpoint = json<{ id: string; secret: string }>(await edgeflow(["--json", "endpoints", "create", `${local.receiver.url}/endpoint`, "--types", "lead.created"], mine));
     expect(endpoint.secret).toMatch(/^whsec_/);
     expect((await edgeflow(["endpoints", "list"], mine)).stdout).toContain(endpoint.id);
     expect((await edgeflow(["endpoints", "delete", endpoint.id], mine)).code).toBe(0);

@@ -7,14 +7,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { serverWithReceiver } from "./harness";
 
 const ROOT = join(import.meta.dirname, "../..");
 const SHOTS = [join(ROOT, "test-results/screenshots"), ...(process.env.UPDATE_SCREENSHOTS === "1" ? [join(ROOT, "docs/screenshots")] : [])];
 
-let receiver: Receiver;
-let server: LocalServer;
+const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000", RETRY_BASE_MS: "50", RETRY_MAX_ATTEMPTS: "2" });
 let browser: Browser;
 let page: Page;
 
@@ -35,15 +33,11 @@ async function shot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  server = await startServer({ vars: { ...receiverVars(receiver.url), FOLLOW_UP_DELAY_MS: "600000", RETRY_BASE_MS: "50", RETRY_MAX_ATTEMPTS: "2" } });
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 });
 afterAll(async () => {
   await browser?.close();
-  await server?.discard();
-  await receiver?.close();
 });
 
 describe("dashboard", () => {
@@ -52,9 +46,9 @@ describe("dashboard", () => {
     const lead = `UI-${run}`;
     const eventId = `ui-${run}`;
     // The CRM refuses this event's call for good: a dead letter to replay.
-    receiver.script(`${eventId}:crm`, [{ status: 422, body: '{"error":"rejected by the CRM"}' }]);
+    local.receiver.script(`${eventId}:crm`, [{ status: 422, body: '{"error":"rejected by the CRM"}' }]);
 
-    await page.goto(server.url);
+    await page.goto(local.server.url);
     await page.getByLabel("API key").fill("dev_demo_key");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: "Live" }).click();
@@ -84,9 +78,9 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: /Replay selected \(1\)/ }).click();
     await expect.poll(() => page.getByRole("status").first().textContent(), { timeout: 15_000 }).toContain("Replayed 1 of 1");
 
-    await page.goto(`${server.url}/#/entity?type=lead&id=${lead}`);
+    await page.goto(`${local.server.url}/#/entity?type=lead&id=${lead}`);
     await expect.poll(async () => (await log.textContent()) ?? "", { timeout: 30_000 }).toMatch(/crmsucceeded/);
-    const crmCalls = receiver.calls.filter((c) => c.headers["idempotency-key"]?.includes(`${eventId}:crm`));
+    const crmCalls = local.receiver.calls.filter((c) => c.headers["idempotency-key"]?.includes(`${eventId}:crm`));
     expect(crmCalls.length).toBe(2);
     expect(new Set(crmCalls.map((c) => c.headers["idempotency-key"])).size).toBe(1);
     await shot("entity");
@@ -101,21 +95,21 @@ describe("dashboard", () => {
   });
 
   it("lets the operator sign in with the admin key, pick a tenant, and manage its endpoints, destinations and keys", async () => {
-    await page.goto(server.url);
+    await page.goto(local.server.url);
     if (await page.getByRole("button", { name: "Sign out" }).count()) await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API key").fill("dev_admin_key");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByLabel("Tenant").selectOption("demo");
     await page.getByRole("link", { name: "Settings" }).click();
 
-    await page.getByLabel("URL", { exact: true }).nth(1).fill(`${receiver.url}/customer-hook`);
+    await page.getByLabel("URL", { exact: true }).nth(1).fill(`${local.receiver.url}/customer-hook`);
     await page.getByLabel(/Event types/).fill("lead.created");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toMatch(/signing secret, shown once: whsec_/);
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("/customer-hook");
 
     await page.getByLabel("Kind").selectOption("slack");
-    await page.getByLabel("URL", { exact: true }).first().fill(`${receiver.url}/slack/T000/B000/secretpart9876`);
+    await page.getByLabel("URL", { exact: true }).first().fill(`${local.receiver.url}/slack/T000/B000/secretpart9876`);
     await page.getByRole("button", { name: "Save destination" }).click();
     await expect.poll(async () => (await page.getByRole("table", { name: "Destinations" }).textContent()) ?? "", { timeout: 15_000 }).toContain("…9876");
     expect(await page.getByRole("table", { name: "Destinations" }).textContent()).not.toContain("secretpart");

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { freePort } from "../../scripts/lib/net.ts";
+import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -96,4 +98,21 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
     rmSync(persistDir, { recursive: true, force: true });
   };
   return { url, persistDir, output: () => output, stop, discard };
+}
+
+/**
+ * For a test file: a real receiver, and a server with every handler pointed at it (plus `vars`),
+ * started before the file's tests and discarded after them. Read `.server` and `.receiver` in tests.
+ */
+export function serverWithReceiver(vars: Record<string, string> = {}): { server: LocalServer; receiver: Receiver } {
+  const started = {} as { server: LocalServer; receiver: Receiver };
+  beforeAll(async () => {
+    started.receiver = await startReceiver();
+    started.server = await startServer({ vars: { ...receiverVars(started.receiver.url), ...vars } });
+  });
+  afterAll(async () => {
+    await started.server?.discard();
+    await started.receiver?.close();
+  });
+  return started;
 }

@@ -1,27 +1,17 @@
 // Structured logs, read the way an operator would: from the running server's own output.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { describe, expect, it } from "vitest";
+import { serverWithReceiver, waitFor } from "./harness";
 
 const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
 
-let receiver: Receiver;
-let server: LocalServer;
+const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000" });
 
-beforeAll(async () => {
-  receiver = await startReceiver();
-  server = await startServer({ vars: { ...receiverVars(receiver.url), FOLLOW_UP_DELAY_MS: "600000" } });
-});
-afterAll(async () => {
-  await server?.discard();
-  await receiver?.close();
-});
 
 type Line = Record<string, unknown>;
 
 /** Every JSON line the server printed (wrangler frames warnings in colour codes and a marker). */
 function lines(): Line[] {
-  return server
+  return local.server
     .output()
     .split("\n")
     .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ""))
@@ -42,14 +32,14 @@ describe("structured logs", () => {
     const lead = `LOG-${run}`;
     const email = `private-${run}@example.com`;
     // The receiver's answer quotes something it should not: it must stay out of the logs.
-    receiver.script(`evt-${run}-1:slack`, [{ status: 410, body: `{"error":"gone ${email}"}` }]);
-    const single = await fetch(`${server.url}/v1/events`, {
+    local.receiver.script(`evt-${run}-1:slack`, [{ status: 410, body: `{"error":"gone ${email}"}` }]);
+    const single = await fetch(`${local.server.url}/v1/events`, {
       method: "POST",
       headers: AUTH,
       body: JSON.stringify({ id: `evt-${run}-1`, type: "lead.created", data: { id: lead, email, name: `Secret Name ${run}` } }),
     });
     expect(single.status).toBe(202);
-    const batch = await fetch(`${server.url}/v1/events/batch`, {
+    const batch = await fetch(`${local.server.url}/v1/events/batch`, {
       method: "POST",
       headers: AUTH,
       body: JSON.stringify({

@@ -1,23 +1,13 @@
 // GET /metrics scraped from a real server and read with a real Prometheus text parser.
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
+import { describe, expect, it } from "vitest";
 import { ADMIN, call, newTenant } from "./control";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { serverWithReceiver, waitFor } from "./harness";
 
 const DEMO = "dev_demo_key";
 
-let receiver: Receiver;
-let server: LocalServer;
+const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000", USAGE_ENDPOINT: "1" });
 
-beforeAll(async () => {
-  receiver = await startReceiver();
-  server = await startServer({ vars: { ...receiverVars(receiver.url), FOLLOW_UP_DELAY_MS: "600000", USAGE_ENDPOINT: "1" } });
-});
-afterAll(async () => {
-  await server?.discard();
-  await receiver?.close();
-});
 
 /**
  * One scrape, parsed. The parser folds every series of a histogram family into one (it loses their
@@ -25,7 +15,7 @@ afterAll(async () => {
  * then keeps its labels. `types` is the typed parse's family → type.
  */
 async function scrape(key: string) {
-  const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+  const response = await fetch(`${local.server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
@@ -46,7 +36,7 @@ function value(families: Families, name: string, labels: Record<string, string>)
 }
 
 const post = (key: string, body: unknown) =>
-  fetch(`${server.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${local.server.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
 describe("GET /metrics", () => {
   it("counts events by type and outcome, deliveries and attempts by handler, dead letters and latency", async () => {
@@ -54,7 +44,7 @@ describe("GET /metrics", () => {
     const before = await scrape(DEMO);
     const was = (name: string, labels: Record<string, string>) => value(before, name, labels);
     // The Slack call of the first event is refused for good: one dead letter.
-    receiver.script(`evt-${run}-1:slack`, [{ status: 410 }]);
+    local.receiver.script(`evt-${run}-1:slack`, [{ status: 410 }]);
     const lead = (n: number) => ({ id: `evt-${run}-${n}`, type: "lead.created", data: { id: `M-${run}-${n}`, email: `m${n}@example.com`, name: `M ${n}` } });
     expect((await post(DEMO, lead(1))).status).toBe(202);
     expect((await post(DEMO, lead(2))).status).toBe(202);
@@ -100,7 +90,7 @@ describe("GET /metrics", () => {
     expect(now.types.get("edgeflow_events_received_total")).toBe("COUNTER");
 
     // The same numbers as JSON, for the dashboard's charts (its shape is checked against openapi.json).
-    const summary = (await (await fetch(`${server.url}/v1/metrics`, { headers: { authorization: `Bearer ${DEMO}` } })).json()) as {
+    const summary = (await (await fetch(`${local.server.url}/v1/metrics`, { headers: { authorization: `Bearer ${DEMO}` } })).json()) as {
       deliveries: Record<string, Record<string, number>>;
       deadLettersOpen: Record<string, number>;
       latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
@@ -114,7 +104,7 @@ describe("GET /metrics", () => {
   });
 
   it("shows a tenant its own series only, and the operator every tenant's", async () => {
-    const key = await newTenant(server.url, `met-${Date.now().toString(36)}`);
+    const key = await newTenant(local.server.url, `met-${Date.now().toString(36)}`);
     const tenant = key.split("_")[1]!;
     expect((await post(key, { type: "lead.updated", data: { id: "M-own" } })).status).toBe(202);
     const tenantsIn = (families: Families) => new Set(families.flatMap((f) => f.metrics.map((m) => m.labels?.tenant)));
@@ -126,24 +116,24 @@ describe("GET /metrics", () => {
     const all = tenantsIn(await scrape(ADMIN));
     expect(all.has(tenant) && all.has("demo")).toBe(true);
 
-    const refused = await fetch(`${server.url}/metrics`, { headers: { authorization: "Bearer nope" } });
+    const refused = await fetch(`${local.server.url}/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: { code: "unauthorized" } });
   });
 
   it("costs no Durable Object request or row write per event: counts reach the tenant's actor in batches", async () => {
-    await fetch(`${server.url}/_usage`);
+    await fetch(`${local.server.url}/_usage`);
     const run = Date.now().toString(36);
     const ids = Array.from({ length: 40 }, (_, i) => `B-${run}-${i}`);
-    const sent = await fetch(`${server.url}/v1/events/batch`, {
+    const sent = await fetch(`${local.server.url}/v1/events/batch`, {
       method: "POST",
       headers: { authorization: `Bearer ${DEMO}`, "content-type": "application/json" },
       body: JSON.stringify(ids.map((id) => ({ type: "lead.updated", data: { id, status: "warm" } }))),
     });
     expect(sent.status).toBe(207);
-    const settled = async (id: string) => (await call<{ deliveries: { pending: number } }>(server.url, DEMO, "GET", `/v1/entities/lead/${id}`)).body.deliveries.pending === 0;
+    const settled = async (id: string) => (await call<{ deliveries: { pending: number } }>(local.server.url, DEMO, "GET", `/v1/entities/lead/${id}`)).body.deliveries.pending === 0;
     await waitFor(async () => (await Promise.all(ids.map(settled))).every(Boolean), "every delivery to settle", 30_000, 200);
-    const usage = (await (await fetch(`${server.url}/_usage`)).json()) as Record<string, number>;
+    const usage = (await (await fetch(`${local.server.url}/_usage`)).json()) as Record<string, number>;
     // 40 entities, each with its requests and alarms; the counts of all of them leave this
     // (one, local) isolate in at most one flush per 10 s: none to two in a run of a few seconds.
     expect(usage.entityRequests).toBeGreaterThanOrEqual(80);
