@@ -35,6 +35,9 @@ export default defineConfig({
                 bindings: {
                   ...vars,
                   TENANTS: JSON.stringify(TEST_TENANTS),
+                  // The receivers are on loopback, as under `npm start`.
+                  LOCAL_DEV: "1",
+                  ALLOW_PRIVATE_DESTINATIONS: "1",
                   RETRY_BASE_MS: "40",
                   RETRY_MAX_DELAY_MS: "2000",
                   RETRY_MAX_ATTEMPTS: "4",

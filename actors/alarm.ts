@@ -1,3 +1,5 @@
+import { addUsage, type UsageKey } from "../src/usage";
+
 /**
  * How far ahead an alarm may be set. workerd refuses dates after 2189, and nothing edgeflow
  * schedules is legitimately more than a year away; a later due time just wakes the actor early,
@@ -11,22 +13,46 @@ export function alarmTime(at: number, now = Date.now()): number {
   return Math.min(at, now + MAX_ALARM_AHEAD_MS);
 }
 
-// This module is the one place the actors set their alarm, so no stored time (however it got
-// there) can make `setAlarm` throw and take every alarm turn of that actor down with it.
+/**
+ * Which usage counter an actor class's key-value storage writes go to. Cloudflare bills each
+ * `setAlarm()`, `deleteAlarm()` and `deleteAll()` as a row written, so they are counted where
+ * they are made, beside the SQL rows.
+ */
+export type KvMeter = Extract<UsageKey, "entityKvWrites" | "tenantKvWrites">;
+
+// This module is the one place the actors set or delete their alarm (and delete all their
+// storage), so no stored time can make `setAlarm` throw and every billed call is counted.
 
 /** Points the alarm at `at` (clamped), or deletes it when there is nothing to wake for. */
-export async function pointAlarm(storage: DurableObjectStorage, at: number | null): Promise<void> {
+export async function pointAlarm(storage: DurableObjectStorage, at: number | null, meter: KvMeter): Promise<void> {
   if (at === null) {
-    await storage.deleteAlarm();
+    await deleteAlarm(storage, meter);
     return;
   }
   const target = alarmTime(at);
-  if ((await storage.getAlarm()) !== target) await storage.setAlarm(target);
+  if ((await storage.getAlarm()) !== target) await setAlarm(storage, target, meter);
 }
 
 /** Moves the alarm earlier to `at` if it is unset or later; never later. */
-export async function wakeBy(storage: DurableObjectStorage, at: number): Promise<void> {
+export async function wakeBy(storage: DurableObjectStorage, at: number, meter: KvMeter): Promise<void> {
   const target = alarmTime(at);
   const current = await storage.getAlarm();
-  if (current === null || current > target) await storage.setAlarm(target);
+  if (current === null || current > target) await setAlarm(storage, target, meter);
+}
+
+async function setAlarm(storage: DurableObjectStorage, at: number, meter: KvMeter): Promise<void> {
+  addUsage(meter);
+  await storage.setAlarm(at);
+}
+
+export async function deleteAlarm(storage: DurableObjectStorage, meter: KvMeter): Promise<void> {
+  addUsage(meter);
+  await storage.deleteAlarm();
+}
+
+/** Deletes every row and the alarm (an erasure): two billed calls. */
+export async function deleteEverything(storage: DurableObjectStorage, meter: KvMeter): Promise<void> {
+  await deleteAlarm(storage, meter);
+  addUsage(meter);
+  await storage.deleteAll();
 }

@@ -1,15 +1,22 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DirectoryActorRpc, Implementation } from "../src/actors";
-import type { TenantRecord, TenantStatus } from "../src/control/model";
+import type { DirectoryActorRpc, DirectoryEntry, Implementation } from "../src/actors";
+import type { TenantStatus } from "../src/control/model";
 import { addUsage } from "../src/usage";
 import { Db, TENANT_SQL } from "./sql";
 
-const SCHEMA = [`CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`];
+// legacy_keys: the tenant was stored before API keys carried a tag (0.4 and earlier), so keys
+// without one may still be its own. New deployments create the column defaulting to 0; a table
+// from before gains it defaulting to 1, which marks exactly the tenants stored back then.
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, legacy_keys INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
+];
+const UPGRADE = `ALTER TABLE tenants ADD COLUMN legacy_keys INTEGER NOT NULL DEFAULT 1`;
 
 /**
- * The list of stored tenants, for the operator's `GET /v1/admin/tenants` only: one instance for
- * the deployment, which no event, lookup or tenant request ever passes through. Each tenant's own
- * actor is the truth about it; this is its index.
+ * The list of stored tenants, for the operator's `GET /v1/admin/tenants`, and the few tenants
+ * whose untagged (pre-0.5) keys the router may still look up: one instance for the deployment,
+ * which no event or tenant request passes through (the router reads the legacy list at most once
+ * a minute per isolate). Each tenant's own actor is the truth about it; this is its index.
  */
 export class DirectoryActor extends DurableObject<Cloudflare.Env> implements Implementation<DirectoryActorRpc> {
   private readonly db: Db;
@@ -18,29 +25,39 @@ export class DirectoryActor extends DurableObject<Cloudflare.Env> implements Imp
     super(ctx, env);
     this.db = new Db(ctx.storage.sql, TENANT_SQL);
     // Idempotent DDL that a later change may only add to; this object exists once per deployment.
-    this.db.schema(SCHEMA);
+    ctx.storage.transactionSync(() => {
+      const existed = this.db.all(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tenants'`).length > 0;
+      this.db.schema(SCHEMA);
+      const columns = this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info('tenants')`).map((r) => r.name);
+      if (existed && !columns.includes("legacy_keys")) this.db.schema([UPGRADE]);
+    });
   }
 
-  put(record: TenantRecord): void {
-    addUsage("tenantRequests");
-    this.db.sql`INSERT INTO tenants (name, status, created_at) VALUES (${record.name}, ${record.status}, ${record.createdAt})
-                ON CONFLICT (name) DO UPDATE SET status = excluded.status`;
+  put(record: DirectoryEntry): void {
+    addUsage("directoryRequests");
+    this.db.sql`INSERT INTO tenants (name, status, created_at, legacy_keys) VALUES (${record.name}, ${record.status}, ${record.createdAt}, 0)
+                ON CONFLICT (name) DO UPDATE SET status = excluded.status, created_at = excluded.created_at, legacy_keys = 0`;
   }
 
   setStatus(name: string, status: TenantStatus): void {
-    addUsage("tenantRequests");
+    addUsage("directoryRequests");
     this.db.sql`UPDATE tenants SET status = ${status} WHERE name = ${name}`;
   }
 
   remove(name: string): void {
-    addUsage("tenantRequests");
+    addUsage("directoryRequests");
     this.db.sql`DELETE FROM tenants WHERE name = ${name}`;
   }
 
-  list(): TenantRecord[] {
-    addUsage("tenantRequests");
+  list(): DirectoryEntry[] {
+    addUsage("directoryRequests");
     return this.db
       .all<{ name: string; status: string; created_at: number }>(`SELECT name, status, created_at FROM tenants ORDER BY name`)
       .map((r) => ({ name: r.name, status: r.status === "erasing" ? "erasing" : "active", createdAt: Number(r.created_at) }));
+  }
+
+  legacyKeyTenants(): string[] {
+    addUsage("directoryRequests");
+    return this.db.all<{ name: string }>(`SELECT name FROM tenants WHERE legacy_keys = 1 AND status = 'active'`).map((r) => r.name);
   }
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { actorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
+import { spaceOfActorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
 import { settings as readSettings, type Settings } from "../src/config";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome";
@@ -41,7 +41,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     // Synchronous SQL in the constructor runs before any request is delivered.
     this.store = new EntityStore(ctx.storage, new Db(ctx.storage.sql, ENTITY_SQL));
     this.deliveries = new Deliveries(this.store);
-    this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, this.settings, (level, msg, err, extra) => this.log(level, msg, err, extra));
+    this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, () => this.space, this.settings, (level, msg, err, extra) => this.log(level, msg, err, extra));
     // Storage is the truth and the alarm only points at it: if work is waiting but the alarm was
     // lost (a crash between commit and setAlarm, a code reload), point it again.
     if (this.store.model) {
@@ -62,7 +62,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const results = appendEvents(this.store, tenant, events, now);
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
     // needs; if a handler waits behind a pending retry, that early alarm finds nothing and re-arms.
-    if (results.some((r) => r.status === "accepted")) await wakeBy(this.ctx.storage, now);
+    if (results.some((r) => r.status === "accepted")) await wakeBy(this.ctx.storage, now, "entityKvWrites");
     return results;
   }
 
@@ -113,7 +113,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
   private async scheduleNextAlarm(): Promise<void> {
-    await pointAlarm(this.ctx.storage, this.nextWakeAt());
+    await pointAlarm(this.ctx.storage, this.nextWakeAt(), "entityKvWrites");
   }
 
   /** Emits due timers as internal events of this entity, through the normal log append. */
@@ -141,7 +141,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const model = this.store.entity;
     if (model.listed) return;
     try {
-      await tenantActor(this.env, model.tenant).registerEntities([model.entity]);
+      await tenantActor(this.env, model.tenant).registerEntities(this.space, [model.entity]);
       model.listed = true;
       this.store.touch();
     } catch (err) {
@@ -157,6 +157,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const refs = rows.map((r) => ({ handler: r.handler, seq: Number(r.seq) }));
     try {
       await tenantActor(this.env, tenant).recordDeadLetters(
+        this.space,
         rows.map((r) => ({
           id: deadLetterId(entity, Number(r.seq), r.handler),
           entity,
@@ -193,7 +194,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * tenant, when due (every 10 s at most): neither costs a request per event.
    */
   private async afterWork(tenant: string): Promise<void> {
-    await Promise.all([publishLive(this.env, tenant, this.fanOut.takeLive()), flushMetrics(this.env, tenant)]);
+    // The feed's batch gathers for a moment (src/live.ts): the alarm does not wait for it.
+    this.ctx.waitUntil(publishLive(this.env, tenant, this.fanOut.takeLive()));
+    await flushMetrics(this.env, tenant);
   }
 
   /** Dead-letter replay: dead deliveries go back to pending with the same idempotency key. */
@@ -222,10 +225,17 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     return eventPage(this.store, this.deliveries, after, limit);
   }
 
+  /** This entity's tenant space: the first part of the actor's name (`{space}/{type}/{id}`). */
+  private get space(): string {
+    const name = this.ctx.id.name;
+    if (!name) throw new Error("entity actor has no name");
+    return spaceOfActorName(name);
+  }
+
   private log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
     const model = this.store.model;
     console[level === "error" ? "error" : "warn"](
-      JSON.stringify({ level, msg, actor: model ? actorName(model.tenant, model.entity) : undefined, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+      JSON.stringify({ level, msg, actor: this.ctx.id.name, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );
   }
 }

@@ -1,14 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription } from "../src/actors";
-import { settings as readSettings, tenantConfig } from "../src/config";
-import { destinationOf } from "../src/control/destinations";
+import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/actors";
+import { currentAdminDigest } from "../src/auth";
+import { apiKeyDigest, settings as readSettings, tenantConfig, tenants } from "../src/config";
+import { destinationOf, refusedDestination } from "../src/control/destinations";
 import { openSnapshot } from "../src/control/runtime";
-import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot } from "../src/control/model";
+import { tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "../src/control/model";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
 import { VERSION } from "../src/version";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types";
 import { addUsage } from "../src/usage";
-import { pointAlarm, wakeBy } from "./alarm";
+import { deleteEverything, pointAlarm, wakeBy } from "./alarm";
 import { Db, METRICS_SQL, TENANT_SQL } from "./sql";
 import { MetricsStore } from "./tenant/metrics-store";
 import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts";
@@ -17,6 +18,9 @@ import { takeLocalCounts } from "../src/metrics/record";
 import { ControlStore } from "./tenant/control";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index";
 import { eraseStep, forEachLimited } from "./tenant/erase";
+import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers";
+import { errorBody } from "../src/errors";
+import { INTERNAL } from "../src/live-ticket";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
 const REPLAY_PAGE = 200;
@@ -32,6 +36,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly index: DeadLetterIndex;
   private readonly control: ControlStore;
   private readonly metricTotals: MetricsStore;
+  private readonly watchers: Watchers;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -39,6 +44,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
+    this.watchers = new Watchers(ctx);
     // Watchers' keep-alive pings are answered without waking the actor from hibernation.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -71,7 +77,9 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   async eraseTenant(): Promise<TenantRecord | null> {
     addUsage("tenantRequests");
     const record = this.control.startErasing();
-    if (record) await pointAlarm(this.ctx.storage, Date.now());
+    // Its watchers are let go now: nothing of an erasing tenant is sent after this.
+    if (record) this.watchers.closeAll(CLOSE.tenantDeleted, "tenant deleted");
+    if (record) await pointAlarm(this.ctx.storage, Date.now(), "tenantKvWrites");
     return record;
   }
 
@@ -85,24 +93,39 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.control.record() ? this.control.listKeys() : null;
   }
 
+  /** Revokes a key and closes the live-feed sockets it opened. */
   revokeKey(id: string): boolean {
     addUsage("tenantRequests");
-    return this.control.revokeKey(id);
+    const revoked = this.control.revokeKey(id);
+    if (revoked) this.watchers.closeOpenedBy({ kind: "key", id }, CLOSE.keyRevoked, "key revoked");
+    return revoked;
   }
 
-  putDestination(kind: DestinationKind, value: object): Promise<void> {
+  setInheritDestinations(inherit: boolean): TenantRecord | null {
     addUsage("tenantRequests");
-    return this.control.putDestination(kind, value);
+    return this.control.setInheritDestinations(inherit);
   }
 
-  deleteDestination(kind: DestinationKind): boolean {
-    addUsage("tenantRequests");
-    return this.control.deleteDestination(kind);
+  /** Whether a write addressed to `space` may land: the tenant is active and still the one the caller saw. */
+  private writable(space: string): boolean {
+    return this.control.writableSpace(tenantConfig(this.env, this.tenant) !== undefined) === space;
   }
 
-  createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null }): Promise<EndpointInfo & { secret: string }> {
+  async putDestination(space: string, kind: DestinationKind, value: object): Promise<boolean> {
     addUsage("tenantRequests");
-    return this.control.createEndpoint(input, Date.now());
+    if (!this.writable(space)) return false;
+    await this.control.putDestination(kind, value);
+    return true;
+  }
+
+  deleteDestination(space: string, kind: DestinationKind): boolean | null {
+    addUsage("tenantRequests");
+    return this.writable(space) ? this.control.deleteDestination(kind) : null;
+  }
+
+  createEndpoint(space: string, input: { url: string; eventTypes: string[] | null; description: string | null }): Promise<(EndpointInfo & { secret: string }) | null> {
+    addUsage("tenantRequests");
+    return this.writable(space) ? this.control.createEndpoint(input, Date.now()) : Promise.resolve(null);
   }
 
   listEndpoints(): EndpointInfo[] {
@@ -115,35 +138,44 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.control.endpoint(id);
   }
 
-  updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
+  updateEndpoint(space: string, id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
     addUsage("tenantRequests");
-    return this.control.updateEndpoint(id, change);
+    return this.writable(space) ? this.control.updateEndpoint(id, change) : null;
   }
 
-  deleteEndpoint(id: string): boolean {
+  deleteEndpoint(space: string, id: string): boolean {
     addUsage("tenantRequests");
-    return this.control.deleteEndpoint(id);
+    return this.writable(space) && this.control.deleteEndpoint(id);
   }
 
-  rotateEndpointSecret(id: string): Promise<string | null> {
+  rotateEndpointSecret(space: string, id: string): Promise<string | null> {
     addUsage("tenantRequests");
-    return this.control.rotateEndpointSecret(id);
+    return this.writable(space) ? this.control.rotateEndpointSecret(id) : Promise.resolve(null);
   }
 
-  /** Entities tell their tenant they exist, once each, so erasure and exports need no scan. */
-  registerEntities(entities: EntityRef[]): void {
+  /**
+   * Entities tell their tenant they exist, once each, so erasure and exports need no scan. An
+   * entity of another space (an incarnation erased since) is not listed: nothing of it belongs here.
+   * While the tenant erases, its own late entities are listed, so the erasure takes them too.
+   */
+  registerEntities(space: string, entities: EntityRef[]): void {
     addUsage("tenantRequests");
+    const record = this.control.record();
+    const current = record ? tenantSpace(this.tenant, record) : tenantConfig(this.env, this.tenant) ? this.tenant : null;
+    if (current !== space) return;
     this.control.addEntities(entities);
   }
 
   // ─── Dead letters ─────────────────────────────────────────────────────────────────────────────
 
-  async recordDeadLetters(entries: DeadLetterEntry[]): Promise<void> {
+  async recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void> {
     addUsage("tenantRequests");
+    // A dead letter of an erased incarnation is dropped: the entity stops reporting, nothing lands.
+    if (!this.writable(space)) return;
     this.ctx.storage.transactionSync(() => this.index.record(entries));
     // Alerts go out from the alarm, never inline: at most one per interval, the rest summarised.
     const at = Math.max(Date.now(), this.index.lastAlertAt() + readSettings(this.env).alertIntervalMs);
-    await wakeBy(this.ctx.storage, at);
+    await wakeBy(this.ctx.storage, at, "tenantKvWrites");
   }
 
   listDeadLetters(limit: number, cursor: number): DeadLetterPage {
@@ -161,6 +193,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   async replay(filter: DeadLetterFilter): Promise<number> {
     addUsage("tenantRequests");
     const tenant = this.tenant;
+    const space = tenantSpace(tenant, this.control.record());
     const until = this.index.lastN();
     let cursor = 0;
     let replayed = 0;
@@ -179,7 +212,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       await forEachLimited([...byEntity.values()], REPLAY_CONCURRENCY, async ({ entity, rows }) => {
         try {
-          replayed += await entityActor(this.env, tenant, entity).replay(rows.map((r) => deliveryRefOf(r.id)).filter((ref) => ref !== null));
+          replayed += await entityActor(this.env, space, entity).replay(rows.map((r) => deliveryRefOf(r.id)).filter((ref) => ref !== null));
           this.forgetReplayed(rows);
         } catch (err) {
           // Left in the index: a later replay tries again.
@@ -222,25 +255,69 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   // ─── Live feed ────────────────────────────────────────────────────────────────────────────────
 
+  /** A single-use ticket to open the live feed as `watcher` (src/live-ticket.ts); null if it may not watch. */
+  async issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null> {
+    addUsage("liveRequests");
+    if ((await this.watcherCheck())(watcher) !== null) return null;
+    return this.watchers.issueTicket(watcher, Date.now());
+  }
+
   /**
-   * A watcher connects (the router authenticated it): the socket hibernates with the actor, so an
-   * idle dashboard costs nothing. Routers see `watching` within the configuration cache's TTL.
+   * A watcher connects, with a ticket's nonce or as the router authenticated it (internal headers
+   * the router sets on a request it builds itself): the socket hibernates with the actor, tagged
+   * with who opened it, so an idle dashboard costs nothing. Routers see `watching` within the
+   * configuration cache's TTL.
    */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    addUsage("liveRequests");
+    const refuse = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+      Response.json(errorBody(code, message), { status, headers });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return refuse(426, "upgrade_required", "expected a WebSocket upgrade");
+    const nonce = request.headers.get(INTERNAL.ticket);
+    const stated = request.headers.get(INTERNAL.watcher);
+    // Set by the router from its own authentication; parsed from its own JSON.
+    const watcher = nonce !== null ? this.watchers.redeem(nonce, Date.now()) : stated !== null ? (JSON.parse(stated) as Watcher) : null;
+    if (watcher === null) return refuse(401, "unauthorized", "The ticket is unknown, used or expired; ask for another");
+    const refused = (await this.watcherCheck())(watcher);
+    if (refused) return refuse(refused.code === CLOSE.tenantDeleted ? 404 : 401, refused.code === CLOSE.tenantDeleted ? "not_found" : "unauthorized", refused.reason);
+    if (this.watchers.count() >= MAX_WATCHERS) {
+      return refuse(429, "rate_limited", `At most ${MAX_WATCHERS} live-feed watchers per tenant`, { "Retry-After": "10" });
+    }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    this.watchers.accept(server, watcher);
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     const headers: HeadersInit = offered.includes(LIVE_PROTOCOL) ? { "sec-websocket-protocol": LIVE_PROTOCOL } : {};
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  publish(messages: LiveMessage[]): void {
+  /**
+   * Who may watch now: a stored key still listed, a TENANTS key still configured for this tenant,
+   * the operator's current admin key; nobody while the tenant is erasing.
+   */
+  private async watcherCheck(): Promise<WatcherCheck> {
+    const record = this.control.record();
+    const stored = record !== null;
+    const erasing = record?.status === "erasing" || (!stored && !tenantConfig(this.env, this.tenant));
+    const keyIds = new Set(this.control.listKeys().map((k) => k.id));
+    const staticDigests = new Set([...(await tenants(this.env).keyDigests)].filter(([, owner]) => owner === this.tenant).map(([digest]) => digest));
+    const admin = await currentAdminDigest(this.env);
+    return (watcher) => {
+      if (erasing) return { code: CLOSE.tenantDeleted, reason: "tenant deleted" };
+      if (watcher.kind === "key") return keyIds.has(watcher.id) ? null : { code: CLOSE.keyRevoked, reason: "key revoked" };
+      if (watcher.kind === "static") return staticDigests.has(watcher.digest) ? null : { code: CLOSE.keyRevoked, reason: "key no longer configured" };
+      return watcher.digest === admin ? null : { code: CLOSE.adminKeyChanged, reason: "admin key changed" };
+    };
+  }
+
+  /** Sends to every watcher whose opener is still valid; the others are closed first, and get nothing. */
+  async publish(messages: LiveMessage[]): Promise<void> {
     addUsage("liveRequests");
-    for (const ws of this.ctx.getWebSockets()) {
-      for (const message of messages) {
+    const open = this.watchers.valid(await this.watcherCheck());
+    const texts = messages.map((m) => JSON.stringify(m));
+    for (const ws of open) {
+      for (const text of texts) {
         try {
-          ws.send(JSON.stringify(message));
+          ws.send(text);
         } catch {
           // A socket closing as we send: its close handler tidies up.
         }
@@ -271,24 +348,23 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private async eraseSome(): Promise<void> {
     const tenant = this.tenant;
     try {
-      if (!(await eraseStep(this.env, this.control, tenant))) {
-        await pointAlarm(this.ctx.storage, Date.now());
+      if (!(await eraseStep(this.env, this.control, tenant, tenantSpace(tenant, this.control.record())))) {
+        await pointAlarm(this.ctx.storage, Date.now(), "tenantKvWrites");
         return;
       }
       await directory(this.env).remove(tenant);
-      // Watchers of an erased tenant are told so and let go.
-      for (const ws of this.ctx.getWebSockets()) ws.close(4404, "tenant deleted");
+      // Any watcher that connected meanwhile is let go too.
+      this.watchers.closeAll(CLOSE.tenantDeleted, "tenant deleted");
       // Last: the record goes with everything else, so until now the erasure's progress was readable.
       // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
       this.control.forgetTables();
       this.index.forgetTables();
       this.metricTotals.forgetTables();
-      await this.ctx.storage.deleteAll();
-      await this.ctx.storage.deleteAlarm();
+      await deleteEverything(this.ctx.storage, "tenantKvWrites");
       console.log(JSON.stringify({ level: "info", msg: "tenant erased", tenant }));
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "tenant erasure step failed; will retry", tenant, error: String(err) }));
-      await pointAlarm(this.ctx.storage, Date.now() + 5_000);
+      await pointAlarm(this.ctx.storage, Date.now() + 5_000, "tenantKvWrites");
     }
   }
 
@@ -299,7 +375,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const tenant = this.tenant;
     const now = Date.now();
     const slack = destinationOf(this.env, tenant, await openSnapshot(this.env, tenant, this.control.snapshot()), "slack");
-    if (slack) {
+    // A URL the outbound address policy refuses is never called; the alert is dropped, as with no Slack.
+    if (slack && !refusedDestination(this.env, slack)) {
       try {
         const response = await fetch(slack.destination.url, {
           method: "POST",
@@ -309,7 +386,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
         console.error(JSON.stringify({ level: "warn", msg: "dead-letter alert not delivered; will retry", error: String(err) }));
-        await pointAlarm(this.ctx.storage, now + Math.max(readSettings(this.env).alertIntervalMs, 10_000));
+        await pointAlarm(this.ctx.storage, now + Math.max(readSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
         return;
       }
     }

@@ -46,18 +46,22 @@ export async function api<T>(session: Session, method: string, path: string, bod
   return parsed as T;
 }
 
-/** Who a key is: a tenant key answers /v1/destinations; the admin key answers /v1/admin/tenants. */
+/**
+ * Who a key is, asked of `GET /v1/whoami`: the admin key lists the tenants to act as; a tenant key
+ * is its own tenant. One call, so signing in never tries the admin API with a tenant's key.
+ */
 export async function signIn(key: string): Promise<{ session: Session; tenants: string[] }> {
+  const probe: Session = { key, tenant: null, admin: false };
+  const who = await api<{ role: "admin" } | { role: "tenant"; tenant: string }>(probe, "GET", "/v1/whoami");
+  if (who.role === "tenant") return { session: probe, tenants: [] };
   const asAdmin: Session = { key, tenant: null, admin: true };
-  try {
-    const { tenants } = await api<{ tenants: Array<{ name: string; status: string }> }>(asAdmin, "GET", "/v1/admin/tenants");
-    return { session: asAdmin, tenants: tenants.filter((t) => t.status === "active").map((t) => t.name) };
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 401) throw err;
-  }
-  const asTenant: Session = { key, tenant: null, admin: false };
-  await api(asTenant, "GET", "/v1/destinations");
-  return { session: asTenant, tenants: [] };
+  const { tenants } = await api<{ tenants: Array<{ name: string; status: string }> }>(asAdmin, "GET", "/v1/admin/tenants");
+  return { session: asAdmin, tenants: tenants.filter((t) => t.status === "active").map((t) => t.name) };
+}
+
+/** A single-use ticket for the live feed (offered as the subprotocol `ticket.{ticket}`). */
+export async function liveTicket(session: Session): Promise<string> {
+  return (await api<{ ticket: string }>(session, "POST", "/v1/live/ticket")).ticket;
 }
 
 // The API's answers, typed where the server defines them.

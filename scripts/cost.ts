@@ -13,6 +13,8 @@ import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.t
 import { deliveryOf, receiverVars, startReceiver, type Receiver } from "./receiver.ts";
 
 const AUTH = { authorization: "Bearer dev_demo_key" };
+/** src/control/runtime.ts: how long a router may take to learn that someone watches. */
+const CONFIG_TTL_MS = 5_000;
 const FOLLOW_UP_DELAY_MS = 2_000;
 
 export interface CostOptions {
@@ -38,6 +40,8 @@ export interface ScenarioCost {
 
 interface Scenario {
   name: string;
+  /** A live-feed watcher is open throughout (the dashboard's Live page), and events go at this many per second. */
+  watched?: { eventsPerSecond: number };
   /**
    * Request bodies, each with the number of events it carries and the idempotency keys whose
    * receiver calls must have succeeded before the scenario counts as delivered.
@@ -81,6 +85,17 @@ const SCENARIOS: Scenario[] = [
       })),
   },
   {
+    name: "lead.updated, watched live, 100 events/s",
+    watched: { eventsPerSecond: 100 },
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "/v1/events",
+        body: { id: `${run}-w${i}`, type: "lead.updated", data: { id: lead(run, i), status: "watched" } },
+        events: 1,
+        keys: [`${run}-w${i}:slack`, `${run}-w${i}:crm`],
+      })),
+  },
+  {
     name: "lead.updated, batches of 10 over 10 leads",
     requests: (run, n) =>
       Array.from({ length: Math.ceil(n / 10) }, (_, b) => {
@@ -114,7 +129,7 @@ async function takeUsage(client: HttpClient): Promise<Usage> {
   return JSON.parse(answer.body) as Usage;
 }
 
-const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.workerInvocations + u.queueReads > 0;
+const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
 
 /**
  * Sends one scenario and sums the usage it causes until it has settled: every expected receiver
@@ -128,10 +143,25 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
   const cpuBefore = server.workerdCpuMs();
   const requests = scenario.requests(run, options.events);
   const events = requests.reduce((n, r) => n + r.events, 0);
+  const watcher = scenario.watched ? await watchLive(server.url) : null;
   let usage = await takeUsage(client);
-  for (const request of requests) {
+  const send = async (request: (typeof requests)[number]) => {
     const answer = await client.send("POST", request.path, JSON.stringify(request.body), AUTH);
     if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${answer.body}`);
+  };
+  if (scenario.watched) {
+    // Paced: one request every 1/rate seconds, whatever the last one's latency.
+    const sent: Array<Promise<void>> = [];
+    const gap = 1_000 / scenario.watched.eventsPerSecond;
+    const start = Date.now();
+    for (const [i, request] of requests.entries()) {
+      const due = start + i * gap;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      sent.push(send(request));
+    }
+    await Promise.all(sent);
+  } else {
+    for (const request of requests) await send(request);
   }
   const missing = new Set(requests.flatMap((r) => r.keys));
   const deadline = Date.now() + options.settleTimeoutMs;
@@ -147,8 +177,26 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
     usage = sum(usage, await takeUsage(client));
   }
   usage = sum(usage, await settle(client, 1_000, options.settleTimeoutMs));
+  watcher?.close();
   const cpuMs = server.workerdCpuMs() - cpuBefore;
   return price(scenario.name, events, usage, cpuMs);
+}
+
+/**
+ * Opens the live feed as the dashboard does (a ticket, then the WebSocket), and waits out the
+ * configuration cache's TTL so every isolate knows someone watches before the scenario starts.
+ */
+async function watchLive(url: string): Promise<WebSocket> {
+  const answer = await fetch(`${url}/v1/live/ticket`, { method: "POST", headers: AUTH });
+  if (answer.status !== 200) throw new Error(`POST /v1/live/ticket answered ${answer.status}`);
+  const { ticket } = (await answer.json()) as { ticket: string };
+  const socket = new WebSocket(`${url.replace(/^http/, "ws")}/v1/live`, ["edgeflow.live", `ticket.${ticket}`]);
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener("open", () => resolve());
+    socket.addEventListener("error", () => reject(new Error("the live feed refused the watcher")));
+  });
+  await new Promise((r) => setTimeout(r, CONFIG_TTL_MS + 500));
+  return socket;
 }
 
 /** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
@@ -171,9 +219,10 @@ function price(name: string, events: number, usage: Usage, cpuMs: number): Scena
   const perEvent: Units = {
     workerInvocations: per(usage.workerInvocations),
     workerCpuMs: per(cpuMs),
-    doRequests: per(usage.entityRequests + usage.tenantRequests),
+    doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.liveRequests),
     doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
-    doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten),
+    // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
+    doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten + usage.entityKvWrites + usage.tenantKvWrites),
     queueOperations: per(usage.queueWrites + usage.queueReads + usage.queueDeletes),
     d1RowsRead: per(usage.d1RowsRead),
     d1RowsWritten: per(usage.d1RowsWritten),
@@ -213,8 +262,10 @@ export function formatCost(results: ScenarioCost[]): string {
   const columns: Array<[string, (r: ScenarioCost) => string]> = [
     ["events", (r) => String(r.events)],
     ["DO rows written", (r) => fmt(r.perEvent.doRowsWritten)],
+    ["of which alarm ops", (r) => fmt(r.counters.entityKvWrites + r.counters.tenantKvWrites)],
     ["DO rows read", (r) => fmt(r.perEvent.doRowsRead, 1)],
     ["DO requests", (r) => fmt(r.perEvent.doRequests)],
+    ["of which live feed", (r) => fmt(r.counters.liveRequests)],
     ["queue ops", (r) => fmt(r.perEvent.queueOperations)],
     ["D1 rows written", (r) => fmt(r.perEvent.d1RowsWritten)],
     ["D1 rows read", (r) => fmt(r.perEvent.d1RowsRead, 1)],

@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import { registerControlCommands } from "./cli/control.ts";
 import { registerEventCommands } from "./cli/events.ts";
 import { CliError } from "./cli/client.ts";
+import { terminalSafe } from "./cli/output.ts";
 
 const program = new Command("edgeflow")
   .description("Operate an edgeflow server: send events, watch them fan out, inspect entities, replay dead letters, manage tenants.")
@@ -22,12 +23,13 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CliError) {
-    console.error(`edgeflow: ${err.message}`);
+    // A refusal quotes the server's message: made terminal-safe like everything else it prints.
+    console.error(terminalSafe(`edgeflow: ${err.message}`));
     process.exit(err.exitCode);
   }
   // Commander's own exits (--help, --version, a usage error) carry their code.
   const code = (err as { exitCode?: number }).exitCode;
   if (typeof code === "number") process.exit(code);
-  console.error(`edgeflow: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(terminalSafe(`edgeflow: ${err instanceof Error ? err.message : String(err)}`));
   process.exit(1);
 }

@@ -5,9 +5,17 @@ import type { Counts } from "./metrics/counts";
 import type { MetricsSnapshot } from "./metrics/exposition";
 import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types";
 
-/** The actor name for an entity: tenant, type and id, none of which may contain '/'. */
-export function actorName(tenant: string, entity: EntityRef): string {
-  return `${tenant}/${entity.type}/${entity.id}`;
+/**
+ * The actor name for an entity: the tenant's space (src/control/model.ts `tenantSpace`), type and
+ * id, none of which may contain '/'.
+ */
+export function actorName(space: string, entity: EntityRef): string {
+  return `${space}/${entity.type}/${entity.id}`;
+}
+
+/** The space in an entity actor's name. */
+export function spaceOfActorName(name: string): string {
+  return name.slice(0, name.indexOf("/"));
 }
 
 /** What a class must provide to serve an RPC interface: each method may answer synchronously. */
@@ -31,6 +39,12 @@ export interface EntityActorRpc {
 /** What the admin API shows of a stored tenant. */
 export type TenantDescription = TenantRecord & { keys: number; entities: number };
 
+/** What the tenant directory lists of a stored tenant. */
+export type DirectoryEntry = Pick<TenantRecord, "name" | "status" | "createdAt">;
+
+/** Who opened a live-feed socket: a stored tenant's key (by id), a TENANTS key or the operator (by digest). */
+export type Watcher = { kind: "key"; id: string } | { kind: "static"; digest: string } | { kind: "admin"; digest: string };
+
 export interface EndpointInput {
   url: string;
   eventTypes: string[] | null;
@@ -39,7 +53,9 @@ export interface EndpointInput {
 
 /**
  * The tenant actor's RPC surface: the tenant's stored configuration and entity list, the
- * tenant-wide dead-letter index with its alerts, and offboarding.
+ * tenant-wide dead-letter index with its alerts, the live feed, and offboarding. Every write names
+ * the space the caller believes the tenant has (`tenantSpace`): a write from a stale view of a
+ * tenant that was erased, or erased and created again, is refused (false or null) and changes nothing.
  */
 export interface TenantActorRpc {
   snapshot(): Promise<TenantSnapshot>;
@@ -51,16 +67,20 @@ export interface TenantActorRpc {
   /** Null if the tenant is not stored. */
   listKeys(): Promise<ApiKeyInfo[] | null>;
   revokeKey(id: string): Promise<boolean>;
-  putDestination(kind: DestinationKind, value: object): Promise<void>;
-  deleteDestination(kind: DestinationKind): Promise<boolean>;
-  createEndpoint(input: EndpointInput): Promise<EndpointInfo & { secret: string }>;
+  /** Null if the tenant is not stored (or not active). */
+  setInheritDestinations(inherit: boolean): Promise<TenantRecord | null>;
+  /** False: the write was refused (see above). */
+  putDestination(space: string, kind: DestinationKind, value: object): Promise<boolean>;
+  /** Null: refused; else whether there was one to delete. */
+  deleteDestination(space: string, kind: DestinationKind): Promise<boolean | null>;
+  createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string }) | null>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;
-  updateEndpoint(id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;
-  deleteEndpoint(id: string): Promise<boolean>;
-  rotateEndpointSecret(id: string): Promise<string | null>;
-  registerEntities(entities: EntityRef[]): Promise<void>;
-  recordDeadLetters(entries: DeadLetterEntry[]): Promise<void>;
+  updateEndpoint(space: string, id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;
+  deleteEndpoint(space: string, id: string): Promise<boolean>;
+  rotateEndpointSecret(space: string, id: string): Promise<string | null>;
+  registerEntities(space: string, entities: EntityRef[]): Promise<void>;
+  recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<number>;
   /** Adds an isolate's batched counts (src/metrics/record.ts). */
@@ -69,21 +89,25 @@ export interface TenantActorRpc {
   metrics(): Promise<MetricsSnapshot>;
   /** Sends messages to the live feed's watchers. */
   publish(messages: LiveMessage[]): Promise<void>;
+  /** A single-use ticket to open the live feed as `watcher`, valid until `expiresAt` (src/live-ticket.ts). */
+  issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null>;
 }
 
 /** The deployment's list of stored tenants (admin listing only). */
 export interface DirectoryActorRpc {
-  put(record: TenantRecord): Promise<void>;
+  put(record: DirectoryEntry): Promise<void>;
   setStatus(name: string, status: TenantStatus): Promise<void>;
   remove(name: string): Promise<void>;
-  list(): Promise<TenantRecord[]>;
+  list(): Promise<DirectoryEntry[]>;
+  /** Active tenants stored before API keys carried a tag: only their untagged keys are looked up. */
+  legacyKeyTenants(): Promise<string[]>;
 }
 
-/** Typed RPC stub for an entity's actor. */
-export function entityActor(env: Cloudflare.Env, tenant: string, entity: EntityRef): EntityActorRpc {
+/** Typed RPC stub for an entity's actor, in its tenant's space (`tenantSpace`). */
+export function entityActor(env: Cloudflare.Env, space: string, entity: EntityRef): EntityActorRpc {
   // The generated stub type maps JSON values recursively and exceeds tsc's instantiation depth;
   // this interface states the same methods (EntityActor `implements` their sync form).
-  return env.ENTITY.getByName(actorName(tenant, entity)) as unknown as EntityActorRpc;
+  return env.ENTITY.getByName(actorName(space, entity)) as unknown as EntityActorRpc;
 }
 
 /** Typed RPC stub for the deployment's tenant directory (one instance). */

@@ -1,22 +1,30 @@
 import type { IRequest } from "itty-router";
+import type { Watcher } from "./actors";
+import { directory } from "./actors";
 import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config";
-import { tenantOfApiKey } from "./control/keys";
+import { hasValidTag, tenantOfApiKey } from "./control/keys";
+import { tenantSpace } from "./control/model";
 import { tenantRuntime } from "./control/runtime";
 import { ApiError } from "./errors";
+import { isLocalDeployment, isLocalRequest } from "./local";
 import { countReceived } from "./metrics/record";
 import { enforceAuthFailureLimit, enforceRateLimit } from "./rate-limit";
 
 /** The request as handlers see it after `authenticate` has run. */
 export interface AuthedRequest extends IRequest {
   tenant: string;
+  /** The tenant's space (`tenantSpace`): where its entity actors live and what its writes are addressed to. */
+  space: string;
+  /** Who is asking: the key (or the operator) a live-feed socket opened by this request is tied to. */
+  watcher: Watcher;
 }
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
-
-/** The operator key that works on loopback only when ADMIN_API_KEY is unset; see README. */
+/** The operator key that works in local development only, when ADMIN_API_KEY is unset; see README. */
 export const DEV_ADMIN_KEY = "dev_admin_key";
 
-const isLoopback = (request: IRequest) => LOOPBACK.has(new URL(request.url).hostname);
+/** How long the router trusts its copy of the tenants whose untagged keys it may look up. */
+const LEGACY_TTL_MS = 60_000;
+let legacyTenants: { at: number; names: Set<string> } | undefined;
 
 function bearer(request: IRequest): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
@@ -26,53 +34,88 @@ function bearer(request: IRequest): string | null {
 /**
  * `before` middleware: resolves the bearer API key to its tenant by the key's SHA-256 digest.
  * Keys of TENANTS tenants are known to every isolate. Keys of stored tenants name their tenant
- * (`ek_{tenant}_…`), so only that tenant's configuration is looked up, from a cache at most
- * CONFIG_TTL_MS old: no request passes through a shared object. When `TENANTS` is unset the
- * built-in demo tenant applies, but only to requests addressed to a loopback host, so a deploy
- * that forgot its TENANTS secret does not open the demo key to the internet. Failed attempts are
- * limited per client address (429 past the limit).
+ * (`ek_{tenant}_…`) and carry a tag only this deployment can make (src/control/keys.ts): a key
+ * without a valid tag is refused with no lookup at all, unless its tenant was stored before keys
+ * had tags. Only then is that tenant's configuration looked up, from a cache at most
+ * CONFIG_TTL_MS old. The demo tenant exists in local development only (src/local.ts). Failed
+ * attempts are limited per client address (429 past the limit).
  */
 export async function authenticate(request: IRequest, env: Cloudflare.Env): Promise<void> {
   const key = bearer(request);
   if (key === null) return refuse(request, env, "Missing or malformed Authorization: Bearer <api key>");
   const digest = await apiKeyDigest(key);
-  let tenant = (await tenants(env).keyDigests).get(digest);
+  const fixed = (await tenants(env).keyDigests).get(digest);
   const acting = request.headers.get("edgeflow-tenant");
-  if (acting !== null && !tenant && (await isAdminKey(request, env))) {
+  let found: { tenant: string; space: string; watcher: Watcher };
+  if (acting !== null && !fixed && (await isAdminKey(request, env))) {
     // The operator acts as a tenant (the dashboard's tenant picker): the admin key and the
     // tenant's name, which must exist.
-    if (!(await tenantExists(env, acting))) throw new ApiError(404, "not_found", `No tenant ${acting}`);
-    tenant = acting;
-  } else if (tenant) {
-    if (!env.TENANTS && !isLoopback(request)) return refuse(request, env, "The demo tenant is local-only; configure the TENANTS secret");
+    const space = await activeSpace(env, acting);
+    if (space === null) throw new ApiError(404, "not_found", `No tenant ${acting}`);
+    found = { tenant: acting, space, watcher: { kind: "admin", digest } };
+  } else if (fixed) {
+    // The demo tenant (TENANTS unset) answers local requests only, whatever the deployment.
+    if (!env.TENANTS && !isLocalRequest(env, request)) return refuse(request, env, "The demo tenant is local-only; configure the TENANTS secret");
+    found = { tenant: fixed, space: fixed, watcher: { kind: "static", digest } };
   } else {
     const named = tenantOfApiKey(key);
-    const runtime = named === null ? null : await tenantRuntime(env, named);
-    if (named === null || runtime?.record?.status !== "active" || !runtime.keyDigests.has(digest)) return refuse(request, env, "Unknown API key");
+    if (named === null || !(await mayLookUp(env, key, named))) return refuse(request, env, "Unknown API key");
+    const runtime = await tenantRuntime(env, named);
+    const id = runtime.keyDigests.get(digest);
+    if (runtime.record?.status !== "active" || id === undefined) return refuse(request, env, "Unknown API key");
     if (tenantConfig(env, named)) throw new ConfigError(`tenant ${named} is both stored and in TENANTS`);
-    tenant = named;
+    found = { tenant: named, space: tenantSpace(named, runtime.record), watcher: { kind: "key", id } };
   }
-  request.tenant = tenant;
+  request.tenant = found.tenant;
+  request.space = found.space;
+  request.watcher = found.watcher;
   try {
-    await enforceRateLimit(env, tenant);
+    await enforceRateLimit(env, found.tenant);
   } catch (err) {
     // Refused events are counted per request: their bodies are not read.
-    if (new URL(request.url).pathname.startsWith("/v1/events")) countReceived(tenant, "unknown", "rejected", "rate_limited");
+    if (new URL(request.url).pathname.startsWith("/v1/events")) countReceived(found.tenant, "unknown", "rejected", "rate_limited");
     throw err;
   }
 }
 
 /**
+ * Whether a stored tenant's key is worth a lookup: it carries this deployment's tag, or its
+ * tenant is one stored before tags (the directory's short list, read at most once a minute per
+ * isolate). A forged key of any other shape or name costs no request and no cache slot.
+ */
+async function mayLookUp(env: Cloudflare.Env, key: string, tenant: string): Promise<boolean> {
+  if (await hasValidTag(env, key)) return true;
+  if (!legacyTenants || Date.now() - legacyTenants.at > LEGACY_TTL_MS) {
+    legacyTenants = { at: Date.now(), names: new Set(await directory(env).legacyKeyTenants()) };
+  }
+  return legacyTenants.names.has(tenant);
+}
+
+/** The admin key in force: ADMIN_API_KEY, else the development key for local requests; null: none. */
+export function adminKeyFor(env: Cloudflare.Env, request: Request): string | null {
+  if (env.ADMIN_API_KEY) return env.ADMIN_API_KEY;
+  return isLocalRequest(env, request) ? DEV_ADMIN_KEY : null;
+}
+
+/**
+ * The digest of the admin key in force for an actor (no request at hand): ADMIN_API_KEY, else the
+ * development key in a local deployment; null when there is none.
+ */
+export async function currentAdminDigest(env: Cloudflare.Env): Promise<string | null> {
+  if (env.ADMIN_API_KEY) return apiKeyDigest(env.ADMIN_API_KEY);
+  return isLocalDeployment(env) ? apiKeyDigest(DEV_ADMIN_KEY) : null;
+}
+
+/**
  * `before` middleware for /v1/admin/*: the operator's ADMIN_API_KEY. When it is unset, the
- * development key works on loopback only, like the demo tenant.
+ * development key works in local development only (src/local.ts).
  */
 export async function authenticateAdmin(request: IRequest, env: Cloudflare.Env, options: { quiet?: boolean } = {}): Promise<void> {
   // Quiet: a refusal is not counted as a failed attempt (the caller tries a tenant key next).
   const fail = (message: string) => (options.quiet ? Promise.reject(new ApiError(401, "unauthorized", message)) : refuse(request, env, message));
   const key = bearer(request);
   if (key === null) return fail("Missing or malformed Authorization: Bearer <admin key>");
-  const configured = env.ADMIN_API_KEY;
-  const expected = configured ? configured : isLoopback(request) ? DEV_ADMIN_KEY : null;
+  const expected = adminKeyFor(env, request);
   // Digests compared, so the comparison takes the same time wherever the keys differ.
   if (expected === null || (await apiKeyDigest(key)) !== (await apiKeyDigest(expected))) return fail("Unknown admin key");
 }
@@ -88,10 +131,23 @@ export async function isAdminKey(request: IRequest, env: Cloudflare.Env): Promis
   }
 }
 
-async function tenantExists(env: Cloudflare.Env, name: string): Promise<boolean> {
-  if (tenantConfig(env, name)) return true;
-  if (!TENANT_NAME.test(name)) return false;
-  return (await tenantRuntime(env, name)).record?.status === "active";
+/** The space of an existing, active tenant (TENANTS or stored), or null. */
+async function activeSpace(env: Cloudflare.Env, name: string): Promise<string | null> {
+  if (tenantConfig(env, name)) return name;
+  if (!TENANT_NAME.test(name)) return null;
+  const record = (await tenantRuntime(env, name)).record;
+  return record?.status === "active" ? tenantSpace(name, record) : null;
+}
+
+/**
+ * `GET /v1/whoami`: which kind of key this is, so the dashboard signs in without trying the admin
+ * API with a tenant's key (which would count as a failed authentication). The admin key is
+ * checked quietly first; only a key that is neither counts one failure.
+ */
+export async function whoami(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  if (request.headers.get("edgeflow-tenant") === null && (await isAdminKey(request, env))) return Response.json({ role: "admin" });
+  await authenticate(request, env);
+  return Response.json({ role: "tenant", tenant: (request as AuthedRequest).tenant });
 }
 
 async function refuse(request: IRequest, env: Cloudflare.Env, message: string): Promise<never> {

@@ -1,5 +1,6 @@
 import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
 import { DESTINATION_SCHEMAS } from "./control/model";
+import { isLocalDeployment } from "./local";
 import { bytesToHex } from "./sources/crypto";
 
 const SourceConfig = object({
@@ -49,18 +50,19 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-let cachedTenants: { raw: string | undefined; tenants: TenantsConfig; keyDigests: Promise<Map<string, string>> } | undefined;
+let cachedTenants: { raw: string | undefined; local: boolean; tenants: TenantsConfig; keyDigests: Promise<Map<string, string>> } | undefined;
 
 /**
  * Parses `TENANTS` once per isolate (re-parsed only when the raw value changes).
- * Unset means the local demo tenant. API keys are kept only as SHA-256 digests (`keyDigests`,
+ * Unset means the demo tenant in local development (src/local.ts), and no tenant elsewhere. API keys are kept only as SHA-256 digests (`keyDigests`,
  * digest → tenant): the parsed tenants carry no keys, and a key listed under two tenants is a
  * configuration error rather than "last one wins".
  */
 export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDigests: Promise<Map<string, string>> } {
   const raw = env.TENANTS;
-  if (cachedTenants && cachedTenants.raw === raw) return cachedTenants;
-  let parsed: unknown = DEMO_TENANTS;
+  const local = isLocalDeployment(env);
+  if (cachedTenants && cachedTenants.raw === raw && cachedTenants.local === local) return cachedTenants;
+  let parsed: unknown = local ? DEMO_TENANTS : {};
   if (raw !== undefined && raw !== "") {
     try {
       parsed = JSON.parse(raw);
@@ -83,7 +85,7 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
     tenant.apiKeys = [];
   }
   const keyDigests = Promise.all([...owners].map(async ([key, name]) => [await apiKeyDigest(key), name] as const)).then((pairs) => new Map(pairs));
-  cachedTenants = { raw, tenants: value, keyDigests };
+  cachedTenants = { raw, local, tenants: value, keyDigests };
   return cachedTenants;
 }
 

@@ -8,7 +8,7 @@
 // not answered in time (its sender was cancelled), it sends its own events itself, which the
 // actor's dedupe makes safe (if the group did store them, that request is answered `duplicate`).
 import { actorName, entityActor } from "./actors";
-import type { EntityRef, IncomingEvent, IngestResult } from "./types";
+import type { EntityRef, IncomingEvent, IngestResult, TenantScope } from "./types";
 
 /** How long a gathered request waits for its group before it sends its own events. */
 const GROUP_WAIT_MS = 5_000;
@@ -26,60 +26,85 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** One RPC in flight to an entity from this isolate, and the requests gathered behind it. */
+interface Lane {
+  gathered: Member[];
+}
+
 interface Member {
   events: IncomingEvent[];
-  /** Resolved with the group this member must send (it is the group's first). */
-  turn: Deferred<Member[]>;
+  /** Resolved with the group this member must send (it is the group's first), and that send's lane. */
+  turn: Deferred<{ group: Member[]; lane: Lane }>;
   /** Resolved with this member's results by whoever sent its group; rejected if that send failed. */
   results: Deferred<IngestResult[]>;
   /** Taken into a group: its events are on their way. */
   taken: boolean;
+  /** The RPC whose return this member waits for: the one it gathered behind, then its group's. */
+  waitingOn: Lane;
 }
 
-/** Per entity with an RPC in flight from this isolate: the requests gathered behind it. */
-const lanes = new Map<string, Member[]>();
+/** Sends one entity's events in one RPC; the actor's `ingest` unless a test injects another. */
+export type IngestSender = (events: IncomingEvent[]) => Promise<IngestResult[]>;
+
+/** Per entity with an RPC in flight from this isolate. */
+const lanes = new Map<string, Lane>();
 
 /** Stores one entity's events through its actor, sharing the RPC with concurrent requests for it. */
-export async function ingestGrouped(env: Cloudflare.Env, tenant: string, entity: EntityRef, events: IncomingEvent[]): Promise<IngestResult[]> {
-  const key = actorName(tenant, entity);
-  const self = member(events);
-  const gathering = lanes.get(key);
-  if (!gathering) {
-    lanes.set(key, []);
-    return send(env, tenant, entity, key, [self], self);
+export async function ingestGrouped(
+  env: Cloudflare.Env,
+  scope: TenantScope,
+  entity: EntityRef,
+  events: IncomingEvent[],
+  options: { send?: IngestSender; waitMs?: number } = {},
+): Promise<IngestResult[]> {
+  const key = actorName(scope.space, entity);
+  const rpc: IngestSender = options.send ?? ((batch) => entityActor(env, scope.space, entity).ingest(scope.tenant, batch));
+  const current = lanes.get(key);
+  if (!current) {
+    const lane: Lane = { gathered: [] };
+    lanes.set(key, lane);
+    const self = member(events, lane);
+    return send(rpc, key, lane, [self], self);
   }
-  gathering.push(self);
+  const self = member(events, current);
+  current.gathered.push(self);
   // Rejections are read in the race below; these keep an unread one from being reported.
   self.results.promise.catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const waited = await Promise.race([
     self.results.promise.then((results) => ({ kind: "results" as const, results }), () => ({ kind: "failed" as const })),
-    self.turn.promise.then((group) => ({ kind: "turn" as const, group })),
-    new Promise<{ kind: "late" }>((done) => (timer = setTimeout(() => done({ kind: "late" }), GROUP_WAIT_MS))),
+    self.turn.promise.then(({ group, lane }) => ({ kind: "turn" as const, group, lane })),
+    new Promise<{ kind: "late" }>((done) => (timer = setTimeout(() => done({ kind: "late" }), options.waitMs ?? GROUP_WAIT_MS))),
   ]);
   clearTimeout(timer);
   if (waited.kind === "results") return waited.results;
-  if (waited.kind === "turn") return send(env, tenant, entity, key, waited.group, self);
-  if (waited.kind === "late" && !self.taken) gathering.splice(gathering.indexOf(self), 1);
+  if (waited.kind === "turn") return send(rpc, key, waited.lane, waited.group, self);
+  if (waited.kind === "late") {
+    if (!self.taken) current.gathered.splice(current.gathered.indexOf(self), 1);
+    // The RPC this request waited for never came back (its sender was cancelled mid-call): the
+    // lane is reset, so later requests for the entity start their own instead of queueing
+    // behind a call that will never wake them. Its other waiters send their own in turn.
+    if (lanes.get(key) === self.waitingOn) lanes.delete(key);
+  }
   // The group's send failed, or never came back in time: this request sends its own events.
-  return entityActor(env, tenant, entity).ingest(tenant, events);
+  return rpc(events);
 }
 
-function member(events: IncomingEvent[]): Member {
-  return { events, turn: deferred(), results: deferred(), taken: false };
+function member(events: IncomingEvent[], waitingOn: Lane): Member {
+  return { events, turn: deferred(), results: deferred(), taken: false, waitingOn };
 }
 
 /** Sends a group's events in one RPC from `self`'s request, answers the others, and wakes the next group. */
-async function send(env: Cloudflare.Env, tenant: string, entity: EntityRef, key: string, group: Member[], self: Member): Promise<IngestResult[]> {
+async function send(rpc: IngestSender, key: string, lane: Lane, group: Member[], self: Member): Promise<IngestResult[]> {
   let results: IngestResult[];
   try {
-    results = await entityActor(env, tenant, entity).ingest(tenant, group.flatMap((m) => m.events));
+    results = await rpc(group.flatMap((m) => m.events));
   } catch (err) {
     // Every member of a failed group retries alone, so one request's failure never becomes another's.
     for (const m of group) if (m !== self) m.results.reject(err);
-    wakeNext(key);
+    wakeNext(key, lane);
     if (group.length === 1) throw err;
-    return entityActor(env, tenant, entity).ingest(tenant, self.events);
+    return rpc(self.events);
   }
   let own: IngestResult[] = [];
   let at = 0;
@@ -89,18 +114,26 @@ async function send(env: Cloudflare.Env, tenant: string, entity: EntityRef, key:
     if (m === self) own = slice;
     else m.results.resolve(slice);
   }
-  wakeNext(key);
+  wakeNext(key, lane);
   return own;
 }
 
-/** The RPC returned: the requests gathered meanwhile go next, sent by the first of them; or the lane closes. */
-function wakeNext(key: string): void {
-  const gathered = lanes.get(key);
-  if (!gathered || gathered.length === 0) {
+/**
+ * An RPC returned: the requests gathered behind it go next, sent by the first of them; or the lane
+ * closes. A lane reset meanwhile (see above) is no longer this entity's: nothing is woken from it.
+ */
+function wakeNext(key: string, lane: Lane): void {
+  if (lanes.get(key) !== lane) return;
+  const gathered = lane.gathered;
+  if (gathered.length === 0) {
     lanes.delete(key);
     return;
   }
-  lanes.set(key, []);
-  for (const m of gathered) m.taken = true;
-  gathered[0]!.turn.resolve(gathered);
+  const next: Lane = { gathered: [] };
+  lanes.set(key, next);
+  for (const m of gathered) {
+    m.taken = true;
+    m.waitingOn = next;
+  }
+  gathered[0]!.turn.resolve({ group: gathered, lane: next });
 }

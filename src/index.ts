@@ -1,11 +1,11 @@
 import { AutoRouter, type IRequest } from "itty-router";
-import { authenticate, authenticateAdmin, type AuthedRequest } from "./auth";
+import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, errorResponse } from "./errors";
 import { openApiDocument } from "./openapi";
 import { consumeSlowWork } from "./queue";
 import { addUsage, takeUsage } from "./usage";
-import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey } from "./routes/admin";
+import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey, updateTenant } from "./routes/admin";
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { deleteDestination, getDestinations, putDestination } from "./routes/destinations";
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
@@ -13,7 +13,7 @@ import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { postBatch, postEvent } from "./routes/events";
 import { getMetrics, getMetricsSummary } from "./routes/metrics";
-import { getLive, withProtocolKey } from "./routes/live";
+import { getLive, postLiveTicket } from "./routes/live";
 import { flushMetrics } from "./metrics/record";
 
 export { EntityActor } from "../actors/entity-actor";
@@ -27,7 +27,7 @@ const router = AutoRouter<IRequest, Args>({
   catch: (err: unknown, request: IRequest) => {
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: "error", msg: "configuration error", error: err.message }));
-      return errorResponse(new ApiError(503, "unavailable", "The service is misconfigured", undefined, { "Retry-After": "60" }));
+      return errorResponse(new ApiError(503, "configuration_error", "The service is misconfigured", undefined, { "Retry-After": "60" }));
     }
     return errorResponse(err, request);
   },
@@ -60,11 +60,18 @@ router.all("/v1/admin/*", authenticateAdmin);
 router.post("/v1/admin/tenants", createTenant);
 router.get("/v1/admin/tenants", listTenants);
 router.get("/v1/admin/tenants/:name", getTenant);
+router.patch("/v1/admin/tenants/:name", updateTenant);
 router.delete("/v1/admin/tenants/:name", deleteTenant);
 router.post("/v1/admin/tenants/:name/keys", createKey);
 router.get("/v1/admin/tenants/:name/keys", listKeys);
 router.delete("/v1/admin/tenants/:name/keys/:id", revokeKey);
 router.all("/v1/admin/*", () => errorResponse(new ApiError(404, "not_found", "No such route")));
+
+// A ticket (or an Authorization header) authenticates the live feed; see src/routes/live.ts.
+router.get("/v1/live", getLive);
+
+// Either kind of key: the dashboard's sign-in asks which one it holds.
+router.get("/v1/whoami", whoami);
 
 // Everything under /v1 below this line needs a tenant's API key.
 router.all("/v1/*", authenticate);
@@ -77,7 +84,7 @@ const authed =
 
 router.post("/v1/events", authed(postEvent));
 router.post("/v1/events/batch", authed(postBatch));
-router.get("/v1/live", authed(getLive));
+router.post("/v1/live/ticket", authed(postLiveTicket));
 router.get("/v1/metrics", authed(getMetricsSummary));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
@@ -96,7 +103,7 @@ router.post("/v1/endpoints/:id/rotate-secret", authed(rotateEndpointSecret));
 export default {
   fetch: (request, env, ctx) => {
     if (new URL(request.url).pathname !== "/_usage") addUsage("workerInvocations");
-    return router.fetch(withProtocolKey(request), env, ctx);
+    return router.fetch(request, env, ctx);
   },
   queue: (batch, env) => {
     addUsage("workerInvocations");

@@ -31,6 +31,8 @@ const ERROR_CODES = [
   "unsupported_media_type",
   "unknown_event_type",
   "rate_limited",
+  "upgrade_required",
+  "configuration_error",
   "unavailable",
 ];
 
@@ -90,12 +92,21 @@ const schemas: Record<string, Schema> = {
   DeadLetter: obj({ id: str, entity: ref("EntityRef"), eventId: str, handler: str, attempts: int, lastError: nullable(str), deadAt: dateTime }),
   DeadLetterPage: obj({ deadLetters: { type: "array", items: ref("DeadLetter") }, next: nullable(str) }),
   ReplayFilter: obj({ ids: { type: "array", items: str }, handler: str, entity: ref("EntityRef") }, ["ids", "handler", "entity"]),
+  TenantEntry: obj({ name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime }),
   Tenant: obj(
-    { name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime, progress: obj({ erased: int, total: int }) },
+    { name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime, inheritDestinations: { type: "boolean" }, progress: obj({ erased: int, total: int }) },
     ["progress"],
   ),
   TenantDetail: obj(
-    { name: str, status: { type: "string", enum: ["active", "erasing"] }, createdAt: dateTime, progress: obj({ erased: int, total: int }), keys: int, entities: int },
+    {
+      name: str,
+      status: { type: "string", enum: ["active", "erasing"] },
+      createdAt: dateTime,
+      inheritDestinations: { type: "boolean" },
+      progress: obj({ erased: int, total: int }),
+      keys: int,
+      entities: int,
+    },
     ["progress"],
   ),
   ApiKey: obj({ id: str, label: nullable(str), prefix: str, createdAt: dateTime }),
@@ -220,10 +231,16 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/v1/admin/tenants": {
       post: op("Create a stored tenant", { "201": json(ref("Tenant"), "Created"), "409": error("tenant_exists"), ...withBody }, { requestBody: body(obj({ name: str })) }, adminAuth),
-      get: op("The stored tenants", { "200": json(obj({ tenants: { type: "array", items: ref("Tenant") } }), "Tenants") }, {}, adminAuth),
+      get: op("The stored tenants", { "200": json(obj({ tenants: { type: "array", items: ref("TenantEntry") } }), "Tenants") }, {}, adminAuth),
     },
     "/v1/admin/tenants/{name}": {
       get: op("One stored tenant, with erasure progress while erasing", { "200": json(ref("TenantDetail"), "The tenant") }, { parameters: [pathParam("name")] }, adminAuth),
+      patch: op(
+        "Whether the tenant's handlers use the deployment-wide destinations where it has none of its own (off unless set)",
+        { "200": json(ref("TenantDetail"), "The tenant"), ...withBody },
+        { parameters: [pathParam("name")], requestBody: body(obj({ inheritDestinations: { type: "boolean" } }, ["inheritDestinations"])) },
+        adminAuth,
+      ),
       delete: op("Erase the tenant and everything it owns", { "202": json(obj({ name: str, status: { const: "erasing" } }), "Erasing") }, { parameters: [pathParam("name")] }, adminAuth),
     },
     "/v1/admin/tenants/{name}/keys": {
@@ -240,8 +257,21 @@ export function openApiDocument(): Record<string, unknown> {
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
     "/v1/live": {
       get: op(
-        "The live feed, as a WebSocket: JSON messages {kind:'event'|'delivery',…} while connected. Browsers offer the key as the subprotocol bearer.{key} beside edgeflow.live",
+        "The live feed, as a WebSocket: JSON messages {kind:'event'|'delivery',…} while connected. Open it with a ticket from POST /v1/live/ticket offered as the subprotocol ticket.{ticket} beside edgeflow.live (or an Authorization header); a key offered as a subprotocol is refused. At most 20 watchers per tenant (429 past it). Closed with 4401 when the key that opened it is revoked, 4403 when the admin key changes, 4404 when the tenant is deleted.",
         { "101": { description: "Switching to the WebSocket" }, "426": error("Not a WebSocket upgrade") },
+      ),
+    },
+    "/v1/live/ticket": {
+      post: op("A single-use ticket (valid 60 s, bound to the caller's key) to open the live feed", {
+        "200": json(obj({ ticket: str, expiresAt: dateTime }), "The ticket"),
+      }),
+    },
+    "/v1/whoami": {
+      get: op(
+        "Which kind of key this is: the operator's admin key, or a tenant's (and which tenant)",
+        { "200": json({ oneOf: [obj({ role: { const: "admin" } }), obj({ role: { const: "tenant" }, tenant: str })] }, "The caller") },
+        {},
+        [...tenantAuth, ...adminAuth],
       ),
     },
     "/v1/metrics": {

@@ -17,10 +17,13 @@ declare namespace Cloudflare {
     USAGE_ENDPOINT?: string;
     /** "warn" or "error" leaves out the per-request and per-delivery info lines (default "info"). */
     LOG_LEVEL?: string;
-    /** Operator key for /v1/admin/* (a secret); unset: `dev_admin_key`, on loopback only. */
+    /** "1": a local development server (set by `npm start` and the tests, never deployed); see src/local.ts. */
+    LOCAL_DEV?: string;
+    /** "1": tenants may point destinations and endpoints at loopback and private addresses. */
+    ALLOW_PRIVATE_DESTINATIONS?: string;
+    /** Operator key for /v1/admin/* (a secret); unset: `dev_admin_key`, in local development only. */
     ADMIN_API_KEY?: string;
-    /** Base64 of 32 random bytes; seals stored secrets (AES-GCM). Unset: a development key. */
+    /** Base64 of 32 random bytes; seals stored secrets (AES-GCM) and tags API keys. Unset: a development key, locally only. */
     SECRETS_KEY?: string;
-
   }
 }

@@ -14,6 +14,8 @@ import type { EntityRef } from "./types";
 export interface SlowWorkMessage {
   v: 2;
   tenant: string;
+  /** The entity actor's tenant space (`tenantSpace`); absent in messages sent before 0.5, whose space is the tenant's name. */
+  space?: string;
   entity: EntityRef;
   token: string;
 }
@@ -22,7 +24,7 @@ function isSlowWorkMessage(body: unknown): body is SlowWorkMessage {
   if (typeof body !== "object" || body === null) return false;
   // Shape check only; the actor checks the token against its leases.
   const m = body as Partial<SlowWorkMessage>;
-  return m.v === 2 && typeof m.tenant === "string" && typeof m.token === "string" && typeof m.entity?.id === "string" && typeof m.entity.type === "string";
+  return m.v === 2 && typeof m.tenant === "string" && (m.space === undefined || typeof m.space === "string") && typeof m.token === "string" && typeof m.entity?.id === "string" && typeof m.entity.type === "string";
 }
 
 /** Tries to report outcomes a few times: the calls already ran, so only the report is repeated. */
@@ -70,7 +72,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
         return;
       }
       const { tenant, entity, token } = message.body;
-      const actor = entityActor(env, tenant, entity);
+      const actor = entityActor(env, message.body.space ?? tenant, entity);
       const ackCounted = () => {
         ack();
         countQueue(tenant, "acked");

@@ -109,3 +109,9 @@ export interface MetricsSummary {
   /** Handler → ingest-to-delivery latency quantiles in seconds, estimated from the histogram. */
   latency: Record<string, { count: number; p50: number | null; p99: number | null }>;
 }
+
+/** A tenant and its space (src/control/model.ts `tenantSpace`): what addresses its entity actors. */
+export interface TenantScope {
+  tenant: string;
+  space: string;
+}

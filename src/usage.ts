@@ -11,11 +11,19 @@ export interface Usage {
   /** Durable Object requests: every RPC call and every alarm, per actor class. */
   entityRequests: number;
   tenantRequests: number;
+  /** The deployment's one tenant directory: admin listings, and the router's once-a-minute read of legacy-key tenants. */
+  directoryRequests: number;
   /** SQLite rows in Durable Objects, per actor class. */
   entityRowsRead: number;
   entityRowsWritten: number;
   tenantRowsRead: number;
   tenantRowsWritten: number;
+  /**
+   * Key-value storage writes, per actor class: `setAlarm`, `deleteAlarm` and `deleteAll`, each
+   * billed as one row written (actors/alarm.ts is the one place they are made).
+   */
+  entityKvWrites: number;
+  tenantKvWrites: number;
   /** Queue operations, per 64 KB of message: writes (sends), reads (deliveries), deletes (acks). */
   queueWrites: number;
   queueReads: number;
@@ -40,10 +48,13 @@ const empty = (): Usage => ({
   workerInvocations: 0,
   entityRequests: 0,
   tenantRequests: 0,
+  directoryRequests: 0,
   entityRowsRead: 0,
   entityRowsWritten: 0,
   tenantRowsRead: 0,
   tenantRowsWritten: 0,
+  entityKvWrites: 0,
+  tenantKvWrites: 0,
   queueWrites: 0,
   queueReads: 0,
   queueDeletes: 0,

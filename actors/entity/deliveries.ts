@@ -3,6 +3,7 @@
 // A `deliveries` row exists only for what is exceptional: a pending retry or replay, a skip with
 // its reason, a dead letter, or a success that took more than one attempt. Failed attempts are
 // kept in `failures`; successful ones leave nothing behind.
+import { withoutControls } from "../../src/text";
 import type { DeliveryRef } from "../../src/dead-letters";
 import type { Db, Row } from "../sql";
 import type { EntityStore } from "./store";
@@ -163,7 +164,7 @@ export class Deliveries {
     this.store.ensureExceptionTables();
     const deadReported = row.status === "dead" ? 0 : null;
     this.db.sql`INSERT INTO deliveries (handler, seq, last_seq, status, tries, last_error, next_attempt_at, completed_at, dead_reported)
-                VALUES (${row.handler}, ${row.seq}, ${row.lastSeq ?? row.seq}, ${row.status}, ${row.tries}, ${row.error},
+                VALUES (${row.handler}, ${row.seq}, ${row.lastSeq ?? row.seq}, ${row.status}, ${row.tries}, ${storedError(row.error)},
                         ${row.nextAttemptAt}, ${row.completedAt}, ${deadReported})
                 ON CONFLICT (handler, seq) DO UPDATE SET last_seq = excluded.last_seq, status = excluded.status, tries = excluded.tries,
                   last_error = COALESCE(excluded.last_error, deliveries.last_error), next_attempt_at = excluded.next_attempt_at,
@@ -173,7 +174,7 @@ export class Deliveries {
   recordFailure(f: Failure): void {
     this.store.ensureExceptionTables();
     this.db.sql`INSERT INTO failures (handler, seq, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms, batch_size)
-                VALUES (${f.handler}, ${f.seq}, ${f.attempt}, ${f.startedAt}, ${f.durationMs}, ${f.outcome}, ${f.statusCode}, ${f.error},
+                VALUES (${f.handler}, ${f.seq}, ${f.attempt}, ${f.startedAt}, ${f.durationMs}, ${f.outcome}, ${f.statusCode}, ${storedError(f.error)},
                         ${f.nextDelayMs}, ${f.batchSize})`;
   }
 
@@ -229,4 +230,13 @@ export class Deliveries {
     if (!this.store.hasExceptions) return [];
     return this.db.all<ExceptionRow>(`SELECT * FROM deliveries WHERE seq <= ? AND last_seq >= ?`, last, first);
   }
+}
+
+/**
+ * An error as it is kept: receivers' text (a body quoted after "HTTP 503: ") is untrusted wherever
+ * it is shown later (CLI, dashboard, alerts), so it is stored without control characters.
+ */
+function storedError<T extends string | null>(error: T): T {
+  // null stays null and a string stays a string, so the type it came in with holds.
+  return (error === null ? null : withoutControls(error, 1_000)) as T;
 }

@@ -5,7 +5,7 @@
 // report when one is due within 2 s, else at the end of the turn (and every second in a long
 // one), or earlier with any other write the entity makes.
 import type { Settings } from "../../src/config";
-import { destinationOf } from "../../src/control/destinations";
+import { destinationOf, noDestinationReason } from "../../src/control/destinations";
 import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model";
 import { tenantRuntime, type TenantRuntime } from "../../src/control/runtime";
 import { eventDefinition } from "../../src/events/registry";
@@ -81,6 +81,8 @@ export class FanOut {
     private readonly deliveries: Deliveries,
     /** Read at each use, not kept: the actor's env is what the handlers must see. */
     private readonly env: () => Cloudflare.Env,
+    /** The entity's tenant space (its actor's name), which the queue consumer addresses it by. */
+    private readonly space: () => string,
     private readonly settings: Settings,
     private readonly log: Log,
   ) {}
@@ -247,7 +249,7 @@ export class FanOut {
     this.forgetTokens();
     if (sent.length === 0) return;
     this.issued.add(token);
-    const message: SlowWorkMessage = { v: 2, tenant: model.tenant, entity: model.entity, token };
+    const message: SlowWorkMessage = { v: 2, tenant: model.tenant, space: this.space(), entity: model.entity, token };
     try {
       await this.env().SLOW_WORK.send(message, { contentType: "json" });
       addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
@@ -471,7 +473,9 @@ export class FanOut {
         data: JSON.parse(event.data) as JsonObject,
       },
       state,
-      idempotencyKey: await idempotencyKey(model.tenant, model.entity, event.id, work.handler),
+      // Keyed by the tenant's space: a tenant created again under an erased one's name is another
+      // tenant to its receivers too, and its events never collide with the old one's keys.
+      idempotencyKey: await idempotencyKey(this.space(), model.entity, event.id, work.handler),
     })));
   }
 
@@ -482,7 +486,11 @@ export class FanOut {
   private unconfigured(handler: Handler): string | null {
     const endpointId = endpointIdOf(handler.name);
     if (endpointId !== null) return this.runtime?.endpoints.has(endpointId) ? null : "endpoint deleted";
-    if (handler.destination && this.runtime && destinationOf(this.env(), this.store.entity.tenant, this.runtime, handler.destination)) return null;
+    if (handler.destination && this.runtime) {
+      if (destinationOf(this.env(), this.store.entity.tenant, this.runtime, handler.destination)) return null;
+      // A stored tenant that does not inherit: the deployment's settings are not what is missing.
+      if (this.runtime.record !== null && !this.runtime.record.inheritDestinations) return noDestinationReason(this.runtime, handler.destination);
+    }
     let reason = this.skipReasons.get(handler.name);
     if (reason === undefined) {
       reason = handler.unconfigured?.(this.env()) ?? (handler.destination ? `not configured: no ${handler.destination} destination` : null);

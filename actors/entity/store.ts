@@ -2,6 +2,7 @@
 // Everything that changes the entity row goes through `update`, which runs in ONE synchronous
 // transaction and writes the row once at its end.
 import type { EntityRef } from "../../src/types";
+import { deleteEverything } from "../alarm";
 import type { Db } from "../sql";
 import { migrateLegacy } from "./legacy-migrations";
 import { insertModel, readModel, updateModel, type EntityModel } from "./model";
@@ -123,8 +124,7 @@ export class EntityStore {
     this.erased = true;
     this.current = null;
     this.dirty = false;
-    await this.storage.deleteAlarm();
-    await this.storage.deleteAll();
+    await deleteEverything(this.storage, "entityKvWrites");
   }
 
   /** Milliseconds since the entity's head was last written (or loaded). */

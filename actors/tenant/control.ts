@@ -6,6 +6,7 @@ import { apiKeyDigest } from "../../src/config";
 import {
   DESTINATION_KINDS,
   sealContext,
+  tenantSpace,
   type ApiKeyInfo,
   type DestinationKind,
   type EndpointInfo,
@@ -22,13 +23,19 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tenant_record (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     name TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
-    erase_total INTEGER NOT NULL DEFAULT 0, erase_done INTEGER NOT NULL DEFAULT 0
+    erase_total INTEGER NOT NULL DEFAULT 0, erase_done INTEGER NOT NULL DEFAULT 0,
+    incarnation TEXT, inherit_destinations INTEGER NOT NULL DEFAULT 0
   )`,
   `CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, digest TEXT NOT NULL, label TEXT, prefix TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS destinations (kind TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS endpoints (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL
   ) WITHOUT ROWID`,
+];
+/** Columns added to a tenant_record table written before 0.5 (its incarnation stays NULL: the plain name). */
+const RECORD_UPGRADE: ReadonlyArray<[string, string]> = [
+  ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
+  ["inherit_destinations", `ALTER TABLE tenant_record ADD COLUMN inherit_destinations INTEGER NOT NULL DEFAULT 0`],
 ];
 const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
@@ -38,6 +45,8 @@ interface RecordRow extends Row {
   created_at: number;
   erase_total: number;
   erase_done: number;
+  incarnation: string | null;
+  inherit_destinations: number;
 }
 interface KeyRow extends Row {
   id: string;
@@ -67,6 +76,14 @@ export class ControlStore {
     private readonly tenant: string,
   ) {
     this.tables = new Set(db.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).map((r) => r.name));
+    if (this.has("tenant_record")) this.upgradeRecord();
+  }
+
+  /** A record stored by an earlier release gains the columns this one reads, once. */
+  private upgradeRecord(): void {
+    const columns = new Set(this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info('tenant_record')`).map((r) => r.name));
+    const missing = RECORD_UPGRADE.filter(([column]) => !columns.has(column));
+    if (missing.length > 0) this.storage.transactionSync(() => this.db.schema(missing.map(([, statement]) => statement)));
   }
 
   /** After the actor's storage was deleted: every table is gone. */
@@ -95,6 +112,8 @@ export class ControlStore {
       name: row.name,
       status,
       createdAt: Number(row.created_at),
+      ...(row.incarnation ? { incarnation: row.incarnation } : {}),
+      inheritDestinations: Number(row.inherit_destinations) === 1,
       ...(status === "erasing" ? { progress: { erased: Number(row.erase_done), total: Number(row.erase_total) } } : {}),
     };
   }
@@ -104,9 +123,32 @@ export class ControlStore {
     if (this.record()) return null;
     this.storage.transactionSync(() => {
       this.ensure();
-      this.db.sql`INSERT INTO tenant_record (singleton, name, status, created_at) VALUES (1, ${this.tenant}, 'active', ${now})`;
+      this.db.sql`INSERT INTO tenant_record (singleton, name, status, created_at, incarnation) VALUES (1, ${this.tenant}, 'active', ${now}, ${randomHex(8)})`;
     });
     return this.record();
+  }
+
+  /** Sets whether the tenant uses the deployment-wide destinations where it has none; null if not stored. */
+  setInheritDestinations(inherit: boolean): TenantRecord | null {
+    if (this.record()?.status !== "active") return null;
+    this.db.sql`UPDATE tenant_record SET inherit_destinations = ${inherit ? 1 : 0}`;
+    return this.record();
+  }
+
+  /**
+   * The space a write must be addressed to, or null when the tenant takes no writes: a stored
+   * tenant that is active, or a TENANTS tenant (no record) while `isStatic` says it is configured.
+   * A caller whose view of the tenant is stale (erased, or re-created since) names another space.
+   */
+  writableSpace(isStatic: boolean): string | null {
+    const record = this.record();
+    if (record) return record.status === "active" ? tenantSpace(this.tenant, record) : null;
+    return isStatic ? this.tenant : null;
+  }
+
+  /** The space sealed values are bound to now. */
+  private space(): string {
+    return tenantSpace(this.tenant, this.record());
   }
 
   /** Marks the tenant erasing, counting what there is to erase. */
@@ -127,7 +169,7 @@ export class ControlStore {
 
   async createKey(label: string | null, now: number): Promise<(ApiKeyInfo & { key: string }) | null> {
     if (this.record()?.status !== "active") return null;
-    const key = newApiKey(this.tenant);
+    const key = await newApiKey(this.env, this.tenant);
     const info: ApiKeyInfo = { id: `key_${randomHex(8)}`, label, prefix: keyPrefix(key), createdAt: now };
     const digest = await apiKeyDigest(key);
     this.db.sql`INSERT INTO api_keys (id, digest, label, prefix, created_at) VALUES (${info.id}, ${digest}, ${label}, ${info.prefix}, ${now})`;
@@ -158,7 +200,7 @@ export class ControlStore {
   }
 
   async putDestination(kind: DestinationKind, value: object): Promise<void> {
-    const sealed = await sealSecret(this.env, sealContext.destination(this.tenant, kind), JSON.stringify(value));
+    const sealed = await sealSecret(this.env, sealContext.destination(this.space(), kind), JSON.stringify(value));
     this.ensure();
     this.db.sql`INSERT INTO destinations (kind, sealed) VALUES (${kind}, ${sealed}) ON CONFLICT (kind) DO UPDATE SET sealed = excluded.sealed`;
   }
@@ -185,7 +227,7 @@ export class ControlStore {
   async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null }, now: number): Promise<EndpointInfo & { secret: string }> {
     const id = `ep_${randomHex(8)}`;
     const secret = newSigningSecret();
-    const sealed = await sealSecret(this.env, sealContext.endpoint(this.tenant, id), secret);
+    const sealed = await sealSecret(this.env, sealContext.endpoint(this.space(), id), secret);
     this.ensure();
     this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at)
                 VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now})`;
@@ -208,7 +250,7 @@ export class ControlStore {
   async rotateEndpointSecret(id: string): Promise<string | null> {
     if (!this.endpoint(id)) return null;
     const secret = newSigningSecret();
-    const sealed = await sealSecret(this.env, sealContext.endpoint(this.tenant, id), secret);
+    const sealed = await sealSecret(this.env, sealContext.endpoint(this.space(), id), secret);
     this.db.sql`UPDATE endpoints SET secret = ${sealed} WHERE id = ${id}`;
     return secret;
   }

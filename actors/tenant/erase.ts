@@ -22,12 +22,12 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
  * storage and its alarm) and forgets them. When none is left, deletes the tenant's D1 rows.
  * Returns true when the entities and D1 rows are gone; the caller then drops the tenant itself.
  */
-export async function eraseStep(env: Cloudflare.Env, control: ControlStore, tenant: string): Promise<boolean> {
+export async function eraseStep(env: Cloudflare.Env, control: ControlStore, tenant: string, space: string): Promise<boolean> {
   const page = control.entityPage(ERASE_PAGE);
   if (page.length > 0) {
     const erased: typeof page = [];
     await forEachLimited(page, ERASE_CONCURRENCY, async (entity) => {
-      await entityActor(env, tenant, entity).erase();
+      await entityActor(env, space, entity).erase();
       erased.push(entity);
     });
     control.forgetEntities(erased);

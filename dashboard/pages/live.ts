@@ -3,7 +3,7 @@
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { LIVE_PROTOCOL } from "../../src/types";
-import { api, type LiveMessage, type Session } from "../api";
+import { api, liveTicket, type LiveMessage, type Session } from "../api";
 import { clock, entityHref } from "../format";
 
 const KEPT = 200;
@@ -16,9 +16,18 @@ export function LivePage({ session }: { session: Session }) {
     let socket: WebSocket | null = null;
     let stopped = false;
     let retry: number | undefined;
-    const connect = () => {
-      const protocols = [LIVE_PROTOCOL, `bearer.${session.key}`, ...(session.admin && session.tenant ? [`tenant.${session.tenant}`] : [])];
-      socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/live`, protocols);
+    const connect = async () => {
+      // A fresh single-use ticket each time: the key itself never travels in a WebSocket header.
+      let ticket: string;
+      try {
+        ticket = await liveTicket(session);
+      } catch {
+        setState("closed");
+        if (!stopped) retry = window.setTimeout(() => void connect(), 2000);
+        return;
+      }
+      if (stopped) return;
+      socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/live`, [LIVE_PROTOCOL, `ticket.${ticket}`]);
       socket.onopen = () => setState("live");
       socket.onmessage = (m) => {
         if (m.data === "pong") return;
@@ -27,10 +36,10 @@ export function LivePage({ session }: { session: Session }) {
       };
       socket.onclose = () => {
         setState("closed");
-        if (!stopped) retry = window.setTimeout(connect, 2000);
+        if (!stopped) retry = window.setTimeout(() => void connect(), 2000);
       };
     };
-    connect();
+    void connect();
     return () => {
       stopped = true;
       clearTimeout(retry);

@@ -1,12 +1,12 @@
 // The control-plane commands: tenants and keys (with the operator's admin key), destinations and
 // endpoints (with the tenant's own key).
-import type { Command } from "commander";
-import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type TenantRecord } from "../../src/control/model.ts";
+import { Argument, type Command } from "commander";
+import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type TenantView } from "../../src/control/model.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print, table, time } from "./output.ts";
 
-type Tenant = Answered<TenantRecord> & { keys?: number; entities?: number };
+type Tenant = TenantView & { keys?: number; entities?: number };
 type Key = Answered<ApiKeyInfo> & { key?: string };
 type Endpoint = Answered<EndpointInfo> & { secret?: string };
 
@@ -36,7 +36,17 @@ export function registerControlCommands(program: Command): void {
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
       const tenant = await client.call<Tenant>("GET", `/v1/admin/tenants/${seg(name)}`);
-      print(output, tenant, () => `${tenant.name}  ${tenant.status}  created ${time(tenant.createdAt)}  ${tenant.keys} key(s)  ${tenant.entities} entities`);
+      print(output, tenant, () => showTenant(tenant));
+    });
+  tenants
+    .command("inherit")
+    .description("Whether the tenant uses the deployment-wide destinations where it has none of its own (off unless set)")
+    .argument("<name>", "the tenant")
+    .addArgument(new Argument("<on|off>").choices(["on", "off"]))
+    .action(async (name: string, value: "on" | "off", _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const tenant = await client.call<Tenant>("PATCH", `/v1/admin/tenants/${seg(name)}`, { inheritDestinations: value === "on" });
+      print(output, tenant, () => showTenant(tenant));
     });
   tenants
     .command("delete <name>")
@@ -144,4 +154,9 @@ export function registerControlCommands(program: Command): void {
       await client.call("DELETE", `/v1/endpoints/${seg(id)}`);
       print(output, { deleted: id }, () => `deleted ${id}`);
     });
+}
+
+function showTenant(t: Tenant): string {
+  const inherits = t.inheritDestinations ? "inherits the deployment's destinations" : "own destinations only";
+  return `${t.name}  ${t.status}  created ${time(t.createdAt)}  ${t.keys} key(s)  ${t.entities} entities  ${inherits}`;
 }

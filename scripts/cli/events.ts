@@ -9,7 +9,7 @@ import type { DeadLetterEntry, DeadLetterPage } from "../../src/dead-letters.ts"
 import { LIVE_PROTOCOL, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
 import { CliError, type Client } from "./client.ts";
 import { contextOf } from "./context.ts";
-import { print, table, time, type Output } from "./output.ts";
+import { print, say, table, time, type Output } from "./output.ts";
 
 const BATCH = 100;
 
@@ -166,10 +166,11 @@ async function readStdin(): Promise<string> {
   return parts.join("\n");
 }
 
-/** The live feed over a WebSocket (the key goes as a subprotocol, as a browser sends it). */
+/** The live feed over a WebSocket, opened with a single-use ticket as a browser does (never the key itself). */
 async function tail(client: Client, output: Output, options: { type?: string; count?: number }): Promise<void> {
   const url = `${client.url.replace(/^http/, "ws")}/v1/live`;
-  const socket = new WebSocket(url, [LIVE_PROTOCOL, `bearer.${client.key}`]);
+  const { ticket } = await client.call<{ ticket: string }>("POST", "/v1/live/ticket");
+  const socket = new WebSocket(url, [LIVE_PROTOCOL, `ticket.${ticket}`]);
   const eventsOfType = new Set<string>();
   let seen = 0;
   await new Promise<void>((resolve, reject) => {
@@ -192,7 +193,7 @@ async function tail(client: Client, output: Output, options: { type?: string; co
         if (m.kind === "event") eventsOfType.add(m.id);
         if (m.kind === "delivery" && !eventsOfType.has(m.eventId)) return;
       }
-      console.log(output.json ? JSON.stringify(m) : liveLine(m));
+      say(output.json ? JSON.stringify(m) : liveLine(m));
       if (options.count !== undefined && ++seen >= options.count) socket.close(1000);
     });
     process.once("SIGINT", () => socket.close(1000));

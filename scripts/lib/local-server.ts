@@ -62,7 +62,8 @@ export function edgeflowOptions(config: EdgeflowServerConfig = {}): Record<strin
     modulesRoot: outDir,
     modules,
     // Load and chaos runs log warnings only: thousands of delivery lines would be CPU in the figures.
-    bindings: { ...(options.bindings as Record<string, unknown>), LOG_LEVEL: "warn", ...config.vars },
+    // A local development server, as `npm start` serves: its receivers are on loopback.
+    bindings: { ...(options.bindings as Record<string, unknown>), LOG_LEVEL: "warn", LOCAL_DEV: "1", ALLOW_PRIVATE_DESTINATIONS: "1", ...config.vars },
     ratelimits,
   };
 }

@@ -1,6 +1,6 @@
 // The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
-import { array, define, nonempty, nullable, object, optional, size, string, type Infer } from "superstruct";
+import { array, boolean, define, nonempty, nullable, object, optional, size, string, type Infer } from "superstruct";
 
 /** The kinds of destination a tenant may set, one per family of handlers. */
 export const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
@@ -43,6 +43,7 @@ export const SECRET_FIELDS: Record<DestinationKind, readonly string[]> = {
 };
 
 export const CreateTenant = object({ name: string() });
+export const UpdateTenant = object({ inheritDestinations: optional(boolean()) });
 export const CreateKey = object({ label: optional(size(string(), 0, 200)) });
 
 const EventTypes = size(array(string()), 1, 50);
@@ -67,9 +68,21 @@ export interface TenantRecord {
   name: string;
   status: TenantStatus;
   createdAt: number;
+  /**
+   * Random per creation of the name: part of the tenant's entity actors' names and of its sealing
+   * contexts, so nothing a deleted tenant left behind (a late write, an entity its erasure missed,
+   * a sealed secret) belongs to a new tenant of the same name. Absent for tenants stored before
+   * incarnations existed, which keep the plain name.
+   */
+  incarnation?: string;
+  /** The operator lets this tenant use the deployment-wide destinations where it has none of its own. */
+  inheritDestinations: boolean;
   /** While erasing: entities erased so far, of how many. */
   progress?: { erased: number; total: number };
 }
+
+/** A stored tenant as the admin API shows it (its incarnation is internal). */
+export type TenantView = Answered<Omit<TenantRecord, "incarnation">>;
 
 export interface ApiKeyInfo {
   id: string;
@@ -119,8 +132,17 @@ export function endpointTakes(endpoint: Pick<EndpointInfo, "eventTypes">, type: 
   return endpoint.eventTypes === null || endpoint.eventTypes.includes(type);
 }
 
-/** Seal contexts: a sealed value opens only for the tenant and field it was sealed for. */
+/**
+ * The tenant's space: what its entity actors' names and its sealing contexts begin with. The plain
+ * name for TENANTS tenants and tenants stored before incarnations; `{name}~{incarnation}` for the
+ * rest ('~' is never part of a tenant name).
+ */
+export function tenantSpace(tenant: string, record: Pick<TenantRecord, "incarnation"> | null | undefined): string {
+  return record?.incarnation ? `${tenant}~${record.incarnation}` : tenant;
+}
+
+/** Seal contexts: a sealed value opens only for the tenant (incarnation) and field it was sealed for. */
 export const sealContext = {
-  destination: (tenant: string, kind: DestinationKind) => `${tenant}/destination/${kind}`,
-  endpoint: (tenant: string, id: string) => `${tenant}/endpoint/${id}`,
+  destination: (space: string, kind: DestinationKind) => `${space}/destination/${kind}`,
+  endpoint: (space: string, id: string) => `${space}/endpoint/${id}`,
 };

@@ -4,7 +4,7 @@
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
 import { tenantActor } from "../actors";
 import { ConfigError } from "../config";
-import { DESTINATION_KINDS, sealContext, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
+import { DESTINATION_KINDS, sealContext, tenantSpace, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
 import { openSecret } from "./secrets";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */
@@ -64,16 +64,18 @@ async function load(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime>
 
 /** A snapshot with its secrets opened. */
 export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot: TenantSnapshot): Promise<TenantRuntime> {
+  // Sealed under the tenant's space: what an earlier incarnation sealed does not open here.
+  const space = tenantSpace(tenant, snapshot.record);
   try {
     const destinations: Destinations = {};
     for (const kind of DESTINATION_KINDS) {
       const sealed = snapshot.destinations[kind];
       // Sealed by the tenant actor from a validated destination of this kind.
-      if (sealed) Object.assign(destinations, { [kind]: JSON.parse(await openSecret(env, sealContext.destination(tenant, kind), sealed)) as unknown });
+      if (sealed) Object.assign(destinations, { [kind]: JSON.parse(await openSecret(env, sealContext.destination(space, kind), sealed)) as unknown });
     }
     const endpoints = new Map<string, Endpoint>();
     for (const e of snapshot.endpoints) {
-      endpoints.set(e.id, { ...e, secret: await openSecret(env, sealContext.endpoint(tenant, e.id), e.secret) });
+      endpoints.set(e.id, { ...e, secret: await openSecret(env, sealContext.endpoint(space, e.id), e.secret) });
     }
     return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, watching: snapshot.watching };
   } catch (err) {

@@ -5,7 +5,8 @@ import type { EntityRef } from "../types";
 const MAX_KEY_LENGTH = 255;
 
 /**
- * `{tenant}/{type}/{id}/{eventId}:{handler}`. Every part is printable ASCII already (the schemas
+ * `{space}/{type}/{id}/{eventId}:{handler}`, the space being the tenant's name (or `{name}~{incarnation}`
+ * for tenants stored since 0.5: src/control/model.ts `tenantSpace`). Every part is printable ASCII already (the schemas
  * see to it), and the key reads back one way only: tenant, type and id hold no '/', so they are
  * the first three fields; the handler holds no ':', so it is what follows the last one; the event
  * id (which may hold both) is what is left. A key longer than 255 characters becomes

@@ -1,4 +1,5 @@
 import { entityActor } from "../actors";
+import { tenantSpace } from "../control/model";
 import { SkipDelivery } from "../delivery/errors";
 import { defineHandler, type HandlerContext } from "./handler";
 import { destination, sendJson } from "./http";
@@ -45,7 +46,7 @@ export const offerEmail = defineHandler({
   async run(context) {
     const { leadId, amount, currency } = context.event.data;
     if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");
-    const lead = await entityActor(context.env, context.tenant, { type: "lead", id: leadId }).getEntity();
+    const lead = await entityActor(context.env, tenantSpace(context.tenant, context.tenantConfig.record), { type: "lead", id: leadId }).getEntity();
     const email = lead?.state.email;
     if (typeof email !== "string") throw new SkipDelivery(`lead ${leadId} has no email address`);
     await sendEmail(context, {

@@ -1,5 +1,6 @@
 import { endpointIdOf } from "../control/model";
-import { SkipDelivery } from "../delivery/errors";
+import { PermanentError, SkipDelivery } from "../delivery/errors";
+import { refusedUrl } from "../net/url-policy";
 import { defineHandler, type Handler } from "./handler";
 import { sendJson } from "./http";
 
@@ -16,6 +17,8 @@ const endpoint = defineHandler({
     const id = endpointIdOf(context.handler);
     const target = id === null ? undefined : context.tenantConfig.endpoints.get(id);
     if (!target) throw new SkipDelivery("endpoint deleted");
+    const refused = refusedUrl(target.url, { env: context.env });
+    if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);
     const { event, entity } = context;
     await sendJson(context, target.url, {
       signWith: target.secret,

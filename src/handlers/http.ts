@@ -1,7 +1,8 @@
 import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors";
 import { isRetryableStatus, parseRetryAfter } from "../delivery/retry";
 import { tenantConfig } from "../config";
-import { destinationOf } from "../control/destinations";
+import { destinationOf, noDestinationReason, refusedDestination } from "../control/destinations";
+import { withoutControls } from "../text";
 import type { DestinationKind, Destinations } from "../control/model";
 import { signStandardWebhooks } from "../sources/sign";
 import { VERSION } from "../version";
@@ -22,14 +23,20 @@ export function missingSettings(env: Cloudflare.Env, ...names: Setting[]): strin
 }
 
 /**
- * The destination this delivery goes to: the tenant's own, else the deployment-wide one; with
- * neither, the delivery is skipped.
+ * The destination this delivery goes to (src/control/destinations.ts); with none, the delivery is
+ * skipped. A tenant-set URL the outbound address policy refuses is never called: the delivery is
+ * dead at once, with the reason.
  */
 export function destination<K extends DestinationKind>(context: HandlerContext, kind: K): NonNullable<Destinations[K]> {
   const found = destinationOf(context.env, context.tenant, context.tenantConfig, kind);
-  if (!found) throw new SkipDelivery(`not configured: no ${kind} destination for tenant ${context.tenant} and no deployment-wide one`);
+  if (!found) throw new SkipDelivery(noDestinationReason(context.tenantConfig, kind));
+  const refused = refusedDestination(context.env, found);
+  if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);
   return found.destination;
 }
+
+/** How much of a receiver's answer a delivery's lastError keeps. */
+export const LAST_ERROR_BODY_CHARS = 200;
 
 /**
  * Sends one outbound JSON call with the delivery's idempotency key and classifies the answer:
@@ -62,8 +69,8 @@ export async function sendJson(
     signal: context.signal,
   });
   if (response.ok) return response;
-  // Keep a little of the body for the delivery's lastError; drop the rest.
-  const detail = (await response.text().catch(() => "")).slice(0, 200);
+  // Keep a little of the body for the delivery's lastError, with no control characters; drop the rest.
+  const detail = withoutControls(await response.text().catch(() => ""), LAST_ERROR_BODY_CHARS);
   const message = `HTTP ${response.status}${detail ? `: ${detail}` : ""}`;
   if (isRetryableStatus(response.status)) {
     throw new RetryableError(message, response.status, parseRetryAfter(response.headers.get("retry-after")));

@@ -2,13 +2,24 @@
 import type { IRequest } from "itty-router";
 import { directory, tenantActor } from "../actors";
 import { TENANT_NAME, tenantConfig } from "../config";
-import { CreateKey, CreateTenant, type Answered, type ApiKeyInfo, type TenantRecord } from "../control/model";
+import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, type TenantRecord, type TenantView } from "../control/model";
 import { forgetTenant } from "../control/runtime";
 import { ApiError } from "../errors";
-import { iso, notFound, readRequest } from "./control-body";
+import { iso, notFound, readRequest, requireSecretsKey } from "./control-body";
 
-function recordView(r: TenantRecord): Answered<TenantRecord> {
-  return { name: r.name, status: r.status, createdAt: iso(r.createdAt), ...(r.progress ? { progress: r.progress } : {}) };
+function recordView(r: TenantRecord): TenantView {
+  return {
+    name: r.name,
+    status: r.status,
+    createdAt: iso(r.createdAt),
+    inheritDestinations: r.inheritDestinations,
+    ...(r.progress ? { progress: r.progress } : {}),
+  };
+}
+
+/** The directory's short listing: what it keeps of each tenant. */
+function entryView(r: Pick<TenantRecord, "name" | "status" | "createdAt">): Pick<TenantView, "name" | "status" | "createdAt"> {
+  return { name: r.name, status: r.status, createdAt: iso(r.createdAt) };
 }
 
 function keyView(k: ApiKeyInfo): Answered<ApiKeyInfo> {
@@ -38,12 +49,28 @@ export async function createTenant(request: IRequest, env: Cloudflare.Env): Prom
 
 /** `GET /v1/admin/tenants`: the stored tenants (TENANTS tenants live in the deployment's configuration). */
 export async function listTenants(_request: IRequest, env: Cloudflare.Env): Promise<Response> {
-  return Response.json({ tenants: (await directory(env).list()).map(recordView) });
+  return Response.json({ tenants: (await directory(env).list()).map(entryView) });
 }
 
 /** `GET /v1/admin/tenants/{name}`: with key and entity counts, and progress while erasing. */
 export async function getTenant(request: IRequest, env: Cloudflare.Env): Promise<Response> {
   const described = await tenantActor(env, tenantName(request)).describe();
+  if (!described) throw notFound("tenant");
+  return Response.json({ ...recordView(described), keys: described.keys, entities: described.entities });
+}
+
+/**
+ * `PATCH /v1/admin/tenants/{name}` `{"inheritDestinations": bool}`: whether the tenant's handlers
+ * use the deployment-wide destinations where it has none of its own (off for stored tenants).
+ */
+export async function updateTenant(request: IRequest, env: Cloudflare.Env): Promise<Response> {
+  const name = tenantName(request);
+  const { inheritDestinations } = await readRequest(request, env, UpdateTenant, "tenant");
+  const actor = tenantActor(env, name);
+  const record = inheritDestinations === undefined ? await actor.describe() : await actor.setInheritDestinations(inheritDestinations);
+  forgetTenant(name);
+  if (!record || record.status !== "active") throw notFound("tenant");
+  const described = await actor.describe();
   if (!described) throw notFound("tenant");
   return Response.json({ ...recordView(described), keys: described.keys, entities: described.entities });
 }
@@ -65,6 +92,7 @@ export async function deleteTenant(request: IRequest, env: Cloudflare.Env): Prom
 export async function createKey(request: IRequest, env: Cloudflare.Env): Promise<Response> {
   const name = tenantName(request);
   const { label } = await readRequest(request, env, CreateKey, "key");
+  requireSecretsKey(env, request);
   const created = await tenantActor(env, name).createKey(label ?? null);
   if (!created) throw notFound("tenant");
   forgetTenant(name);

@@ -2,6 +2,9 @@ import { validate, type Struct } from "superstruct";
 import { readJsonBody } from "../request-body";
 import { ApiError } from "../errors";
 import { toIssues } from "../schemas/envelope";
+import { hasSecretsKey } from "../control/secrets";
+import { isLocalRequest } from "../local";
+import { refusedUrl } from "../net/url-policy";
 
 /** A control-plane request body, validated: `400 invalid_request` with issues when it does not fit. */
 export async function readRequest<T, S>(request: Request, env: Cloudflare.Env, struct: Struct<T, S>, what: string): Promise<T> {
@@ -14,4 +17,26 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function notFound(what: string): ApiError {
   return new ApiError(404, "not_found", `No such ${what}`);
+}
+
+/** A control-plane write the tenant's actor refused: the caller's view of the tenant is stale (erased, or re-created since). */
+export function staleTenant(): ApiError {
+  return new ApiError(401, "unauthorized", "Unknown API key");
+}
+
+/**
+ * Refuses a write that would seal a secret (or tag an API key) where SECRETS_KEY is unset outside
+ * local development: `503 configuration_error` until the operator sets it.
+ */
+export function requireSecretsKey(env: Cloudflare.Env, request: Request): void {
+  if (hasSecretsKey(env) || isLocalRequest(env, request)) return;
+  throw new ApiError(503, "configuration_error", "SECRETS_KEY is unset on this deployment: set it before storing secrets or creating API keys", undefined, {
+    "Retry-After": "3600",
+  });
+}
+
+/** A tenant-set URL the outbound address policy refuses: `400 invalid_request` at `path`. */
+export function checkUrl(env: Cloudflare.Env, request: Request, url: string, path = "url"): void {
+  const refused = refusedUrl(url, { env, ownHost: new URL(request.url).hostname });
+  if (refused) throw new ApiError(400, "invalid_request", `The URL is not allowed: ${refused}`, [{ path, message: `names ${refused}` }]);
 }

@@ -10,7 +10,7 @@ import { maskSecret } from "../control/secrets";
 import { ApiError } from "../errors";
 import { readJsonBody } from "../request-body";
 import { toIssues } from "../schemas/envelope";
-import { notFound } from "./control-body";
+import { checkUrl, notFound, requireSecretsKey, staleTenant } from "./control-body";
 
 function kindOf(request: AuthedRequest): DestinationKind {
   const kind = DESTINATION_KINDS.find((k) => k === request.params.kind);
@@ -45,14 +45,20 @@ export async function putDestination(request: AuthedRequest, env: Cloudflare.Env
   const schema = DESTINATION_SCHEMAS[kind] as Struct<object, unknown>;
   const [error, value] = validate(await readJsonBody(request, env), schema);
   if (error) throw new ApiError(400, "invalid_request", `The ${kind} destination is invalid`, toIssues(error));
-  await tenantActor(env, request.tenant).putDestination(kind, value);
+  // Every kind's schema has an http(s) `url`.
+  checkUrl(env, request, (value as { url: string }).url);
+  requireSecretsKey(env, request);
+  if (!(await tenantActor(env, request.tenant).putDestination(request.space, kind, value))) throw staleTenant();
   forgetTenant(request.tenant);
   return Response.json(masked(kind, value));
 }
 
-/** `DELETE /v1/destinations/{kind}`: the handler falls back to the deployment's variables, else skips. */
+/**
+ * `DELETE /v1/destinations/{kind}`: the handler skips from then on, or uses the deployment's
+ * variables where the tenant inherits them (src/control/destinations.ts).
+ */
 export async function deleteDestination(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  await tenantActor(env, request.tenant).deleteDestination(kindOf(request));
+  if ((await tenantActor(env, request.tenant).deleteDestination(request.space, kindOf(request))) === null) throw staleTenant();
   forgetTenant(request.tenant);
   return new Response(null, { status: 204 });
 }

@@ -6,7 +6,7 @@ import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from
 import { forgetTenant } from "../control/runtime";
 import { ApiError } from "../errors";
 import { eventDefinition, registeredTypes } from "../events/registry";
-import { iso, notFound, readRequest } from "./control-body";
+import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body";
 
 function view(e: EndpointInfo): Answered<EndpointInfo> {
   return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, createdAt: iso(e.createdAt) };
@@ -25,11 +25,14 @@ const idOf = (request: AuthedRequest): string => request.params.id ?? "";
 export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const input = await readRequest(request, env, CreateEndpoint, "endpoint");
   checkTypes(input.eventTypes);
-  const created = await tenantActor(env, request.tenant).createEndpoint({
+  checkUrl(env, request, input.url);
+  requireSecretsKey(env, request);
+  const created = await tenantActor(env, request.tenant).createEndpoint(request.space, {
     url: input.url,
     eventTypes: input.eventTypes ?? null,
     description: input.description ?? null,
   });
+  if (!created) throw staleTenant();
   forgetTenant(request.tenant);
   return Response.json({ ...view(created), secret: created.secret }, { status: 201 });
 }
@@ -50,7 +53,8 @@ export async function getEndpoint(request: AuthedRequest, env: Cloudflare.Env): 
 export async function updateEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const change = await readRequest(request, env, UpdateEndpoint, "endpoint");
   checkTypes(change.eventTypes);
-  const updated = await tenantActor(env, request.tenant).updateEndpoint(idOf(request), change);
+  if (change.url !== undefined) checkUrl(env, request, change.url);
+  const updated = await tenantActor(env, request.tenant).updateEndpoint(request.space, idOf(request), change);
   forgetTenant(request.tenant);
   if (!updated) throw notFound("endpoint");
   return Response.json(view(updated));
@@ -58,7 +62,7 @@ export async function updateEndpoint(request: AuthedRequest, env: Cloudflare.Env
 
 /** `DELETE /v1/endpoints/{id}`: its deliveries not yet made end `skipped`. */
 export async function deleteEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const deleted = await tenantActor(env, request.tenant).deleteEndpoint(idOf(request));
+  const deleted = await tenantActor(env, request.tenant).deleteEndpoint(request.space, idOf(request));
   forgetTenant(request.tenant);
   if (!deleted) throw notFound("endpoint");
   return new Response(null, { status: 204 });
@@ -66,7 +70,8 @@ export async function deleteEndpoint(request: AuthedRequest, env: Cloudflare.Env
 
 /** `POST /v1/endpoints/{id}/rotate-secret`: later deliveries are signed with the new secret. */
 export async function rotateEndpointSecret(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const secret = await tenantActor(env, request.tenant).rotateEndpointSecret(idOf(request));
+  requireSecretsKey(env, request);
+  const secret = await tenantActor(env, request.tenant).rotateEndpointSecret(request.space, idOf(request));
   forgetTenant(request.tenant);
   if (!secret) throw notFound("endpoint");
   return Response.json({ secret });

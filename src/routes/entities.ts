@@ -22,7 +22,7 @@ function notFound(): ApiError {
 
 /** `GET /v1/entities/{type}/{id}`. */
 export async function getEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const view = await entityActor(env, request.tenant, entityFromPath(request)).getEntity();
+  const view = await entityActor(env, request.space, entityFromPath(request)).getEntity();
   if (!view) throw notFound();
   return Response.json(view);
 }
@@ -32,7 +32,7 @@ export async function getEntityEvents(request: AuthedRequest, env: Cloudflare.En
   const entity = entityFromPath(request);
   const after = intParam(request, "after", 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
-  const page = await entityActor(env, request.tenant, entity).listEvents(after, limit);
+  const page = await entityActor(env, request.space, entity).listEvents(after, limit);
   if (!page) throw notFound();
   return Response.json(page);
 }

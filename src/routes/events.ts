@@ -7,7 +7,7 @@ import { publishLive } from "../live";
 import { countReceived } from "../metrics/record";
 import { readJsonBody } from "../request-body";
 import { parseEnvelope } from "../schemas/envelope";
-import type { IncomingEvent, IngestResult, LiveMessage } from "../types";
+import type { IncomingEvent, IngestResult, LiveMessage, TenantScope } from "../types";
 
 export const MAX_BATCH = 100;
 
@@ -17,7 +17,7 @@ export async function postEvent(request: AuthedRequest, env: Cloudflare.Env, ctx
   return countingRejection(request.tenant, () => body, async () => {
     body = await readJsonBody(request, env);
     const event = await parseEnvelope(body, { idempotencyKey: request.headers.get("idempotency-key"), receivedAt: Date.now() });
-    return storeEvent(env, request.tenant, event, ctx);
+    return storeEvent(env, request, event, ctx);
   });
 }
 
@@ -60,9 +60,10 @@ function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: strin
  * Stores one validated event in its actor: 202 when new, 200 for a repeat of a known id with the
  * same content, 409 for a known id with different content (nothing stored).
  */
-export async function storeEvent(env: Cloudflare.Env, tenant: string, event: IncomingEvent, ctx: ExecutionContext): Promise<Response> {
+export async function storeEvent(env: Cloudflare.Env, scope: TenantScope, event: IncomingEvent, ctx: ExecutionContext): Promise<Response> {
+  const { tenant } = scope;
   const started = Date.now();
-  const [result] = await ingestGrouped(env, tenant, event.entity, [event]);
+  const [result] = await ingestGrouped(env, scope, event.entity, [event]);
   if (!result) throw new Error("actor returned no result");
   logReceived(env, tenant, [result], 0, started);
   recordResults(env, ctx, tenant, [event], [result]);
@@ -125,7 +126,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env, ctx
   await Promise.all(
     [...groups.values()].map(async ({ events, indexes }) => {
       try {
-        const stored = await ingestGrouped(env, request.tenant, events[0]!.entity, events);
+        const stored = await ingestGrouped(env, request, events[0]!.entity, events);
         storedAll.push(...stored);
         recordResults(env, ctx, request.tenant, events, stored);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));

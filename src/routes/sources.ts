@@ -42,6 +42,7 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ct
     envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
     const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
     event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
-    return storeEvent(env, tenant, event, ctx);
+    // Signed sources belong to TENANTS tenants, whose space is their name.
+    return storeEvent(env, { tenant, space: tenant }, event, ctx);
   });
 }

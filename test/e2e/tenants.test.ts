@@ -84,7 +84,8 @@ describe("per-tenant destinations", () => {
       expect(email.from).toBe(`hello@${tenant}.example`);
       expect(receiver.calls.find((c) => handlerOf(c) === "slack")!.path).toBe(`/slack/T000/B000/${tenant}-slack-token`);
       for (const c of receiver.calls) {
-        expect(c.headers["idempotency-key"]).toBe(`${tenant}/lead/L-1/evt_same:${handlerOf(c)}`);
+        // The tenant's space: its name and the incarnation made when it was created.
+        expect(c.headers["idempotency-key"]).toMatch(new RegExp(`^${tenant}~[0-9a-f]{16}/lead/L-1/evt_same:${handlerOf(c)}$`));
         expect(c.headers["edgeflow-entity"]).toBe("lead/L-1");
         expect(c.headers["edgeflow-event-id"]).toBe("evt_same");
       }
@@ -94,15 +95,27 @@ describe("per-tenant destinations", () => {
     expect(deployment.calls).toEqual([]);
   });
 
-  it("falls back to the deployment-wide variable once the tenant's destination is deleted", async () => {
+  it("skips once the tenant's destination is deleted, and uses the deployment's only where the operator lets it inherit", async () => {
     expect((await call(server.url, keys.acme!, "DELETE", "/v1/destinations/slack")).status).toBe(204);
     const deletedAt = Date.now();
     expect((await call<{ destinations: object }>(server.url, keys.acme!, "GET", "/v1/destinations")).body.destinations).not.toHaveProperty("slack");
     // Actors elsewhere may hold the old configuration for up to the documented bound.
     await waitFor(() => Date.now() - deletedAt > CONFIG_TTL_MS, "the configuration cache bound", CONFIG_TTL_MS + 1_000, 100);
+    expect((await call(server.url, keys.acme!, "POST", "/v1/events", { id: "evt_nofallback", type: "lead.updated", data: { id: "L-1", status: "qualified" } })).status).toBe(202);
+    const slackOf = async (eventId: string) => {
+      const page = await call<{ events: Array<{ id: string; deliveries: Array<{ handler: string; status: string; lastError: string | null }> }> }>(server.url, keys.acme!, "GET", "/v1/entities/lead/L-1/events");
+      return page.body.events.find((e) => e.id === eventId)?.deliveries.find((d) => d.handler === "slack");
+    };
+    await waitFor(async () => (await slackOf("evt_nofallback"))?.status === "skipped", "the Slack delivery to be skipped");
+    expect((await slackOf("evt_nofallback"))?.lastError).toMatch(/^no destination/);
+    expect(deployment.calls.some((c) => c.headers["edgeflow-tenant"] === "acme")).toBe(false);
+
+    expect((await call(server.url, ADMIN, "PATCH", "/v1/admin/tenants/acme", { inheritDestinations: true })).status).toBe(200);
     expect((await call(server.url, keys.acme!, "POST", "/v1/events", { id: "evt_fallback", type: "lead.updated", data: { id: "L-1", status: "qualified" } })).status).toBe(202);
-    await waitFor(() => deployment.calls.some((c) => c.headers["idempotency-key"] === "acme/lead/L-1/evt_fallback:slack"), "the fallback Slack call");
-    expect(a.calls.some((c) => c.headers["idempotency-key"] === "acme/lead/L-1/evt_fallback:slack")).toBe(false);
+    const isFallback = (c: ReceivedCall) => c.headers["edgeflow-event-id"] === "evt_fallback" && handlerOf(c) === "slack";
+    await waitFor(() => deployment.calls.some(isFallback), "the inherited Slack call");
+    expect(a.calls.some(isFallback)).toBe(false);
+    expect((await call(server.url, ADMIN, "PATCH", "/v1/admin/tenants/acme", { inheritDestinations: false })).status).toBe(200);
   });
 });
 
@@ -167,7 +180,7 @@ describe("API keys", () => {
 describe("isolation between tenants", () => {
   it("never lets one tenant's key read, write or replay another tenant's entities, dead letters, destinations or endpoints", async () => {
     // acme: an entity only it has, an endpoint, and a dead letter (its receiver refuses with 410).
-    a.script("acme/lead/L-acme/evt_dead:slack", [{ status: 410, body: "gone" }]);
+    a.script("/lead/L-acme/evt_dead:slack", [{ status: 410, body: "gone" }]);
     const acmeSlack = { url: `${a.url}/slack/T000/B000/acme-slack-token` };
     expect((await call(server.url, keys.acme!, "PUT", "/v1/destinations/slack", acmeSlack)).status).toBe(200);
     expect((await call(server.url, keys.acme!, "POST", "/v1/events", { id: "evt_dead", type: "lead.updated", data: { id: "L-acme", x: 1 } })).status).toBe(202);

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { TenantActor } from "../../actors/tenant-actor";
 import { tenantActor } from "../../src/actors";
 import { ConfigError } from "../../src/config";
-import { keyPrefix, newApiKey, tenantOfApiKey } from "../../src/control/keys";
+import { hasValidTag, keyPrefix, newApiKey, tenantOfApiKey } from "../../src/control/keys";
+import { tenantSpace } from "../../src/control/model";
 import { openSecret, sealSecret } from "../../src/control/secrets";
 import { uniqueId } from "./helpers";
 
@@ -32,16 +33,37 @@ describe("sealed secrets", () => {
 });
 
 describe("stored tenants' API keys", () => {
-  it("name their tenant, whatever characters the name has", () => {
+  it("name their tenant, whatever characters the name has", async () => {
     for (const tenant of ["acme", "a_b-c", "x", "t_0_"]) {
-      const key = newApiKey(tenant);
+      const key = await newApiKey(env, tenant);
       expect(tenantOfApiKey(key)).toBe(tenant);
+      expect(await hasValidTag(env, key)).toBe(true);
       expect(key.startsWith(keyPrefix(key))).toBe(true);
       expect(keyPrefix(key)).toBe(`ek_${tenant}_${key.slice(-48, -42)}`);
     }
     for (const text of ["dev_demo_key", `ek_Acme_${"a".repeat(48)}`, `ek_acme_${"a".repeat(47)}`, `ek__${"a".repeat(48)}`, `ek_acme_${"g".repeat(48)}`]) {
       expect(tenantOfApiKey(text), text).toBeNull();
     }
+  });
+
+  it("carry a tag only this deployment's SECRETS_KEY makes: a forged or altered key fails without a lookup", async () => {
+    const key = await newApiKey(withKey(KEY_A), "acme");
+    expect(await hasValidTag(withKey(KEY_A), key)).toBe(true);
+    // Another deployment's key, a changed random part, a changed tenant, a random tag: all refused.
+    expect(await hasValidTag(withKey(KEY_B), key)).toBe(false);
+    const flipped = `${key.slice(0, 10)}${key[10] === "a" ? "b" : "a"}${key.slice(11)}`;
+    expect(await hasValidTag(withKey(KEY_A), flipped)).toBe(false);
+    expect(await hasValidTag(withKey(KEY_A), key.replace("ek_acme_", "ek_acmf_"))).toBe(false);
+    expect(await hasValidTag(withKey(KEY_A), `ek_acme_${"0".repeat(48)}`)).toBe(false);
+  });
+
+  it("are not made, nor secrets sealed, outside local development while SECRETS_KEY is unset", async () => {
+    const deployed: Cloudflare.Env = { ...env, SECRETS_KEY: undefined, LOCAL_DEV: undefined };
+    await expect(newApiKey(deployed, "acme")).rejects.toBeInstanceOf(ConfigError);
+    await expect(sealSecret(deployed, "acme/destination/crm", "x")).rejects.toBeInstanceOf(ConfigError);
+    // What the development key sealed before still opens, so an existing deployment keeps working.
+    const before = await sealSecret(withKey(undefined), "acme/destination/crm", "old");
+    expect(await openSecret(deployed, "acme/destination/crm", before)).toBe("old");
   });
 });
 
@@ -51,8 +73,13 @@ describe("erasing a tenant", () => {
     const tenant = tenantActor(env, name);
     expect(await tenant.createTenant()).toMatchObject({ name, status: "active" });
     const entities = Array.from({ length: 120 }, (_, i) => ({ type: "lead", id: `L-${i}` }));
-    await tenant.registerEntities(entities);
-    await tenant.registerEntities(entities.slice(0, 10));
+    const created = await tenant.describe();
+    const space = tenantSpace(name, created);
+    expect(space).toMatch(new RegExp(`^${name}~[0-9a-f]{16}$`));
+    await tenant.registerEntities(space, entities);
+    await tenant.registerEntities(space, entities.slice(0, 10));
+    // A write addressed to another space (a stale view of the tenant) changes nothing.
+    await tenant.registerEntities(name, [{ type: "lead", id: "stale" }]);
     expect(await tenant.describe()).toMatchObject({ entities: 120, keys: 0 });
     expect(await tenant.eraseTenant()).toMatchObject({ status: "erasing", progress: { erased: 0, total: 120 } });
     expect((await tenant.snapshot()).record?.status).toBe("erasing");

@@ -1,3 +1,4 @@
+import { tenantSpace } from "../../src/control/model";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { TenantActor } from "../../actors/tenant-actor";
 import { env, exports } from "cloudflare:workers";
@@ -122,11 +123,12 @@ describe("the dead-letter index under replay", () => {
   it("keeps a dead letter that died again and was re-indexed while the replay was still forgetting the old entry", async () => {
     const stub = env.TENANT.getByName(`interleave-${crypto.randomUUID()}`);
     const listed = await runInDurableObject(stub, async (instance: TenantActor) => {
-      await instance.recordDeadLetters([entry("L-1", 7)]);
+      const space = storedSpace(instance);
+      await instance.recordDeadLetters(space, [entry("L-1", 7)]);
       // The replay reads its page and hands it to the entity...
       const page = instance.matchingPage({}, 0, Number.MAX_SAFE_INTEGER, 100);
       // ...whose replayed delivery dies again at once and is reported before the replay forgets the page.
-      await instance.recordDeadLetters([entry("L-1", 7, "slack", 2)]);
+      await instance.recordDeadLetters(space, [entry("L-1", 7, "slack", 2)]);
       instance.forgetReplayed(page);
       return instance.listDeadLetters(100, 0).deadLetters;
     });
@@ -138,7 +140,7 @@ describe("the dead-letter index under replay", () => {
     const remaining = await runInDurableObject(stub, async (instance: TenantActor) => {
       // 450 entries over three entities whose actors hold no such rows: each replay takes none back.
       const entries = Array.from({ length: 450 }, (_, i) => entry(`L-${i % 3}`, i, i % 2 === 0 ? "slack" : "crm"));
-      await instance.recordDeadLetters(entries);
+      await instance.recordDeadLetters(storedSpace(instance), entries);
       expect(await instance.replay({ handler: "crm" })).toBe(0);
       return instance.listDeadLetters(500, 0).deadLetters;
     });
@@ -146,3 +148,10 @@ describe("the dead-letter index under replay", () => {
     expect(new Set(remaining.map((d) => d.handler))).toEqual(new Set(["slack"]));
   });
 });
+
+/** Stores the tenant the instance stands for and returns the space its writes are addressed to. */
+function storedSpace(instance: TenantActor): string {
+  const record = instance.createTenant();
+  if (!record) throw new Error("tenant exists already");
+  return tenantSpace(record.name, record);
+}

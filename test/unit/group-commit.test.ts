@@ -6,6 +6,9 @@ import { ingestGrouped } from "../../src/group-commit";
 import type { IncomingEvent } from "../../src/types";
 import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
 
+/** The demo tenant is a TENANTS tenant: its space is its name. */
+const DEMO = { tenant: "demo", space: "demo" };
+
 /**
  * Counts one lead actor's ingest RPCs and the events each carried. RPC methods live on the class,
  * so the count wraps the prototype's method for that one instance.
@@ -33,7 +36,7 @@ describe("group commit at the router", () => {
     const events = Array.from({ length: 30 }, (_, i) => leadEvent(leadId, { id: `evt_${i}_${leadId}`, type: "lead.updated", data: { id: leadId, n: i } }));
     // Among them, a repeat of a stored event and a conflicting re-use of its id.
     const requests = [...events, first, { ...first, data: { ...first.data, name: "Other" }, fingerprint: "different" }];
-    const results = await Promise.all(requests.map((e) => ingestGrouped(env, "demo", e.entity, [e])));
+    const results = await Promise.all(requests.map((e) => ingestGrouped(env, DEMO, e.entity, [e])));
 
     expect(results.map((r) => r.length)).toEqual(requests.map(() => 1));
     expect(results.slice(0, 30).map(([r]) => [r!.id, r!.status])).toEqual(events.map((e) => [e.id, "accepted"]));
@@ -50,7 +53,7 @@ describe("group commit at the router", () => {
   it("sends a lone event at once, on its own", async () => {
     const leadId = uniqueId();
     const calls = await countIngests(leadId);
-    const [result] = await ingestGrouped(env, "demo", { type: "lead", id: leadId }, [leadEvent(leadId)]);
+    const [result] = await ingestGrouped(env, DEMO, { type: "lead", id: leadId }, [leadEvent(leadId)]);
     expect(result).toMatchObject({ status: "accepted", seq: 1 });
     expect(calls).toEqual([1]);
   });
@@ -62,10 +65,36 @@ describe("group commit at the router", () => {
     const good = Array.from({ length: 5 }, (_, i) => leadEvent(leadId, { id: `evt_good_${i}_${leadId}` }));
     // An event whose entity is not the actor it is routed to: the actor refuses the whole call.
     const poison = leadEvent(leadId, { entity: { type: "lead", id: `${leadId}-other` } });
-    const outcomes = await Promise.allSettled([ingestGrouped(env, "demo", ref, [good[0]!]), ...[...good.slice(1), poison].map((e) => ingestGrouped(env, "demo", ref, [e]))]);
+    const outcomes = await Promise.allSettled([ingestGrouped(env, DEMO, ref, [good[0]!]), ...[...good.slice(1), poison].map((e) => ingestGrouped(env, DEMO, ref, [e]))]);
     expect(outcomes.slice(0, 5).map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
     expect(outcomes[5]).toMatchObject({ status: "rejected" });
     expect((await leadActor(leadId).getEntity())?.events.count).toBe(5);
     expect(calls.length).toBeGreaterThan(1);
+  });
+});
+
+describe("group commit when a sender never comes back", () => {
+  it("resets the lane once a waiter times out, so later requests for the entity go at once", async () => {
+    const leadId = uniqueId();
+    const ref = { type: "lead", id: leadId };
+    const sent: string[][] = [];
+    // The first call is an RPC whose request was cancelled mid-call: it never settles.
+    const send = (events: IncomingEvent[]) => {
+      sent.push(events.map((e) => e.id));
+      if (sent.length === 1) return new Promise<never>(() => undefined);
+      return leadActor(leadId).ingest("demo", events);
+    };
+    const waitMs = 2_000;
+    const [a, b, c] = [0, 1, 2].map((i) => leadEvent(leadId, { id: `evt_lane_${i}_${leadId}` }));
+    void ingestGrouped(env, DEMO, ref, [a!], { send, waitMs });
+    // Gathers behind the stuck call, waits its bound, then sends its own events.
+    const second = await ingestGrouped(env, DEMO, ref, [b!], { send, waitMs });
+    expect(second[0]).toMatchObject({ id: b!.id, status: "accepted" });
+    // The lane was reset: this one is sent at once, not after another full wait behind the stuck call.
+    const started = Date.now();
+    const third = await ingestGrouped(env, DEMO, ref, [c!], { send, waitMs });
+    expect(third[0]).toMatchObject({ id: c!.id, status: "accepted" });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(sent).toEqual([[a!.id], [b!.id], [c!.id]]);
   });
 });

@@ -1,0 +1,61 @@
+// An upgrade in place of the control plane: test/fixtures/v04-state was written by 0.4 (commit
+// 02d9bb2, the last before API-key tags and tenant incarnations) running `npm start` with the
+// SECRETS_KEY below: the admin API created tenant `legacy` and a key for it (fixture.json), the
+// tenant set a CRM destination and an endpoint, and sent lead.created for lead L-old. Today's
+// code must serve all of it with no manual step: the untagged key, the sealed destination and
+// endpoint secret, the entity under its pre-incarnation actor name; and still refuse forged keys
+// of other names without a lookup.
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Usage } from "../../src/usage";
+import { ADMIN, call } from "./control";
+import { startServer, type LocalServer } from "./harness";
+
+const FIXTURE = join(import.meta.dirname, "../fixtures/v04-state");
+const SECRETS_KEY = "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tk=";
+const written = JSON.parse(readFileSync(join(FIXTURE, "fixture.json"), "utf8")) as { key: string; endpoint: { id: string; secret: string } };
+
+let server: LocalServer;
+
+beforeAll(async () => {
+  const persistDir = mkdtempSync(join(tmpdir(), "edgeflow-upgrade04-"));
+  cpSync(FIXTURE, persistDir, { recursive: true });
+  server = await startServer({ persistDir, vars: { SECRETS_KEY, USAGE_ENDPOINT: "1" } });
+});
+afterAll(() => server?.discard());
+
+describe("upgrading a 0.4 control plane in place", () => {
+  it("keeps the tenant's untagged key, its sealed destination and endpoint, and its entity", async () => {
+    const entity = await call<{ state: Record<string, unknown>; events: { count: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-old");
+    expect(entity.status).toBe(200);
+    expect(entity.body.state).toMatchObject({ id: "L-old", email: "old@example.com" });
+    expect(entity.body.events.count).toBe(1);
+    const destinations = await call<{ destinations: Record<string, Record<string, string>> }>(server.url, written.key, "GET", "/v1/destinations");
+    expect(destinations.body.destinations.crm).toEqual({ url: "http://127.0.0.1:9911/crm", apiKey: "…cret" });
+    const endpoints = await call<{ endpoints: Array<{ id: string }> }>(server.url, written.key, "GET", "/v1/endpoints");
+    expect(endpoints.body.endpoints.map((e) => e.id)).toEqual([written.endpoint.id]);
+    // New events land in the same entity (its pre-incarnation actor name), after the old one.
+    const posted = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_1", type: "lead.updated", data: { id: "L-old", status: "won" } });
+    expect(posted.status).toBe(202);
+    expect(posted.body.seq).toBe(2);
+    const detail = await call(server.url, ADMIN, "GET", "/v1/admin/tenants/legacy");
+    expect(detail.body).toMatchObject({ name: "legacy", status: "active", inheritDestinations: false, keys: 1 });
+  });
+
+  it("tags the keys it makes now, and still refuses forged keys of other names without a lookup", async () => {
+    const fresh = await call<{ key: string }>(server.url, ADMIN, "POST", "/v1/admin/tenants/legacy/keys", { label: "new" });
+    expect(fresh.status).toBe(201);
+    expect((await call(server.url, fresh.body.key, "GET", "/v1/destinations")).status).toBe(200);
+    await call(server.url, "x", "GET", "/_usage");
+    for (let i = 0; i < 20; i++) {
+      const forged = `ek_nobody${i}_${"ab".repeat(24)}`;
+      expect((await call(server.url, forged, "GET", "/v1/dead-letters")).status).toBe(401);
+    }
+    const used = (await call<Usage>(server.url, "x", "GET", "/_usage")).body;
+    expect(used.tenantRequests).toBe(0);
+    // An untagged key under the legacy tenant's name is looked up (it may be one of its old keys), and refused.
+    expect((await call(server.url, `ek_legacy_${"cd".repeat(24)}`, "GET", "/v1/dead-letters")).status).toBe(401);
+  });
+});
