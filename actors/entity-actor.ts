@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { spaceOfActorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors";
-import { settings as readSettings, type Settings } from "../src/config";
+import { settings as readSettings, tenantConfig, type Settings } from "../src/config";
+import { currentSpace } from "../src/control/model";
+import { tenantRuntime } from "../src/control/runtime";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome";
 import type { EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types";
@@ -78,6 +80,13 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const deadline = Date.now() + ALARM_BUDGET_MS;
     try {
       if (!this.store.model) return;
+      if (await this.orphaned(this.store.model.tenant)) {
+        // Its tenant was erased (and perhaps created again as another incarnation) and the erasure
+        // missed it: nothing of it may reach anyone, so it erases itself instead of delivering.
+        this.log("warn", "entity of an erased tenant erased itself", "its space is not its tenant's current one");
+        await this.store.erase();
+        return;
+      }
       this.fireTimers(Date.now());
       await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
     } catch (err) {
@@ -225,6 +234,16 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     return eventPage(this.store, this.deliveries, after, limit);
   }
 
+  /**
+   * Whether this entity belongs to no tenant that exists now: its space is neither the stored
+   * tenant's current one nor a TENANTS tenant's name (the configuration is cached, so this costs
+   * no request per turn).
+   */
+  private async orphaned(tenant: string): Promise<boolean> {
+    const { record } = await tenantRuntime(this.env, tenant);
+    return currentSpace(tenant, record, tenantConfig(this.env, tenant) !== undefined) !== this.space;
+  }
+
   /** This entity's tenant space: the first part of the actor's name (`{space}/{type}/{id}`). */
   private get space(): string {
     const name = this.ctx.id.name;
@@ -233,7 +252,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   private log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
-    const model = this.store.model;
     console[level === "error" ? "error" : "warn"](
       JSON.stringify({ level, msg, actor: this.ctx.id.name, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );

@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/actors";
 import { currentAdminDigest } from "../src/auth";
-import { apiKeyDigest, settings as readSettings, tenantConfig, tenants } from "../src/config";
+import { settings as readSettings, tenantConfig, tenants } from "../src/config";
 import { destinationOf, refusedDestination } from "../src/control/destinations";
 import { openSnapshot } from "../src/control/runtime";
-import { tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "../src/control/model";
+import { currentSpace, tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "../src/control/model";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
 import { VERSION } from "../src/version";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types";
@@ -160,9 +160,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   registerEntities(space: string, entities: EntityRef[]): void {
     addUsage("tenantRequests");
-    const record = this.control.record();
-    const current = record ? tenantSpace(this.tenant, record) : tenantConfig(this.env, this.tenant) ? this.tenant : null;
-    if (current !== space) return;
+    if (currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) !== space) return;
     this.control.addEntities(entities);
   }
 

@@ -5,6 +5,7 @@
 import { apiKeyDigest } from "../../src/config";
 import {
   DESTINATION_KINDS,
+  currentSpace,
   sealContext,
   tenantSpace,
   type ApiKeyInfo,
@@ -142,8 +143,7 @@ export class ControlStore {
    */
   writableSpace(isStatic: boolean): string | null {
     const record = this.record();
-    if (record) return record.status === "active" ? tenantSpace(this.tenant, record) : null;
-    return isStatic ? this.tenant : null;
+    return record?.status === "erasing" ? null : currentSpace(this.tenant, record, isStatic);
   }
 
   /** The space sealed values are bound to now. */

@@ -141,6 +141,14 @@ export function tenantSpace(tenant: string, record: Pick<TenantRecord, "incarnat
   return record?.incarnation ? `${tenant}~${record.incarnation}` : tenant;
 }
 
+/**
+ * The space a tenant has now: a stored tenant's (by its record, whatever its status), a TENANTS
+ * tenant's name when `isStatic`, or null for a tenant that does not exist.
+ */
+export function currentSpace(tenant: string, record: Pick<TenantRecord, "incarnation"> | null, isStatic: boolean): string | null {
+  return record ? tenantSpace(tenant, record) : isStatic ? tenant : null;
+}
+
 /** Seal contexts: a sealed value opens only for the tenant (incarnation) and field it was sealed for. */
 export const sealContext = {
   destination: (space: string, kind: DestinationKind) => `${space}/destination/${kind}`,
