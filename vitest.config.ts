@@ -14,6 +14,7 @@ TEST_TENANTS.src = {
     stripe: { scheme: "stripe", secret: "whsec_stripe_test_secret", mapping: { types: { "customer.created": "lead.created" } } },
     gh: { scheme: "github", secret: "gh-test-secret", mapping: { types: { "issues.opened": "lead.updated" }, data: "", id: "sender.login" } },
     hmac: { scheme: "hmac-sha256", secret: "hmac-test-secret", header: "x-edgeflow-signature" },
+    shop: { scheme: "shopify", secret: "shpss_test_secret", mapping: { types: { "customers/create": "lead.updated" } } },
   },
 };
 for (let i = 1; i <= 20; i++) {

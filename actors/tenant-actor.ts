@@ -4,7 +4,7 @@ import { currentAdminDigest } from "../src/auth";
 import { settings as readSettings, tenantConfig, tenants } from "../src/config";
 import { destinationOf, refusedDestination } from "../src/control/destinations";
 import { openSnapshot } from "../src/control/runtime";
-import { currentSpace, tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "../src/control/model";
+import { currentSpace, tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
 import { VERSION } from "../src/version";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types";
@@ -126,6 +126,17 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   createEndpoint(space: string, input: { url: string; eventTypes: string[] | null; description: string | null }): Promise<(EndpointInfo & { secret: string }) | null> {
     addUsage("tenantRequests");
     return this.writable(space) ? this.control.createEndpoint(input, Date.now()) : Promise.resolve(null);
+  }
+
+  putSource(space: string, name: string, value: StoredSource): Promise<boolean> {
+    addUsage("tenantRequests");
+    return this.writable(space) ? this.control.putSource(name, value).then(() => true) : Promise.resolve(false);
+  }
+
+  /** Null: refused; else whether there was one to delete. */
+  deleteSource(space: string, name: string): boolean | null {
+    addUsage("tenantRequests");
+    return this.writable(space) ? this.control.deleteSource(name) : null;
   }
 
   listEndpoints(): EndpointInfo[] {

@@ -1,34 +1,20 @@
 // Signs a JSON body the way a provider would and prints a ready curl command for
 // POST /v1/sources/{tenant}/{source}. Usage:
 //   npm run sign -- --scheme stripe --secret whsec_… --body event.json [--tenant demo] [--source stripe]
-//                   [--url http://localhost:8787] [--id msg_…] [--event issues] [--header X-Signature]
+//                   [--url http://localhost:8787] [--id msg_…] [--event issues|customers/create] [--header X-Signature]
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cli } from "./lib/args.ts";
-import { bytesToHex, hmac, hmacKey, signedContent } from "../src/sources/crypto.ts";
-import { signStandardWebhooks } from "../src/sources/sign.ts";
+import { SCHEME_NAMES, signatureScheme, type SchemeName } from "../src/sources/schemes.ts";
 
-export const SCHEMES = ["standard-webhooks", "stripe", "github", "hmac-sha256"] as const;
-type Scheme = (typeof SCHEMES)[number];
+/** Every registered scheme's name (src/sources/schemes.ts). */
+export const SCHEMES = SCHEME_NAMES;
 
-
-/** The signature headers for `body` under `scheme`, as a provider would send them. */
-export async function signatureHeaders(scheme: Scheme, secret: string, body: Uint8Array<ArrayBuffer>, options: { id: string; now: number; event?: string; header?: string }): Promise<Record<string, string>> {
-  const ts = Math.floor(options.now / 1000);
-  switch (scheme) {
-    case "standard-webhooks":
-      return signStandardWebhooks(secret, options.id, body, options.now);
-    case "stripe":
-      return { "Stripe-Signature": `t=${ts},v1=${bytesToHex(await hmac(await hmacKey(secret), signedContent(`${ts}.`, body)))}` };
-    case "github":
-      return {
-        "X-Hub-Signature-256": `sha256=${bytesToHex(await hmac(await hmacKey(secret), signedContent("", body)))}`,
-        "X-GitHub-Delivery": options.id,
-        "X-GitHub-Event": options.event ?? "issues",
-      };
-    case "hmac-sha256":
-      return { [options.header ?? "X-Signature"]: bytesToHex(await hmac(await hmacKey(secret), signedContent("", body))) };
-  }
+/** The signature headers for `body` under `scheme`, as a provider would send them: the scheme's own `sign`. */
+export function signatureHeaders(scheme: SchemeName, secret: string, body: Uint8Array, options: { id: string; now: number; event?: string; header?: string }): Promise<Record<string, string>> {
+  const found = signatureScheme(scheme);
+  if (!found) throw new Error(`unknown scheme ${scheme}`);
+  return found.sign({ secret, body, ...options });
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -50,7 +36,7 @@ if (import.meta.main) {
     source: { type: "string" },
     url: { type: "string", default: "http://localhost:8787" },
     id: { type: "string" },
-    event: { type: "string", default: "issues" },
+    event: { type: "string" },
     header: { type: "string", default: "X-Signature" },
   });
   const scheme = SCHEMES.find((s) => s === args.scheme);

@@ -1,4 +1,4 @@
-import type { ApiKeyInfo, DestinationKind, EndpointInfo, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
+import type { ApiKeyInfo, DestinationKind, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
 import type { Counts } from "./metrics/counts";
@@ -79,6 +79,10 @@ export interface TenantActorRpc {
   updateEndpoint(space: string, id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;
   deleteEndpoint(space: string, id: string): Promise<boolean>;
   rotateEndpointSecret(space: string, id: string): Promise<string | null>;
+  /** False: refused. */
+  putSource(space: string, name: string, value: StoredSource): Promise<boolean>;
+  /** Null: refused; else whether there was one to delete. */
+  deleteSource(space: string, name: string): Promise<boolean | null>;
   registerEntities(space: string, entities: EntityRef[]): Promise<void>;
   recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;

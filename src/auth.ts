@@ -1,6 +1,6 @@
 import type { IRequest } from "itty-router";
 import type { Watcher } from "./actors";
-import { directory } from "./actors";
+import { hasLegacyKeys } from "./control/directory-cache";
 import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config";
 import { hasValidTag, tenantOfApiKey } from "./control/keys";
 import { tenantSpace } from "./control/model";
@@ -21,10 +21,6 @@ export interface AuthedRequest extends IRequest {
 
 /** The operator key that works in local development only, when ADMIN_API_KEY is unset; see README. */
 export const DEV_ADMIN_KEY = "dev_admin_key";
-
-/** How long the router trusts its copy of the tenants whose untagged keys it may look up. */
-const LEGACY_TTL_MS = 60_000;
-let legacyTenants: { at: number; names: Set<string> } | undefined;
 
 function bearer(request: IRequest): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
@@ -84,11 +80,7 @@ export async function authenticate(request: IRequest, env: Cloudflare.Env): Prom
  * isolate). A forged key of any other shape or name costs no request and no cache slot.
  */
 async function mayLookUp(env: Cloudflare.Env, key: string, tenant: string): Promise<boolean> {
-  if (await hasValidTag(env, key)) return true;
-  if (!legacyTenants || Date.now() - legacyTenants.at > LEGACY_TTL_MS) {
-    legacyTenants = { at: Date.now(), names: new Set(await directory(env).legacyKeyTenants()) };
-  }
-  return legacyTenants.names.has(tenant);
+  return (await hasValidTag(env, key)) || hasLegacyKeys(env, tenant);
 }
 
 /** The admin key in force: ADMIN_API_KEY, else the development key for local requests; null: none. */

@@ -1,21 +1,15 @@
 import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
-import { DESTINATION_SCHEMAS } from "./control/model";
+import { DESTINATION_SCHEMAS, SourceMappingSchema } from "./control/model";
 import { isLocalDeployment } from "./local";
 import { bytesToHex } from "./sources/crypto";
+import { SCHEME_NAMES } from "./sources/schemes";
 
+/** A signed source, in TENANTS or stored: its scheme is one of the registry's (src/sources/schemes.ts). */
 const SourceConfig = object({
-  scheme: enums(["standard-webhooks", "stripe", "github", "hmac-sha256"]),
+  scheme: enums(SCHEME_NAMES),
   secret: string(),
   header: optional(string()),
-  mapping: optional(
-    object({
-      type: optional(string()),
-      types: optional(record(string(), string())),
-      data: optional(string()),
-      id: optional(string()),
-      occurredAt: optional(string()),
-    }),
-  ),
+  mapping: optional(SourceMappingSchema),
 });
 
 const TenantConfig = object({

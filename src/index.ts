@@ -11,6 +11,7 @@ import { deleteDestination, getDestinations, putDestination } from "./routes/des
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
 import { getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
+import { deleteSource, getSources, putSource } from "./routes/source-settings";
 import { postBatch, postEvent } from "./routes/events";
 import { getMetrics, getMetricsSummary } from "./routes/metrics";
 import { getLive, postLiveTicket } from "./routes/live";
@@ -99,6 +100,9 @@ router.get("/v1/endpoints/:id", authed(getEndpoint));
 router.patch("/v1/endpoints/:id", authed(updateEndpoint));
 router.delete("/v1/endpoints/:id", authed(deleteEndpoint));
 router.post("/v1/endpoints/:id/rotate-secret", authed(rotateEndpointSecret));
+router.get("/v1/sources", authed(getSources));
+router.put("/v1/sources/:name", authed(putSource));
+router.delete("/v1/sources/:name", authed(deleteSource));
 
 export default {
   fetch: (request, env, ctx) => {

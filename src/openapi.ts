@@ -3,6 +3,7 @@
 // it; a test fails when they differ), and the end-to-end tests validate every answer they get
 // from the server against it (test/e2e/setup.ts), so it cannot drift from the code.
 import { DESTINATION_KINDS } from "./control/model";
+import { SCHEME_NAMES } from "./sources/schemes";
 import { registeredTypes } from "./events/registry";
 import { VERSION } from "./version";
 
@@ -123,6 +124,11 @@ const schemas: Record<string, Schema> = {
   }),
   Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime }),
   NewEndpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" } }),
+  SourceMapping: obj({ type: str, types: { type: "object", additionalProperties: str }, data: str, id: str, occurredAt: str }, ["type", "types", "data", "id", "occurredAt"]),
+  Source: obj(
+    { scheme: { type: "string", enum: SCHEME_NAMES }, secret: str, header: str, mapping: ref("SourceMapping") },
+    ["header", "mapping"],
+  ),
   EndpointInput: obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["eventTypes", "description"]),
 };
 
@@ -170,7 +176,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/v1/sources/{tenant}/{source}": {
       post: op(
-        "A provider's signed webhook (Standard Webhooks, Stripe, GitHub, HMAC-SHA256), stored as an event",
+        `A provider's signed webhook (${SCHEME_NAMES.join(", ")}), verified with the tenant's source of that name (stored, else in TENANTS) and stored as an event`,
         {
           "202": json(ref("IngestResult"), "Stored"),
           "200": json(ref("IngestResult"), "Duplicate"),
@@ -228,6 +234,19 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/v1/endpoints/{id}/rotate-secret": {
       post: op("A new signing secret for later deliveries", { "200": json(obj({ secret: { type: "string", pattern: "^whsec_" } }), "The new secret") }, { parameters: [pathParam("id")] }),
+    },
+    "/v1/sources": {
+      get: op("The tenant's signed sources (stored over TENANTS ones of the same name), secrets masked", {
+        "200": json(obj({ sources: { type: "object", additionalProperties: ref("Source") } }), "Sources"),
+      }),
+    },
+    "/v1/sources/{name}": {
+      put: op(
+        "Set a signed source; POST /v1/sources/{tenant}/{name} verifies with it at once",
+        { "200": json(ref("Source"), "The source, secret masked"), ...withBody },
+        { parameters: [pathParam("name")], requestBody: body(ref("Source")) },
+      ),
+      delete: op("Remove a signed source; later posts to it answer 401 invalid_signature", { "204": noContent }, { parameters: [pathParam("name")] }),
     },
     "/v1/admin/tenants": {
       post: op("Create a stored tenant", { "201": json(ref("Tenant"), "Created"), "409": error("tenant_exists"), ...withBody }, { requestBody: body(obj({ name: str })) }, adminAuth),

@@ -11,6 +11,7 @@ import {
   type ApiKeyInfo,
   type DestinationKind,
   type EndpointInfo,
+  type StoredSource,
   type TenantRecord,
   type TenantSnapshot,
 } from "../../src/control/model";
@@ -32,7 +33,10 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS endpoints (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL
   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
 ];
+/** The tables SCHEMA creates; a tenant stored before one of them existed gets it on its next write. */
+const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources"];
 /** Columns added to a tenant_record table written before 0.5 (its incarnation stays NULL: the plain name). */
 const RECORD_UPGRADE: ReadonlyArray<[string, string]> = [
   ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
@@ -97,9 +101,9 @@ export class ControlStore {
   }
 
   private ensure(): void {
-    if (this.has("tenant_record")) return;
+    if (CONFIG_TABLES.every((t) => this.has(t))) return;
     this.db.schema(SCHEMA);
-    for (const t of ["tenant_record", "api_keys", "destinations", "endpoints"]) this.tables.add(t);
+    for (const t of CONFIG_TABLES) this.tables.add(t);
   }
 
   // ─── Record ───────────────────────────────────────────────────────────────────────────────────
@@ -255,6 +259,25 @@ export class ControlStore {
     return secret;
   }
 
+  // ─── Signed sources ───────────────────────────────────────────────────────────────────────────
+
+  /** Each stored source, still sealed. */
+  sealedSources(): Record<string, string> {
+    if (!this.has("sources")) return {};
+    return Object.fromEntries(this.db.all<{ name: string; sealed: string } & Row>(`SELECT name, sealed FROM sources ORDER BY name`).map((r) => [r.name, r.sealed]));
+  }
+
+  async putSource(name: string, value: StoredSource): Promise<void> {
+    const sealed = await sealSecret(this.env, sealContext.source(this.space(), name), JSON.stringify(value));
+    this.ensure();
+    this.db.sql`INSERT INTO sources (name, sealed) VALUES (${name}, ${sealed}) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`;
+  }
+
+  deleteSource(name: string): boolean {
+    if (!this.has("sources")) return false;
+    return this.db.all(`DELETE FROM sources WHERE name = ? RETURNING name`, name).length > 0;
+  }
+
   // ─── Entities ─────────────────────────────────────────────────────────────────────────────────
 
   /** Adds entities to the tenant's list (known ones are left as they are). */
@@ -296,6 +319,7 @@ export class ControlStore {
       keys: record && this.has("api_keys") ? this.db.all<KeyRow>(`SELECT id, digest FROM api_keys`).map((r) => ({ id: r.id, digest: r.digest })) : [],
       destinations: this.sealedDestinations(),
       endpoints: this.sealedEndpoints(),
+      sources: this.sealedSources(),
       watching: false,
     };
   }

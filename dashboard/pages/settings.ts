@@ -1,9 +1,10 @@
-// Settings: the tenant's destinations and webhook endpoints (its own key suffices) and its API
-// keys (the operator's admin key only: keys are the admin API's).
+// Settings: the tenant's destinations, webhook endpoints and signed sources (its own key
+// suffices) and its API keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api";
-import { DESTINATION_KINDS } from "../../src/control/model";
+import { DESTINATION_KINDS, type StoredSource } from "../../src/control/model";
+import { SCHEME_NAMES } from "../../src/sources/schemes";
 import { when } from "../format";
 
 type Endpoint = Answered<EndpointInfo>;
@@ -24,7 +25,10 @@ export function SettingsPage({ session }: { session: Session }) {
       <${Destinations} session=${session} run=${run} />
       <${Endpoints} session=${session} run=${run} />
     </div>
-    <${Keys} session=${session} run=${run} />
+    <div class="two">
+      <${Sources} session=${session} run=${run} />
+      <${Keys} session=${session} run=${run} />
+    </div>
   </section>`;
 }
 
@@ -48,7 +52,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
     <table aria-label="Destinations">
       <thead><tr><th>Kind</th><th>Settings (secrets masked)</th><th></th></tr></thead>
       <tbody>
-        ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None: handlers use the deployment's settings.</td></tr>`}
+        ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None of its own.</td></tr>`}
         ${Object.entries(list).map(
           ([kind, d]) => html`<tr><td>${kind}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${v}</div>`)}</td>
             <td><button type="button" aria-label=${`Delete ${kind}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${kind}`), await load(), `Deleted ${kind}.`))}>Delete</button></td></tr>`,
@@ -99,6 +103,42 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
       <label for="etypes">Event types (comma-separated; empty for all)</label><input id="etypes" value=${form.types} onInput=${(e: Event) => setForm({ ...form, types: value(e) })} />
       <label for="edesc">Description</label><input id="edesc" value=${form.description} onInput=${(e: Event) => setForm({ ...form, description: value(e) })} />
       <button type="submit">Add endpoint</button>
+    </form>
+  </div>`;
+}
+
+function Sources({ session, run }: { session: Session; run: Run }) {
+  const [list, setList] = useState<Record<string, StoredSource>>({});
+  const [form, setForm] = useState({ name: "", scheme: SCHEME_NAMES[0] as string, secret: "", header: "" });
+  const load = () => api<{ sources: Record<string, StoredSource> }>(session, "GET", "/v1/sources").then((d) => setList(d.sources));
+  useEffect(() => void load(), [session]);
+  const save = run(async () => {
+    const body = { scheme: form.scheme, secret: form.secret, ...(form.header ? { header: form.header } : {}) };
+    await api(session, "PUT", `/v1/sources/${encodeURIComponent(form.name)}`, body);
+    // The form held a secret: it leaves the page once saved.
+    setForm({ name: "", scheme: form.scheme, secret: "", header: "" });
+    await load();
+    return `Saved the source ${form.name}: providers post to /v1/sources/{tenant}/${form.name}.`;
+  });
+  return html`<div class="card">
+    <h2>Signed sources</h2>
+    <table aria-label="Sources">
+      <thead><tr><th>Name</th><th>Scheme</th><th>Secret</th><th></th></tr></thead>
+      <tbody>
+        ${Object.keys(list).length === 0 && html`<tr><td colspan="4" class="muted">No sources.</td></tr>`}
+        ${Object.entries(list).map(
+          ([name, src]) => html`<tr><td>${name}${src.header ? html`<div class="muted">${src.header}</div>` : null}</td><td>${src.scheme}</td><td>${src.secret}</td>
+            <td><button type="button" aria-label=${`Delete source ${name}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/sources/${encodeURIComponent(name)}`), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
+      <label for="sname">Name</label><input id="sname" required pattern="[a-z0-9][a-z0-9_-]{0,63}" value=${form.name} onInput=${(e: Event) => setForm({ ...form, name: value(e) })} />
+      <label for="sscheme">Scheme</label>
+      <select id="sscheme" value=${form.scheme} onChange=${(e: Event) => setForm({ ...form, scheme: value(e) })}>${SCHEME_NAMES.map((k) => html`<option value=${k}>${k}</option>`)}</select>
+      <label for="ssecret">Signing secret</label><input id="ssecret" type="password" autocomplete="off" required value=${form.secret} onInput=${(e: Event) => setForm({ ...form, secret: value(e) })} />
+      ${form.scheme === "hmac-sha256" && html`<label for="sheader">Signature header</label><input id="sheader" placeholder="X-Signature" value=${form.header} onInput=${(e: Event) => setForm({ ...form, header: value(e) })} />`}
+      <button type="submit">Save source</button>
     </form>
   </div>`;
 }

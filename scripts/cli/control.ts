@@ -1,7 +1,8 @@
 // The control-plane commands: tenants and keys (with the operator's admin key), destinations and
 // endpoints (with the tenant's own key).
-import { Argument, type Command } from "commander";
-import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type TenantView } from "../../src/control/model.ts";
+import { Argument, Option, type Command } from "commander";
+import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantView } from "../../src/control/model.ts";
+import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print, table, time } from "./output.ts";
@@ -92,7 +93,7 @@ export function registerControlCommands(program: Command): void {
       const { client, output } = contextOf(command);
       const answer = await client.call<{ destinations: Record<string, Record<string, string>> }>("GET", "/v1/destinations");
       const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${v}`).join("  ")]);
-      print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own: the handlers use the deployment's" : table(["KIND", "SETTINGS"], rows)));
+      print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own" : table(["KIND", "SETTINGS"], rows)));
     });
   destinations
     .command("set <kind>")
@@ -111,7 +112,7 @@ export function registerControlCommands(program: Command): void {
     });
   destinations
     .command("delete <kind>")
-    .description("Remove a destination: the handler falls back to the deployment's")
+    .description("Remove a destination: the handler skips, or uses the deployment's where the tenant inherits it")
     .action(async (kind: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
       await client.call("DELETE", `/v1/destinations/${seg(kind)}`);
@@ -153,6 +154,44 @@ export function registerControlCommands(program: Command): void {
       const { client, output } = contextOf(command);
       await client.call("DELETE", `/v1/endpoints/${seg(id)}`);
       print(output, { deleted: id }, () => `deleted ${id}`);
+    });
+
+  const sources = program.command("sources").description("The tenant's signed webhook sources (tenant key)");
+  sources
+    .command("list", { isDefault: true })
+    .description("The tenant's sources, secrets masked")
+    .action(async (_o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const answer = await client.call<{ sources: Record<string, StoredSource> }>("GET", "/v1/sources");
+      const rows = Object.entries(answer.sources).map(([name, s]) => [name, s.scheme, s.secret, s.header, s.mapping ? JSON.stringify(s.mapping) : null]);
+      print(output, answer.sources, () => (rows.length === 0 ? "no sources" : table(["NAME", "SCHEME", "SECRET", "HEADER", "MAPPING"], rows)));
+    });
+  sources
+    .command("set <name>")
+    .description(`Set a source; providers post to /v1/sources/{tenant}/{name}`)
+    .addOption(new Option("--scheme <scheme>", "how the provider signs").choices(SCHEME_NAMES).makeOptionMandatory())
+    .requiredOption("--secret <secret>", "the provider's signing secret")
+    .option("--header <name>", "the signature header, for schemes where it is yours to choose")
+    .option("--mapping <json>", 'how the payload becomes an event, e.g. \'{"types":{"customer.created":"lead.created"}}\'')
+    .action(async (name: string, options: { scheme: string; secret: string; header?: string; mapping?: string }, command: Command) => {
+      const { client, output } = contextOf(command);
+      let mapping: unknown;
+      try {
+        mapping = options.mapping === undefined ? undefined : JSON.parse(options.mapping);
+      } catch {
+        throw new CliError("--mapping is not JSON", 2);
+      }
+      const body = { scheme: options.scheme, secret: options.secret, ...(options.header ? { header: options.header } : {}), ...(mapping === undefined ? {} : { mapping }) };
+      const saved = await client.call<StoredSource>("PUT", `/v1/sources/${seg(name)}`, body);
+      print(output, saved, () => `${name}: ${saved.scheme}, secret ${saved.secret}; post to ${client.url}/v1/sources/<tenant>/${name}`);
+    });
+  sources
+    .command("delete <name>")
+    .description("Remove a source: posts to it are refused from then on")
+    .action(async (name: string, _o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      await client.call("DELETE", `/v1/sources/${seg(name)}`);
+      print(output, { deleted: name }, () => `deleted ${name}`);
     });
 }
 

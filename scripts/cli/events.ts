@@ -92,9 +92,9 @@ export function registerEventCommands(program: Command): void {
     .option("--tenant <tenant>", "tenant", "demo")
     .option("--source <name>", "source name (default: the scheme)")
     .option("--id <id>", "message or delivery id (default: random)")
-    .option("--event <event>", "GitHub event", "issues")
-    .option("--header <header>", "header of the hmac-sha256 scheme", "X-Signature")
-    .action(async (options: { scheme: (typeof SCHEMES)[number]; secret: string; body: string; tenant: string; source?: string; id?: string; event: string; header: string }, command: Command) => {
+    .option("--event <event>", "the provider's event type, for schemes that send it in a header (GitHub: issues; Shopify: customers/create)")
+    .option("--header <header>", "the signature header, for schemes where the source chooses it (hmac-sha256: X-Signature)")
+    .action(async (options: { scheme: (typeof SCHEMES)[number]; secret: string; body: string; tenant: string; source?: string; id?: string; event?: string; header?: string }, command: Command) => {
       const { client } = contextOf(command);
       const body = new Uint8Array(readFileSync(options.body));
       const id = options.id ?? (options.scheme === "github" ? randomUUID() : `msg_${randomUUID()}`);

@@ -1,6 +1,7 @@
 // The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
-import { array, boolean, define, nonempty, nullable, object, optional, size, string, type Infer } from "superstruct";
+import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
+import { SCHEME_NAMES } from "../sources/schemes";
 
 /** The kinds of destination a tenant may set, one per family of handlers. */
 export const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
@@ -41,6 +42,27 @@ export const SECRET_FIELDS: Record<DestinationKind, readonly string[]> = {
   crm: ["apiKey"],
   ai: ["apiKey"],
 };
+
+/** Names of stored things a path names (tenants, sources): simple, so they never need escaping. */
+export const SIMPLE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A signed source's mapping (src/sources/mapping.ts): where the payload's parts are. */
+export const SourceMappingSchema = object({
+  type: optional(size(string(), 0, 200)),
+  types: optional(record(string(), string())),
+  data: optional(size(string(), 0, 200)),
+  id: optional(size(string(), 0, 200)),
+  occurredAt: optional(size(string(), 0, 200)),
+});
+
+/** What `PUT /v1/sources/{name}` takes: a scheme of the registry (src/sources/schemes.ts) and its secret. */
+export const PutSource = object({
+  scheme: enums(SCHEME_NAMES),
+  secret: Text(1024),
+  header: optional(pattern(size(string(), 1, 100), /^[A-Za-z0-9-]+$/)),
+  mapping: optional(SourceMappingSchema),
+});
+export type StoredSource = Infer<typeof PutSource>;
 
 export const CreateTenant = object({ name: string() });
 export const UpdateTenant = object({ inheritDestinations: optional(boolean()) });
@@ -111,6 +133,8 @@ export interface TenantSnapshot {
   /** Per kind, the destination's JSON, sealed. */
   destinations: Partial<Record<DestinationKind, string>>;
   endpoints: Array<EndpointInfo & { secret: string }>;
+  /** Per name, the stored signed source's JSON, sealed. */
+  sources: Record<string, string>;
   /** Whether a dashboard or `edgeflow tail` is watching the tenant's live feed. */
   watching: boolean;
 }
@@ -153,4 +177,5 @@ export function currentSpace(tenant: string, record: Pick<TenantRecord, "incarna
 export const sealContext = {
   destination: (space: string, kind: DestinationKind) => `${space}/destination/${kind}`,
   endpoint: (space: string, id: string) => `${space}/endpoint/${id}`,
+  source: (space: string, name: string) => `${space}/source/${name}`,
 };

@@ -4,7 +4,7 @@
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
 import { tenantActor } from "../actors";
 import { ConfigError } from "../config";
-import { DESTINATION_KINDS, sealContext, tenantSpace, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
+import { DESTINATION_KINDS, sealContext, tenantSpace, type StoredSource, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
 import { openSecret } from "./secrets";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */
@@ -24,6 +24,8 @@ export interface TenantRuntime {
   keyDigests: Map<string, string>;
   destinations: Destinations;
   endpoints: Map<string, Endpoint>;
+  /** The tenant's stored signed sources, by name, opened. */
+  sources: Map<string, StoredSource>;
   /** Someone watches the live feed (src/live.ts). */
   watching: boolean;
 }
@@ -77,7 +79,12 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
     for (const e of snapshot.endpoints) {
       endpoints.set(e.id, { ...e, secret: await openSecret(env, sealContext.endpoint(space, e.id), e.secret) });
     }
-    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, watching: snapshot.watching };
+    const sources = new Map<string, StoredSource>();
+    for (const [name, sealed] of Object.entries(snapshot.sources)) {
+      // Sealed by the tenant actor from a validated PutSource.
+      sources.set(name, JSON.parse(await openSecret(env, sealContext.source(space, name), sealed)) as StoredSource);
+    }
+    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, sources, watching: snapshot.watching };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

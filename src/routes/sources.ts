@@ -7,6 +7,9 @@ import { parseEnvelope } from "../schemas/envelope";
 import { bytesToHex } from "../sources/crypto";
 import { toEnvelope } from "../sources/mapping";
 import { verifySignature, type SourceConfig } from "../sources/verify";
+import { isStoredTenant } from "../control/directory-cache";
+import { currentSpace, SIMPLE_NAME } from "../control/model";
+import { tenantRuntime } from "../control/runtime";
 import { countingRejection, storeEvent } from "./events";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
@@ -26,10 +29,10 @@ function invalidSignature(): ApiError {
 export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   const { tenant, source } = request.params as { tenant: string; source: string };
   const body = await readBodyLimited(request, settings(env).maxBodyBytes);
-  const sources = TENANT_NAME.test(tenant) ? tenantConfig(env, tenant)?.sources : undefined;
-  const config = sources && Object.hasOwn(sources, source) ? sources[source] : undefined;
+  const found = await findSource(env, tenant, source);
+  const config = found?.config;
   const verified = await verifySignature(config ?? decoySource(), request.headers, body);
-  if (!config || !verified) throw invalidSignature();
+  if (!found || !config || !verified) throw invalidSignature();
 
   // Verified: from here on the request is the tenant's (its counts, its rate limit).
   request.tenant = tenant;
@@ -42,7 +45,24 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ct
     envelope = toEnvelope(config.scheme, config.mapping, payload, verified, bodySha256);
     const event = await parseEnvelope(envelope, { receivedAt: Date.now() });
     event.source = verified.deliveryId === undefined ? { name: source } : { name: source, deliveryId: verified.deliveryId };
-    // Signed sources belong to TENANTS tenants, whose space is their name.
-    return storeEvent(env, { tenant, space: tenant }, event, ctx);
+    return storeEvent(env, { tenant, space: found.space }, event, ctx);
   });
+}
+
+/**
+ * The tenant's source of that name: its stored one (`PUT /v1/sources/{name}`), else the one in
+ * TENANTS. A stored tenant is looked up only if the directory lists it (src/control/directory-cache.ts),
+ * so a post naming an invented tenant touches no actor.
+ */
+async function findSource(env: Cloudflare.Env, tenant: string, source: string): Promise<{ config: SourceConfig; space: string } | null> {
+  if (!TENANT_NAME.test(tenant)) return null;
+  const fixed = tenantConfig(env, tenant);
+  if (SIMPLE_NAME.test(source) && (fixed || (await isStoredTenant(env, tenant)))) {
+    const runtime = await tenantRuntime(env, tenant);
+    const space = currentSpace(tenant, runtime.record, fixed !== undefined);
+    const stored = runtime.sources.get(source);
+    if (space !== null && runtime.record?.status !== "erasing" && stored) return { config: stored, space };
+  }
+  const fromConfig = fixed?.sources && Object.hasOwn(fixed.sources, source) ? fixed.sources[source] : undefined;
+  return fromConfig ? { config: fromConfig, space: tenant } : null;
 }

@@ -54,3 +54,11 @@ export function verifyMac(key: CryptoKey, mac: Uint8Array<ArrayBuffer>, data: Ui
 export function standardWebhooksKey(secret: string): Uint8Array<ArrayBuffer> | null {
   return base64ToBytes(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret);
 }
+
+/** Whether two byte strings are equal, compared without an early exit (constant time for equal lengths). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

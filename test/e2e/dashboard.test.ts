@@ -94,7 +94,7 @@ describe("dashboard", () => {
 
   });
 
-  it("lets the operator sign in with the admin key, pick a tenant, and manage its endpoints, destinations and keys", async () => {
+  it("lets the operator sign in with the admin key, pick a tenant, and manage its endpoints, destinations, sources and keys", async () => {
     await page.goto(local.server.url);
     if (await page.getByRole("button", { name: "Sign out" }).count()) await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API key").fill("dev_admin_key");
@@ -114,6 +114,14 @@ describe("dashboard", () => {
     await expect.poll(async () => (await page.getByRole("table", { name: "Destinations" }).textContent()) ?? "", { timeout: 15_000 }).toContain("…9876");
     expect(await page.getByRole("table", { name: "Destinations" }).textContent()).not.toContain("secretpart");
     expect(await page.getByLabel("URL", { exact: true }).first().inputValue()).toBe("");
+    // A signed source: its secret leaves the form and shows masked.
+    await page.getByLabel("Name", { exact: true }).fill("shop");
+    await page.getByLabel("Scheme").selectOption("shopify");
+    await page.getByLabel("Signing secret").fill("shpss_secretvalue4321");
+    await page.getByRole("button", { name: "Save source" }).click();
+    await expect.poll(async () => (await page.getByRole("table", { name: "Sources" }).textContent()) ?? "", { timeout: 15_000 }).toContain("…4321");
+    expect(await page.getByRole("table", { name: "Sources" }).textContent()).not.toContain("secretvalue");
+    expect(await page.getByLabel("Signing secret").inputValue()).toBe("");
     // demo is a TENANTS tenant: its keys live in that secret, which the page says.
     expect(await page.getByRole("heading", { name: "API keys" }).count()).toBe(1);
     await shot("settings");

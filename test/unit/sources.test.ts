@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { entityActor } from "../../src/actors";
 import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/sources/crypto";
 import { signStandardWebhooks } from "../../src/sources/sign";
+import { SCHEMES } from "../../src/sources/schemes";
 import { verifySignature } from "../../src/sources/verify";
 import { uniqueId } from "./helpers";
 
@@ -227,6 +228,40 @@ describe("GitHub and generic HMAC", () => {
     expect((await send("src", "hmac", anonymous, { "x-edgeflow-signature": anonymousSig, "idempotency-key": "b" })).status).toBe(200);
     await expectRejected(await send("src", "hmac", body, { "x-signature": sig }));
     await expectRejected(await send("src", "hmac", body.replace("H", "I"), { "x-edgeflow-signature": sig }));
+  });
+});
+
+describe("Shopify", () => {
+  const SHOP_SECRET = "shpss_test_secret";
+  // Shopify's own recipe: base64 of HMAC-SHA256 over the raw body, keyed by the client secret.
+  const shopifyMac = async (secret: string, body: string) => bytesToBase64(await hmac(await hmacKey(secret), signedContent("", encoder.encode(body))));
+
+  it("verifies X-Shopify-Hmac-Sha256, maps the topic, and takes the event id from the signed body", async () => {
+    const customer = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+    const body = JSON.stringify({ id: customer, email: "g@example.com", first_name: "Grace", updated_at: "2026-11-28T09:00:00-05:00" });
+    const headers = { "x-shopify-hmac-sha256": await shopifyMac(SHOP_SECRET, body), "x-shopify-topic": "customers/create", "x-shopify-webhook-id": crypto.randomUUID() };
+    const first = await send("src", "shop", body, headers);
+    expect(first.status, await first.clone().text()).toBe(202);
+    expect(await first.json()).toMatchObject({ id: `sha256:${await sha256Hex(body)}`, entity: { type: "lead", id: String(customer) } });
+    // The webhook id header is not signed: a fresh one makes no new event.
+    expect((await send("src", "shop", body, { ...headers, "x-shopify-webhook-id": crypto.randomUUID() })).status).toBe(200);
+    await expectRejected(await send("src", "shop", body, { ...headers, "x-shopify-hmac-sha256": await shopifyMac("wrong", body) }));
+    await expectRejected(await send("src", "shop", `${body} `, headers));
+  });
+});
+
+describe("the scheme registry", () => {
+  it("verifies what each scheme signs, and nothing else: sign and verify share one signing function", async () => {
+    const at = 1_764_000_000_000;
+    const body = encoder.encode(JSON.stringify({ id: "evt_1", type: "lead.created", data: { id: "L-1" } }));
+    for (const scheme of SCHEMES) {
+      const secret = scheme.name === "standard-webhooks" ? SW_SECRET : "a-secret";
+      const headers = new Headers(await scheme.sign({ secret, body, id: "msg_1", now: at, event: "issues" }));
+      expect(await scheme.verify({ headers, body, secret, now: at }), scheme.name).not.toBeNull();
+      expect(await scheme.verify({ headers, body: encoder.encode("{}"), secret, now: at }), scheme.name).toBeNull();
+      const other = scheme.name === "standard-webhooks" ? "whsec_b3RoZXItc2VjcmV0LWJ5dGVz" : "another-secret";
+      expect(await scheme.verify({ headers, body, secret: other, now: at }), scheme.name).toBeNull();
+    }
   });
 });
 

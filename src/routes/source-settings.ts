@@ -1,0 +1,54 @@
+// `/v1/sources`: the tenant's signed sources (`POST /v1/sources/{tenant}/{name}`, src/routes/sources.ts),
+// set with its own key. The secret is sealed at rest like a destination's and shown masked.
+import { tenantActor } from "../actors";
+import type { AuthedRequest } from "../auth";
+import { tenantConfig } from "../config";
+import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model";
+import { forgetTenant, freshTenantRuntime } from "../control/runtime";
+import { maskSecret } from "../control/secrets";
+import { ApiError } from "../errors";
+import { signatureScheme } from "../sources/schemes";
+import { notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body";
+
+function nameOf(request: AuthedRequest): string {
+  const name = request.params.name ?? "";
+  if (!SIMPLE_NAME.test(name)) throw new ApiError(400, "invalid_request", "The source name is invalid", [{ path: "name", message: "expected [a-z0-9][a-z0-9_-]{0,63}" }]);
+  return name;
+}
+
+/** A source as the API shows it: the secret masked. */
+function masked(source: StoredSource): StoredSource {
+  return { ...source, secret: maskSecret(source.secret) };
+}
+
+/** `GET /v1/sources`: the tenant's sources, stored ones over TENANTS ones of the same name, masked. */
+export async function getSources(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const stored = (await freshTenantRuntime(env, request.tenant)).sources;
+  const fixed = tenantConfig(env, request.tenant)?.sources ?? {};
+  const out: Record<string, StoredSource> = {};
+  for (const [name, source] of Object.entries(fixed)) out[name] = masked(source);
+  for (const [name, source] of stored) out[name] = masked(source);
+  return Response.json({ sources: out });
+}
+
+/** `PUT /v1/sources/{name}`: sets (replaces) one source; posts to it verify with it at once on this server. */
+export async function putSource(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const name = nameOf(request);
+  const source = await readRequest(request, env, PutSource, "source");
+  if (source.header !== undefined && !signatureScheme(source.scheme)?.defaultHeader) {
+    throw new ApiError(400, "invalid_request", "The source is invalid", [{ path: "header", message: `the ${source.scheme} scheme has a fixed signature header` }]);
+  }
+  requireSecretsKey(env, request);
+  if (!(await tenantActor(env, request.tenant).putSource(request.space, name, source))) throw staleTenant();
+  forgetTenant(request.tenant);
+  return Response.json(masked(source));
+}
+
+/** `DELETE /v1/sources/{name}`: later posts to it answer `401 invalid_signature`. */
+export async function deleteSource(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const deleted = await tenantActor(env, request.tenant).deleteSource(request.space, nameOf(request));
+  forgetTenant(request.tenant);
+  if (deleted === null) throw staleTenant();
+  if (!deleted) throw notFound("source");
+  return new Response(null, { status: 204 });
+}
