@@ -1,7 +1,7 @@
 // The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
-import { SCHEME_NAMES } from "../sources/schemes";
+import { SCHEME_NAMES } from "../sources/schemes.ts";
 
 /** The kinds of destination a tenant may set, one per family of handlers. */
 export const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
