@@ -40,6 +40,8 @@ export interface ScenarioCost {
 
 interface Scenario {
   name: string;
+  /** Sent as a stored tenant with only a Slack destination (no deployment destinations inherited): every other handler is unconfigured. */
+  slackOnly?: boolean;
   /** A live-feed watcher is open throughout (the dashboard's Live page), and events go at this many per second. */
   watched?: { eventsPerSecond: number };
   /**
@@ -82,6 +84,28 @@ const SCENARIOS: Scenario[] = [
         body: { id: `${run}-o${i}`, type: "offer.submitted", data: { id: `${run}-O${i}`, leadId: lead(run, i), amount: 100 + i, currency: "EUR" } },
         events: 1,
         keys: ["slack", "offer-email", "offer-analysis"].map((h) => `${run}-o${i}:${h}`),
+      })),
+  },
+  {
+    name: "lead.created, tenant with only Slack",
+    slackOnly: true,
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "/v1/events",
+        body: { id: `${run}-sc${i}`, type: "lead.created", data: { id: `${lead(run, i)}-s`, email: `s${i}@example.com`, name: `Lead ${i}` } },
+        events: 1,
+        keys: [`${run}-sc${i}:slack`, `edgeflow:${run}-sc${i}:follow-up:slack`],
+      })),
+  },
+  {
+    name: "lead.updated, tenant with only Slack",
+    slackOnly: true,
+    requests: (run, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "/v1/events",
+        body: { id: `${run}-su${i}`, type: "lead.updated", data: { id: `${lead(run, i)}-s`, status: "contacted" } },
+        events: 1,
+        keys: [`${run}-su${i}:slack`],
       })),
   },
   {
@@ -136,7 +160,8 @@ const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequ
  * call has arrived and the server has done nothing billable for a second (D1 and Analytics Engine
  * writes have no receiver to watch).
  */
-async function runScenario(server: RunningServer, client: HttpClient, receiver: Receiver, scenario: Scenario, run: string, options: CostOptions): Promise<ScenarioCost> {
+async function runScenario(server: RunningServer, client: HttpClient, receiver: Receiver, scenario: Scenario, run: string, options: CostOptions, slackOnlyKey: string): Promise<ScenarioCost> {
+  const auth = scenario.slackOnly ? { authorization: `Bearer ${slackOnlyKey}` } : AUTH;
   // Whatever earlier work left behind is not this scenario's.
   await settle(client, 1_000, options.settleTimeoutMs);
   const callsBefore = receiver.calls.length;
@@ -146,7 +171,7 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
   const watcher = scenario.watched ? await watchLive(server.url) : null;
   let usage = await takeUsage(client);
   const send = async (request: (typeof requests)[number]) => {
-    const answer = await client.send("POST", request.path, JSON.stringify(request.body), AUTH);
+    const answer = await client.send("POST", request.path, JSON.stringify(request.body), auth);
     if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${answer.body}`);
   };
   if (scenario.watched) {
@@ -234,6 +259,20 @@ function price(name: string, events: number, usage: Usage, cpuMs: number): Scena
   return { name, events, perEvent, dollarsPerMillion: { ...dollars, total }, counters };
 }
 
+/** A stored tenant whose only destination is Slack, over the admin API (the local development admin key); its API key. */
+async function slackOnlyTenant(client: HttpClient, receiverUrl: string, run: string): Promise<string> {
+  const admin = { authorization: "Bearer dev_admin_key" };
+  const name = `slackonly-${run}`.toLowerCase().slice(0, 60);
+  const created = await client.send("POST", "/v1/admin/tenants", JSON.stringify({ name }), admin);
+  if (created.status !== 201) throw new Error(`creating the Slack-only tenant answered ${created.status} ${created.body}`);
+  const key = await client.send("POST", `/v1/admin/tenants/${name}/keys`, "{}", admin);
+  if (key.status !== 201) throw new Error(`its key answered ${key.status} ${key.body}`);
+  const { key: apiKey } = JSON.parse(key.body) as { key: string };
+  const slack = await client.send("PUT", "/v1/destinations/slack", JSON.stringify({ url: `${receiverUrl}/slack` }), { authorization: `Bearer ${apiKey}` });
+  if (slack.status !== 200) throw new Error(`its Slack destination answered ${slack.status} ${slack.body}`);
+  return apiKey;
+}
+
 /** Runs every scenario against one fresh server and receiver. */
 export async function runCost(options: CostOptions, log: (line: string) => void = () => {}): Promise<ScenarioCost[]> {
   const receiver = await startReceiver();
@@ -243,10 +282,11 @@ export async function runCost(options: CostOptions, log: (line: string) => void 
   const client = httpClient(server.url, 8);
   const run = `cost${Date.now().toString(36)}`;
   try {
+    const slackOnlyKey = await slackOnlyTenant(client, receiver.url, run);
     const results: ScenarioCost[] = [];
     for (const scenario of SCENARIOS) {
       log(`  ${scenario.name} …`);
-      results.push(await runScenario(server, client, receiver, scenario, run, options));
+      results.push(await runScenario(server, client, receiver, scenario, run, options, slackOnlyKey));
     }
     return results;
   } finally {

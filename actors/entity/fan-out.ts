@@ -23,7 +23,7 @@ import type { JsonObject, LiveMessage } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
 import { endInlineCall, startInlineCall } from "../outbound";
 import type { Deliveries, EventRow } from "./deliveries";
-import { advance, mergeState, stateValues, type EntityModel, type Lease, type Progress } from "./model";
+import { advance, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model";
 import type { EntityStore } from "./store";
 
 /**
@@ -420,17 +420,31 @@ export class FanOut {
     logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", { tenant, entity: `${entity.type}/${entity.id}`, ...fields });
   }
 
-  /** Settles a run as skipped because the handler is not configured: one row for the whole run. */
+  /**
+   * Settles work as skipped because the handler is not configured. A range after the cursor costs
+   * no row: the cursor moves past it in memory and the head records the run with its reason
+   * (written with the turn's other cursor moves). A pending row (a retry or replay whose handler
+   * lost its configuration) is settled in its own row, as it already has one.
+   */
   private skip(work: Work, reason: string): void {
     const progress = this.store.entity.progress[work.handler]!;
     const first = Number(work.events[0]!.seq);
     const last = Number(work.events[work.events.length - 1]!.seq);
     const now = Date.now();
     countAttempt(this.store.entity.tenant, work.handler, "skipped", undefined, work.events.length);
-    this.store.update(() => {
-      this.deliveries.put({ handler: work.handler, seq: first, lastSeq: last, status: "skipped", tries: work.tries ?? 0, error: reason, nextAttemptAt: null, completedAt: now });
-      advance(progress, work.tries === undefined ? work.scanned : first, now);
-    });
+    const row = (from: number, through: number, why: string, tries: number) =>
+      this.deliveries.put({ handler: work.handler, seq: from, lastSeq: through, status: "skipped", tries, error: why, nextAttemptAt: null, completedAt: now });
+    if (work.tries !== undefined) {
+      this.store.update(() => {
+        row(first, last, reason, work.tries!);
+        advance(progress, first, now);
+      });
+      return;
+    }
+    const evicted = recordSkip(progress, first, work.scanned, reason);
+    advance(progress, work.scanned, now);
+    if (evicted) this.store.update(() => row(evicted[0], evicted[1], evicted[2], 0));
+    else this.store.touch();
   }
 
   /** A succeeded delivery's effects on its entity: state fields, a timer. In memory, written with the cursor. */

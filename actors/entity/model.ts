@@ -32,6 +32,12 @@ export interface Progress {
   marks: Array<[seq: number, at: number]>;
   lease?: Lease;
   /**
+   * Runs of seqs the cursor passed as skipped because the handler was not configured, with the
+   * reason: kept in the head (which the turn writes anyway), not as rows, so an unconfigured
+   * handler costs no row per event. A run the cursor passes on from, with the same reason, grows.
+   */
+  skips?: Array<[from: number, through: number, reason: string]>;
+  /**
    * For a customer endpoint's cursor: it takes events after `from` (those received since the
    * endpoint was created) of these types (null: all), as of the last turn. For the delivery views.
    */
@@ -149,6 +155,31 @@ export function advance(progress: Progress, seq: number, now: number): void {
   if (last && now - last[1] < 1000) last[0] = seq;
   else progress.marks.push([seq, now]);
   if (progress.marks.length > MAX_MARKS) progress.marks.shift();
+}
+
+/** Skip runs kept per handler in the head; past this the oldest is kept as a row instead. */
+const MAX_SKIP_RUNS = 16;
+
+/**
+ * Records that the cursor passes from its position to `through` skipping seqs from `from` on, for
+ * `reason`: the last run grows when the cursor has not moved since it and the reason is the same.
+ * Returns the run pushed out of the head to make room (the caller keeps it as a row), if any.
+ */
+export function recordSkip(progress: Progress, from: number, through: number, reason: string): [number, number, string] | null {
+  const runs = (progress.skips ??= []);
+  const last = runs[runs.length - 1];
+  if (last && last[2] === reason && last[1] === progress.through) {
+    last[1] = through;
+    return null;
+  }
+  runs.push([from, through, reason]);
+  return runs.length > MAX_SKIP_RUNS ? runs.shift()! : null;
+}
+
+/** Why `seq` was skipped without a row (the handler was not configured), or null. */
+export function skipReasonOf(progress: Progress, seq: number): string | null {
+  for (const [from, through, reason] of progress.skips ?? []) if (seq >= from && seq <= through) return reason;
+  return null;
 }
 
 /** When the cursor passed `seq` (at the latest), or null if no mark covers it. */

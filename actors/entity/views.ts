@@ -3,7 +3,7 @@
 import { eventDefinition } from "../../src/events/registry";
 import type { DeliveryStatus, DeliveryView, EntityView, EventPage, JsonObject, SourceMeta } from "../../src/types";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
-import { completedAt, handlersOf, stateValues, type EntityModel } from "./model";
+import { completedAt, handlersOf, skipReasonOf, stateValues, type EntityModel } from "./model";
 import type { EntityStore } from "./store";
 
 const MAX_PAGE = 500;
@@ -70,6 +70,8 @@ class DeliveryViews {
       };
     }
     if (progress && seq <= progress.through) {
+      const skipped = skipReasonOf(progress, seq);
+      if (skipped !== null) return { handler, status: "skipped", attempts: 0, lastError: skipped, nextAttemptAt: null, completedAt: iso(completedAt(progress, seq)) };
       return { handler, status: "succeeded", attempts: 1, lastError: null, nextAttemptAt: null, completedAt: iso(completedAt(progress, seq)) };
     }
     const waitsFor = this.blockedUntil.get(handler);

@@ -32,7 +32,7 @@ describe("npm run cost (small run)", () => {
   afterAll(removeBuild);
 
   it("measures every scenario and prices it", () => {
-    expect(results.map((r) => r.events)).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(results.map((r) => r.events)).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
     const table = formatCost(results);
     for (const r of results) {
       expect(table).toContain(r.name);
@@ -86,5 +86,15 @@ describe("npm run cost (small run)", () => {
     expect(scenario("lead.updated (existing").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_UPDATED);
     expect(scenario("lead.created").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_CREATED);
     expect(scenario("offer.submitted").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_OFFER_SUBMITTED);
+  });
+
+  it("holds the same budgets for a tenant with only Slack configured: an unconfigured handler costs no row", () => {
+    const created = scenario("lead.created, tenant with only Slack");
+    const updated = scenario("lead.updated, tenant with only Slack");
+    expect(created.perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_CREATED);
+    expect(updated.perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_UPDATED);
+    // Fewer handlers run: no more rows than the fully configured tenant's same event.
+    expect(updated.perEvent.doRowsWritten).toBeLessThanOrEqual(scenario("lead.updated (existing").perEvent.doRowsWritten);
+    expect(updated.counters.queueWrites).toBe(0);
   });
 });
