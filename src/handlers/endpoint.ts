@@ -6,7 +6,7 @@ import { sendJson } from "./http";
 
 /**
  * Delivers an event to one of the tenant's customer webhook endpoints (handler `endpoint:{id}`):
- * `POST {url}` of `{type, timestamp, data: {id, entity, occurredAt, data}}`, signed the Standard
+ * `POST {url}` of `{type, timestamp, data: {id, seq, entity, occurredAt, data}}`, signed the Standard
  * Webhooks way with the endpoint's own secret, `webhook-id` being the idempotency key. Which events
  * an endpoint takes is the fan-out's to decide (its event types); this only sends.
  */
@@ -25,7 +25,7 @@ const endpoint = defineHandler({
       body: {
         type: event.type,
         timestamp: new Date().toISOString(),
-        data: { id: event.id, entity, occurredAt: new Date(event.occurredAt).toISOString(), data: event.data },
+        data: { id: event.id, seq: event.seq, entity, occurredAt: new Date(event.occurredAt).toISOString(), data: event.data },
       },
     });
   },

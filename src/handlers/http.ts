@@ -62,6 +62,8 @@ export async function sendJson(
       "edgeflow-entity": `${context.entity.type}/${context.entity.id}`,
       "edgeflow-event-id": context.event.id,
       "edgeflow-handler": context.handler,
+      // The event's position in its entity's log: a receiver drops a stale update with one comparison.
+      "edgeflow-seq": String(context.event.seq),
       ...(signingSecret ? await signStandardWebhooks(signingSecret, context.idempotencyKey, body) : {}),
       ...init.headers,
     },

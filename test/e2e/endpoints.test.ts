@@ -100,8 +100,12 @@ describe("customer webhook endpoints", () => {
     expect(JSON.parse(lead.body)).toEqual({
       type: "lead.created",
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      data: { id: "evt_l1", entity: { type: "lead", id: "L-1" }, occurredAt: "2026-11-20T10:00:00.000Z", data: { id: "L-1", email: "l1@example.com", name: "Ada" } },
+      data: { id: "evt_l1", seq: 1, entity: { type: "lead", id: "L-1" }, occurredAt: "2026-11-20T10:00:00.000Z", data: { id: "L-1", email: "l1@example.com", name: "Ada" } },
     });
+    // The sequence on the wire: the header and the payload agree, and the follow-up comes after.
+    for (const c of callsTo("/hooks/all")) expect(c.headers["edgeflow-seq"]).toBe(String((JSON.parse(c.body) as { data: { seq: number } }).data.seq));
+    const followUp = callsTo("/hooks/all").find((c) => c.headers["edgeflow-event-id"] === "edgeflow:evt_l1:follow-up")!;
+    expect(followUp.headers["edgeflow-seq"]).toBe("2");
     const view = await deliveryOf("offer", "O-1", "evt_o1", `endpoint:${offers.id}`);
     expect(view).toMatchObject({ status: "succeeded", attempts: 1 });
 

@@ -59,7 +59,7 @@ describe("alarm-driven delivery", () => {
     const crm = calls.find((c) => c.path === `/crm/contacts/${leadId}`);
     expect(crm?.headers["idempotency-key"]).toBe(leadKey(leadId, event.id, "crm"));
     // Every call says what its key stands for.
-    expect(crm?.headers).toMatchObject({ "edgeflow-tenant": "demo", "edgeflow-entity": `lead/${leadId}`, "edgeflow-event-id": event.id, "edgeflow-handler": "crm" });
+    expect(crm?.headers).toMatchObject({ "edgeflow-tenant": "demo", "edgeflow-entity": `lead/${leadId}`, "edgeflow-event-id": event.id, "edgeflow-handler": "crm", "edgeflow-seq": "1" });
     expect(JSON.parse(crm!.body)).toMatchObject({ id: leadId, email: "ada@example.com", name: "Ada" });
   });
 
