@@ -5,7 +5,7 @@ import { currentSpace } from "../src/control/model";
 import { tenantRuntime } from "../src/control/runtime";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome";
-import type { EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types";
+import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types";
 import { publishLive } from "../src/live";
 import { flushMetrics } from "../src/metrics/record";
 import { addUsage } from "../src/usage";
@@ -14,7 +14,9 @@ import { Deliveries } from "./entity/deliveries";
 import { FanOut } from "./entity/fan-out";
 import { appendEvents } from "./entity/log";
 import { EntityStore } from "./entity/store";
-import { entityView, eventPage } from "./entity/views";
+import { entityView, eventPage, exportView } from "./entity/views";
+import { eventDefinition } from "../src/events/registry";
+import { eraseEntityRows } from "../src/handlers/database";
 import { Db, ENTITY_SQL } from "./sql";
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
@@ -60,6 +62,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
     addUsage("entityRequests");
+    // Erased on request: a late retry must not bring it back.
+    if (this.store.tombstone) return events.map((e) => ({ id: e.id, entity: e.entity, status: "erased", seq: 0 }));
     const now = Date.now();
     const results = appendEvents(this.store, tenant, events, now);
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
@@ -79,6 +83,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     addUsage("entityRequests");
     const deadline = Date.now() + ALARM_BUDGET_MS;
     try {
+      if (this.store.tombstone?.cleanup) {
+        await this.cleanUpErased();
+        return;
+      }
       if (!this.store.model) return;
       if (await this.orphaned(this.store.model.tenant)) {
         // Its tenant was erased (and perhaps created again as another incarnation) and the erasure
@@ -103,6 +111,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   private nextWakeAt(): number | null {
     const model = this.store.model;
+    if (this.store.tombstone?.cleanup) return Date.now() + REPORT_RETRY_MS;
     if (!model) return null;
     const now = Date.now();
     const { pending, dead } = this.deliveries.wakeTimes();
@@ -220,6 +229,48 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async erase(): Promise<void> {
     addUsage("entityRequests");
     await this.store.erase();
+  }
+
+  /**
+   * Erasure on request (`DELETE /v1/entities/{type}/{id}`): the storage goes, a tombstone stays,
+   * then its D1 rows and the tenant's index entries go too; if that last part fails, the alarm
+   * tries again until it is done.
+   */
+  async eraseEntity(): Promise<"erased" | "missing" | "gone"> {
+    addUsage("entityRequests");
+    if (this.store.tombstone) return "gone";
+    const model = this.store.model;
+    if (!model) return "missing";
+    const types = this.store.db.all<{ type: string }>(`SELECT DISTINCT type FROM events WHERE seq > 0`).map((r) => r.type);
+    const mirrorTables = [...new Set(types.flatMap((t) => eventDefinition(t)?.mirror?.table ?? []))];
+    await this.store.eraseToTombstone({ tenant: model.tenant, space: this.space, entity: model.entity, mirrorTables }, Date.now());
+    await this.cleanUpErased();
+    return "erased";
+  }
+
+  /** Removes an erased entity's D1 rows and dead-letter entries; re-arms the alarm if it could not. */
+  private async cleanUpErased(): Promise<void> {
+    const cleanup = this.store.tombstone?.cleanup;
+    if (!cleanup) return;
+    try {
+      if (this.env.DB) await eraseEntityRows(this.env.DB, cleanup.tenant, cleanup.entity, cleanup.mirrorTables);
+      await tenantActor(this.env, cleanup.tenant).forgetEntity(cleanup.space, cleanup.entity);
+      this.store.cleanedUp();
+    } catch (err) {
+      this.log("warn", "erased entity's D1 rows or dead letters not removed yet; will retry", err);
+    }
+    await this.scheduleNextAlarm();
+  }
+
+  erasedAt(): number | null {
+    addUsage("entityRequests");
+    return this.store.tombstone?.erasedAt ?? null;
+  }
+
+  /** Everything the entity holds as one document (state, the whole log with deliveries, dead letters, scheduled events). */
+  exportEntity(): EntityExport | null {
+    addUsage("entityRequests");
+    return exportView(this.store, this.deliveries);
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────

@@ -175,6 +175,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     this.control.addEntities(entities);
   }
 
+  /** One entity was erased on request: its dead letters and its place in the tenant's list go too. */
+  forgetEntity(space: string, entity: EntityRef): void {
+    addUsage("tenantRequests");
+    if (currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) !== space) return;
+    this.ctx.storage.transactionSync(() => this.index.forgetEntity(entity));
+    this.control.forgetEntities([entity]);
+  }
+
   // ─── Dead letters ─────────────────────────────────────────────────────────────────────────────
 
   async recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void> {

@@ -3,7 +3,7 @@ import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
 import type { Counts } from "./metrics/counts";
 import type { MetricsSnapshot } from "./metrics/exposition";
-import type { EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types";
+import type { EntityExport, EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types";
 
 /**
  * The actor name for an entity: the tenant's space (src/control/model.ts `tenantSpace`), type and
@@ -34,6 +34,16 @@ export interface EntityActorRpc {
   replay(refs: DeliveryRef[]): Promise<number>;
   /** Deletes all of the entity's storage and its alarm (offboarding). */
   erase(): Promise<void>;
+  /**
+   * Erases the entity on request and leaves a tombstone: `missing` if it never had an event,
+   * `gone` if it was erased before. Its D1 rows and dead letters go with it (from its alarm if the
+   * first try fails).
+   */
+  eraseEntity(): Promise<"erased" | "missing" | "gone">;
+  /** When the entity was erased on request, or null. */
+  erasedAt(): Promise<number | null>;
+  /** Everything the entity holds, as one document; null if it never had an event (or was erased). */
+  exportEntity(): Promise<EntityExport | null>;
 }
 
 /** What the admin API shows of a stored tenant. */
@@ -84,6 +94,8 @@ export interface TenantActorRpc {
   /** Null: refused; else whether there was one to delete. */
   deleteSource(space: string, name: string): Promise<boolean | null>;
   registerEntities(space: string, entities: EntityRef[]): Promise<void>;
+  /** Forgets one erased entity: its dead-letter entries and its place in the list. */
+  forgetEntity(space: string, entity: EntityRef): Promise<void>;
   recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<number>;

@@ -9,7 +9,7 @@ import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { deleteDestination, getDestinations, putDestination } from "./routes/destinations";
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
-import { getEntity, getEntityEvents } from "./routes/entities";
+import { deleteEntity, exportEntity, getEntity, getEntityEvents } from "./routes/entities";
 import { postSourceEvent } from "./routes/sources";
 import { deleteSource, getSources, putSource } from "./routes/source-settings";
 import { postBatch, postEvent } from "./routes/events";
@@ -89,6 +89,8 @@ router.post("/v1/live/ticket", authed(postLiveTicket));
 router.get("/v1/metrics", authed(getMetricsSummary));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
+router.get("/v1/entities/:type/:id/export", authed(exportEntity));
+router.delete("/v1/entities/:type/:id", authed(deleteEntity));
 router.get("/v1/dead-letters", authed(listDeadLetters));
 router.post("/v1/dead-letters/replay", authed(replayDeadLetters));
 router.get("/v1/destinations", authed(getDestinations));

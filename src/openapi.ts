@@ -34,6 +34,8 @@ const ERROR_CODES = [
   "rate_limited",
   "upgrade_required",
   "configuration_error",
+  "gone",
+  "entity_erased",
   "unavailable",
 ];
 
@@ -71,24 +73,30 @@ const schemas: Record<string, Schema> = {
     events: obj({ count: int, lastSeq: int }),
     deliveries: obj({ pending: int, succeeded: int, skipped: int, dead: int }),
   }),
-  EventPage: obj({
-    events: {
-      type: "array",
-      items: obj(
-        {
-          id: str,
-          seq: { type: "integer", minimum: 1 },
-          type: str,
-          occurredAt: dateTime,
-          receivedAt: dateTime,
-          data: { type: "object" },
-          source: obj({ name: str, deliveryId: str }, ["deliveryId"]),
-          deliveries: { type: "array", items: ref("Delivery") },
-        },
-        ["source"],
-      ),
+  Event: obj(
+    {
+      id: str,
+      seq: { type: "integer", minimum: 1 },
+      type: str,
+      occurredAt: dateTime,
+      receivedAt: dateTime,
+      data: { type: "object" },
+      source: obj({ name: str, deliveryId: str }, ["deliveryId"]),
+      deliveries: { type: "array", items: ref("Delivery") },
     },
-    next: nullable(str),
+    ["source"],
+  ),
+  EventPage: obj({ events: { type: "array", items: ref("Event") }, next: nullable(str) }),
+  EntityExport: obj({
+    entity: ref("EntityRef"),
+    state: { type: "object" },
+    version: int,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    events: { type: "array", items: ref("Event") },
+    deadLetters: { type: "array", items: obj({ id: str, eventId: str, handler: str, attempts: int, lastError: nullable(str), deadAt: dateTime }) },
+    scheduled: { type: "array", items: obj({ id: str, type: str, deliverAt: dateTime }) },
+    exportedAt: dateTime,
   }),
   DeadLetter: obj({ id: str, entity: ref("EntityRef"), eventId: str, handler: str, attempts: int, lastError: nullable(str), deadAt: dateTime }),
   DeadLetterPage: obj({ deadLetters: { type: "array", items: ref("DeadLetter") }, next: nullable(str) }),
@@ -165,6 +173,7 @@ export function openApiDocument(): Record<string, unknown> {
         "202": json(ref("IngestResult"), "Stored (status accepted)"),
         "200": json(ref("IngestResult"), "A repeat of a known id with the same content (status duplicate)"),
         "409": error("The id is known with different content (id_conflict); nothing stored"),
+        "410": error("The entity was erased (entity_erased); nothing stored"),
         "422": error("The type is not registered"),
         ...withBody,
       }, { requestBody: body(ref("Envelope")), parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: str }] }),
@@ -181,6 +190,7 @@ export function openApiDocument(): Record<string, unknown> {
           "202": json(ref("IngestResult"), "Stored"),
           "200": json(ref("IngestResult"), "Duplicate"),
           "409": error("id_conflict"),
+          "410": error("The entity was erased (entity_erased)"),
           "422": error("The mapped type is not registered"),
           ...withBody,
         },
@@ -189,10 +199,21 @@ export function openApiDocument(): Record<string, unknown> {
       ),
     },
     "/v1/entities/{type}/{id}": {
-      get: op("An entity's state and counters", { "200": json(ref("Entity"), "The entity") }, { parameters: [pathParam("type"), pathParam("id")] }),
+      get: op("An entity's state and counters", { "200": json(ref("Entity"), "The entity"), "410": error("Erased (gone)") }, { parameters: [pathParam("type"), pathParam("id")] }),
+      delete: op(
+        "Erase the entity: its storage, D1 rows and dead letters; a tombstone stays, so GET answers 410 gone and new events 410 entity_erased",
+        { "204": noContent, "410": error("Erased before (gone)") },
+        { parameters: [pathParam("type"), pathParam("id")] },
+      ),
+    },
+    "/v1/entities/{type}/{id}/export": {
+      get: op("Everything the entity holds, as one document: state, every event with its deliveries, dead letters, scheduled events", {
+        "200": json(ref("EntityExport"), "The export"),
+        "410": error("Erased (gone)"),
+      }, { parameters: [pathParam("type"), pathParam("id")] }),
     },
     "/v1/entities/{type}/{id}/events": {
-      get: op("A page of the entity's log, each event with its deliveries", { "200": json(ref("EventPage"), "A page"), "400": error("A bad query parameter") }, {
+      get: op("A page of the entity's log, each event with its deliveries", { "200": json(ref("EventPage"), "A page"), "400": error("A bad query parameter"), "410": error("Erased (gone)") }, {
         parameters: [pathParam("type"), pathParam("id"), queryParam("after"), queryParam("limit", { type: "integer", minimum: 1, maximum: 500 })],
       }),
     },

@@ -31,8 +31,11 @@ export interface SourceMeta {
   deliveryId?: string;
 }
 
-/** `conflict`: the id is known with a different fingerprint; nothing was stored. */
-export type IngestStatus = "accepted" | "duplicate" | "conflict";
+/**
+ * `conflict`: the id is known with a different fingerprint; `erased`: the entity was erased
+ * (`DELETE /v1/entities/{type}/{id}`) and takes no more events. Nothing was stored for either.
+ */
+export type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased";
 
 export interface IngestResult {
   id: string;
@@ -114,4 +117,19 @@ export interface MetricsSummary {
 export interface TenantScope {
   tenant: string;
   space: string;
+}
+
+/** `GET /v1/entities/{type}/{id}/export`: everything one entity holds, in one document. */
+export interface EntityExport {
+  entity: EntityRef;
+  state: JsonObject;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  /** The whole log in seq order, each event with its deliveries. */
+  events: EventView[];
+  deadLetters: Array<{ id: string; eventId: string; handler: string; attempts: number; lastError: string | null; deadAt: string }>;
+  /** Events the entity will append itself later (the lead's follow-up). */
+  scheduled: Array<{ id: string; type: string; deliverAt: string }>;
+  exportedAt: string;
 }

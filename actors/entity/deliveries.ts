@@ -191,6 +191,15 @@ export class Deliveries {
     );
   }
 
+  /** Every dead delivery, oldest first (an export). */
+  deadRows(): DeadRow[] {
+    if (!this.store.hasExceptions) return [];
+    return this.db.all<DeadRow>(
+      `SELECT d.handler, d.seq, d.tries, d.last_error, d.completed_at, e.id AS event_id
+       FROM deliveries d JOIN events e ON e.seq = d.seq WHERE d.status = 'dead' ORDER BY d.completed_at, d.seq`,
+    );
+  }
+
   markReported(rows: ReadonlyArray<{ handler: string; seq: number }>): void {
     for (const r of rows) this.db.sql`UPDATE deliveries SET dead_reported = 1, next_attempt_at = NULL WHERE handler = ${r.handler} AND seq = ${r.seq} AND status = 'dead'`;
   }

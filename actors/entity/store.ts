@@ -20,6 +20,8 @@ export class EntityStore {
   private writtenAt = Date.now();
   /** Set once the entity's storage is deleted: this instance writes nothing more. */
   private erased = false;
+  /** The entity's tombstone, once it was erased on request: it takes no events, ever. */
+  private tomb: Tombstone | null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -34,6 +36,12 @@ export class EntityStore {
     this.exceptionTables = tables.has("deliveries");
     this.current = this.logTables ? readModel(db) : null;
     this.inserted = this.current !== null;
+    this.tomb = tables.has("tombstone") ? readTombstone(db) : null;
+  }
+
+  /** The tombstone of an entity erased on request, or null. */
+  get tombstone(): Tombstone | null {
+    return this.tomb;
   }
 
   get model(): EntityModel | null {
@@ -127,6 +135,29 @@ export class EntityStore {
     await deleteEverything(this.storage, "entityKvWrites");
   }
 
+  /**
+   * Erases the entity on request: deletes every row and the alarm, then leaves a tombstone (when,
+   * and what is left to clean up elsewhere), so the entity answers `gone` and takes no event again,
+   * after an eviction too. Returns the tombstone.
+   */
+  async eraseToTombstone(cleanup: TombstoneCleanup, now: number): Promise<Tombstone> {
+    await this.erase();
+    const tomb: Tombstone = { erasedAt: now, cleanup };
+    this.storage.transactionSync(() => {
+      this.db.schema([TOMBSTONE]);
+      this.db.sql`INSERT INTO tombstone (singleton, erased_at, cleanup) VALUES (1, ${now}, ${JSON.stringify(cleanup)})`;
+    });
+    this.tomb = tomb;
+    return tomb;
+  }
+
+  /** The cleanup elsewhere is done: the tombstone only answers `gone` from now on. */
+  cleanedUp(): void {
+    if (!this.tomb) return;
+    this.db.sql`UPDATE tombstone SET cleanup = NULL`;
+    this.tomb = { erasedAt: this.tomb.erasedAt, cleanup: null };
+  }
+
   /** Milliseconds since the entity's head was last written (or loaded). */
   sinceWrite(): number {
     return Date.now() - this.writtenAt;
@@ -140,4 +171,27 @@ export class EntityStore {
     this.inserted = true;
     this.dirty = false;
   }
+}
+
+/** What an erased entity still has to remove outside its own storage: its D1 mirror tables' rows and the tenant's index entries. */
+export interface TombstoneCleanup {
+  tenant: string;
+  space: string;
+  entity: EntityRef;
+  /** The D1 mirror tables its events wrote to. */
+  mirrorTables: string[];
+}
+
+export interface Tombstone {
+  erasedAt: number;
+  /** Null once done. */
+  cleanup: TombstoneCleanup | null;
+}
+
+const TOMBSTONE = `CREATE TABLE IF NOT EXISTS tombstone (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), erased_at INTEGER NOT NULL, cleanup TEXT)`;
+
+function readTombstone(db: Db): Tombstone | null {
+  const row = db.all<{ erased_at: number; cleanup: string | null }>(`SELECT erased_at, cleanup FROM tombstone`)[0];
+  // Written only by eraseToTombstone from a TombstoneCleanup.
+  return row ? { erasedAt: Number(row.erased_at), cleanup: row.cleanup === null ? null : (JSON.parse(row.cleanup) as TombstoneCleanup) } : null;
 }

@@ -1,7 +1,8 @@
 // What the read endpoints show of an entity: its state and counters, and pages of its log with
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
 import { eventDefinition } from "../../src/events/registry";
-import type { DeliveryStatus, DeliveryView, EntityView, EventPage, JsonObject, SourceMeta } from "../../src/types";
+import { deadLetterId } from "../../src/dead-letters";
+import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
 import { completedAt, handlersOf, skipReasonOf, stateValues, type EntityModel } from "./model";
 import type { EntityStore } from "./store";
@@ -147,5 +148,41 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
       deliveries: views!.handlers(Number(e.seq), e.type).map((handler) => views!.view(handler, Number(e.seq), Number(e.received_at))),
     })),
     next: more ? String(page[page.length - 1]!.seq) : null,
+  };
+}
+
+/** Events read per page while exporting: the whole log goes into the document. */
+const EXPORT_PAGE = 500;
+
+/** Everything the entity holds, as `GET …/export` answers it; null if it has no event. */
+export function exportView(store: EntityStore, deliveries: Deliveries): EntityExport | null {
+  const model = store.model;
+  if (!model) return null;
+  const events: EventView[] = [];
+  let after = 0;
+  for (;;) {
+    const page = eventPage(store, deliveries, after, EXPORT_PAGE);
+    if (!page) break;
+    events.push(...page.events);
+    if (page.next === null) break;
+    after = Number(page.next);
+  }
+  return {
+    entity: model.entity,
+    state: stateValues(model.state),
+    version: model.version,
+    createdAt: iso(model.createdAt)!,
+    updatedAt: iso(model.updatedAt)!,
+    events,
+    deadLetters: deliveries.deadRows().map((r) => ({
+      id: deadLetterId(model.entity, Number(r.seq), r.handler),
+      eventId: r.event_id,
+      handler: r.handler,
+      attempts: Number(r.tries),
+      lastError: r.last_error,
+      deadAt: iso(r.completed_at)!,
+    })),
+    scheduled: model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: iso(t.at)! })),
+    exportedAt: new Date().toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 // The tenant-wide index of dead letters: entities report theirs here, the API lists and replays
 // them, the alarm alerts about new ones. Its tables are created with the first dead letter.
+import type { EntityRef } from "../../src/types";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters";
 import { slackEscape } from "../../src/slack-text";
 import type { Db, Row } from "../sql";
@@ -102,6 +103,11 @@ export class DeadLetterIndex {
    */
   forget(rows: ReadonlyArray<Pick<DeadLetterRow, "id" | "n">>): void {
     for (const row of rows) this.db.sql`DELETE FROM dead_letters WHERE id = ${row.id} AND n = ${row.n}`;
+  }
+
+  /** Removes every entry of one entity (its erasure). Call inside a transaction. */
+  forgetEntity(entity: EntityRef): void {
+    if (this.exists) this.db.sql`DELETE FROM dead_letters WHERE entity_type = ${entity.type} AND entity_id = ${entity.id}`;
   }
 
   /** Open dead letters per handler (the metrics' gauge). */

@@ -6,7 +6,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { Option, type Command } from "commander";
 import { signatureHeaders, SCHEMES, curlCommand } from "../sign.ts";
 import type { DeadLetterEntry, DeadLetterPage } from "../../src/dead-letters.ts";
-import { LIVE_PROTOCOL, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
+import { LIVE_PROTOCOL, type EntityExport, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
 import { CliError, type Client } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print, say, table, time, type Output } from "./output.ts";
@@ -69,6 +69,30 @@ export function registerEventCommands(program: Command): void {
               letters.map((d) => [d.id, d.handler, d.eventId, d.attempts, time(d.deadAt), (d.lastError ?? "").slice(0, 60)]),
             ),
       );
+    });
+
+  program
+    .command("export")
+    .description("Everything one entity holds, as one JSON document (state, every event with its deliveries, dead letters, scheduled events)")
+    .argument("<type>", "entity type, e.g. lead")
+    .argument("<id>", "entity id, e.g. L-42")
+    .action(async (type: string, id: string, _options: unknown, command: Command) => {
+      const { client } = contextOf(command);
+      const document = await client.call<EntityExport>("GET", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/export`);
+      // Always JSON: an export is for files and other programs.
+      say(JSON.stringify(document, null, 2));
+    });
+
+  program
+    .command("erase")
+    .description("Erase one entity for good: its storage, D1 rows and dead letters; later events for it are refused (410)")
+    .argument("<type>", "entity type, e.g. lead")
+    .argument("<id>", "entity id, e.g. L-42")
+    .requiredOption("--yes", "confirm: this cannot be undone")
+    .action(async (type: string, id: string, _options: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      await client.call("DELETE", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`);
+      print(output, { erased: { type, id } }, () => `erased ${type}/${id}`);
     });
 
   program

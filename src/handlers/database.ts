@@ -2,6 +2,7 @@ import { SkipDelivery } from "../delivery/errors";
 import { eventDefinition, eventDefinitions } from "../events/registry";
 import { countRows, ensureSchema } from "./d1-schema";
 import { defineHandler, type HandlerContext } from "./handler";
+import type { EntityRef } from "../types";
 
 /** Most events one D1 batch carries for one entity. */
 const MAX_BATCH = 50;
@@ -60,4 +61,18 @@ export async function eraseTenantRows(db: D1Database, tenant: string): Promise<v
   const tables = new Set(eventDefinitions().flatMap((d) => (d.mirror ? [d.mirror.table] : [])));
   tables.add("events");
   countRows(await db.batch([...tables].map((table) => db.prepare(`DELETE FROM ${table} WHERE tenant = ?`).bind(tenant))));
+}
+
+/** Deletes one entity's rows in the D1 mirror (its erasure): its event rows and its state rows in `mirrorTables`. */
+export async function eraseEntityRows(db: D1Database, tenant: string, entity: EntityRef, mirrorTables: readonly string[]): Promise<void> {
+  await ensureSchema(db);
+  const known = new Set(eventDefinitions().flatMap((d) => (d.mirror ? [d.mirror.table] : [])));
+  // Only tables a definition names: the list came from the entity's storage, never from input.
+  const tables = mirrorTables.filter((t) => known.has(t));
+  countRows(
+    await db.batch([
+      db.prepare(`DELETE FROM events WHERE tenant = ? AND entity_type = ? AND entity_id = ?`).bind(tenant, entity.type, entity.id),
+      ...tables.map((table) => db.prepare(`DELETE FROM ${table} WHERE tenant = ? AND id = ?`).bind(tenant, entity.id)),
+    ]),
+  );
 }

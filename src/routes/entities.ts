@@ -1,5 +1,5 @@
 import { is } from "superstruct";
-import { entityActor } from "../actors";
+import { entityActor, type EntityActorRpc } from "../actors";
 import type { AuthedRequest } from "../auth";
 import { ApiError } from "../errors";
 import { EntityId, EntityType } from "../schemas/common";
@@ -20,11 +20,38 @@ function notFound(): ApiError {
   return new ApiError(404, "not_found", "No such entity");
 }
 
+/** 404 for an entity that never had an event, 410 for one erased on request. */
+async function missing(actor: EntityActorRpc): Promise<ApiError> {
+  const erasedAt = await actor.erasedAt();
+  return erasedAt === null ? notFound() : new ApiError(410, "gone", `The entity was erased at ${new Date(erasedAt).toISOString()}`);
+}
+
 /** `GET /v1/entities/{type}/{id}`. */
 export async function getEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const view = await entityActor(env, request.space, entityFromPath(request)).getEntity();
-  if (!view) throw notFound();
+  const actor = entityActor(env, request.space, entityFromPath(request));
+  const view = await actor.getEntity();
+  if (!view) throw await missing(actor);
   return Response.json(view);
+}
+
+/** `GET /v1/entities/{type}/{id}/export`: state, the whole log with deliveries, dead letters and scheduled events. */
+export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const actor = entityActor(env, request.space, entityFromPath(request));
+  const document = await actor.exportEntity();
+  if (!document) throw await missing(actor);
+  return Response.json(document);
+}
+
+/**
+ * `DELETE /v1/entities/{type}/{id}`: erases the entity's storage, D1 rows and dead letters and
+ * leaves a tombstone: `GET` answers `410 gone` afterwards and new events `410 entity_erased`.
+ */
+export async function deleteEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const actor = entityActor(env, request.space, entityFromPath(request));
+  const outcome = await actor.eraseEntity();
+  if (outcome === "missing") throw notFound();
+  if (outcome === "gone") throw await missing(actor);
+  return new Response(null, { status: 204 });
 }
 
 /** `GET /v1/entities/{type}/{id}/events?after=&limit=`. */
@@ -32,7 +59,8 @@ export async function getEntityEvents(request: AuthedRequest, env: Cloudflare.En
   const entity = entityFromPath(request);
   const after = intParam(request, "after", 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
-  const page = await entityActor(env, request.space, entity).listEvents(after, limit);
-  if (!page) throw notFound();
+  const actor = entityActor(env, request.space, entity);
+  const page = await actor.listEvents(after, limit);
+  if (!page) throw await missing(actor);
   return Response.json(page);
 }

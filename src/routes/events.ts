@@ -50,8 +50,9 @@ function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: strin
   results.forEach((result, i) => {
     const type = events[i]?.type ?? "unknown";
     if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
+    else if (result.status === "erased") countReceived(tenant, type, "rejected", "entity_erased");
     else countReceived(tenant, type, result.status);
-    if (result.status !== "conflict") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
+    if (result.status === "accepted" || result.status === "duplicate") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
   });
   ctx.waitUntil(publishLive(env, tenant, live));
 }
@@ -68,7 +69,12 @@ export async function storeEvent(env: Cloudflare.Env, scope: TenantScope, event:
   logReceived(env, tenant, [result], 0, started);
   recordResults(env, ctx, tenant, [event], [result]);
   if (result.status === "conflict") throw idConflict(result.id);
+  if (result.status === "erased") throw entityErased(result.entity);
   return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
+}
+
+function entityErased(entity: IngestResult["entity"]): ApiError {
+  return new ApiError(410, "entity_erased", `Entity ${entity.type}/${entity.id} was erased and takes no more events`);
 }
 
 function idConflict(id: string): ApiError {
@@ -81,6 +87,10 @@ type BatchResult = IngestResult | ReturnType<typeof errorBody>;
 
 /** A batch item's answer: the stored result, or the same error a single POST would have got. */
 function batchResult(result: IngestResult, index: number): BatchResult {
+  if (result.status === "erased") {
+    const err = entityErased(result.entity);
+    return errorBody(err.code, err.message);
+  }
   if (result.status !== "conflict") return result;
   const err = idConflict(result.id);
   return errorBody(err.code, err.message, err.issues?.map((issue) => ({ ...issue, path: `events.${index}.${issue.path}` })));
@@ -152,6 +162,7 @@ function logReceived(env: Cloudflare.Env, tenant: string, results: ReadonlyArray
     accepted: count("accepted"),
     duplicate: count("duplicate"),
     conflict: count("conflict"),
+    erased: count("erased"),
     failed,
     durationMs: Date.now() - started,
   });

@@ -50,3 +50,20 @@ export function d1RowsOf(persistDir: string, tenant: string): number {
   }
   return rows;
 }
+
+/** One entity's rows in the D1 mirror (its events, and its state row in `table`), read from the local database files. */
+export function d1RowsOfEntity(persistDir: string, tenant: string, entity: { type: string; id: string }, table: string): number {
+  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  let rows = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite"))) {
+    const db = new DatabaseSync(join(dir, file), { readOnly: true });
+    try {
+      const has = (name: string) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name);
+      if (has("events")) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM events WHERE tenant = ? AND entity_type = ? AND entity_id = ?`).get(tenant, entity.type, entity.id) as { n: number }).n);
+      if (has(table)) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ? AND id = ?`).get(tenant, entity.id) as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  }
+  return rows;
+}
