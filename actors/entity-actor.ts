@@ -15,6 +15,7 @@ import { FanOut } from "./entity/fan-out";
 import { appendEvents } from "./entity/log";
 import { EntityStore } from "./entity/store";
 import { entityView, eventPage, exportView } from "./entity/views";
+import { ALL_HANDLERS, type EntityModel } from "./entity/model";
 import { eventDefinition } from "../src/events/registry";
 import { eraseEntityRows } from "../src/handlers/database";
 import { Db, ENTITY_SQL } from "./sql";
@@ -122,6 +123,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const flush = this.fanOut.flushDueAt;
     if (flush !== null) times.push(flush);
     for (const [handler, progress] of Object.entries(model.progress)) {
+      // Held work needs no alarm: resuming wakes the entity.
+      if (this.fanOut.paused(handler)) continue;
       if (progress.lease) times.push(progress.lease.until);
       else if (pending.has(handler)) times.push(pending.get(handler)!);
       else if (progress.through < model.lastSeq) times.push(now);
@@ -262,6 +265,56 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     await this.scheduleNextAlarm();
   }
 
+  /** Holds `handler`'s deliveries (all handlers' when absent); null if the entity has no event. */
+  pause(handler?: string): string[] | null {
+    addUsage("entityRequests");
+    const model = this.store.model;
+    if (!model) return null;
+    const paused = handler === undefined ? [ALL_HANDLERS] : [...new Set([...(model.paused ?? []), handler])];
+    if (JSON.stringify(paused) !== JSON.stringify(model.paused ?? [])) this.store.update(() => (model.paused = paused));
+    return this.pausedList(model);
+  }
+
+  /** Lets `handler`'s held deliveries (all, when absent) drain in seq order; answers what stays paused. */
+  async resume(handler?: string): Promise<string[] | null> {
+    addUsage("entityRequests");
+    const model = this.store.model;
+    if (!model) return null;
+    let paused = model.paused ?? [];
+    if (handler === undefined) paused = [];
+    // Resuming one handler of an entity that holds all: the others stay held, by name.
+    else if (paused.includes(ALL_HANDLERS)) paused = Object.keys(model.progress).filter((h) => h !== handler);
+    else paused = paused.filter((h) => h !== handler);
+    this.store.update(() => {
+      if (paused.length === 0) delete model.paused;
+      else model.paused = paused;
+    });
+    await this.scheduleNextAlarm();
+    return this.pausedList(model);
+  }
+
+  /** Ends what is pending for `handler` (all, when absent) as skipped with the reason. */
+  async cancel(handler: string | undefined, reason: string): Promise<number | null> {
+    addUsage("entityRequests");
+    const model = this.store.model;
+    if (!model) return null;
+    const cancelled = this.fanOut.cancel(handler === undefined ? Object.keys(model.progress) : [handler], reason, Date.now());
+    await this.scheduleNextAlarm();
+    return cancelled;
+  }
+
+  /** The tenant resumed a handler for every entity: its held work here is due again. */
+  async wake(): Promise<void> {
+    addUsage("entityRequests");
+    if (!this.store.model) return;
+    await this.fanOut.reloadConfiguration();
+    await this.scheduleNextAlarm();
+  }
+
+  private pausedList(model: EntityModel): string[] {
+    return model.paused?.includes(ALL_HANDLERS) ? Object.keys(model.progress) : [...(model.paused ?? [])];
+  }
+
   erasedAt(): number | null {
     addUsage("entityRequests");
     return this.store.tombstone?.erasedAt ?? null;
@@ -270,19 +323,19 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Everything the entity holds as one document (state, the whole log with deliveries, dead letters, scheduled events). */
   exportEntity(): EntityExport | null {
     addUsage("entityRequests");
-    return exportView(this.store, this.deliveries);
+    return exportView(this.store, this.deliveries, this.fanOut.tenantPaused());
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────
 
   getEntity(): EntityView | null {
     addUsage("entityRequests");
-    return entityView(this.store, this.deliveries);
+    return entityView(this.store, this.deliveries, this.fanOut.tenantPaused());
   }
 
   listEvents(after: number, limit: number): EventPage | null {
     addUsage("entityRequests");
-    return eventPage(this.store, this.deliveries, after, limit);
+    return eventPage(this.store, this.deliveries, after, limit, this.fanOut.tenantPaused());
   }
 
   /**

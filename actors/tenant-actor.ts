@@ -25,6 +25,8 @@ import { INTERNAL } from "../src/live-ticket";
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
 const REPLAY_PAGE = 200;
 const REPLAY_CONCURRENCY = 8;
+/** Entities woken per alarm after a tenant-wide resume. */
+const WAKE_PAGE = 50;
 
 /**
  * One Durable Object per tenant: its stored configuration (record, API keys, destinations,
@@ -173,6 +175,28 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     addUsage("tenantRequests");
     if (currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) !== space) return;
     this.control.addEntities(entities);
+  }
+
+  /** The handlers paused for every entity. */
+  pausedHandlers(): string[] {
+    addUsage("tenantRequests");
+    return this.control.pausedHandlers();
+  }
+
+  /**
+   * Pauses or resumes a handler for every entity; null when refused (a stale view of the tenant).
+   * A resume wakes every entity, a page at a time from the alarm, so their held work drains.
+   */
+  async setHandlerPaused(space: string, handler: string, paused: boolean): Promise<boolean | null> {
+    addUsage("tenantRequests");
+    if (!this.writable(space)) return null;
+    const changed = this.ctx.storage.transactionSync(() => {
+      const changed = this.control.setHandlerPaused(handler, paused);
+      if (changed && !paused) this.control.setWakeCursor("start");
+      return changed;
+    });
+    if (changed && !paused) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    return paused;
   }
 
   /** One entity was erased on request: its dead letters and its place in the tenant's list go too. */
@@ -359,7 +383,27 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   override async alarm(): Promise<void> {
     addUsage("tenantRequests");
     if (this.control.record()?.status === "erasing") return this.eraseSome();
-    return this.alert();
+    const more = await this.wakeSome();
+    await this.alert();
+    if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+  }
+
+  /** Wakes a page of entities after a resume (8 at once); true while more remain. */
+  private async wakeSome(): Promise<boolean> {
+    const cursor = this.control.wakeCursor();
+    if (cursor === undefined) return false;
+    const page = this.control.entitiesAfter(cursor, WAKE_PAGE);
+    const space = tenantSpace(this.tenant, this.control.record());
+    await forEachLimited(page, REPLAY_CONCURRENCY, async (entity) => {
+      try {
+        await entityActor(this.env, space, entity).wake();
+      } catch (err) {
+        // Its held work stays due; its own next alarm or event moves it.
+        console.error(JSON.stringify({ level: "warn", msg: "entity not woken after a resume", tenant: this.tenant, entity, error: String(err) }));
+      }
+    });
+    this.control.setWakeCursor(page.length < WAKE_PAGE ? null : page[page.length - 1]!);
+    return page.length === WAKE_PAGE;
   }
 
   private async eraseSome(): Promise<void> {

@@ -40,6 +40,14 @@ export interface EntityActorRpc {
    * first try fails).
    */
   eraseEntity(): Promise<"erased" | "missing" | "gone">;
+  /** Holds a handler's deliveries (all when absent): what is paused after; null if the entity has no event. */
+  pause(handler?: string): Promise<string[] | null>;
+  /** Releases held deliveries (all when absent) to drain in seq order: what stays paused. */
+  resume(handler?: string): Promise<string[] | null>;
+  /** Ends pending deliveries (all handlers' when absent) as skipped with the reason: how many. */
+  cancel(handler: string | undefined, reason: string): Promise<number | null>;
+  /** Re-reads the tenant's configuration and runs what is due (after a tenant-wide resume). */
+  wake(): Promise<void>;
   /** When the entity was erased on request, or null. */
   erasedAt(): Promise<number | null>;
   /** Everything the entity holds, as one document; null if it never had an event (or was erased). */
@@ -94,6 +102,9 @@ export interface TenantActorRpc {
   /** Null: refused; else whether there was one to delete. */
   deleteSource(space: string, name: string): Promise<boolean | null>;
   registerEntities(space: string, entities: EntityRef[]): Promise<void>;
+  pausedHandlers(): Promise<string[]>;
+  /** Pauses or resumes a handler for every entity; null when refused. */
+  setHandlerPaused(space: string, handler: string, paused: boolean): Promise<boolean | null>;
   /** Forgets one erased entity: its dead-letter entries and its place in the list. */
   forgetEntity(space: string, entity: EntityRef): Promise<void>;
   recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void>;

@@ -58,7 +58,7 @@ const schemas: Record<string, Schema> = {
   BatchResults: obj({ results: { type: "array", items: { oneOf: [ref("IngestResult"), ref("Error")] } } }),
   Delivery: obj({
     handler: str,
-    status: { type: "string", enum: ["pending", "in_flight", "succeeded", "skipped", "dead"] },
+    status: { type: "string", enum: ["pending", "in_flight", "paused", "succeeded", "skipped", "dead"] },
     attempts: int,
     lastError: nullable(str),
     nextAttemptAt: nullable(dateTime),
@@ -211,6 +211,38 @@ export function openApiDocument(): Record<string, unknown> {
         "200": json(ref("EntityExport"), "The export"),
         "410": error("Erased (gone)"),
       }, { parameters: [pathParam("type"), pathParam("id")] }),
+    },
+    "/v1/entities/{type}/{id}/pause": {
+      post: op(
+        "Hold the entity's deliveries (one handler's, or all): they show status paused while events are still stored and merged",
+        { "200": json(obj({ paused: { type: "array", items: str } }), "What is paused now"), "410": error("Erased (gone)"), ...withBody },
+        { parameters: [pathParam("type"), pathParam("id")], requestBody: { required: false, content: { "application/json": { schema: obj({ handler: str }, ["handler"]) } } } },
+      ),
+    },
+    "/v1/entities/{type}/{id}/resume": {
+      post: op(
+        "Release held deliveries (one handler's, or all) to drain in seq order",
+        { "200": json(obj({ paused: { type: "array", items: str } }), "What stays paused"), "410": error("Erased (gone)"), ...withBody },
+        { parameters: [pathParam("type"), pathParam("id")], requestBody: { required: false, content: { "application/json": { schema: obj({ handler: str }, ["handler"]) } } } },
+      ),
+    },
+    "/v1/entities/{type}/{id}/cancel": {
+      post: op(
+        "End the entity's pending deliveries (one handler's, or all) as skipped, with the reason",
+        { "200": json(obj({ cancelled: int }), "How many ended"), "410": error("Erased (gone)"), ...withBody },
+        { parameters: [pathParam("type"), pathParam("id")], requestBody: { required: false, content: { "application/json": { schema: obj({ handler: str, reason: nullable(str) }, ["handler", "reason"]) } } } },
+      ),
+    },
+    "/v1/handlers": {
+      get: op("Every handler of the tenant (endpoints as endpoint:{id}) and whether it is paused for every entity", {
+        "200": json(obj({ handlers: { type: "array", items: obj({ name: str, paused: { type: "boolean" } }) } }), "Handlers"),
+      }),
+    },
+    "/v1/handlers/{handler}/pause": {
+      post: op("Hold one handler's deliveries for every entity of the tenant", { "200": json(obj({ handler: str, paused: { const: true } }), "Paused") }, { parameters: [pathParam("handler")] }),
+    },
+    "/v1/handlers/{handler}/resume": {
+      post: op("Release one handler for every entity: every entity is woken and drains in seq order", { "200": json(obj({ handler: str, paused: { const: false } }), "Resumed") }, { parameters: [pathParam("handler")] }),
     },
     "/v1/entities/{type}/{id}/events": {
       get: op("A page of the entity's log, each event with its deliveries", { "200": json(ref("EventPage"), "A page"), "400": error("A bad query parameter"), "410": error("Erased (gone)") }, {

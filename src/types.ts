@@ -44,7 +44,8 @@ export interface IngestResult {
   seq: number;
 }
 
-export type DeliveryStatus = "pending" | "in_flight" | "succeeded" | "skipped" | "dead";
+/** `paused`: due, but held while the entity or the tenant pauses the handler (POST …/pause). */
+export type DeliveryStatus = "pending" | "in_flight" | "paused" | "succeeded" | "skipped" | "dead";
 
 export interface DeliveryView {
   handler: string;

@@ -7,7 +7,7 @@
 import type { Settings } from "../../src/config";
 import { destinationOf, noDestinationReason } from "../../src/control/destinations";
 import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model";
-import { tenantRuntime, type TenantRuntime } from "../../src/control/runtime";
+import { freshTenantRuntime, tenantRuntime, type TenantRuntime } from "../../src/control/runtime";
 import { eventDefinition } from "../../src/events/registry";
 import { executeWork } from "../../src/delivery/execute";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
@@ -23,7 +23,7 @@ import type { JsonObject, LiveMessage } from "../../src/types";
 import { addUsage, queueUnits } from "../../src/usage";
 import { endInlineCall, startInlineCall } from "../outbound";
 import type { Deliveries, EventRow } from "./deliveries";
-import { advance, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model";
+import { advance, isPaused, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model";
 import type { EntityStore } from "./store";
 
 /**
@@ -75,6 +75,18 @@ export class FanOut {
   private readonly skipReasons = new Map<string, string | null>();
   /** The tenant's configuration (destinations, endpoints) as of this turn. */
   private runtime: TenantRuntime | null = null;
+  /**
+   * Reads the tenant's configuration afresh (into the isolate's cache too): after a resume, the
+   * cached copy may still say paused, and what is due is decided from it.
+   */
+  async reloadConfiguration(): Promise<void> {
+    this.runtime = await freshTenantRuntime(this.env(), this.store.entity.tenant);
+  }
+
+  /** Handlers the tenant pauses for every entity, as of the last turn. */
+  tenantPaused(): ReadonlySet<string> {
+    return this.runtime?.pausedHandlers ?? new Set();
+  }
 
   constructor(
     private readonly store: EntityStore,
@@ -103,7 +115,8 @@ export class FanOut {
     const queued: Handler[] = [];
     for (const [name, p] of Object.entries(model.progress)) {
       const handler = findHandler(name);
-      if (!handler || !due(name, p)) continue;
+      // Held: nothing of it runs until it is resumed (its cursor and rows stay as they are).
+      if (!handler || !due(name, p) || this.paused(name)) continue;
       (handler.mode === "queued" ? queued : inline).push(handler);
     }
     await Promise.all([this.sendQueued(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
@@ -418,6 +431,45 @@ export class FanOut {
     countAttempt(tenant, handler, status, Number(event.received_at));
     this.live.push({ kind: "delivery", entity, ...fields, at: Date.now() });
     logLine(this.env(), status === "dead" ? "warn" : "info", status === "dead" ? "dead letter" : "delivery", { tenant, entity: `${entity.type}/${entity.id}`, ...fields });
+  }
+
+  /** Whether the entity, or the tenant for every entity, holds this handler's deliveries. */
+  paused(name: string): boolean {
+    return isPaused(this.store.entity, name) || (this.runtime?.pausedHandlers.has(name) ?? false);
+  }
+
+  /**
+   * Ends what is pending for these handlers as skipped with `reason`: a retry or replay row is
+   * settled in its row, the events after the cursor in a skipped run of the head (no row each).
+   * A queued call already out is left to finish. Returns how many deliveries it ended.
+   */
+  cancel(handlers: readonly string[], reason: string, now: number): number {
+    let cancelled = 0;
+    this.store.update(() => {
+      for (const name of handlers) {
+        const progress = this.store.entity.progress[name];
+        if (!progress || progress.lease) continue;
+        for (;;) {
+          const head = this.deliveries.openHead(name);
+          if (head) {
+            this.deliveries.put({ handler: name, seq: Number(head.seq), status: "skipped", tries: Number(head.tries), error: reason, nextAttemptAt: null, completedAt: now });
+            advance(progress, Number(head.seq), now);
+            cancelled++;
+            continue;
+          }
+          const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, LONG_RUN, (type) => this.concerns(name, type));
+          if (events.length === 0) {
+            advance(progress, scanned, now);
+            break;
+          }
+          const evicted = recordSkip(progress, Number(events[0]!.seq), scanned, reason);
+          if (evicted) this.deliveries.put({ handler: name, seq: evicted[0], lastSeq: evicted[1], status: "skipped", tries: 0, error: evicted[2], nextAttemptAt: null, completedAt: now });
+          advance(progress, scanned, now);
+          cancelled += events.length;
+        }
+      }
+    });
+    return cancelled;
   }
 
   /**

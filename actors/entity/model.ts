@@ -64,6 +64,16 @@ export interface EntityModel {
   timers: Timer[];
   /** Whether the tenant's actor has this entity in its list (registered from the first alarm). */
   listed?: boolean;
+  /** Handlers whose deliveries this entity holds (`*`: all): POST /v1/entities/{type}/{id}/pause. */
+  paused?: string[];
+}
+
+/** In `EntityModel.paused`: every handler. */
+export const ALL_HANDLERS = "*";
+
+/** Whether the entity holds this handler's deliveries. */
+export function isPaused(model: Pick<EntityModel, "paused">, handler: string): boolean {
+  return model.paused !== undefined && (model.paused.includes(ALL_HANDLERS) || model.paused.includes(handler));
 }
 
 /** The log's row 0 holds the entity's head; no client or internal event id can take this one. */
@@ -99,11 +109,12 @@ export function readModel(db: Db): EntityModel | null {
     progress: head.progress,
     timers: head.timers,
     ...(head.listed ? { listed: true } : {}),
+    ...(head.paused?.length ? { paused: head.paused } : {}),
   };
 }
 
 function headData(m: EntityModel): string {
-  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}) };
+  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}) };
   return JSON.stringify(head);
 }
 

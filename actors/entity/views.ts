@@ -4,7 +4,7 @@ import { eventDefinition } from "../../src/events/registry";
 import { deadLetterId } from "../../src/dead-letters";
 import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
-import { completedAt, handlersOf, skipReasonOf, stateValues, type EntityModel } from "./model";
+import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityModel } from "./model";
 import type { EntityStore } from "./store";
 
 const MAX_PAGE = 500;
@@ -30,6 +30,8 @@ class DeliveryViews {
   constructor(
     private readonly model: EntityModel,
     rows: readonly ExceptionRow[],
+    /** Handlers the tenant pauses for every entity, as of the entity's last look at its configuration. */
+    private readonly tenantPaused: ReadonlySet<string> = new Set(),
   ) {
     for (const row of rows) {
       const list = this.rows.get(row.handler) ?? [];
@@ -76,6 +78,9 @@ class DeliveryViews {
       return { handler, status: "succeeded", attempts: 1, lastError: null, nextAttemptAt: null, completedAt: iso(completedAt(progress, seq)) };
     }
     const waitsFor = this.blockedUntil.get(handler);
+    if (!leased && (isPaused(this.model, handler) || this.tenantPaused.has(handler))) {
+      return { handler, status: "paused", attempts: 0, lastError: null, nextAttemptAt: null, completedAt: null };
+    }
     return {
       handler,
       status: leased ? "in_flight" : "pending",
@@ -88,17 +93,17 @@ class DeliveryViews {
 }
 
 /** The entity's state and counters, or null if it never received an event. */
-export function entityView(store: EntityStore, deliveries: Deliveries): EntityView | null {
+export function entityView(store: EntityStore, deliveries: Deliveries, tenantPaused: ReadonlySet<string> = new Set()): EntityView | null {
   const model = store.model;
   if (!model) return null;
-  const views = new DeliveryViews(model, deliveries.covering(1, model.lastSeq));
+  const views = new DeliveryViews(model, deliveries.covering(1, model.lastSeq), tenantPaused);
   const counts = { pending: 0, succeeded: 0, skipped: 0, dead: 0 };
   let count = 0;
   for (const row of store.db.iterate<{ seq: number; type: string; received_at: number }>(`SELECT seq, type, received_at FROM events WHERE seq > 0 ORDER BY seq`)) {
     count++;
     for (const handler of views.handlers(Number(row.seq), row.type)) {
       const { status } = views.view(handler, Number(row.seq), Number(row.received_at));
-      counts[status === "in_flight" ? "pending" : status]++;
+      counts[status === "in_flight" || status === "paused" ? "pending" : status]++;
     }
   }
   return {
@@ -113,7 +118,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries): EntityVi
 }
 
 /** A page of the event log in seq order, each event with its deliveries. */
-export function eventPage(store: EntityStore, deliveries: Deliveries, after: number, limit: number): EventPage | null {
+export function eventPage(store: EntityStore, deliveries: Deliveries, after: number, limit: number, tenantPaused: ReadonlySet<string> = new Set()): EventPage | null {
   const model = store.model;
   if (!model) return null;
   const size = Math.min(Math.max(1, limit), MAX_PAGE);
@@ -133,7 +138,7 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
     }
     page.push(row);
   }
-  const views = page.length === 0 ? null : new DeliveryViews(model, deliveries.covering(Number(page[0]!.seq), Number(page[page.length - 1]!.seq)));
+  const views = page.length === 0 ? null : new DeliveryViews(model, deliveries.covering(Number(page[0]!.seq), Number(page[page.length - 1]!.seq)), tenantPaused);
   return {
     events: page.map((e) => ({
       id: e.id,
@@ -155,13 +160,13 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
 const EXPORT_PAGE = 500;
 
 /** Everything the entity holds, as `GET …/export` answers it; null if it has no event. */
-export function exportView(store: EntityStore, deliveries: Deliveries): EntityExport | null {
+export function exportView(store: EntityStore, deliveries: Deliveries, tenantPaused: ReadonlySet<string> = new Set()): EntityExport | null {
   const model = store.model;
   if (!model) return null;
   const events: EventView[] = [];
   let after = 0;
   for (;;) {
-    const page = eventPage(store, deliveries, after, EXPORT_PAGE);
+    const page = eventPage(store, deliveries, after, EXPORT_PAGE, tenantPaused);
     if (!page) break;
     events.push(...page.events);
     if (page.next === null) break;

@@ -34,9 +34,10 @@ const SCHEMA = [
     id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL
   ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS paused_handlers (name TEXT PRIMARY KEY) WITHOUT ROWID`,
 ];
 /** The tables SCHEMA creates; a tenant stored before one of them existed gets it on its next write. */
-const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources"];
+const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources", "paused_handlers"];
 /** Columns added to a tenant_record table written before 0.5 (its incarnation stays NULL: the plain name). */
 const RECORD_UPGRADE: ReadonlyArray<[string, string]> = [
   ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
@@ -278,6 +279,20 @@ export class ControlStore {
     return this.db.all(`DELETE FROM sources WHERE name = ? RETURNING name`, name).length > 0;
   }
 
+  // ─── Paused handlers ──────────────────────────────────────────────────────────────────────────
+
+  pausedHandlers(): string[] {
+    if (!this.has("paused_handlers")) return [];
+    return this.db.all<{ name: string }>(`SELECT name FROM paused_handlers ORDER BY name`).map((r) => r.name);
+  }
+
+  /** Pauses or resumes a handler for every entity; true when that changed anything. */
+  setHandlerPaused(name: string, paused: boolean): boolean {
+    if (!paused) return this.has("paused_handlers") && this.db.all(`DELETE FROM paused_handlers WHERE name = ? RETURNING name`, name).length > 0;
+    this.ensure();
+    return this.db.all(`INSERT INTO paused_handlers (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING name`, name).length > 0;
+  }
+
   // ─── Entities ─────────────────────────────────────────────────────────────────────────────────
 
   /** Adds entities to the tenant's list (known ones are left as they are). */
@@ -304,6 +319,37 @@ export class ControlStore {
     return this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities ORDER BY type, id LIMIT ?`, limit).map((r) => ({ type: r.type, id: r.id }));
   }
 
+  /** Up to `limit` entities after `after` in (type, id) order: a resumable walk over the list. */
+  entitiesAfter(after: EntityRef | null, limit: number): EntityRef[] {
+    if (!this.has("entities")) return [];
+    const rows = after
+      ? this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities WHERE (type, id) > (?, ?) ORDER BY type, id LIMIT ?`, after.type, after.id, limit)
+      : this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities ORDER BY type, id LIMIT ?`, limit);
+    return rows.map((r) => ({ type: r.type, id: r.id }));
+  }
+
+  /** Where the walk that wakes every entity (after a resume) has got to; undefined when none runs. */
+  wakeCursor(): EntityRef | null | undefined {
+    if (!this.has("wake_job")) return undefined;
+    const row = this.db.all<{ after_type: string | null; after_id: string | null }>(`SELECT after_type, after_id FROM wake_job`)[0];
+    if (!row) return undefined;
+    return row.after_type === null || row.after_id === null ? null : { type: row.after_type, id: row.after_id };
+  }
+
+  /** Starts (or restarts from the top) the walk; moves it on; ends it (null). */
+  setWakeCursor(cursor: EntityRef | null | "start"): void {
+    if (!this.has("wake_job")) {
+      this.db.schema([`CREATE TABLE IF NOT EXISTS wake_job (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after_type TEXT, after_id TEXT)`]);
+      this.tables.add("wake_job");
+    }
+    if (cursor === null) this.db.sql`DELETE FROM wake_job`;
+    else {
+      const at = cursor === "start" ? null : cursor;
+      this.db.sql`INSERT INTO wake_job (singleton, after_type, after_id) VALUES (1, ${at?.type ?? null}, ${at?.id ?? null})
+                  ON CONFLICT (singleton) DO UPDATE SET after_type = excluded.after_type, after_id = excluded.after_id`;
+    }
+  }
+
   forgetEntities(entities: readonly EntityRef[]): void {
     this.storage.transactionSync(() => {
       for (const e of entities) this.db.sql`DELETE FROM entities WHERE type = ${e.type} AND id = ${e.id}`;
@@ -320,6 +366,7 @@ export class ControlStore {
       destinations: this.sealedDestinations(),
       endpoints: this.sealedEndpoints(),
       sources: this.sealedSources(),
+      pausedHandlers: this.pausedHandlers(),
       watching: false,
     };
   }

@@ -156,6 +156,29 @@ export function registerControlCommands(program: Command): void {
       print(output, { deleted: id }, () => `deleted ${id}`);
     });
 
+  const handlers = program.command("handlers").description("The tenant's handlers, paused or not for every entity (tenant key)");
+  handlers
+    .command("list", { isDefault: true })
+    .description("Every handler (endpoints as endpoint:{id}) and whether it is paused")
+    .action(async (_o: unknown, command: Command) => {
+      const { client, output } = contextOf(command);
+      const answer = await client.call<{ handlers: Array<{ name: string; paused: boolean }> }>("GET", "/v1/handlers");
+      print(output, answer.handlers, () => table(["HANDLER", "PAUSED"], answer.handlers.map((h) => [h.name, h.paused ? "paused" : "no"])));
+    });
+  for (const [name, description] of [
+    ["pause", "Hold a handler's deliveries for every entity of the tenant"],
+    ["resume", "Release a handler for every entity: each drains in order"],
+  ] as const) {
+    handlers
+      .command(`${name} <handler>`)
+      .description(description)
+      .action(async (handler: string, _o: unknown, command: Command) => {
+        const { client, output } = contextOf(command);
+        const answer = await client.call<{ handler: string; paused: boolean }>("POST", `/v1/handlers/${seg(handler)}/${name}`);
+        print(output, answer, () => `${answer.handler}: ${answer.paused ? "paused" : "resumed"} for every entity`);
+      });
+  }
+
   const sources = program.command("sources").description("The tenant's signed webhook sources (tenant key)");
   sources
     .command("list", { isDefault: true })

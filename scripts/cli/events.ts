@@ -95,6 +95,37 @@ export function registerEventCommands(program: Command): void {
       print(output, { erased: { type, id } }, () => `erased ${type}/${id}`);
     });
 
+  for (const [name, description] of [
+    ["pause", "Hold an entity's deliveries (one handler's with --handler); events are still stored"],
+    ["resume", "Release an entity's held deliveries (one handler's with --handler) to drain in order"],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument("<type>", "entity type, e.g. lead")
+      .argument("<id>", "entity id, e.g. L-42")
+      .option("--handler <name>", "only this handler (e.g. slack, endpoint:ep_…)")
+      .action(async (type: string, id: string, options: { handler?: string }, command: Command) => {
+        const { client, output } = contextOf(command);
+        const answer = await client.call<{ paused: string[] }>("POST", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/${name}`, options.handler ? { handler: options.handler } : {});
+        print(output, answer, () => (answer.paused.length === 0 ? `${type}/${id}: nothing paused` : `${type}/${id}: paused ${answer.paused.join(", ")}`));
+      });
+  }
+
+  program
+    .command("cancel")
+    .description("End an entity's pending deliveries (one handler's with --handler) as skipped")
+    .argument("<type>", "entity type, e.g. lead")
+    .argument("<id>", "entity id, e.g. L-42")
+    .option("--handler <name>", "only this handler")
+    .option("--reason <text>", "why, shown on each delivery")
+    .action(async (type: string, id: string, options: { handler?: string; reason?: string }, command: Command) => {
+      const { client, output } = contextOf(command);
+      const body = { ...(options.handler ? { handler: options.handler } : {}), ...(options.reason ? { reason: options.reason } : {}) };
+      const answer = await client.call<{ cancelled: number }>("POST", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/cancel`, body);
+      print(output, answer, () => `${type}/${id}: ${answer.cancelled} deliveries cancelled`);
+    });
+
   program
     .command("replay")
     .description("Replay dead letters: by id, by filter, or --all")

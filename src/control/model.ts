@@ -135,6 +135,8 @@ export interface TenantSnapshot {
   endpoints: Array<EndpointInfo & { secret: string }>;
   /** Per name, the stored signed source's JSON, sealed. */
   sources: Record<string, string>;
+  /** Handlers paused for every entity of the tenant. */
+  pausedHandlers: string[];
   /** Whether a dashboard or `edgeflow tail` is watching the tenant's live feed. */
   watching: boolean;
 }

@@ -26,6 +26,8 @@ export interface TenantRuntime {
   endpoints: Map<string, Endpoint>;
   /** The tenant's stored signed sources, by name, opened. */
   sources: Map<string, StoredSource>;
+  /** Handlers the tenant pauses for every entity (POST /v1/handlers/{handler}/pause). */
+  pausedHandlers: Set<string>;
   /** Someone watches the live feed (src/live.ts). */
   watching: boolean;
 }
@@ -84,7 +86,7 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       // Sealed by the tenant actor from a validated PutSource.
       sources.set(name, JSON.parse(await openSecret(env, sealContext.source(space, name), sealed)) as StoredSource);
     }
-    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, sources, watching: snapshot.watching };
+    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers), watching: snapshot.watching };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

@@ -9,7 +9,8 @@ import type { EntityRef } from "../types";
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;
 
-function entityFromPath(request: AuthedRequest): EntityRef {
+/** The entity a path names; 404 for one no entity can have. */
+export function entityFromPath(request: AuthedRequest): EntityRef {
   const { type, id } = request.params;
   // A malformed type or id cannot name an entity that ever received an event.
   if (!is(type, EntityType) || !is(id, EntityId)) throw notFound();
@@ -21,7 +22,7 @@ function notFound(): ApiError {
 }
 
 /** 404 for an entity that never had an event, 410 for one erased on request. */
-async function missing(actor: EntityActorRpc): Promise<ApiError> {
+export async function missingEntity(actor: Pick<EntityActorRpc, "erasedAt">): Promise<ApiError> {
   const erasedAt = await actor.erasedAt();
   return erasedAt === null ? notFound() : new ApiError(410, "gone", `The entity was erased at ${new Date(erasedAt).toISOString()}`);
 }
@@ -30,7 +31,7 @@ async function missing(actor: EntityActorRpc): Promise<ApiError> {
 export async function getEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const actor = entityActor(env, request.space, entityFromPath(request));
   const view = await actor.getEntity();
-  if (!view) throw await missing(actor);
+  if (!view) throw await missingEntity(actor);
   return Response.json(view);
 }
 
@@ -38,7 +39,7 @@ export async function getEntity(request: AuthedRequest, env: Cloudflare.Env): Pr
 export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const actor = entityActor(env, request.space, entityFromPath(request));
   const document = await actor.exportEntity();
-  if (!document) throw await missing(actor);
+  if (!document) throw await missingEntity(actor);
   return Response.json(document);
 }
 
@@ -50,7 +51,7 @@ export async function deleteEntity(request: AuthedRequest, env: Cloudflare.Env):
   const actor = entityActor(env, request.space, entityFromPath(request));
   const outcome = await actor.eraseEntity();
   if (outcome === "missing") throw notFound();
-  if (outcome === "gone") throw await missing(actor);
+  if (outcome === "gone") throw await missingEntity(actor);
   return new Response(null, { status: 204 });
 }
 
@@ -61,6 +62,6 @@ export async function getEntityEvents(request: AuthedRequest, env: Cloudflare.En
   const limit = intParam(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE);
   const actor = entityActor(env, request.space, entity);
   const page = await actor.listEvents(after, limit);
-  if (!page) throw await missing(actor);
+  if (!page) throw await missingEntity(actor);
   return Response.json(page);
 }

@@ -30,3 +30,17 @@ describe("an unconfigured handler", () => {
     expect((await leadActor(leadId).getEntity())!.deliveries.skipped).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("a paused entity", () => {
+  it("holds events at no row each: nothing in its exception tables, and no alarm for held work", async () => {
+    const leadId = uniqueId();
+    await leadActor(leadId).ingest("demo", [leadEvent(leadId, { type: "lead.updated", data: { id: leadId } })]);
+    expect(await leadActor(leadId).pause()).toEqual(expect.arrayContaining(["slack"]));
+    const held = Array.from({ length: 10 }, (_, i) => leadEvent(leadId, { type: "lead.updated", data: { id: leadId, n: i } }));
+    await leadActor(leadId).ingest("demo", held);
+    await eventually(async () => ((await deliveries(leadId, held[9]!.id)).slack?.status === "paused" ? true : undefined), "the held deliveries shown paused");
+    for (const handler of ["slack", "crm", "database", "analytics"]) expect(await rowsOf(leadId, handler)).toBe(0);
+    // The ingest's alarm runs, finds only held work, and is not set again.
+    await eventually(async () => ((await runInDurableObject(leadStub(leadId), (_instance: EntityActor, state) => state.storage.getAlarm())) === null ? true : undefined), "the alarm to be cleared");
+  });
+});
