@@ -1,5 +1,5 @@
 // Entity: search by type and id; the state, and the log as a timeline where each event shows
-// every delivery with its status, attempts, error and times.
+// every delivery with its status, attempts, error and times; pause, resume, export and erase.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type EntityView, type EventPage, type EventView, type Session } from "../api";
@@ -29,9 +29,28 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
     } catch (err) {
       setEntity(null);
       setEvents([]);
-      setError(err instanceof ApiError && err.status === 404 ? `No entity ${type}/${id}` : String(err));
+      setError(err instanceof ApiError && err.status === 404 ? `No entity ${type}/${id}` : err instanceof ApiError && err.status === 410 ? `${type}/${id} was erased` : String(err));
     }
   };
+  const [notice, setNotice] = useState<string | null>(null);
+  const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+  const act = (what: () => Promise<string>) => () =>
+    what()
+      .then(async (m) => (setNotice(m), await load()))
+      .catch((err: unknown) => setNotice(err instanceof Error ? err.message : String(err)));
+  const pause = act(async () => `Paused: ${(await api<{ paused: string[] }>(session, "POST", `${path}/pause`, {})).paused.join(", ")}.`);
+  const resume = act(async () => ((await api<{ paused: string[] }>(session, "POST", `${path}/resume`, {})).paused.length === 0 ? "Resumed: held deliveries drain in order." : "Some handlers stay paused."));
+  const exportJson = act(async () => {
+    const document = await api<unknown>(session, "GET", `${path}/export`);
+    const link = downloadLink(`${type}-${id}.json`, JSON.stringify(document, null, 2));
+    link.click();
+    return `Exported ${type}/${id}.`;
+  });
+  const erase = act(async () => {
+    if (!window.confirm(`Erase ${type}/${id} for good? Its events, deliveries, D1 rows and dead letters go, and it takes no event again.`)) return "Not erased.";
+    await api(session, "DELETE", path);
+    return `Erased ${type}/${id}.`;
+  });
   useEffect(() => {
     setForm({ type, id });
     void load();
@@ -53,6 +72,7 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
       <button type="submit">Open</button>
     </form>
     ${error && html`<p role="alert" class="error">${error}</p>`}
+    ${notice && html`<p role="status" class="notice">${notice}</p>`}
     ${entity &&
     html`<div class="two">
       <div class="card">
@@ -63,6 +83,12 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
           <dt>Updated</dt><dd>${when(entity.updatedAt)}</dd>
           <dt>Deliveries</dt><dd>${Object.entries(entity.deliveries).map(([k, v]) => html`<span class="status ${k}">${v} ${k}</span> `)}</dd>
         </dl>
+        <div class="actions">
+          <button type="button" onClick=${pause}>Pause</button>
+          <button type="button" onClick=${resume}>Resume</button>
+          <button type="button" onClick=${exportJson}>Export JSON</button>
+          <button type="button" class="danger" onClick=${erase}>Erase</button>
+        </div>
         <h3>State</h3>
         <pre>${JSON.stringify(entity.state, null, 2)}</pre>
       </div>
@@ -86,4 +112,12 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
       </ol>
     </div>`}
   </section>`;
+}
+
+/** A link that saves `text` as a file named `name` (the export), not yet clicked. */
+function downloadLink(name: string, text: string): HTMLAnchorElement {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  link.download = name;
+  return link;
 }

@@ -3,7 +3,7 @@
 // delivery fail, replay it and see it succeed. Screenshots go to test-results/screenshots, and to
 // docs/screenshots as well with UPDATE_SCREENSHOTS=1 (the README shows those).
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +84,19 @@ describe("dashboard", () => {
     expect(crmCalls.length).toBe(2);
     expect(new Set(crmCalls.map((c) => c.headers["idempotency-key"])).size).toBe(1);
     await shot("entity");
+
+    // Pause and resume from the page; export downloads the document; erase asks first.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(async () => (await page.getByRole("status").first().textContent()) ?? "", { timeout: 15_000 }).toMatch(/^Paused: .*slack/);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(async () => (await page.getByRole("status").first().textContent()) ?? "", { timeout: 15_000 }).toContain("Resumed");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
+    const exported = JSON.parse(readFileSync((await download.path())!, "utf8")) as { entity: { id: string }; events: unknown[] };
+    expect(exported.entity.id).toBe(lead);
+    expect(exported.events.length).toBeGreaterThanOrEqual(1);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Erase" }).click();
+    await expect.poll(async () => (await page.getByRole("alert").first().textContent()) ?? "", { timeout: 15_000 }).toContain("was erased");
 
     // Overview draws its charts from the tenant's metrics.
     await page.getByRole("link", { name: "Overview" }).click();
