@@ -92,6 +92,11 @@ class DeliveryViews {
   }
 }
 
+/** What the entity view and the export both begin with. */
+function entityHead(model: EntityModel): Pick<EntityView, "entity" | "state" | "version" | "createdAt" | "updatedAt"> {
+  return { entity: model.entity, state: stateValues(model.state), version: model.version, createdAt: iso(model.createdAt)!, updatedAt: iso(model.updatedAt)! };
+}
+
 /** The entity's state and counters, or null if it never received an event. */
 export function entityView(store: EntityStore, deliveries: Deliveries, tenantPaused: ReadonlySet<string> = new Set()): EntityView | null {
   const model = store.model;
@@ -106,15 +111,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries, tenantPau
       counts[status === "in_flight" || status === "paused" ? "pending" : status]++;
     }
   }
-  return {
-    entity: model.entity,
-    state: stateValues(model.state),
-    version: model.version,
-    createdAt: iso(model.createdAt)!,
-    updatedAt: iso(model.updatedAt)!,
-    events: { count, lastSeq: model.lastSeq },
-    deliveries: counts,
-  };
+  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq }, deliveries: counts };
 }
 
 /** A page of the event log in seq order, each event with its deliveries. */
@@ -173,11 +170,7 @@ export function exportView(store: EntityStore, deliveries: Deliveries, tenantPau
     after = Number(page.next);
   }
   return {
-    entity: model.entity,
-    state: stateValues(model.state),
-    version: model.version,
-    createdAt: iso(model.createdAt)!,
-    updatedAt: iso(model.updatedAt)!,
+    ...entityHead(model),
     events,
     deadLetters: deliveries.deadRows().map((r) => ({
       id: deadLetterId(model.entity, Number(r.seq), r.handler),

@@ -36,6 +36,10 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS paused_handlers (name TEXT PRIMARY KEY) WITHOUT ROWID`,
 ];
+/** Tables of sealed JSON by key, and their key column. */
+const SEALED_TABLES = { destinations: "kind", sources: "name" } as const;
+type SealedTable = keyof typeof SEALED_TABLES;
+
 /** The tables SCHEMA creates; a tenant stored before one of them existed gets it on its next write. */
 const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources", "paused_handlers"];
 /** Columns added to a tenant_record table written before 0.5 (its incarnation stays NULL: the plain name). */
@@ -204,15 +208,27 @@ export class ControlStore {
     return out;
   }
 
-  async putDestination(kind: DestinationKind, value: object): Promise<void> {
-    const sealed = await sealSecret(this.env, sealContext.destination(this.space(), kind), JSON.stringify(value));
-    this.ensure();
-    this.db.sql`INSERT INTO destinations (kind, sealed) VALUES (${kind}, ${sealed}) ON CONFLICT (kind) DO UPDATE SET sealed = excluded.sealed`;
+  putDestination(kind: DestinationKind, value: object): Promise<void> {
+    return this.putSealed("destinations", kind, sealContext.destination(this.space(), kind), value);
   }
 
   deleteDestination(kind: DestinationKind): boolean {
-    if (!this.has("destinations")) return false;
-    return this.db.all(`DELETE FROM destinations WHERE kind = ? RETURNING kind`, kind).length > 0;
+    return this.deleteSealed("destinations", kind);
+  }
+
+  // ─── Sealed JSON by key (destinations by kind, sources by name) ───────────────────────────────
+
+  /** Seals `value` for `context` and stores it under `key`, replacing what was there. */
+  private async putSealed(table: SealedTable, key: string, context: string, value: object): Promise<void> {
+    const sealed = await sealSecret(this.env, context, JSON.stringify(value));
+    this.ensure();
+    // Table and column are fixed identifiers from SEALED_TABLES, never input.
+    this.db.all(`INSERT INTO ${table} (${SEALED_TABLES[table]}, sealed) VALUES (?, ?) ON CONFLICT (${SEALED_TABLES[table]}) DO UPDATE SET sealed = excluded.sealed`, key, sealed);
+  }
+
+  private deleteSealed(table: SealedTable, key: string): boolean {
+    if (!this.has(table)) return false;
+    return this.db.all(`DELETE FROM ${table} WHERE ${SEALED_TABLES[table]} = ? RETURNING sealed`, key).length > 0;
   }
 
   // ─── Endpoints ────────────────────────────────────────────────────────────────────────────────
@@ -268,15 +284,12 @@ export class ControlStore {
     return Object.fromEntries(this.db.all<{ name: string; sealed: string } & Row>(`SELECT name, sealed FROM sources ORDER BY name`).map((r) => [r.name, r.sealed]));
   }
 
-  async putSource(name: string, value: StoredSource): Promise<void> {
-    const sealed = await sealSecret(this.env, sealContext.source(this.space(), name), JSON.stringify(value));
-    this.ensure();
-    this.db.sql`INSERT INTO sources (name, sealed) VALUES (${name}, ${sealed}) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`;
+  putSource(name: string, value: StoredSource): Promise<void> {
+    return this.putSealed("sources", name, sealContext.source(this.space(), name), value);
   }
 
   deleteSource(name: string): boolean {
-    if (!this.has("sources")) return false;
-    return this.db.all(`DELETE FROM sources WHERE name = ? RETURNING name`, name).length > 0;
+    return this.deleteSealed("sources", name);
   }
 
   // ─── Paused handlers ──────────────────────────────────────────────────────────────────────────

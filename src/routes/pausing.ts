@@ -34,24 +34,19 @@ async function requireHandler(request: AuthedRequest, env: Cloudflare.Env, name:
   return name;
 }
 
-/** `POST /v1/entities/{type}/{id}/pause` `{"handler"?}`. */
-export async function pauseEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const { handler } = await optionalBody(request, env, HandlerBody);
-  if (handler !== undefined) await requireHandler(request, env, handler);
-  const actor = entityActor(env, request.space, entityFromPath(request));
-  const paused = await actor.pause(handler);
-  if (paused === null) throw await missingEntity(actor);
-  return Response.json({ paused });
-}
-
-/** `POST /v1/entities/{type}/{id}/resume` `{"handler"?}`: answers what stays paused. */
-export async function resumeEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const { handler } = await optionalBody(request, env, HandlerBody);
-  if (handler !== undefined) await requireHandler(request, env, handler);
-  const actor = entityActor(env, request.space, entityFromPath(request));
-  const paused = await actor.resume(handler);
-  if (paused === null) throw await missingEntity(actor);
-  return Response.json({ paused });
+/**
+ * `POST /v1/entities/{type}/{id}/pause` and `/resume` `{"handler"?}`: one handler, or all; both
+ * answer what is paused afterwards.
+ */
+export function holdEntity(action: "pause" | "resume") {
+  return async (request: AuthedRequest, env: Cloudflare.Env): Promise<Response> => {
+    const { handler } = await optionalBody(request, env, HandlerBody);
+    if (handler !== undefined) await requireHandler(request, env, handler);
+    const actor = entityActor(env, request.space, entityFromPath(request));
+    const paused = await (action === "pause" ? actor.pause(handler) : actor.resume(handler));
+    if (paused === null) throw await missingEntity(actor);
+    return Response.json({ paused });
+  };
 }
 
 /** `POST /v1/entities/{type}/{id}/cancel` `{"handler"?,"reason"?}`: pending deliveries end skipped. */
