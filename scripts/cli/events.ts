@@ -1,5 +1,5 @@
 // The data-plane commands: send, tail, entity, dead-letters, replay, sign.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { randomUUID } from "node:crypto";
 import { SingleBar, Presets } from "cli-progress";
@@ -23,10 +23,12 @@ export function registerEventCommands(program: Command): void {
   program
     .command("send")
     .description("Send one event (JSON argument), or JSON lines from --file or stdin in batches of 100")
-    .argument("[event]", "one event as JSON, e.g. '{\"type\":\"lead.created\",\"data\":{…}}'")
+    .argument("[event]", "one event as JSON, e.g. '{\"type\":\"lead.created\",\"data\":{…}}', or a file of JSON lines")
     .option("-f, --file <path>", "a file of JSON lines, one event per line ('-' for stdin)")
     .action(async (event: string | undefined, options: { file?: string }, command: Command) => {
       const { client, output } = contextOf(command);
+      // A readable file named as the argument is JSON lines, as with --file (an event is JSON, never a path).
+      if (event !== undefined && !event.trimStart().startsWith("{") && existsSync(event)) return sendLines(client, output, event);
       if (event !== undefined) return sendOne(client, output, event);
       const source = options.file ?? (process.stdin.isTTY ? undefined : "-");
       if (!source) throw new CliError("give an event as JSON, --file FILE, or JSON lines on stdin", 2);

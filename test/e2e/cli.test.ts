@@ -71,6 +71,10 @@ describe("edgeflow CLI", () => {
     const again = await edgeflow(["send", "--file", file]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("10 sent: 0 accepted, 10 duplicate, 0 rejected");
+    // A file named as the argument is read like --file.
+    const named = await edgeflow(["send", file]);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain("10 sent: 0 accepted, 10 duplicate, 0 rejected");
   });
 
   it("tails events and their deliveries live, and shows an entity's log with each delivery", async () => {
