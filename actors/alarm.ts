@@ -23,14 +23,19 @@ export type KvMeter = Extract<UsageKey, "entityKvWrites" | "tenantKvWrites">;
 // This module is the one place the actors set or delete their alarm (and delete all their
 // storage), so no stored time can make `setAlarm` throw and every billed call is counted.
 
-/** Points the alarm at `at` (clamped), or deletes it when there is nothing to wake for. */
+/**
+ * Points the alarm at `at` (clamped), or deletes it when there is nothing to wake for. Each is done
+ * only when it changes something: an alarm that just ran is no longer set, so a turn that leaves
+ * nothing to do costs no `deleteAlarm` (a billed row) on top of the `setAlarm` that woke it.
+ */
 export async function pointAlarm(storage: DurableObjectStorage, at: number | null, meter: KvMeter): Promise<void> {
+  const current = await storage.getAlarm();
   if (at === null) {
-    await deleteAlarm(storage, meter);
+    if (current !== null) await deleteAlarm(storage, meter);
     return;
   }
   const target = alarmTime(at);
-  if ((await storage.getAlarm()) !== target) await setAlarm(storage, target, meter);
+  if (current !== target) await setAlarm(storage, target, meter);
 }
 
 /** Moves the alarm earlier to `at` if it is unset or later; never later. */
