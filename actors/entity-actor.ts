@@ -70,6 +70,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
     // needs; if a handler waits behind a pending retry, that early alarm finds nothing and re-arms.
     if (results.some((r) => r.status === "accepted")) await wakeBy(this.ctx.storage, now, "entityKvWrites");
+    const scheduled = results.filter((r) => r.status === "scheduled").map((r) => r.deliverAt!);
+    if (scheduled.length > 0) await wakeBy(this.ctx.storage, Math.min(...scheduled), "entityKvWrites");
     return results;
   }
 
@@ -147,7 +149,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       appendEvents(
         this.store,
         model.tenant,
-        due.map((t) => ({ id: t.id, type: t.type, entity: model.entity, occurredAt: t.at, receivedAt: now, data: t.data })),
+        due.map((t) => ({ id: t.id, type: t.type, entity: model.entity, occurredAt: t.occurredAt ?? t.at, receivedAt: now, data: t.data, ...(t.fingerprint ? { fingerprint: t.fingerprint } : {}) })),
         now,
       );
     });
@@ -263,6 +265,24 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.log("warn", "erased entity's D1 rows or dead letters not removed yet; will retry", err);
     }
     await this.scheduleNextAlarm();
+  }
+
+  /** The events the entity will append itself later: clients' scheduled events and internal ones. */
+  scheduled(): Array<{ id: string; type: string; deliverAt: number }> | null {
+    addUsage("entityRequests");
+    const model = this.store.model;
+    return model ? model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at })).sort((a, b) => a.deliverAt - b.deliverAt) : null;
+  }
+
+  /** Cancels a scheduled event before it is appended: false when there is none of that id (appended, or never scheduled). */
+  async cancelScheduled(eventId: string): Promise<boolean | null> {
+    addUsage("entityRequests");
+    const model = this.store.model;
+    if (!model) return null;
+    if (!model.timers.some((t) => t.id === eventId)) return false;
+    this.store.update(() => (model.timers = model.timers.filter((t) => t.id !== eventId)));
+    await this.scheduleNextAlarm();
+    return true;
   }
 
   /** Holds `handler`'s deliveries (all handlers' when absent); null if the entity has no event. */

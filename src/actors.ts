@@ -40,6 +40,10 @@ export interface EntityActorRpc {
    * first try fails).
    */
   eraseEntity(): Promise<"erased" | "missing" | "gone">;
+  /** Events the entity will append later; null if it has no event. */
+  scheduled(): Promise<Array<{ id: string; type: string; deliverAt: number }> | null>;
+  /** Cancels a scheduled event: false if none of that id is waiting; null if the entity has no event. */
+  cancelScheduled(eventId: string): Promise<boolean | null>;
   /** Holds a handler's deliveries (all when absent): what is paused after; null if the entity has no event. */
   pause(handler?: string): Promise<string[] | null>;
   /** Releases held deliveries (all when absent) to drain in seq order: what stays paused. */

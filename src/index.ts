@@ -9,7 +9,7 @@ import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants
 import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
 import { deleteDestination, getDestinations, putDestination } from "./routes/destinations";
 import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
-import { deleteEntity, exportEntity, getEntity, getEntityEvents } from "./routes/entities";
+import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents, listScheduled } from "./routes/entities";
 import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./routes/pausing";
 import { postSourceEvent } from "./routes/sources";
 import { deleteSource, getSources, putSource } from "./routes/source-settings";
@@ -91,6 +91,8 @@ router.get("/v1/metrics", authed(getMetricsSummary));
 router.get("/v1/entities/:type/:id", authed(getEntity));
 router.get("/v1/entities/:type/:id/events", authed(getEntityEvents));
 router.get("/v1/entities/:type/:id/export", authed(exportEntity));
+router.get("/v1/entities/:type/:id/scheduled", authed(listScheduled));
+router.delete("/v1/entities/:type/:id/scheduled/:eventId", authed(cancelScheduled));
 router.delete("/v1/entities/:type/:id", authed(deleteEntity));
 router.post("/v1/entities/:type/:id/pause", authed(holdEntity("pause")));
 router.post("/v1/entities/:type/:id/resume", authed(holdEntity("resume")));

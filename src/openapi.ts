@@ -50,11 +50,17 @@ const schemas: Record<string, Schema> = {
       type: { type: "string", enum: registeredTypes() },
       entity: ref("EntityRef"),
       occurredAt: { oneOf: [dateTime, { type: "integer" }] },
+      deliverAt: { oneOf: [dateTime, { type: "integer" }] },
       data: { type: "object", required: ["id"] },
     },
-    ["id", "entity", "occurredAt"],
+    ["id", "entity", "occurredAt", "deliverAt"],
   ),
-  IngestResult: obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["accepted", "duplicate"] }, seq: { type: "integer", minimum: 1 } }),
+  IngestResult: {
+    oneOf: [
+      obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["accepted", "duplicate"] }, seq: { type: "integer", minimum: 1 } }),
+      obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["scheduled", "duplicate"] }, deliverAt: dateTime }),
+    ],
+  },
   BatchResults: obj({ results: { type: "array", items: { oneOf: [ref("IngestResult"), ref("Error")] } } }),
   Delivery: obj({
     handler: str,
@@ -170,7 +176,7 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     "/v1/events": {
       post: op("Store one event", {
-        "202": json(ref("IngestResult"), "Stored (status accepted)"),
+        "202": json(ref("IngestResult"), "Stored (status accepted, with seq), or scheduled for deliverAt (status scheduled)"),
         "200": json(ref("IngestResult"), "A repeat of a known id with the same content (status duplicate)"),
         "409": error("The id is known with different content (id_conflict); nothing stored"),
         "410": error("The entity was erased (entity_erased); nothing stored"),
@@ -205,6 +211,15 @@ export function openApiDocument(): Record<string, unknown> {
         { "204": noContent, "410": error("Erased before (gone)") },
         { parameters: [pathParam("type"), pathParam("id")] },
       ),
+    },
+    "/v1/entities/{type}/{id}/scheduled": {
+      get: op("Events the entity will append later (scheduled with deliverAt, and its own follow-ups), soonest first", {
+        "200": json(obj({ scheduled: { type: "array", items: obj({ id: str, type: str, deliverAt: dateTime }) } }), "Scheduled events"),
+        "410": error("Erased (gone)"),
+      }, { parameters: [pathParam("type"), pathParam("id")] }),
+    },
+    "/v1/entities/{type}/{id}/scheduled/{eventId}": {
+      delete: op("Cancel a scheduled event before it is appended", { "204": noContent, "410": error("Erased (gone)") }, { parameters: [pathParam("type"), pathParam("id"), pathParam("eventId")] }),
     },
     "/v1/entities/{type}/{id}/export": {
       get: op("Everything the entity holds, as one document: state, every event with its deliveries, dead letters, scheduled events", {

@@ -24,6 +24,8 @@ export interface IncomingEvent {
   fingerprint?: string;
   /** Where a signed-source event came from; the provider's delivery id is kept here, not as the id. */
   source?: SourceMeta;
+  /** A scheduled event: appended to the log at this time (epoch ms), not now. */
+  deliverAt?: number;
 }
 
 export interface SourceMeta {
@@ -35,13 +37,15 @@ export interface SourceMeta {
  * `conflict`: the id is known with a different fingerprint; `erased`: the entity was erased
  * (`DELETE /v1/entities/{type}/{id}`) and takes no more events. Nothing was stored for either.
  */
-export type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased";
+export type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased" | "scheduled";
 
 export interface IngestResult {
   id: string;
   entity: EntityRef;
   status: IngestStatus;
   seq: number;
+  /** For `scheduled`: when the event will be appended (epoch ms). */
+  deliverAt?: number;
 }
 
 /** `paused`: due, but held while the entity or the tenant pauses the handler (POST …/pause). */

@@ -25,6 +25,11 @@ function appendOne(store: EntityStore, model: EntityModel, tenant: string, event
     throw new Error("event routed to the wrong entity actor");
   }
   const known = store.db.sql<{ seq: number; fingerprint: string | null }>`SELECT seq, fingerprint FROM events WHERE id = ${event.id} AND seq > 0`[0];
+  const scheduled = model.timers.find((t) => t.id === event.id);
+  if (scheduled) {
+    const conflict = scheduled.fingerprint !== undefined && event.fingerprint !== undefined && scheduled.fingerprint !== event.fingerprint;
+    return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: 0, deliverAt: scheduled.at };
+  }
   if (known) {
     // Events stored before fingerprints existed (NULL) cannot be told apart: a repeat is a duplicate.
     const conflict = known.fingerprint !== null && event.fingerprint !== undefined && known.fingerprint !== event.fingerprint;
@@ -32,6 +37,11 @@ function appendOne(store: EntityStore, model: EntityModel, tenant: string, event
   }
   const definition = eventDefinition(event.type);
   if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
+  if (event.deliverAt !== undefined && event.deliverAt > now) {
+    // Kept in the head until it is due; the alarm appends it then, through this same function.
+    model.timers.push({ id: event.id, type: event.type, at: event.deliverAt, data: event.data, occurredAt: event.occurredAt, ...(event.fingerprint ? { fingerprint: event.fingerprint } : {}) });
+    return { id: event.id, entity: event.entity, status: "scheduled", seq: 0, deliverAt: event.deliverAt };
+  }
 
   const seq = model.lastSeq + 1;
   store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)

@@ -44,12 +44,15 @@ export interface Progress {
   endpoint?: { from: number; types: string[] | null };
 }
 
+/** An event the entity appends itself at `at`: an internal one (the follow-up), or a client's scheduled event. */
 export interface Timer {
-  /** The internal event's id. */
   id: string;
   type: string;
   at: number;
   data: JsonObject;
+  /** A client's scheduled event: its fingerprint (for the duplicate check) and its occurredAt. */
+  fingerprint?: string;
+  occurredAt?: number;
 }
 
 export interface EntityModel {

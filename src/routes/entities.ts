@@ -43,6 +43,23 @@ export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env):
   return Response.json(document);
 }
 
+/** `GET /v1/entities/{type}/{id}/scheduled`: events the entity will append later, soonest first. */
+export async function listScheduled(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const actor = entityActor(env, request.space, entityFromPath(request));
+  const scheduled = await actor.scheduled();
+  if (!scheduled) throw await missingEntity(actor);
+  return Response.json({ scheduled: scheduled.map((s) => ({ id: s.id, type: s.type, deliverAt: new Date(s.deliverAt).toISOString() })) });
+}
+
+/** `DELETE /v1/entities/{type}/{id}/scheduled/{eventId}`: cancels one before it is appended; 404 once it was. */
+export async function cancelScheduled(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+  const actor = entityActor(env, request.space, entityFromPath(request));
+  const cancelled = await actor.cancelScheduled(request.params.eventId ?? "");
+  if (cancelled === null) throw await missingEntity(actor);
+  if (!cancelled) throw new ApiError(404, "not_found", "No such scheduled event (it may have been appended already)");
+  return new Response(null, { status: 204 });
+}
+
 /**
  * `DELETE /v1/entities/{type}/{id}`: erases the entity's storage, D1 rows and dead letters and
  * leaves a tombstone: `GET` answers `410 gone` afterwards and new events `410 entity_erased`.

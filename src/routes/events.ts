@@ -51,8 +51,8 @@ function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: strin
     const type = events[i]?.type ?? "unknown";
     if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
     else if (result.status === "erased") countReceived(tenant, type, "rejected", "entity_erased");
-    else countReceived(tenant, type, result.status);
-    if (result.status === "accepted" || result.status === "duplicate") live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
+    else countReceived(tenant, type, result.status === "scheduled" ? "accepted" : result.status);
+    if ((result.status === "accepted" || result.status === "duplicate") && result.deliverAt === undefined) live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
   });
   ctx.waitUntil(publishLive(env, tenant, live));
 }
@@ -70,7 +70,13 @@ export async function storeEvent(env: Cloudflare.Env, scope: TenantScope, event:
   recordResults(env, ctx, tenant, [event], [result]);
   if (result.status === "conflict") throw idConflict(result.id);
   if (result.status === "erased") throw entityErased(result.entity);
-  return Response.json(result, { status: result.status === "accepted" ? 202 : 200 });
+  return Response.json(resultView(result), { status: result.status === "duplicate" ? 200 : 202 });
+}
+
+/** A stored or scheduled event as the API answers it: `seq` once in the log, `deliverAt` while scheduled. */
+function resultView(result: IngestResult): Record<string, unknown> {
+  const { id, entity, status } = result;
+  return result.deliverAt === undefined ? { id, entity, status, seq: result.seq } : { id, entity, status, deliverAt: new Date(result.deliverAt).toISOString() };
 }
 
 function entityErased(entity: IngestResult["entity"]): ApiError {
@@ -83,7 +89,7 @@ function idConflict(id: string): ApiError {
   ]);
 }
 
-type BatchResult = IngestResult | ReturnType<typeof errorBody>;
+type BatchResult = Record<string, unknown> | ReturnType<typeof errorBody>;
 
 /** A batch item's answer: the stored result, or the same error a single POST would have got. */
 function batchResult(result: IngestResult, index: number): BatchResult {
@@ -91,7 +97,7 @@ function batchResult(result: IngestResult, index: number): BatchResult {
     const err = entityErased(result.entity);
     return errorBody(err.code, err.message);
   }
-  if (result.status !== "conflict") return result;
+  if (result.status !== "conflict") return resultView(result);
   const err = idConflict(result.id);
   return errorBody(err.code, err.message, err.issues?.map((issue) => ({ ...issue, path: `events.${index}.${issue.path}` })));
 }
@@ -163,6 +169,7 @@ function logReceived(env: Cloudflare.Env, tenant: string, results: ReadonlyArray
     duplicate: count("duplicate"),
     conflict: count("conflict"),
     erased: count("erased"),
+    scheduled: count("scheduled"),
     failed,
     durationMs: Date.now() - started,
   });

@@ -7,12 +7,17 @@ import { fingerprint } from "./fingerprint";
 
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
 
+/** How far ahead `deliverAt` may be: a year (alarms are clamped to it too, actors/alarm.ts). */
+export const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
+
 /** The public event envelope. Unknown top-level keys are refused so typos surface early. */
 export const Envelope = object({
   id: optional(EventId),
   type: string(),
   entity: optional(EntityRefStruct),
   occurredAt: optional(Timestamp),
+  /** Append the event at this time, not now (at most a year ahead): a scheduled event. */
+  deliverAt: optional(Timestamp),
   data: record(string(), unknown()),
 });
 export type Envelope = Infer<typeof Envelope>;
@@ -90,14 +95,21 @@ export async function parseEnvelope(body: unknown, context: EnvelopeContext): Pr
   const outOfBounds = occurredAt === undefined ? null : timestampOutOfBounds(occurredAt, context.receivedAt);
   if (outOfBounds) throw invalid([{ path: at("occurredAt"), message: outOfBounds }]);
 
+  const deliverAt = envelope.deliverAt === undefined ? undefined : toEpochMs(envelope.deliverAt);
+  if (deliverAt !== undefined && (deliverAt < 0 || deliverAt > context.receivedAt + MAX_SCHEDULE_AHEAD_MS)) {
+    throw invalid([{ path: at("deliverAt"), message: "must be a time at most one year ahead (ISO-8601 or epoch milliseconds)" }]);
+  }
+
   // The body came from JSON.parse and validation keeps values as they are, so it is JSON.
   const json = data as JsonObject;
   return {
     id: id ?? `evt_${crypto.randomUUID()}`,
     type: envelope.type,
     entity,
-    occurredAt: occurredAt ?? context.receivedAt,
+    occurredAt: occurredAt ?? deliverAt ?? context.receivedAt,
     receivedAt: context.receivedAt,
+    // A time already past is no schedule: the event is appended now.
+    ...(deliverAt !== undefined && deliverAt > context.receivedAt ? { deliverAt } : {}),
     data: json,
     // A missing occurredAt stays missing here (never the receipt time), so an honest retry matches.
     fingerprint: await fingerprint({ type: envelope.type, entity: { type: entity.type, id: entity.id }, occurredAt: occurredAt ?? null, data: json }),

@@ -1,6 +1,7 @@
-// Pause, resume and cancel, per entity and for every entity of the tenant, over real HTTP against
-// a real server and receiver: held deliveries show `paused` while events are still stored, nothing
-// held is delivered, a resume drains in seq order, a cancel ends them skipped with the reason.
+// An entity's lifecycle over real HTTP against a real server and receiver: scheduled events
+// (appended at deliverAt, not before; listed; cancelled), and pause, resume and cancel, per entity
+// and for every entity of the tenant: held deliveries show `paused` while events are still stored,
+// nothing held is delivered, a resume drains in seq order, a cancel ends them skipped with the reason.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -107,5 +108,38 @@ describe("pausing a handler for every entity", () => {
 
     expect(await cli(["handlers", "resume", "slack"])).toContain("resumed for every entity");
     await waitFor(() => slackCalls(["T-1-b", "T-2-b"]).length === 2, "both entities' held Slack deliveries");
+  });
+});
+
+describe("scheduled events", () => {
+  it("appends an event at deliverAt and not before; repeats are duplicates, other content under its id a conflict", async () => {
+    const deliverAt = Date.now() + 3_000;
+    const event = { ...update("S-1", "s1-later"), deliverAt: new Date(deliverAt).toISOString() };
+    const scheduled = await call<{ status: string; deliverAt: string }>(local.server.url, KEY, "POST", "/v1/events", event);
+    expect(scheduled).toEqual({ status: 202, body: { id: "s1-later", entity: { type: "lead", id: "S-1" }, status: "scheduled", deliverAt: new Date(deliverAt).toISOString() } });
+    expect((await call(local.server.url, KEY, "POST", "/v1/events", event)).body).toMatchObject({ status: "duplicate" });
+    expect((await call(local.server.url, KEY, "POST", "/v1/events", { ...event, data: { id: "S-1", step: "other" } })).status).toBe(409);
+    const listed = await call<{ scheduled: Array<{ id: string; deliverAt: string }> }>(local.server.url, KEY, "GET", "/v1/entities/lead/S-1/scheduled");
+    expect(listed.body.scheduled).toEqual([{ id: "s1-later", type: "lead.updated", deliverAt: new Date(deliverAt).toISOString() }]);
+    expect((await call<{ events: { count: number } }>(local.server.url, KEY, "GET", "/v1/entities/lead/S-1")).body.events.count).toBe(0);
+
+    await waitFor(() => slackCalls(["s1-later"]).length === 1, "the scheduled event's Slack call", 30_000, 100);
+    // Not before its time (the receiver's own clock; a little slack for clock reading).
+    expect(slackCalls(["s1-later"])[0]!.at).toBeGreaterThanOrEqual(deliverAt - 50);
+    const entity = await call<{ events: { count: number }; state: { step: string } }>(local.server.url, KEY, "GET", "/v1/entities/lead/S-1");
+    expect(entity.body).toMatchObject({ events: { count: 1 }, state: { step: "s1-later" } });
+    // Appended: a repeat is still a duplicate, and it can no longer be cancelled.
+    expect((await call(local.server.url, KEY, "POST", "/v1/events", event)).status).toBe(200);
+    expect((await call(local.server.url, KEY, "DELETE", "/v1/entities/lead/S-1/scheduled/s1-later")).status).toBe(404);
+  });
+
+  it("cancels a scheduled event before its time, and refuses one more than a year ahead", async () => {
+    const later = { ...update("S-2", "s2-cancelled"), deliverAt: Date.now() + 60_000 };
+    expect((await call(local.server.url, KEY, "POST", "/v1/events", later)).body).toMatchObject({ status: "scheduled" });
+    expect((await call(local.server.url, KEY, "DELETE", "/v1/entities/lead/S-2/scheduled/s2-cancelled")).status).toBe(204);
+    expect((await call<{ scheduled: unknown[] }>(local.server.url, KEY, "GET", "/v1/entities/lead/S-2/scheduled")).body.scheduled).toEqual([]);
+    const tooFar = await call<{ error: { code: string; issues: Array<{ path: string }> } }>(local.server.url, KEY, "POST", "/v1/events", { ...update("S-2", "s2-far"), deliverAt: Date.now() + 400 * 86_400_000 });
+    expect(tooFar.status).toBe(400);
+    expect(tooFar.body.error.issues.map((i) => i.path)).toEqual(["deliverAt"]);
   });
 });
