@@ -108,6 +108,11 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.control.setInheritDestinations(inherit);
   }
 
+  /** Whether `space` is the tenant's space now (stored, whatever its status, or TENANTS): an entity of another belongs to no tenant here. */
+  private isCurrentSpace(space: string): boolean {
+    return currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) === space;
+  }
+
   /** Whether a write addressed to `space` may land: the tenant is active and still the one the caller saw. */
   private writable(space: string): boolean {
     return this.control.writableSpace(tenantConfig(this.env, this.tenant) !== undefined) === space;
@@ -173,7 +178,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   registerEntities(space: string, entities: EntityRef[]): void {
     addUsage("tenantRequests");
-    if (currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) !== space) return;
+    if (!this.isCurrentSpace(space)) return;
     this.control.addEntities(entities);
   }
 
@@ -202,7 +207,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   /** One entity was erased on request: its dead letters and its place in the tenant's list go too. */
   forgetEntity(space: string, entity: EntityRef): void {
     addUsage("tenantRequests");
-    if (currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) !== space) return;
+    if (!this.isCurrentSpace(space)) return;
     this.ctx.storage.transactionSync(() => this.index.forgetEntity(entity));
     this.control.forgetEntities([entity]);
   }
