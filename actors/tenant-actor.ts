@@ -1,26 +1,27 @@
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/actors";
-import { currentAdminDigest } from "../src/auth";
-import { settings as readSettings, tenantConfig, tenants } from "../src/config";
-import { destinationOf, refusedDestination } from "../src/control/destinations";
-import { openSnapshot } from "../src/control/runtime";
-import { currentSpace, tenantSpace, type ApiKeyInfo, type DestinationKind, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model";
-import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters";
-import { VERSION } from "../src/version";
-import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types";
-import { addUsage } from "../src/usage";
-import { deleteEverything, pointAlarm, wakeBy } from "./alarm";
-import { Db, METRICS_SQL, TENANT_SQL } from "./sql";
-import { MetricsStore } from "./tenant/metrics-store";
-import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts";
-import type { MetricsSnapshot } from "../src/metrics/exposition";
-import { takeLocalCounts } from "../src/metrics/record";
-import { ControlStore } from "./tenant/control";
-import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index";
-import { eraseStep, forEachLimited } from "./tenant/erase";
-import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers";
-import { errorBody } from "../src/errors";
-import { INTERNAL } from "../src/live-ticket";
+import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/actors.ts";
+import { currentAdminDigest } from "../src/auth.ts";
+import { settings as readSettings, tenantConfig, tenants } from "../src/config.ts";
+import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
+import { SLACK } from "../src/handlers/slack.ts";
+import { openSnapshot } from "../src/control/runtime.ts";
+import { currentSpace, tenantSpace, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
+import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters.ts";
+import { VERSION } from "../src/version.ts";
+import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types.ts";
+import { addUsage } from "../src/usage.ts";
+import { deleteEverything, pointAlarm, wakeBy } from "./alarm.ts";
+import { Db, METRICS_SQL, TENANT_SQL } from "./sql.ts";
+import { MetricsStore } from "./tenant/metrics-store.ts";
+import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts.ts";
+import type { MetricsSnapshot } from "../src/metrics/exposition.ts";
+import { takeLocalCounts } from "../src/metrics/record.ts";
+import { ControlStore } from "./tenant/control.ts";
+import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
+import { eraseStep, forEachLimited } from "./tenant/erase.ts";
+import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
+import { errorBody } from "../src/errors.ts";
+import { INTERNAL } from "../src/live-ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
 const REPLAY_PAGE = 200;
@@ -118,14 +119,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.control.writableSpace(tenantConfig(this.env, this.tenant) !== undefined) === space;
   }
 
-  async putDestination(space: string, kind: DestinationKind, value: object): Promise<boolean> {
+  async putDestination(space: string, kind: string, value: object): Promise<boolean> {
     addUsage("tenantRequests");
     if (!this.writable(space)) return false;
     await this.control.putDestination(kind, value);
     return true;
   }
 
-  deleteDestination(space: string, kind: DestinationKind): boolean | null {
+  deleteDestination(space: string, kind: string): boolean | null {
     addUsage("tenantRequests");
     return this.writable(space) ? this.control.deleteDestination(kind) : null;
   }
@@ -440,7 +441,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (pending.length === 0) return;
     const tenant = this.tenant;
     const now = Date.now();
-    const slack = destinationOf(this.env, tenant, await openSnapshot(this.env, tenant, this.control.snapshot()), "slack");
+    const slack = destinationOf(this.env, await openSnapshot(this.env, tenant, this.control.snapshot()), SLACK);
     // A URL the outbound address policy refuses is never called; the alert is dropped, as with no Slack.
     if (slack && !refusedDestination(this.env, slack)) {
       try {

@@ -3,12 +3,12 @@
 // user signed in with.
 import { html, render } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { loadSession, saveSession, signIn, type Session } from "./api";
-import { DeadLettersPage } from "./pages/dead-letters";
-import { EntityPage } from "./pages/entity";
-import { LivePage } from "./pages/live";
-import { OverviewPage } from "./pages/overview";
-import { SettingsPage } from "./pages/settings";
+import { loadSession, saveSession, signIn, type Session } from "./api.ts";
+import { DeadLettersPage } from "./pages/dead-letters.ts";
+import { EntityPage } from "./pages/entity.ts";
+import { LivePage } from "./pages/live.ts";
+import { OverviewPage } from "./pages/overview.ts";
+import { SettingsPage } from "./pages/settings.ts";
 
 const PAGES = [
   { path: "overview", title: "Overview" },

@@ -4,6 +4,7 @@
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { KIND_FORMS } from "./lib/registry.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "public");
@@ -19,6 +20,8 @@ await build({
   target: "es2022",
   sourcemap: true,
   logLevel: "warning",
+  // The settings form is made from the destination kinds table (src/handlers/kinds.ts).
+  define: { EDGEFLOW_KINDS: JSON.stringify(KIND_FORMS) },
 });
 copyFileSync(join(ROOT, "dashboard/index.html"), join(OUT, "index.html"));
 console.log("dashboard built into public/");

@@ -2,7 +2,7 @@
 // OpenAI-compatible model. It records every call, can fail a share of them, and can be scripted
 // per idempotency key. Used by the tests and the benchmarks; run it by hand with
 //   node scripts/receiver.ts --port 9000 [--fail-rate 0.2]
-import { localSettings } from "../src/handlers/settings.ts";
+import { localSettings } from "./lib/registry.ts";
 import { cli, numberArg } from "./lib/args.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
@@ -150,7 +150,7 @@ export function deliveryOf(key: string): string {
   return parts.length >= 4 ? parts.slice(3).join("/") : key;
 }
 
-/** The settings that point every edgeflow handler at a receiver, as wrangler vars (src/handlers/settings.ts). */
+/** The settings that point every edgeflow handler at a receiver, as wrangler vars (from the destination kinds, src/handlers/kinds.ts). */
 export function receiverVars(url: string): Record<string, string> {
   return localSettings(url);
 }

@@ -1,9 +1,9 @@
-import type { ApiKeyInfo, DestinationKind, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model";
-import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
-import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters";
-import type { Counts } from "./metrics/counts";
-import type { MetricsSnapshot } from "./metrics/exposition";
-import type { EntityExport, EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types";
+import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
+import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
+import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
+import type { Counts } from "./metrics/counts.ts";
+import type { MetricsSnapshot } from "./metrics/exposition.ts";
+import type { EntityExport, EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types.ts";
 
 /**
  * The actor name for an entity: the tenant's space (src/control/model.ts `tenantSpace`), type and
@@ -92,9 +92,9 @@ export interface TenantActorRpc {
   /** Null if the tenant is not stored (or not active). */
   setInheritDestinations(inherit: boolean): Promise<TenantRecord | null>;
   /** False: the write was refused (see above). */
-  putDestination(space: string, kind: DestinationKind, value: object): Promise<boolean>;
+  putDestination(space: string, kind: string, value: object): Promise<boolean>;
   /** Null: refused; else whether there was one to delete. */
-  deleteDestination(space: string, kind: DestinationKind): Promise<boolean | null>;
+  deleteDestination(space: string, kind: string): Promise<boolean | null>;
   createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string }) | null>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;

@@ -1,14 +1,14 @@
 import type { IRequest } from "itty-router";
-import type { Watcher } from "./actors";
-import { hasLegacyKeys } from "./control/directory-cache";
-import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config";
-import { hasValidTag, tenantOfApiKey } from "./control/keys";
-import { tenantSpace } from "./control/model";
-import { tenantRuntime } from "./control/runtime";
-import { ApiError } from "./errors";
-import { isLocalDeployment, isLocalRequest } from "./local";
-import { countReceived } from "./metrics/record";
-import { enforceAuthFailureLimit, enforceRateLimit } from "./rate-limit";
+import type { Watcher } from "./actors.ts";
+import { hasLegacyKeys } from "./control/directory-cache.ts";
+import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config.ts";
+import { hasValidTag, tenantOfApiKey } from "./control/keys.ts";
+import { tenantSpace } from "./control/model.ts";
+import { tenantRuntime } from "./control/runtime.ts";
+import { ApiError } from "./errors.ts";
+import { isLocalDeployment, isLocalRequest } from "./local.ts";
+import { countReceived } from "./metrics/record.ts";
+import { enforceAuthFailureLimit, enforceRateLimit } from "./rate-limit.ts";
 
 /** The request as handlers see it after `authenticate` has run. */
 export interface AuthedRequest extends IRequest {

@@ -1,4 +1,4 @@
-import { ApiError } from "./errors";
+import { ApiError } from "./errors.ts";
 
 /** Guards against bodies that are valid JSON yet costly to hold or walk. */
 const MAX_JSON_DEPTH = 32;

@@ -1,8 +1,9 @@
-import { array, enums, object, optional, record, string, validate, type Infer } from "superstruct";
-import { DESTINATION_SCHEMAS, SourceMappingSchema } from "./control/model";
-import { isLocalDeployment } from "./local";
-import { bytesToHex } from "./sources/crypto";
-import { SCHEME_NAMES } from "./sources/schemes";
+import { array, enums, object, optional, record, string, validate, type Infer, type Struct } from "superstruct";
+import { SourceMappingSchema } from "./control/model.ts";
+import { DESTINATION_KINDS } from "./handlers/kinds.ts";
+import { isLocalDeployment } from "./local.ts";
+import { bytesToHex } from "./sources/crypto.ts";
+import { SCHEME_NAMES } from "./sources/schemes.ts";
 
 /** A signed source, in TENANTS or stored: its scheme is one of the registry's (src/sources/schemes.ts). */
 const SourceConfig = object({
@@ -12,24 +13,23 @@ const SourceConfig = object({
   mapping: optional(SourceMappingSchema),
 });
 
-const TenantConfig = object({
-  apiKeys: array(string()),
-  sources: optional(record(string(), SourceConfig)),
-  signingSecret: optional(string()),
-  destinations: optional(
-    object({
-      slack: optional(DESTINATION_SCHEMAS.slack),
-      email: optional(DESTINATION_SCHEMAS.email),
-      crm: optional(DESTINATION_SCHEMAS.crm),
-      ai: optional(DESTINATION_SCHEMAS.ai),
-    }),
-  ),
-});
+/** TENANTS destinations: per kind of the table (src/handlers/kinds.ts), that kind's schema. */
+const destinationsSchema = () =>
+  object(Object.fromEntries(DESTINATION_KINDS.map((k) => [k.kind, optional(k.schema as Struct<Record<string, string>, unknown>)]))) as unknown as Struct<Record<string, Record<string, string>>, null>;
 
-const TenantsConfig = record(string(), TenantConfig);
+const tenantSchema = () =>
+  object({
+    apiKeys: array(string()),
+    sources: optional(record(string(), SourceConfig)),
+    signingSecret: optional(string()),
+    destinations: optional(destinationsSchema()),
+  });
 
-export type TenantConfig = Infer<typeof TenantConfig>;
-export type TenantsConfig = Infer<typeof TenantsConfig>;
+export type TenantConfig = Infer<ReturnType<typeof tenantSchema>>;
+export type TenantsConfig = Record<string, TenantConfig>;
+
+// Built on first use, not at load: the kinds table comes from the handler registry.
+let tenantsSchema: Struct<TenantsConfig, unknown> | undefined;
 
 /** The local-only tenant used when `TENANTS` is unset; see README. */
 export const DEMO_TENANT = "demo";
@@ -64,7 +64,8 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
       throw new ConfigError("TENANTS is not valid JSON");
     }
   }
-  const [error, value] = validate(parsed, TenantsConfig);
+  tenantsSchema ??= record(string(), tenantSchema()) as unknown as Struct<TenantsConfig, unknown>;
+  const [error, value] = validate(parsed, tenantsSchema);
   // Only the path and the kind of problem: superstruct's message quotes the value, which may be a secret.
   if (error) throw new ConfigError(`TENANTS is invalid at ${error.path.join(".") || "(root)"} (expected ${error.type})`);
   const owners = new Map<string, string>();

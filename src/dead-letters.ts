@@ -1,4 +1,4 @@
-import type { EntityRef } from "./types";
+import type { EntityRef } from "./types.ts";
 
 /** One dead delivery as the tenant's index stores it; `id` is `{type}/{id}/{seq}:{handler}`. */
 export interface DeadLetterEntry {

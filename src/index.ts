@@ -1,26 +1,26 @@
 import { AutoRouter, type IRequest } from "itty-router";
-import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./auth";
-import { ConfigError } from "./config";
-import { ApiError, errorResponse } from "./errors";
-import { openApiDocument } from "./openapi";
-import { consumeSlowWork } from "./queue";
-import { addUsage, takeUsage } from "./usage";
-import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey, updateTenant } from "./routes/admin";
-import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters";
-import { deleteDestination, getDestinations, putDestination } from "./routes/destinations";
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints";
-import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents, listScheduled } from "./routes/entities";
-import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./routes/pausing";
-import { postSourceEvent } from "./routes/sources";
-import { deleteSource, getSources, putSource } from "./routes/source-settings";
-import { postBatch, postEvent } from "./routes/events";
-import { getMetrics, getMetricsSummary } from "./routes/metrics";
-import { getLive, postLiveTicket } from "./routes/live";
-import { flushMetrics } from "./metrics/record";
+import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./auth.ts";
+import { ConfigError } from "./config.ts";
+import { ApiError, errorResponse } from "./errors.ts";
+import { openApiDocument } from "./openapi.ts";
+import { consumeSlowWork } from "./queue.ts";
+import { addUsage, takeUsage } from "./usage.ts";
+import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey, updateTenant } from "./routes/admin.ts";
+import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.ts";
+import { deleteDestination, getDestinations, putDestination } from "./routes/destinations.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints.ts";
+import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents, listScheduled } from "./routes/entities.ts";
+import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./routes/pausing.ts";
+import { postSourceEvent } from "./routes/sources.ts";
+import { deleteSource, getSources, putSource } from "./routes/source-settings.ts";
+import { postBatch, postEvent } from "./routes/events.ts";
+import { getMetrics, getMetricsSummary } from "./routes/metrics.ts";
+import { getLive, postLiveTicket } from "./routes/live.ts";
+import { flushMetrics } from "./metrics/record.ts";
 
-export { EntityActor } from "../actors/entity-actor";
-export { TenantActor } from "../actors/tenant-actor";
-export { DirectoryActor } from "../actors/directory-actor";
+export { EntityActor } from "../actors/entity-actor.ts";
+export { TenantActor } from "../actors/tenant-actor.ts";
+export { DirectoryActor } from "../actors/directory-actor.ts";
 
 type Args = [Cloudflare.Env, ExecutionContext];
 

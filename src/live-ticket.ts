@@ -5,9 +5,9 @@
 // actor issued the nonce and spends it on first use (single use, bound to who asked); the MAC,
 // under a key derived from SECRETS_KEY, lets the router refuse a forged or expired ticket without
 // touching any actor.
-import { bytesToHex, hexToBytes } from "./sources/crypto";
-import { derivedMacKey } from "./control/secrets";
-import { TENANT_NAME } from "./config";
+import { bytesToHex, hexToBytes } from "./sources/crypto.ts";
+import { derivedMacKey } from "./control/secrets.ts";
+import { TENANT_NAME } from "./config.ts";
 
 const PURPOSE = "live-ticket";
 const encoder = new TextEncoder();

@@ -8,9 +8,9 @@
 // other requests and alarms of this isolate add (plain data, no I/O handed between requests),
 // then sends the lot in one RPC. A busy tenant's actor so gets a few requests a second from each
 // isolate, not one per event.
-import { tenantActor } from "./actors";
-import { tenantRuntime } from "./control/runtime";
-import type { LiveMessage } from "./types";
+import { tenantActor } from "./actors.ts";
+import { tenantRuntime } from "./control/runtime.ts";
+import type { LiveMessage } from "./types.ts";
 
 /** How long a batch gathers before it is sent: the feed's added latency. */
 export const FLUSH_MS = 500;

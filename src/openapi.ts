@@ -2,10 +2,11 @@
 // stated once; `openapi.json` in the repository is this document as JSON (npm run openapi writes
 // it; a test fails when they differ), and the end-to-end tests validate every answer they get
 // from the server against it (test/e2e/setup.ts), so it cannot drift from the code.
-import { DESTINATION_KINDS } from "./control/model";
-import { SCHEME_NAMES } from "./sources/schemes";
-import { registeredTypes } from "./events/registry";
-import { VERSION } from "./version";
+import { SCHEME_NAMES } from "./sources/schemes.ts";
+import { registeredTypes } from "./events/registry.ts";
+import { DESTINATION_KINDS, KIND_NAMES } from "./handlers/kinds.ts";
+import { handlerTable } from "./handlers/registry.ts";
+import { VERSION } from "./version.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -38,6 +39,17 @@ const ERROR_CODES = [
   "entity_erased",
   "unavailable",
 ];
+
+function destinationSchemaName(kind: string): string {
+  return `${kind[0]!.toUpperCase()}${kind.slice(1)}Destination`;
+}
+
+/** Which handlers each event type runs, in order: the registry's (src/handlers/registry.ts). */
+function handlerOrder(): string {
+  return handlerTable()
+    .map((row) => `\`${row.type}\`${row.internal ? " (internal)" : ""}: ${row.handlers.join(", ")}`)
+    .join("; ");
+}
 
 const schemas: Record<string, Schema> = {
   Error: obj({
@@ -126,15 +138,21 @@ const schemas: Record<string, Schema> = {
   ),
   ApiKey: obj({ id: str, label: nullable(str), prefix: str, createdAt: dateTime }),
   NewApiKey: obj({ id: str, key: str, label: nullable(str), prefix: str, createdAt: dateTime }),
-  SlackDestination: obj({ url: str }),
-  EmailDestination: obj({ url: str, apiKey: str, from: str }),
-  CrmDestination: obj({ url: str, apiKey: str }),
-  AiDestination: obj({ url: str, apiKey: str, model: str }, ["apiKey", "model"]),
+  // One schema per destination kind, from its declared fields (src/handlers/kinds.ts).
+  ...Object.fromEntries(
+    DESTINATION_KINDS.map((k) => [
+      destinationSchemaName(k.kind),
+      {
+        ...obj(
+          Object.fromEntries(k.fields.map((f) => [f.name, { type: "string", description: `${f.label}${f.secret ? " (answered masked)" : ""}` }])),
+          k.fields.filter((f) => !f.required).map((f) => f.name),
+        ),
+        description: k.summary,
+      },
+    ]),
+  ),
   Destinations: obj({
-    destinations: obj(
-      { slack: ref("SlackDestination"), email: ref("EmailDestination"), crm: ref("CrmDestination"), ai: ref("AiDestination") },
-      ["slack", "email", "crm", "ai"],
-    ),
+    destinations: obj(Object.fromEntries(KIND_NAMES.map((kind) => [kind, ref(destinationSchemaName(kind))])), [...KIND_NAMES]),
   }),
   Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime }),
   NewEndpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" } }),
@@ -172,7 +190,7 @@ function op(summary: string, responses: Record<string, unknown>, extra: Record<s
 
 /** The document. */
 export function openApiDocument(): Record<string, unknown> {
-  const destination = (kind: string) => ref(`${kind[0]!.toUpperCase()}${kind.slice(1)}Destination`);
+  const destination = (kind: string) => ref(destinationSchemaName(kind));
   const paths: Record<string, unknown> = {
     "/v1/events": {
       post: op("Store one event", {
@@ -182,7 +200,11 @@ export function openApiDocument(): Record<string, unknown> {
         "410": error("The entity was erased (entity_erased); nothing stored"),
         "422": error("The type is not registered"),
         ...withBody,
-      }, { requestBody: body(ref("Envelope")), parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: str }] }),
+      }, {
+        description: `Each type's handlers, in the order they run: ${handlerOrder()}; plus the tenant's endpoints that take the type.`,
+        requestBody: body(ref("Envelope")),
+        parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: str }],
+      }),
     },
     "/v1/events/batch": {
       post: op("Store up to 100 events, each independent", { "207": json(ref("BatchResults"), "One result per event, in order"), ...withBody }, {
@@ -278,12 +300,12 @@ export function openApiDocument(): Record<string, unknown> {
       get: op("The tenant's own destinations, secrets masked", { "200": json(ref("Destinations"), "Destinations") }),
     },
     "/v1/destinations/{kind}": {
-      put: op("Set one destination", { "200": json({ anyOf: DESTINATION_KINDS.map(destination) }, "The destination, masked"), ...withBody }, {
-        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...DESTINATION_KINDS] } }],
-        requestBody: body({ anyOf: DESTINATION_KINDS.map(destination) }),
+      put: op("Set one destination", { "200": json({ anyOf: KIND_NAMES.map(destination) }, "The destination, masked"), ...withBody }, {
+        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...KIND_NAMES] } }],
+        requestBody: body({ anyOf: KIND_NAMES.map(destination) }),
       }),
       delete: op("Remove one destination (the deployment's variables apply again)", { "204": noContent }, {
-        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...DESTINATION_KINDS] } }],
+        parameters: [{ name: "kind", in: "path", required: true, schema: { type: "string", enum: [...KIND_NAMES] } }],
       }),
     },
     "/v1/endpoints": {

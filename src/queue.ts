@@ -1,10 +1,10 @@
-import { entityActor, type EntityActorRpc } from "./actors";
-import { tenantRuntime } from "./control/runtime";
-import { executeWork } from "./delivery/execute";
-import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome";
-import { countQueue, flushAllMetrics } from "./metrics/record";
-import { addUsage, queueUnits } from "./usage";
-import type { EntityRef } from "./types";
+import { entityActor, type EntityActorRpc } from "./actors.ts";
+import { tenantRuntime } from "./control/runtime.ts";
+import { executeWork } from "./delivery/execute.ts";
+import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
+import { countQueue, flushAllMetrics } from "./metrics/record.ts";
+import { addUsage, queueUnits } from "./usage.ts";
+import type { EntityRef } from "./types.ts";
 
 /**
  * One alarm turn's queued work for one entity travels by reference: which actor, and the token

@@ -1,4 +1,4 @@
-import { ApiError } from "./errors";
+import { ApiError } from "./errors.ts";
 
 /** Seconds a limited client should wait: the Rate Limiting binding counts in 10-second windows. */
 const RETRY_AFTER_S = 10;

@@ -1,5 +1,5 @@
-import { readBodyLimited, parseJson, requireJsonContentType } from "./body";
-import { settings } from "./config";
+import { readBodyLimited, parseJson, requireJsonContentType } from "./body.ts";
+import { settings } from "./config.ts";
 
 /** Content type, then size on the bytes actually read, then strict JSON: in that order. */
 export async function readJsonBody(request: Request, env: Cloudflare.Env): Promise<unknown> {

@@ -3,10 +3,10 @@
 // A `deliveries` row exists only for what is exceptional: a pending retry or replay, a skip with
 // its reason, a dead letter, or a success that took more than one attempt. Failed attempts are
 // kept in `failures`; successful ones leave nothing behind.
-import { withoutControls } from "../../src/text";
-import type { DeliveryRef } from "../../src/dead-letters";
-import type { Db, Row } from "../sql";
-import type { EntityStore } from "./store";
+import { withoutControls } from "../../src/text.ts";
+import type { DeliveryRef } from "../../src/dead-letters.ts";
+import type { Db, Row } from "../sql.ts";
+import type { EntityStore } from "./store.ts";
 
 export type ExceptionStatus = "pending" | "succeeded" | "skipped" | "dead";
 

@@ -4,27 +4,27 @@
 // reports. Successes only move cursors in memory; the moves are written once: with the queued
 // report when one is due within 2 s, else at the end of the turn (and every second in a long
 // one), or earlier with any other write the entity makes.
-import type { Settings } from "../../src/config";
-import { destinationOf, noDestinationReason } from "../../src/control/destinations";
-import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model";
-import { freshTenantRuntime, tenantRuntime, type TenantRuntime } from "../../src/control/runtime";
-import { eventDefinition } from "../../src/events/registry";
-import { executeWork } from "../../src/delivery/execute";
-import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome";
-import { idempotencyKey } from "../../src/delivery/keys";
-import { retryDelay } from "../../src/delivery/retry";
-import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler";
-import { handler as findHandler } from "../../src/handlers/registry";
-import type { SlowWorkMessage } from "../../src/queue";
-import { errorKind, logLine } from "../../src/log";
-import { countAttempt, countQueue } from "../../src/metrics/record";
-import { INTERNAL_ID_PREFIX } from "../../src/schemas/common";
-import type { JsonObject, LiveMessage } from "../../src/types";
-import { addUsage, queueUnits } from "../../src/usage";
-import { endInlineCall, startInlineCall } from "../outbound";
-import type { Deliveries, EventRow } from "./deliveries";
-import { advance, isPaused, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model";
-import type { EntityStore } from "./store";
+import type { Settings } from "../../src/config.ts";
+import { destinationOf, noDestinationReason } from "../../src/handlers/destinations.ts";
+import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model.ts";
+import { freshTenantRuntime, tenantRuntime, type TenantRuntime } from "../../src/control/runtime.ts";
+import { eventDefinition } from "../../src/events/registry.ts";
+import { executeWork } from "../../src/delivery/execute.ts";
+import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
+import { idempotencyKey } from "../../src/delivery/keys.ts";
+import { retryDelay } from "../../src/delivery/retry.ts";
+import type { DeliveryJob, Handler, HandlerResult } from "../../src/handlers/handler.ts";
+import { handler as findHandler, handlersFor } from "../../src/handlers/registry.ts";
+import type { SlowWorkMessage } from "../../src/queue.ts";
+import { errorKind, logLine } from "../../src/log.ts";
+import { countAttempt, countQueue } from "../../src/metrics/record.ts";
+import { INTERNAL_ID_PREFIX } from "../../src/schemas/common.ts";
+import type { JsonObject, LiveMessage } from "../../src/types.ts";
+import { addUsage, queueUnits } from "../../src/usage.ts";
+import { endInlineCall, startInlineCall } from "../outbound.ts";
+import type { Deliveries, EventRow } from "./deliveries.ts";
+import { advance, isPaused, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model.ts";
+import type { EntityStore } from "./store.ts";
 
 /**
  * Sends of a queued delivery whose lease lapsed with no report (a consumer killed by a CPU limit,
@@ -553,13 +553,13 @@ export class FanOut {
     const endpointId = endpointIdOf(handler.name);
     if (endpointId !== null) return this.runtime?.endpoints.has(endpointId) ? null : "endpoint deleted";
     if (handler.destination && this.runtime) {
-      if (destinationOf(this.env(), this.store.entity.tenant, this.runtime, handler.destination)) return null;
+      if (destinationOf(this.env(), this.runtime, handler.destination)) return null;
       // A stored tenant that does not inherit: the deployment's settings are not what is missing.
       if (this.runtime.record !== null && !this.runtime.record.inheritDestinations) return noDestinationReason(this.runtime, handler.destination);
     }
     let reason = this.skipReasons.get(handler.name);
     if (reason === undefined) {
-      reason = handler.unconfigured?.(this.env()) ?? (handler.destination ? `not configured: no ${handler.destination} destination` : null);
+      reason = handler.unconfigured?.(this.env()) ?? (handler.destination ? `not configured: no ${handler.destination.kind} destination` : null);
       this.skipReasons.set(handler.name, reason);
     }
     return reason;
@@ -568,7 +568,7 @@ export class FanOut {
   /** Whether an event of this type is one for this handler to deliver. */
   private concerns(name: string, type: string): boolean {
     const endpointId = endpointIdOf(name);
-    if (endpointId === null) return eventDefinition(type)?.handlers.includes(name as never) ?? false;
+    if (endpointId === null) return handlersFor(type).includes(name);
     const endpoint = this.runtime?.endpoints.get(endpointId);
     // A deleted endpoint's remaining events are all settled, as skipped.
     return endpoint === undefined || endpointTakes(endpoint, type);

@@ -3,9 +3,9 @@
 // each handler's cursor stops before its first open delivery, every delivery after that which is
 // settled or has been tried keeps a row, and open rows with no attempts after the last of those
 // are covered by the cursor.
-import type { JsonValue } from "../../src/types";
-import type { Db, Row } from "../sql";
-import { insertModel, type Progress, type StateEntry, type Timer } from "./model";
+import type { JsonValue } from "../../src/types.ts";
+import type { Db, Row } from "../sql.ts";
+import { insertModel, type Progress, type StateEntry, type Timer } from "./model.ts";
 
 interface OutboxRow extends Row {
   id: number;

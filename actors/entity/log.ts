@@ -1,8 +1,9 @@
 // The entity's log and state: what one ingest transaction does, and nothing else.
-import { eventDefinition } from "../../src/events/registry";
-import type { IncomingEvent, IngestResult } from "../../src/types";
-import { mergeState, type EntityModel } from "./model";
-import type { EntityStore } from "./store";
+import { eventDefinition } from "../../src/events/registry.ts";
+import { handlersFor } from "../../src/handlers/registry.ts";
+import type { IncomingEvent, IngestResult } from "../../src/types.ts";
+import { mergeState, type EntityModel } from "./model.ts";
+import type { EntityStore } from "./store.ts";
 
 /**
  * Stores events for this entity in ONE synchronous transaction: for each, dedupe by id (a known id
@@ -53,6 +54,6 @@ function appendOne(store: EntityStore, model: EntityModel, tenant: string, event
   mergeState(model.state, event.data, event.occurredAt, event.id);
   // A handler this entity has not needed before starts at this event, not at the start of the
   // log: deploying a new handler does not replay history (a backfill would set it to 0).
-  for (const handler of definition.handlers) model.progress[handler] ??= { through: seq - 1, marks: [] };
+  for (const handler of handlersFor(definition.type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };
   return { id: event.id, entity: event.entity, status: "accepted", seq };
 }

@@ -3,9 +3,9 @@
 // whole by every change: one billed row, however many state fields, cursors or timers the change
 // touched. Keeping it in the log's own table spares a new entity a second table (each CREATE
 // TABLE is two billed rows).
-import type { EntityRef, JsonObject, JsonValue } from "../../src/types";
-import type { Db, Row } from "../sql";
-import { SCHEMA_VERSION } from "./schema";
+import type { EntityRef, JsonObject, JsonValue } from "../../src/types.ts";
+import type { Db, Row } from "../sql.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
 
 /** A state field: its value and the (occurredAt, eventId) of the event that wrote it. */
 export type StateEntry = [value: JsonValue, occurredAt: number, eventId: string];
@@ -42,6 +42,11 @@ export interface Progress {
    * endpoint was created) of these types (null: all), as of the last turn. For the delivery views.
    */
   endpoint?: { from: number; types: string[] | null };
+  /**
+   * For a handler registered after this entity's first event (a new deployment added it): it takes
+   * events after `from` only; the earlier ones were never its, and the views do not list it for them.
+   */
+  from?: number;
 }
 
 /** An event the entity appends itself at `at`: an internal one (the follow-up), or a client's scheduled event. */
@@ -153,7 +158,11 @@ export function stateValues(state: Record<string, StateEntry>): JsonObject {
 
 /** The handlers an event at `seq` of this type has deliveries for: its type's, and the endpoints' that take it. */
 export function handlersOf(model: EntityModel, seq: number, type: string, own: readonly string[]): string[] {
-  const handlers = [...own];
+  // A handler takes an event only if it had a cursor here when the event was appended.
+  const handlers = own.filter((name) => {
+    const p = model.progress[name];
+    return p !== undefined && seq > (p.from ?? 0);
+  });
   for (const [name, p] of Object.entries(model.progress)) {
     if (p.endpoint && seq > p.endpoint.from && (p.endpoint.types === null || p.endpoint.types.includes(type))) handlers.push(name);
   }

@@ -1,12 +1,12 @@
 // The entity's durable core: the schema, the in-memory entity row and the one way to change it.
 // Everything that changes the entity row goes through `update`, which runs in ONE synchronous
 // transaction and writes the row once at its end.
-import type { EntityRef } from "../../src/types";
-import { deleteEverything } from "../alarm";
-import type { Db } from "../sql";
-import { migrateLegacy } from "./legacy-migrations";
-import { insertModel, readModel, updateModel, type EntityModel } from "./model";
-import { BASELINE, EXCEPTION_TABLES, tablesOf } from "./schema";
+import type { EntityRef } from "../../src/types.ts";
+import { deleteEverything } from "../alarm.ts";
+import type { Db } from "../sql.ts";
+import { migrateLegacy } from "./legacy-migrations.ts";
+import { insertModel, readModel, updateModel, type EntityModel } from "./model.ts";
+import { BASELINE, EXCEPTION_TABLES, tablesOf } from "./schema.ts";
 
 export class EntityStore {
   /** The entity row; null until the first event is stored. */

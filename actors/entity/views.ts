@@ -1,11 +1,11 @@
 // What the read endpoints show of an entity: its state and counters, and pages of its log with
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
-import { eventDefinition } from "../../src/events/registry";
-import { deadLetterId } from "../../src/dead-letters";
-import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types";
-import type { Deliveries, EventRow, ExceptionRow } from "./deliveries";
-import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityModel } from "./model";
-import type { EntityStore } from "./store";
+import { handlersFor } from "../../src/handlers/registry.ts";
+import { deadLetterId } from "../../src/dead-letters.ts";
+import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types.ts";
+import type { Deliveries, EventRow, ExceptionRow } from "./deliveries.ts";
+import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityModel } from "./model.ts";
+import type { EntityStore } from "./store.ts";
 
 const MAX_PAGE = 500;
 /**
@@ -49,7 +49,7 @@ class DeliveryViews {
    * other handler with a row for it (an endpoint deleted since, whose deliveries ended skipped).
    */
   handlers(seq: number, type: string): string[] {
-    const handlers = handlersOf(this.model, seq, type, eventDefinition(type)?.handlers ?? []);
+    const handlers = handlersOf(this.model, seq, type, handlersFor(type));
     for (const [handler, rows] of this.rows) {
       if (!handlers.includes(handler) && rows.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq))) handlers.push(handler);
     }

@@ -2,24 +2,23 @@
 // admin API), API keys (digests only), destinations and endpoints (secrets sealed), and the list of
 // its entities. Tables are created on the first write, so a tenant that only ever serves lookups
 // (most TENANTS tenants) costs no schema rows.
-import { apiKeyDigest } from "../../src/config";
+import { apiKeyDigest } from "../../src/config.ts";
+import { destinationKind } from "../../src/handlers/kinds.ts";
 import {
-  DESTINATION_KINDS,
   currentSpace,
   sealContext,
   tenantSpace,
   type ApiKeyInfo,
-  type DestinationKind,
   type EndpointInfo,
   type StoredSource,
   type TenantRecord,
   type TenantSnapshot,
-} from "../../src/control/model";
-import { sealSecret } from "../../src/control/secrets";
-import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys";
-import { bytesToHex } from "../../src/sources/crypto";
-import type { EntityRef } from "../../src/types";
-import type { Db, Row } from "../sql";
+} from "../../src/control/model.ts";
+import { sealSecret } from "../../src/control/secrets.ts";
+import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys.ts";
+import { bytesToHex } from "../../src/sources/crypto.ts";
+import type { EntityRef } from "../../src/types.ts";
+import type { Db, Row } from "../sql.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tenant_record (
@@ -198,21 +197,21 @@ export class ControlStore {
   // ─── Destinations ─────────────────────────────────────────────────────────────────────────────
 
   /** Each set destination, still sealed. */
-  sealedDestinations(): Partial<Record<DestinationKind, string>> {
+  sealedDestinations(): Record<string, string> {
     if (!this.has("destinations")) return {};
-    const out: Partial<Record<DestinationKind, string>> = {};
+    const out: Record<string, string> = {};
     for (const row of this.db.all<{ kind: string; sealed: string } & Row>(`SELECT kind, sealed FROM destinations`)) {
-      const kind = DESTINATION_KINDS.find((k) => k === row.kind);
-      if (kind) out[kind] = row.sealed;
+      // A kind no longer in the registry is kept, unused, in case it comes back.
+      if (destinationKind(row.kind)) out[row.kind] = row.sealed;
     }
     return out;
   }
 
-  putDestination(kind: DestinationKind, value: object): Promise<void> {
+  putDestination(kind: string, value: object): Promise<void> {
     return this.putSealed("destinations", kind, sealContext.destination(this.space(), kind), value);
   }
 
-  deleteDestination(kind: DestinationKind): boolean {
+  deleteDestination(kind: string): boolean {
     return this.deleteSealed("destinations", kind);
   }
 

@@ -1,9 +1,9 @@
 // The tenant-wide index of dead letters: entities report theirs here, the API lists and replays
 // them, the alarm alerts about new ones. Its tables are created with the first dead letter.
-import type { EntityRef } from "../../src/types";
-import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters";
-import { slackEscape } from "../../src/slack-text";
-import type { Db, Row } from "../sql";
+import type { EntityRef } from "../../src/types.ts";
+import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
+import { slackEscape } from "../../src/handlers/slack.ts";
+import type { Db, Row } from "../sql.ts";
 
 export interface DeadLetterRow extends Row {
   n: number;

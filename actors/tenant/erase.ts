@@ -1,8 +1,8 @@
 // Offboarding: erasing everything a tenant owns, a page of entities per alarm so a tenant of any
 // size is erased in bounded steps, with progress readable throughout.
-import { entityActor } from "../../src/actors";
-import { eraseTenantRows } from "../../src/handlers/database";
-import type { ControlStore } from "./control";
+import { entityActor } from "../../src/actors.ts";
+import { eraseTenantRows } from "../../src/handlers/database.ts";
+import type { ControlStore } from "./control.ts";
 
 /** Entities erased per alarm, and at once. */
 const ERASE_PAGE = 50;

@@ -1,8 +1,8 @@
 // The tenant's running totals of its metrics (src/metrics/counts.ts): kept in memory, written as
 // one row per flush received. Flushes come at most every 10 s from each isolate, so this row is
 // written per flush, never per event. Created with the first flush.
-import { emptyCounts, mergeCounts, type Counts } from "../../src/metrics/counts";
-import type { Db } from "../sql";
+import { emptyCounts, mergeCounts, type Counts } from "../../src/metrics/counts.ts";
+import type { Db } from "../sql.ts";
 
 const SCHEMA = [`CREATE TABLE IF NOT EXISTS metrics (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), counts TEXT NOT NULL)`];
 

@@ -2,8 +2,8 @@
 // progress.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type DeadLetter, type DeadLetterPage, type Session } from "../api";
-import { entityHref, when } from "../format";
+import { api, type DeadLetter, type DeadLetterPage, type Session } from "../api.ts";
+import { entityHref, when } from "../format.ts";
 
 const CHUNK = 20;
 

@@ -2,8 +2,8 @@
 // every delivery with its status, attempts, error and times; pause, resume, export and erase.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type EntityView, type EventPage, type EventView, type Session } from "../api";
-import { entityHref, when } from "../format";
+import { api, ApiError, type EntityView, type EventPage, type EventView, type Session } from "../api.ts";
+import { entityHref, when } from "../format.ts";
 
 export function EntityPage({ session, type, id }: { session: Session; type: string; id: string }) {
   const [form, setForm] = useState({ type, id });

@@ -2,9 +2,9 @@
 // the tenant's actor), plus a form to send an event.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { LIVE_PROTOCOL } from "../../src/types";
-import { api, liveTicket, type LiveMessage, type Session } from "../api";
-import { clock, entityHref } from "../format";
+import { LIVE_PROTOCOL } from "../../src/types.ts";
+import { api, liveTicket, type LiveMessage, type Session } from "../api.ts";
+import { clock, entityHref } from "../format.ts";
 
 const KEPT = 200;
 const EXAMPLE = JSON.stringify({ type: "lead.created", data: { id: "L-1", email: "ada@example.com", name: "Ada Lovelace" } }, null, 2);

@@ -2,10 +2,11 @@
 // suffices) and its API keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api";
-import { DESTINATION_KINDS, type StoredSource } from "../../src/control/model";
-import { SCHEME_NAMES } from "../../src/sources/schemes";
-import { when } from "../format";
+import { api, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api.ts";
+import type { StoredSource } from "../../src/control/model.ts";
+import type { KindForm } from "../../scripts/lib/registry.ts";
+import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
+import { when } from "../format.ts";
 
 type Endpoint = Answered<EndpointInfo>;
 type Key = Answered<ApiKeyInfo>;
@@ -34,18 +35,22 @@ export function SettingsPage({ session }: { session: Session }) {
 
 type Run = (what: () => Promise<string | void>) => () => void;
 
+/** The destination kinds, from the handler registry (src/handlers/kinds.ts), put here by the build. */
+declare const EDGEFLOW_KINDS: KindForm[];
+
 function Destinations({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Record<string, Record<string, string>>>({});
-  const [form, setForm] = useState({ kind: "slack", url: "", apiKey: "", from: "", model: "" });
+  const [form, setForm] = useState<{ kind: string; values: Record<string, string> }>({ kind: EDGEFLOW_KINDS[0]!.kind, values: {} });
+  const kind = EDGEFLOW_KINDS.find((k) => k.kind === form.kind) ?? EDGEFLOW_KINDS[0]!;
   const load = () => api<{ destinations: Record<string, Record<string, string>> }>(session, "GET", "/v1/destinations").then((d) => setList(d.destinations));
   useEffect(() => void load(), [session]);
   const save = run(async () => {
-    const body = Object.fromEntries(Object.entries({ url: form.url, apiKey: form.apiKey, from: form.from, model: form.model }).filter(([, v]) => v !== ""));
-    await api(session, "PUT", `/v1/destinations/${form.kind}`, body);
+    const body = Object.fromEntries(kind.fields.flatMap((f) => (form.values[f.name] ? [[f.name, form.values[f.name]]] : [])));
+    await api(session, "PUT", `/v1/destinations/${kind.kind}`, body);
     // The form held secrets: they leave the page once saved.
-    setForm({ kind: form.kind, url: "", apiKey: "", from: "", model: "" });
+    setForm({ kind: kind.kind, values: {} });
     await load();
-    return `Saved the ${form.kind} destination.`;
+    return `Saved the ${kind.kind} destination.`;
   });
   return html`<div class="card">
     <h2>Destinations</h2>
@@ -54,18 +59,20 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
       <tbody>
         ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None of its own.</td></tr>`}
         ${Object.entries(list).map(
-          ([kind, d]) => html`<tr><td>${kind}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${v}</div>`)}</td>
-            <td><button type="button" aria-label=${`Delete ${kind}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${kind}`), await load(), `Deleted ${kind}.`))}>Delete</button></td></tr>`,
+          ([name, d]) => html`<tr><td>${name}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${v}</div>`)}</td>
+            <td><button type="button" aria-label=${`Delete ${name}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${name}`), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
         )}
       </tbody>
     </table>
     <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
       <label for="dkind">Kind</label>
-      <select id="dkind" value=${form.kind} onChange=${(e: Event) => setForm({ ...form, kind: value(e) })}>${DESTINATION_KINDS.map((k) => html`<option value=${k}>${k}</option>`)}</select>
-      <label for="durl">URL</label><input id="durl" type="url" required value=${form.url} onInput=${(e: Event) => setForm({ ...form, url: value(e) })} />
-      ${form.kind !== "slack" && html`<label for="dkey">API key</label><input id="dkey" type="password" autocomplete="off" value=${form.apiKey} onInput=${(e: Event) => setForm({ ...form, apiKey: value(e) })} />`}
-      ${form.kind === "email" && html`<label for="dfrom">From</label><input id="dfrom" value=${form.from} onInput=${(e: Event) => setForm({ ...form, from: value(e) })} />`}
-      ${form.kind === "ai" && html`<label for="dmodel">Model</label><input id="dmodel" value=${form.model} onInput=${(e: Event) => setForm({ ...form, model: value(e) })} />`}
+      <select id="dkind" value=${kind.kind} onChange=${(e: Event) => setForm({ kind: value(e), values: {} })}>${EDGEFLOW_KINDS.map((k) => html`<option value=${k.kind}>${k.kind}</option>`)}</select>
+      <p class="muted">${kind.summary}</p>
+      ${kind.fields.map(
+        (f) => html`<label for=${`d-${f.name}`}>${f.label}</label>
+          <input id=${`d-${f.name}`} type=${f.type === "url" ? "url" : f.secret ? "password" : "text"} autocomplete="off" required=${f.required}
+            value=${form.values[f.name] ?? ""} onInput=${(e: Event) => setForm({ kind: kind.kind, values: { ...form.values, [f.name]: value(e) } })} />`,
+      )}
       <button type="submit">Save destination</button>
     </form>
   </div>`;

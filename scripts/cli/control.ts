@@ -1,7 +1,8 @@
 // The control-plane commands: tenants and keys (with the operator's admin key), destinations and
 // endpoints (with the tenant's own key).
 import { Argument, Option, type Command } from "commander";
-import { DESTINATION_KINDS, type Answered, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantView } from "../../src/control/model.ts";
+import { KIND_FORMS } from "../lib/registry.ts";
+import { type Answered, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantView } from "../../src/control/model.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
@@ -95,21 +96,27 @@ export function registerControlCommands(program: Command): void {
       const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${v}`).join("  ")]);
       print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own" : table(["KIND", "SETTINGS"], rows)));
     });
-  destinations
+  const setDestination = destinations
     .command("set <kind>")
-    .description(`Set a destination (${DESTINATION_KINDS.join(", ")})`)
+    .description(`Set a destination (${KIND_FORMS.map((k) => k.kind).join(", ")})`)
     // Not --url: that is the server's, on every command.
-    .requiredOption("--to <url>", "where to deliver")
-    .option("--api-key <key>", "the API key (email, crm, ai)")
-    .option("--from <address>", "the sender (email)")
-    .option("--model <model>", "the model (ai)")
-    .action(async (kind: string, options: { to: string; apiKey?: string; from?: string; model?: string }, command: Command) => {
-      const { client, output } = contextOf(command);
-      if (!DESTINATION_KINDS.includes(kind as (typeof DESTINATION_KINDS)[number])) throw new CliError(`kind must be one of ${DESTINATION_KINDS.join(", ")}`, 2);
-      const body = { url: options.to, ...(options.apiKey ? { apiKey: options.apiKey } : {}), ...(options.from ? { from: options.from } : {}), ...(options.model ? { model: options.model } : {}) };
-      const saved = await client.call<Record<string, string>>("PUT", `/v1/destinations/${kind}`, body);
-      print(output, saved, () => `${kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${v}`).join("  ")}`);
-    });
+    .requiredOption("--to <url>", "where to deliver");
+  // One option per other field of any kind, from the kinds table (src/handlers/kinds.ts).
+  const extraFields = new Map<string, string[]>();
+  for (const kind of KIND_FORMS) for (const f of kind.fields) if (f.name !== "url") extraFields.set(f.name, [...(extraFields.get(f.name) ?? []), kind.kind]);
+  for (const [name, kinds] of extraFields) setDestination.option(`--${kebab(name)} <value>`, `${name} (${kinds.join(", ")})`);
+  setDestination.action(async (kindName: string, options: Record<string, string | undefined>, command: Command) => {
+    const { client, output } = contextOf(command);
+    const kind = KIND_FORMS.find((k) => k.kind === kindName);
+    if (!kind) throw new CliError(`kind must be one of ${KIND_FORMS.map((k) => k.kind).join(", ")}`, 2);
+    const body: Record<string, string> = {};
+    for (const f of kind.fields) {
+      const value = f.name === "url" ? options.to : options[f.name];
+      if (value !== undefined) body[f.name] = value;
+    }
+    const saved = await client.call<Record<string, string>>("PUT", `/v1/destinations/${kind.kind}`, body);
+    print(output, saved, () => `${kind.kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+  });
   destinations
     .command("delete <kind>")
     .description("Remove a destination: the handler skips, or uses the deployment's where the tenant inherits it")
@@ -221,4 +228,9 @@ export function registerControlCommands(program: Command): void {
 function showTenant(t: Tenant): string {
   const inherits = t.inheritDestinations ? "inherits the deployment's destinations" : "own destinations only";
   return `${t.name}  ${t.status}  created ${time(t.createdAt)}  ${t.keys} key(s)  ${t.entities} entities  ${inherits}`;
+}
+
+/** `apiKey` → `api-key`: commander turns the option back into `apiKey`. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

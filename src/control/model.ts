@@ -3,10 +3,6 @@
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
 import { SCHEME_NAMES } from "../sources/schemes.ts";
 
-/** The kinds of destination a tenant may set, one per family of handlers. */
-export const DESTINATION_KINDS = ["slack", "email", "crm", "ai"] as const;
-export type DestinationKind = (typeof DESTINATION_KINDS)[number];
-
 /** An absolute http(s) URL. */
 export const HttpUrl = define<string>("HttpUrl", (value) => {
   if (typeof value !== "string" || value.length > 2048) return "expected an http(s) URL";
@@ -19,29 +15,6 @@ export const HttpUrl = define<string>("HttpUrl", (value) => {
 });
 
 const Text = (max: number) => size(nonempty(string()), 1, max);
-
-/** Per kind, what `PUT /v1/destinations/{kind}` takes. */
-export const DESTINATION_SCHEMAS = {
-  slack: object({ url: HttpUrl }),
-  email: object({ url: HttpUrl, apiKey: Text(1024), from: Text(320) }),
-  crm: object({ url: HttpUrl, apiKey: Text(1024) }),
-  ai: object({ url: HttpUrl, apiKey: optional(Text(1024)), model: optional(Text(200)) }),
-} as const;
-
-export interface Destinations {
-  slack?: Infer<(typeof DESTINATION_SCHEMAS)["slack"]>;
-  email?: Infer<(typeof DESTINATION_SCHEMAS)["email"]>;
-  crm?: Infer<(typeof DESTINATION_SCHEMAS)["crm"]>;
-  ai?: Infer<(typeof DESTINATION_SCHEMAS)["ai"]>;
-}
-
-/** Fields shown masked: credentials, and the Slack URL, which is one (whoever has it can post). */
-export const SECRET_FIELDS: Record<DestinationKind, readonly string[]> = {
-  slack: ["url"],
-  email: ["apiKey"],
-  crm: ["apiKey"],
-  ai: ["apiKey"],
-};
 
 /** Names of stored things a path names (tenants, sources): simple, so they never need escaping. */
 export const SIMPLE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -130,8 +103,8 @@ export interface TenantSnapshot {
   /** Null for a tenant that exists only in TENANTS (or not at all). */
   record: TenantRecord | null;
   keys: Array<{ id: string; digest: string }>;
-  /** Per kind, the destination's JSON, sealed. */
-  destinations: Partial<Record<DestinationKind, string>>;
+  /** Per kind (src/handlers/kinds.ts), the destination's JSON, sealed. */
+  destinations: Record<string, string>;
   endpoints: Array<EndpointInfo & { secret: string }>;
   /** Per name, the stored signed source's JSON, sealed. */
   sources: Record<string, string>;
@@ -177,7 +150,7 @@ export function currentSpace(tenant: string, record: Pick<TenantRecord, "incarna
 
 /** Seal contexts: a sealed value opens only for the tenant (incarnation) and field it was sealed for. */
 export const sealContext = {
-  destination: (space: string, kind: DestinationKind) => `${space}/destination/${kind}`,
+  destination: (space: string, kind: string) => `${space}/destination/${kind}`,
   endpoint: (space: string, id: string) => `${space}/endpoint/${id}`,
   source: (space: string, name: string) => `${space}/source/${name}`,
 };

@@ -2,10 +2,11 @@
 // own actor, opened (secrets decrypted), and cached in the isolate for CONFIG_TTL_MS. Requests are
 // never funnelled through one shared object, and a change (a revoked key, a new destination) is
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
-import { tenantActor } from "../actors";
-import { ConfigError } from "../config";
-import { DESTINATION_KINDS, sealContext, tenantSpace, type StoredSource, type Destinations, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model";
-import { openSecret } from "./secrets";
+import { tenantActor } from "../actors.ts";
+import { ConfigError, tenantConfig } from "../config.ts";
+import type { DestinationFields } from "../handlers/destinations.ts";
+import { sealContext, tenantSpace, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
+import { openSecret } from "./secrets.ts";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */
 export const CONFIG_TTL_MS = 5_000;
@@ -22,7 +23,12 @@ export interface TenantRuntime {
   record: TenantRecord | null;
   /** Digest → key id, for the stored tenant's API keys. */
   keyDigests: Map<string, string>;
-  destinations: Destinations;
+  /** Set over the API, by kind, opened. */
+  destinations: Record<string, DestinationFields>;
+  /** Listed for the tenant in TENANTS, by kind. */
+  fixedDestinations: Record<string, DestinationFields>;
+  /** The TENANTS tenant's `signingSecret`: its handlers' calls are signed with it. */
+  signingSecret: string | undefined;
   endpoints: Map<string, Endpoint>;
   /** The tenant's stored signed sources, by name, opened. */
   sources: Map<string, StoredSource>;
@@ -71,11 +77,10 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
   // Sealed under the tenant's space: what an earlier incarnation sealed does not open here.
   const space = tenantSpace(tenant, snapshot.record);
   try {
-    const destinations: Destinations = {};
-    for (const kind of DESTINATION_KINDS) {
-      const sealed = snapshot.destinations[kind];
-      // Sealed by the tenant actor from a validated destination of this kind.
-      if (sealed) Object.assign(destinations, { [kind]: JSON.parse(await openSecret(env, sealContext.destination(space, kind), sealed)) as unknown });
+    const destinations: Record<string, DestinationFields> = {};
+    for (const [kind, sealed] of Object.entries(snapshot.destinations)) {
+      // Sealed by the tenant actor from a destination validated against its kind's schema.
+      destinations[kind] = JSON.parse(await openSecret(env, sealContext.destination(space, kind), sealed)) as DestinationFields;
     }
     const endpoints = new Map<string, Endpoint>();
     for (const e of snapshot.endpoints) {
@@ -86,7 +91,14 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       // Sealed by the tenant actor from a validated PutSource.
       sources.set(name, JSON.parse(await openSecret(env, sealContext.source(space, name), sealed)) as StoredSource);
     }
-    return { record: snapshot.record, keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])), destinations, endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers), watching: snapshot.watching };
+    const fixed = tenantConfig(env, tenant);
+    return {
+      record: snapshot.record,
+      keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])),
+      destinations,
+      fixedDestinations: fixed?.destinations ?? {},
+      signingSecret: fixed?.signingSecret,
+      endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers), watching: snapshot.watching };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

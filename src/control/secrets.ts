@@ -2,10 +2,10 @@
 // secrets) is sealed with AES-256-GCM under SECRETS_KEY before it reaches storage, bound by its
 // additional data to the tenant and the field it belongs to, so a sealed value copied to another
 // tenant or field does not open.
-import { ConfigError } from "../config";
-import { base64ToBytes, bytesToBase64 } from "../sources/crypto";
+import { ConfigError } from "../config.ts";
+import { base64ToBytes, bytesToBase64 } from "../sources/crypto.ts";
 
-import { isLocalDeployment } from "../local";
+import { isLocalDeployment } from "../local.ts";
 
 const VERSION = "v1";
 const IV_BYTES = 12;

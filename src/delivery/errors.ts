@@ -3,23 +3,22 @@
 /** A transient failure: try again after the backoff (or after `retryAfterMs`, if the receiver said). */
 export class RetryableError extends Error {
   override name = "RetryableError";
-  constructor(
-    message: string,
-    readonly statusCode?: number,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly statusCode?: number;
+  readonly retryAfterMs?: number;
+  constructor(message: string, statusCode?: number, retryAfterMs?: number) {
     super(message);
+    this.statusCode = statusCode;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
 /** A failure that no retry can fix (a 4xx other than 408/409/425/429): dead at once. */
 export class PermanentError extends Error {
   override name = "PermanentError";
-  constructor(
-    message: string,
-    readonly statusCode?: number,
-  ) {
+  readonly statusCode?: number;
+  constructor(message: string, statusCode?: number) {
     super(message);
+    this.statusCode = statusCode;
   }
 }
 
@@ -35,10 +34,11 @@ export class SkipDelivery extends Error {
  */
 export class PartialBatchError extends Error {
   override name = "PartialBatchError";
-  constructor(
-    readonly delivered: number,
-    override readonly cause: unknown,
-  ) {
+  readonly delivered: number;
+  override readonly cause: unknown;
+  constructor(delivered: number, cause: unknown) {
     super(`delivered ${delivered} before: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.delivered = delivered;
+    this.cause = cause;
   }
 }

@@ -1,10 +1,10 @@
-import { settings as readSettings, type Settings } from "../config";
-import type { TenantRuntime } from "../control/runtime";
-import type { DeliveryJob, HandlerResult } from "../handlers/handler";
-import { handler as findHandler } from "../handlers/registry";
-import { PartialBatchError } from "./errors";
-import type { AttemptReport, DeliveryResult } from "./outcome";
-import { outcomeOfError } from "./retry";
+import { settings as readSettings, type Settings } from "../config.ts";
+import type { TenantRuntime } from "../control/runtime.ts";
+import type { DeliveryJob, HandlerResult } from "../handlers/handler.ts";
+import { handler as findHandler } from "../handlers/registry.ts";
+import { PartialBatchError } from "./errors.ts";
+import type { AttemptReport, DeliveryResult } from "./outcome.ts";
+import { outcomeOfError } from "./retry.ts";
 
 
 class AttemptTimeout extends Error {

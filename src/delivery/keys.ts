@@ -1,6 +1,6 @@
 // The idempotency key of one delivery: the same on every retry and replay, unique across tenants,
 // entities, events and handlers, at most 255 printable ASCII characters (the contract).
-import type { EntityRef } from "../types";
+import type { EntityRef } from "../types.ts";
 
 const MAX_KEY_LENGTH = 255;
 

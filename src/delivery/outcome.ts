@@ -1,7 +1,7 @@
 // What an attempt came to: plain data shared by the runner, the queue consumer and the actors.
 // It depends on types only, never on the handler registry, so the actors' RPC types can use it
 // without an import circle through the handlers.
-import type { DeliveryJob, HandlerResult } from "../handlers/handler";
+import type { DeliveryJob, HandlerResult } from "../handlers/handler.ts";
 
 /** What one attempt came to, as the actor records it. */
 export type AttemptOutcome =

@@ -1,6 +1,6 @@
-import type { Settings } from "../config";
-import { PermanentError, RetryableError, SkipDelivery } from "./errors";
-import type { AttemptOutcome } from "./outcome";
+import type { Settings } from "../config.ts";
+import { PermanentError, RetryableError, SkipDelivery } from "./errors.ts";
+import type { AttemptOutcome } from "./outcome.ts";
 
 /** Statuses worth retrying, per the contract; every other non-2xx is permanent. */
 export function isRetryableStatus(status: number): boolean {

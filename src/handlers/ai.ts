@@ -1,8 +1,18 @@
-import { RetryableError } from "../delivery/errors";
-import type { JsonObject } from "../types";
-import { defineHandler, type HandlerContext, type HandlerResult } from "./handler";
-import { destination, sendJson } from "./http";
-import { SETTINGS } from "./settings.ts";
+import { RetryableError } from "../delivery/errors.ts";
+import type { JsonObject } from "../types.ts";
+import { defineHandler, type HandlerContext, type HandlerResult } from "./handler.ts";
+import { defineDestination } from "./destination-kind.ts";
+import { destination, sendJson } from "./http.ts";
+
+export const AI = defineDestination({
+  kind: "ai",
+  summary: "OpenAI-compatible chat completions API",
+  fields: [
+    { name: "url", label: "API URL", type: "url", required: true, secret: false, variable: "AI_API_URL", local: { path: "/ai" } },
+    { name: "apiKey", label: "API key", type: "text", required: false, secret: true, variable: "AI_API_KEY", local: { value: "test-ai-key" } },
+    { name: "model", label: "Model", type: "text", max: 200, required: false, secret: false, variable: "AI_MODEL" },
+  ],
+});
 
 const DEFAULT_MODEL = "gpt-4o-mini";
 
@@ -29,7 +39,7 @@ export function parseAnalysis(content: string): Analysis | null {
 
 /** Asks an OpenAI-compatible `POST {AI_API_URL}/chat/completions` and stores the result under `analysis`. */
 async function analyse(context: HandlerContext, instruction: string, subject: JsonObject): Promise<HandlerResult> {
-  const { url, apiKey: key, model: chosen } = destination(context, "ai");
+  const { url, apiKey: key, model: chosen } = destination(context, AI);
   const model = chosen || DEFAULT_MODEL;
   const response = await sendJson(context, `${url.replace(/\/$/, "")}/chat/completions`, {
     headers: key ? { authorization: `Bearer ${key}` } : {},
@@ -55,15 +65,17 @@ async function analyse(context: HandlerContext, instruction: string, subject: Js
 export const aiAnalysis = defineHandler({
   name: "ai-analysis",
   mode: "queued",
-  destination: "ai",
-  settings: SETTINGS["ai-analysis"],
+  docs: { does: "`POST {url}/chat/completions` (OpenAI-compatible); stores `{score, summary, model, …}` under `analysis` in the lead's state", skippedWhen: "no destination" },
+  takes: ["lead.created"],
+  destination: AI,
   run: (context) => analyse(context, "Score this sales lead's quality from 0 to 100 and summarise it.", context.state),
 });
 
 export const offerAnalysis = defineHandler({
   name: "offer-analysis",
   mode: "queued",
-  destination: "ai",
-  settings: SETTINGS["offer-analysis"],
+  docs: { does: "the same for an offer's likelihood to close, stored in the offer's state", skippedWhen: "no destination" },
+  takes: ["offer.submitted"],
+  destination: AI,
   run: (context) => analyse(context, "Score this sales offer's likelihood to close from 0 to 100 and summarise it.", context.event.data),
 });

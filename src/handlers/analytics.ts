@@ -1,6 +1,6 @@
-import { PartialBatchError, SkipDelivery } from "../delivery/errors";
-import { addUsage } from "../usage";
-import { defineHandler, type HandlerContext } from "./handler";
+import { PartialBatchError, SkipDelivery } from "../delivery/errors.ts";
+import { addUsage } from "../usage.ts";
+import { defineHandler, type HandlerContext } from "./handler.ts";
 
 /** Most events one delivery writes: an entity's backlog then costs one attempt, not one per event. */
 const MAX_BATCH = 100;
@@ -18,6 +18,12 @@ export const MAX_POINTS_PER_INVOCATION = 200;
 export const analytics = defineHandler({
   name: "analytics",
   mode: "inline",
+  docs: {
+    does: "one Analytics Engine data point per event (index: tenant; blobs: type, entity, event id; doubles: 1, amount); an entity's backlog is written in one attempt (up to 100 events), at most 200 points per alarm (the platform refuses more than 250 per invocation); a batch that fails part-way keeps what it wrote and retries only the rest",
+    skippedWhen: "no `ANALYTICS` binding",
+  },
+  // What clients sent; edgeflow's own events (a follow-up falling due) are not traffic.
+  takes: (definition) => !definition.internal,
   maxBatch: MAX_BATCH,
   maxPerInvocation: MAX_POINTS_PER_INVOCATION,
   unconfigured: (env) => (env.ANALYTICS ? null : "not configured: no Analytics Engine binding ANALYTICS"),

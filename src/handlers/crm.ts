@@ -1,7 +1,16 @@
-import { PermanentError, SkipDelivery } from "../delivery/errors";
-import { defineHandler } from "./handler";
-import { destination, sendJson } from "./http";
-import { SETTINGS } from "./settings.ts";
+import { PermanentError } from "../delivery/errors.ts";
+import { defineDestination } from "./destination-kind.ts";
+import { defineHandler } from "./handler.ts";
+import { destination, sendJson } from "./http.ts";
+
+export const CRM = defineDestination({
+  kind: "crm",
+  summary: "CRM contacts API (`PUT {url}/contacts/{id}`)",
+  fields: [
+    { name: "url", label: "API URL", type: "url", required: true, secret: false, variable: "CRM_API_URL", local: { path: "/crm" } },
+    { name: "apiKey", label: "API key", type: "text", required: true, secret: true, variable: "CRM_API_KEY", local: { value: "test-crm-key" } },
+  ],
+});
 
 /**
  * `{CRM_API_URL}/contacts/{id}` with the id as one path segment. Ids "." and ".." are refused at
@@ -17,12 +26,16 @@ export function contactUrl(base: string, id: string): string {
 export const crm = defineHandler({
   name: "crm",
   mode: "queued",
+  docs: {
+    does: "`PUT {url}/contacts/{leadId}` with the lead's current state; the id is one percent-encoded path segment; a burst for one lead is one call (coalesced, with the newest event's key)",
+    skippedWhen: "no destination",
+  },
   coalesce: true,
-  destination: "crm",
-  settings: SETTINGS.crm,
+  // Only leads are contacts.
+  takes: ["lead.created", "lead.updated"],
+  destination: CRM,
   async run(context) {
-    if (context.entity.type !== "lead") throw new SkipDelivery("only leads are synced to the CRM");
-    const { url, apiKey: key } = destination(context, "crm");
+    const { url, apiKey: key } = destination(context, CRM);
     await sendJson(context, contactUrl(url, context.entity.id), {
       method: "PUT",
       headers: { authorization: `Bearer ${key}` },

@@ -2,14 +2,13 @@
 // same `d1_migrations` table `wrangler d1 migrations apply` uses, so either way of applying them
 // knows what the other did. Local runs need no set-up step: the database handler applies what is
 // missing on its first use in an isolate.
-import { addUsage } from "../usage";
-// wrangler bundles .sql as text.
-import init from "../../migrations/0001_init.sql";
-import oneIndex from "../../migrations/0002_events_one_index.sql";
+import { addUsage } from "../usage.ts";
 
-const MIGRATIONS: ReadonlyArray<readonly [name: string, sql: string]> = [
-  ["0001_init.sql", init],
-  ["0002_events_one_index.sql", oneIndex],
+// wrangler bundles .sql as text. Loaded on first use, so Node (the CLI, the dashboard build) can
+// load the handler registry without a loader for .sql.
+const MIGRATIONS = async (): Promise<ReadonlyArray<readonly [name: string, sql: string]>> => [
+  ["0001_init.sql", (await import("../../migrations/0001_init.sql")).default],
+  ["0002_events_one_index.sql", (await import("../../migrations/0002_events_one_index.sql")).default],
 ];
 
 /** wrangler's own table for applied D1 migrations. */
@@ -41,7 +40,7 @@ async function apply(db: D1Database): Promise<void> {
   const tracked = await db.batch([db.prepare(TRACKING), db.prepare(`SELECT name FROM d1_migrations`)]);
   countRows(tracked);
   const applied = new Set((tracked[1]!.results as Array<{ name: string }>).map((r) => r.name));
-  for (const [name, sql] of MIGRATIONS) {
+  for (const [name, sql] of await MIGRATIONS()) {
     if (applied.has(name)) continue;
     // Each file and its record in one batch (one transaction). Two isolates racing apply the same
     // idempotent statements; the record is written once.

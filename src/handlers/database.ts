@@ -1,8 +1,8 @@
-import { SkipDelivery } from "../delivery/errors";
-import { eventDefinition, eventDefinitions } from "../events/registry";
-import { countRows, ensureSchema } from "./d1-schema";
-import { defineHandler, type HandlerContext } from "./handler";
-import type { EntityRef } from "../types";
+import { SkipDelivery } from "../delivery/errors.ts";
+import { eventDefinition, eventDefinitions } from "../events/registry.ts";
+import { countRows, ensureSchema } from "./d1-schema.ts";
+import { defineHandler, type HandlerContext } from "./handler.ts";
+import type { EntityRef } from "../types.ts";
 
 /** Most events one D1 batch carries for one entity. */
 const MAX_BATCH = 50;
@@ -16,6 +16,12 @@ const MAX_BATCH = 50;
 export const database = defineHandler({
   name: "database",
   mode: "inline",
+  docs: {
+    does: "upserts the entity and the event into D1 (the table its event type names: `leads` or `offers`; and `events`), guarded by `seq`; an entity's backlog goes in one D1 batch (up to 50 events)",
+    skippedWhen: "no `DB` binding",
+  },
+  // Every type that says where its entity is mirrored.
+  takes: (definition) => definition.mirror !== undefined,
   maxBatch: MAX_BATCH,
   unconfigured: (env) => (env.DB ? null : "not configured: no D1 binding DB"),
   run: (context) => mirror([context]),

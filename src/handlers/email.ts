@@ -1,9 +1,19 @@
-import { entityActor } from "../actors";
-import { tenantSpace } from "../control/model";
-import { SkipDelivery } from "../delivery/errors";
-import { defineHandler, type HandlerContext } from "./handler";
-import { destination, sendJson } from "./http";
-import { SETTINGS } from "./settings.ts";
+import { entityActor } from "../actors.ts";
+import { tenantSpace } from "../control/model.ts";
+import { SkipDelivery } from "../delivery/errors.ts";
+import { defineDestination } from "./destination-kind.ts";
+import { defineHandler, type HandlerContext } from "./handler.ts";
+import { destination, sendJson } from "./http.ts";
+
+export const EMAIL = defineDestination({
+  kind: "email",
+  summary: "Resend-style email API",
+  fields: [
+    { name: "url", label: "API URL", type: "url", required: true, secret: false, variable: "EMAIL_API_URL", local: { path: "/email" } },
+    { name: "apiKey", label: "API key", type: "text", required: true, secret: true, variable: "EMAIL_API_KEY", local: { value: "test-email-key" } },
+    { name: "from", label: "From", type: "text", max: 320, required: true, secret: false, variable: "EMAIL_FROM", local: { value: "edgeflow@example.com" } },
+  ],
+});
 
 interface Email {
   to: string;
@@ -11,12 +21,11 @@ interface Email {
   text: string;
 }
 
-
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Sends through a Resend-style API: `POST {EMAIL_API_URL} {from,to,subject,text,html}`. */
 async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
-  const { url, apiKey: key, from } = destination(context, "email");
+  const { url, apiKey: key, from } = destination(context, EMAIL);
   const html = `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>`;
   await sendJson(context, url, {
     headers: { authorization: `Bearer ${key}` },
@@ -27,8 +36,9 @@ async function sendEmail(context: HandlerContext, email: Email): Promise<void> {
 export const welcomeEmail = defineHandler({
   name: "welcome-email",
   mode: "inline",
-  destination: "email",
-  settings: SETTINGS["welcome-email"],
+  docs: { does: "`POST {url} {from,to,subject,text,html}` with `Authorization: Bearer {apiKey}` (Resend-style): a welcome to the new lead", skippedWhen: "no destination; no email address" },
+  takes: ["lead.created"],
+  destination: EMAIL,
   async run(context) {
     const { email, name } = context.event.data;
     if (typeof email !== "string") throw new SkipDelivery("the lead has no email address");
@@ -41,8 +51,9 @@ export const welcomeEmail = defineHandler({
 export const offerEmail = defineHandler({
   name: "offer-email",
   mode: "inline",
-  destination: "email",
-  settings: SETTINGS["offer-email"],
+  docs: { does: "the same API: confirms the offer to its lead, whose address comes from the lead's own actor", skippedWhen: "no destination; the lead has no email address" },
+  takes: ["offer.submitted"],
+  destination: EMAIL,
   async run(context) {
     const { leadId, amount, currency } = context.event.data;
     if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");

@@ -1,8 +1,8 @@
-import { endpointIdOf } from "../control/model";
-import { PermanentError, SkipDelivery } from "../delivery/errors";
-import { refusedUrl } from "../net/url-policy";
-import { defineHandler, type Handler } from "./handler";
-import { sendJson } from "./http";
+import { endpointIdOf } from "../control/model.ts";
+import { PermanentError, SkipDelivery } from "../delivery/errors.ts";
+import { refusedUrl } from "../net/url-policy.ts";
+import { defineHandler, type Handler } from "./handler.ts";
+import { sendJson } from "./http.ts";
 
 /**
  * Delivers an event to one of the tenant's customer webhook endpoints (handler `endpoint:{id}`):
@@ -13,6 +13,12 @@ import { sendJson } from "./http";
 const endpoint = defineHandler({
   name: "endpoint",
   mode: "inline",
+  docs: {
+    does: "one per customer webhook endpoint of the tenant (`POST /v1/endpoints`): `POST {url}` of `{\"type\",\"timestamp\",\"data\":{\"id\",\"seq\",\"entity\",\"occurredAt\",\"data\"}}`, signed the Standard Webhooks way with the endpoint's own secret; takes the events of its `eventTypes` (all, internal ones included, when it has none) received since it was created",
+    skippedWhen: "the endpoint was deleted (what it had not yet delivered ends `skipped`, at its next due time)",
+  },
+  // Which types an endpoint takes is its own setting, read by the fan-out (endpointTakes).
+  takes: [],
   async run(context) {
     const id = endpointIdOf(context.handler);
     const target = id === null ? undefined : context.tenantConfig.endpoints.get(id);

@@ -1,9 +1,8 @@
-import type { Settings } from "../config";
-import type { DestinationKind } from "../control/model";
-import type { TenantRuntime } from "../control/runtime";
-import type { EntityRef, JsonObject } from "../types";
-import { unconfiguredBy } from "./http";
-import type { HandlerSetting } from "./settings.ts";
+import type { Settings } from "../config.ts";
+import type { TenantRuntime } from "../control/runtime.ts";
+import type { EventDefinition } from "../events/definition.ts";
+import type { EntityRef, JsonObject } from "../types.ts";
+import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
 
 /** The stored event a delivery is for. */
 export interface DeliveryEvent {
@@ -53,6 +52,13 @@ export interface HandlerResult {
 export interface Handler<N extends string = string> {
   name: N;
   mode: "inline" | "queued";
+  /** For the README's handler table (markdown): what it does, and when its deliveries end `skipped`. */
+  docs: { does: string; skippedWhen: string };
+  /**
+   * The event types it handles: a list, or a test of each type's definition ("every type with a
+   * notification"). Each type's handlers run in the registry's order (src/handlers/registry.ts).
+   */
+  takes: readonly string[] | ((definition: EventDefinition) => boolean);
   /**
    * Why this deployment cannot run the handler at all (an unset URL, a missing binding), or null.
    * Checked at ingest, so such deliveries are settled as skipped in the same transaction and cost
@@ -60,15 +66,11 @@ export interface Handler<N extends string = string> {
    */
   unconfigured?(env: Cloudflare.Env): string | null;
   /**
-   * The settings it reads (settings.ts). Where it has no `unconfigured` of its own, defineHandler
-   * makes a missing required one what makes it unconfigured.
+   * The kind of destination it sends to, declared with its fields (destination-kind.ts): the
+   * tenant's own where set (destinations.ts), else the deployment-wide variables. Where the handler
+   * has no `unconfigured` of its own, a required variable unset is what makes it unconfigured.
    */
-  settings?: readonly HandlerSetting[];
-  /**
-   * The kind of destination it sends to: the tenant's own where set (src/control/destinations.ts),
-   * else the deployment-wide settings.
-   */
-  destination?: DestinationKind;
+  destination?: DestinationKindDef;
   run(context: HandlerContext): Promise<HandlerResult | void>;
   /**
    * Optional: delivers up to `maxBatch` of one entity's consecutive due deliveries, in seq order,
@@ -91,10 +93,16 @@ export interface Handler<N extends string = string> {
 
 /**
  * Declares a handler, keeping its name as a literal type so the registry can derive `HandlerName`.
- * A handler that declares settings and no `unconfigured` is unconfigured while a required one is unset.
+ * A handler with a destination and no `unconfigured` is unconfigured while a required variable of
+ * its kind is unset.
  */
 export function defineHandler<const N extends string>(handler: Handler<N>): Handler<N> {
-  const { settings } = handler;
-  if (handler.unconfigured || !settings) return handler;
-  return { ...handler, unconfigured: (env) => unconfiguredBy(env, settings) };
+  const kind = handler.destination;
+  if (handler.unconfigured || !kind) return handler;
+  return { ...handler, unconfigured: (env) => missingVariables(env, kind) };
+}
+
+/** Whether a handler takes events of a type. */
+export function takes(handler: Pick<Handler, "takes">, definition: EventDefinition): boolean {
+  return typeof handler.takes === "function" ? handler.takes(definition) : handler.takes.includes(definition.type);
 }

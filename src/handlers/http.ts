@@ -1,36 +1,22 @@
-import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors";
-import { isRetryableStatus, parseRetryAfter } from "../delivery/retry";
-import { tenantConfig } from "../config";
-import { destinationOf, noDestinationReason, refusedDestination } from "../control/destinations";
-import { withoutControls } from "../text";
-import type { DestinationKind, Destinations } from "../control/model";
-import { signStandardWebhooks } from "../sources/sign";
-import { VERSION } from "../version";
-import type { HandlerContext } from "./handler";
-import type { HandlerSetting } from "./settings.ts";
-
-type Setting = keyof Cloudflare.Env;
-
-/** Why a handler with these declared settings cannot run here (a required one unset or empty), or null. */
-export function unconfiguredBy(env: Cloudflare.Env, settings: readonly HandlerSetting[]): string | null {
-  return missingSettings(env, ...settings.filter((s) => s.required).map((s) => s.name as Setting));
-}
-
-/** The skip reason when any of these settings is unset or empty, else null. */
-export function missingSettings(env: Cloudflare.Env, ...names: Setting[]): string | null {
-  const missing = names.filter((name) => typeof env[name] !== "string" || env[name] === "");
-  return missing.length > 0 ? `not configured: ${missing.join(", ")} unset` : null;
-}
+import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors.ts";
+import { isRetryableStatus, parseRetryAfter } from "../delivery/retry.ts";
+import { withoutControls } from "../text.ts";
+import { signStandardWebhooks } from "../sources/sign.ts";
+import { VERSION } from "../version.ts";
+import type { DestinationKindDef, DestinationValue } from "./destination-kind.ts";
+import { destinationOf, noDestinationReason, refusedDestination } from "./destinations.ts";
+import type { HandlerContext } from "./handler.ts";
 
 /**
- * The destination this delivery goes to (src/control/destinations.ts); with none, the delivery is
- * skipped. A tenant-set URL the outbound address policy refuses is never called: the delivery is
- * dead at once, with the reason.
+ * The destination this delivery goes to (destinations.ts); with none, the delivery is skipped. A
+ * tenant-set URL the outbound address policy refuses is never called: the delivery is dead at
+ * once, with the reason.
  */
-export function destination<K extends DestinationKind>(context: HandlerContext, kind: K): NonNullable<Destinations[K]> {
-  const found = destinationOf(context.env, context.tenant, context.tenantConfig, kind);
+export function destination<D extends DestinationKindDef>(context: HandlerContext, kind: D): DestinationValue<D> {
+  const found = destinationOf(context.env, context.tenantConfig, kind);
   if (!found) throw new SkipDelivery(noDestinationReason(context.tenantConfig, kind));
-  const refused = refusedDestination(context.env, found);
+  // Every kind has a required `url` (defineDestination checks).
+  const refused = refusedDestination(context.env, found as { destination: { url: string }; from: typeof found.from });
   if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);
   return found.destination;
 }
@@ -50,7 +36,7 @@ export async function sendJson(
 ): Promise<Response> {
   const body = JSON.stringify(init.body);
   // An endpoint signs with its own secret; other calls with the tenant's TENANTS signingSecret, if any.
-  const signingSecret = init.signWith ?? tenantConfig(context.env, context.tenant)?.signingSecret;
+  const signingSecret = init.signWith ?? context.tenantConfig.signingSecret;
   const response = await fetch(url, {
     method: init.method ?? "POST",
     headers: {

@@ -1,18 +1,26 @@
-import { aiAnalysis, offerAnalysis } from "./ai";
-import { analytics } from "./analytics";
-import { endpointIdOf } from "../control/model";
-import { crm } from "./crm";
-import { endpointHandler } from "./endpoint";
-import { database } from "./database";
-import { offerEmail, welcomeEmail } from "./email";
-import { followUp } from "./follow-up";
-import type { Handler } from "./handler";
-import { slack } from "./slack";
+import { endpointIdOf } from "../control/model.ts";
+import type { EventDefinition } from "../events/definition.ts";
+import { eventDefinition, eventDefinitions } from "../events/registry.ts";
+import { aiAnalysis, offerAnalysis } from "./ai.ts";
+import { analytics } from "./analytics.ts";
+import { crm } from "./crm.ts";
+import { database } from "./database.ts";
+import { discord } from "./discord.ts";
+import { offerEmail, welcomeEmail } from "./email.ts";
+import { endpointHandler } from "./endpoint.ts";
+import { followUp } from "./follow-up.ts";
+import { takes, type Handler } from "./handler.ts";
+import { slack } from "./slack.ts";
 
-/** Every handler by name. Adding one is a file in this folder plus one entry here. */
-export const HANDLERS = [slack, welcomeEmail, offerEmail, crm, aiAnalysis, offerAnalysis, database, analytics, followUp] as const;
+/**
+ * Every handler by name, in the order each event type's handlers run and are listed. Adding one is
+ * a file in this folder plus one entry here: the handler says which types it takes, and a
+ * destination kind it declares reaches the API, TENANTS, OpenAPI, the dashboard, the CLI and the
+ * README from here (kinds.ts).
+ */
+export const HANDLERS = [slack, discord, welcomeEmail, offerEmail, crm, aiAnalysis, offerAnalysis, database, analytics, followUp] as const;
 
-/** The name of a registered handler: an event definition that names any other fails `tsc`. */
+/** The name of a registered handler. */
 export type HandlerName = (typeof HANDLERS)[number]["name"];
 
 const BY_NAME = new Map<string, Handler>(HANDLERS.map((handler) => [handler.name, handler]));
@@ -20,4 +28,31 @@ const BY_NAME = new Map<string, Handler>(HANDLERS.map((handler) => [handler.name
 /** A registered handler by name, or the handler of a customer endpoint (`endpoint:{id}`). */
 export function handler(name: string): Handler | undefined {
   return BY_NAME.get(name) ?? (endpointIdOf(name) !== null ? endpointHandler(name) : undefined);
+}
+
+const NAMES_FOR = new Map<string, readonly string[]>();
+
+/** The registered handlers that take a type, in the registry's order (endpoints aside). */
+export function handlersFor(type: string): readonly string[] {
+  let names = NAMES_FOR.get(type);
+  if (!names) {
+    const definition = eventDefinition(type);
+    names = definition ? handlersOf(definition) : [];
+    NAMES_FOR.set(type, names);
+  }
+  return names;
+}
+
+function handlersOf(definition: EventDefinition): string[] {
+  return HANDLERS.filter((h: Handler) => takes(h, definition)).map((h) => h.name);
+}
+
+/** Per event type (internal ones included), its handlers: for the README, OpenAPI and the dashboard. */
+export function handlerTable(): Array<{ type: string; describe: string; internal: boolean; handlers: readonly string[] }> {
+  return eventDefinitions().map((d) => ({ type: d.type, describe: d.describe, internal: d.internal ?? false, handlers: handlersFor(d.type) }));
+}
+
+/** Each handler's own description, in the registry's order, endpoints last: for the README. */
+export function handlerDocs(): Array<{ name: string; mode: string; destination: string | null; does: string; skippedWhen: string }> {
+  return [...HANDLERS, endpointHandler("endpoint:{id}")].map((h: Handler) => ({ name: h.name, mode: h.mode, destination: h.destination?.kind ?? null, ...h.docs }));
 }

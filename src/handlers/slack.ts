@@ -1,23 +1,43 @@
-import { SkipDelivery } from "../delivery/errors";
-import { eventDefinition } from "../events/registry";
-import { defineHandler } from "./handler";
-import { destination, sendJson } from "./http";
-import { SETTINGS } from "./settings.ts";
+import type { Notification } from "../events/notification.ts";
+import { defineDestination } from "./destination-kind.ts";
+import { defineHandler } from "./handler.ts";
+import { destination, sendJson } from "./http.ts";
+import { clip, notificationOf, withNotification } from "./notify.ts";
+
+export const SLACK = defineDestination({
+  kind: "slack",
+  summary: "Slack incoming webhook",
+  fields: [{ name: "url", label: "Webhook URL", type: "url", required: true, secret: true, variable: "SLACK_WEBHOOK_URL", local: { path: "/slack" } }],
+});
 
 /**
- * Posts a Slack incoming-webhook message. What to post, or why to post nothing, is the event
- * type's to say (its definition's `slack`), so this handler knows no event type.
+ * Escapes text for Slack's mrkdwn as Slack documents (`&`, `<`, `>`), so a value can never become
+ * a mention (`<!channel>`) or a disguised link (`<http://evil|click>`).
  */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** `:icon: text`, emphasis as `*bold*`, every client value escaped. */
+export function slackText(notification: Notification): string {
+  const text = notification.text.map((s) => (typeof s === "string" ? slackEscape(s) : `*${slackEscape(s.strong)}*`)).join("");
+  // Slack cuts messages past 40,000 characters; a message that long helps nobody.
+  return clip(`:${notification.icon}: ${text}`, 3000);
+}
+
+/** Posts a Slack incoming-webhook message for every event type that has a notification. */
 export const slack = defineHandler({
   name: "slack",
   mode: "inline",
-  destination: "slack",
-  settings: SETTINGS.slack,
+  docs: {
+    does: "`POST {url} {\"text\"}` to a Slack incoming webhook: the event type's notification as one line, client values escaped for Slack (`&`, `<`, `>`), so they can neither mention `@channel` nor disguise a link",
+    skippedWhen: "no destination; the type says to post nothing (a reminder for a `converted` or `closed` lead)",
+  },
+  takes: withNotification,
+  destination: SLACK,
   async run(context) {
-    const message = eventDefinition(context.event.type)?.slack?.(context);
-    if (!message) throw new SkipDelivery(`${context.event.type} has no Slack message`);
-    if ("skip" in message) throw new SkipDelivery(message.skip);
-    const { url } = destination(context, "slack");
-    await sendJson(context, url, { body: { text: message.text } });
+    const text = slackText(notificationOf(context));
+    const { url } = destination(context, SLACK);
+    await sendJson(context, url, { body: { text } });
   },
 });

@@ -1,7 +1,7 @@
 // GET /metrics: the tenants' totals in Prometheus text exposition format (version 0.0.4). Every
 // sample carries a `tenant` label; each family is written once, with its HELP and TYPE, whatever
 // the number of tenants.
-import { LATENCY_BUCKETS, seriesKey, type Counts } from "./counts";
+import { LATENCY_BUCKETS, seriesKey, type Counts } from "./counts.ts";
 
 /** What the tenant actor answers a scrape with. */
 export interface MetricsSnapshot {

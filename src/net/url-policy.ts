@@ -5,7 +5,7 @@
 // address cannot be caught here (Workers have no DNS API); deployed, Cloudflare's own egress does
 // not reach private networks.
 import ipaddr from "ipaddr.js";
-import { allowsPrivateDestinations } from "../local";
+import { allowsPrivateDestinations } from "../local.ts";
 
 /** Cloud metadata services, by name and by address: never a destination. */
 const METADATA_NAMES = new Set(["metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal"]);

@@ -1,11 +1,11 @@
 // The operator's API (`/v1/admin/*`, ADMIN_API_KEY): stored tenants and their API keys.
 import type { IRequest } from "itty-router";
-import { directory, tenantActor } from "../actors";
-import { TENANT_NAME, tenantConfig } from "../config";
-import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, type TenantRecord, type TenantView } from "../control/model";
-import { forgetTenant } from "../control/runtime";
-import { ApiError } from "../errors";
-import { iso, notFound, readRequest, requireSecretsKey } from "./control-body";
+import { directory, tenantActor } from "../actors.ts";
+import { TENANT_NAME, tenantConfig } from "../config.ts";
+import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, type TenantRecord, type TenantView } from "../control/model.ts";
+import { forgetTenant } from "../control/runtime.ts";
+import { ApiError } from "../errors.ts";
+import { iso, notFound, readRequest, requireSecretsKey } from "./control-body.ts";
 
 function recordView(r: TenantRecord): TenantView {
   return {

@@ -1,10 +1,10 @@
 import { validate, type Struct } from "superstruct";
-import { readJsonBody } from "../request-body";
-import { ApiError } from "../errors";
-import { toIssues } from "../schemas/envelope";
-import { hasSecretsKey } from "../control/secrets";
-import { isLocalRequest } from "../local";
-import { refusedUrl } from "../net/url-policy";
+import { readJsonBody } from "../request-body.ts";
+import { ApiError } from "../errors.ts";
+import { toIssues } from "../schemas/envelope.ts";
+import { hasSecretsKey } from "../control/secrets.ts";
+import { isLocalRequest } from "../local.ts";
+import { refusedUrl } from "../net/url-policy.ts";
 
 /** A control-plane request body, validated: `400 invalid_request` with issues when it does not fit. */
 export async function readRequest<T, S>(request: Request, env: Cloudflare.Env, struct: Struct<T, S>, what: string): Promise<T> {

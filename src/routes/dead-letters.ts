@@ -1,12 +1,12 @@
 import { array, object, optional, size, string, validate } from "superstruct";
-import { tenantActor } from "../actors";
-import type { AuthedRequest } from "../auth";
-import { readBodyLimited, parseJson, requireJsonContentType } from "../body";
-import { settings } from "../config";
-import { ApiError } from "../errors";
-import { EntityId, EntityType } from "../schemas/common";
-import { toIssues } from "../schemas/envelope";
-import { intParam } from "./query";
+import { tenantActor } from "../actors.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { readBodyLimited, parseJson, requireJsonContentType } from "../body.ts";
+import { settings } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { EntityId, EntityType } from "../schemas/common.ts";
+import { toIssues } from "../schemas/envelope.ts";
+import { intParam } from "./query.ts";
 
 const ReplayFilter = object({
   ids: optional(size(array(size(string(), 1, 400)), 0, 1000)),

@@ -1,12 +1,12 @@
 // `/v1/endpoints`: the tenant's customer webhook endpoints. Each is a handler (`endpoint:{id}`)
 // with its own signing secret, shown once on creation and on rotation.
-import { tenantActor } from "../actors";
-import type { AuthedRequest } from "../auth";
-import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from "../control/model";
-import { forgetTenant } from "../control/runtime";
-import { ApiError } from "../errors";
-import { eventDefinition, registeredTypes } from "../events/registry";
-import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body";
+import { tenantActor } from "../actors.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from "../control/model.ts";
+import { forgetTenant } from "../control/runtime.ts";
+import { ApiError } from "../errors.ts";
+import { eventDefinition, registeredTypes } from "../events/registry.ts";
+import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function view(e: EndpointInfo): Answered<EndpointInfo> {
   return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, createdAt: iso(e.createdAt) };

@@ -1,10 +1,10 @@
 import { is } from "superstruct";
-import { entityActor, type EntityActorRpc } from "../actors";
-import type { AuthedRequest } from "../auth";
-import { ApiError } from "../errors";
-import { EntityId, EntityType } from "../schemas/common";
-import { intParam } from "./query";
-import type { EntityRef } from "../types";
+import { entityActor, type EntityActorRpc } from "../actors.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { ApiError } from "../errors.ts";
+import { EntityId, EntityType } from "../schemas/common.ts";
+import { intParam } from "./query.ts";
+import type { EntityRef } from "../types.ts";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;

@@ -1,13 +1,13 @@
-import { ingestGrouped } from "../group-commit";
-import type { AuthedRequest } from "../auth";
-import { ApiError, errorBody } from "../errors";
-import { eventDefinition } from "../events/registry";
-import { logLine } from "../log";
-import { publishLive } from "../live";
-import { countReceived } from "../metrics/record";
-import { readJsonBody } from "../request-body";
-import { parseEnvelope } from "../schemas/envelope";
-import type { IncomingEvent, IngestResult, LiveMessage, TenantScope } from "../types";
+import { ingestGrouped } from "../group-commit.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { ApiError, errorBody } from "../errors.ts";
+import { eventDefinition } from "../events/registry.ts";
+import { logLine } from "../log.ts";
+import { publishLive } from "../live.ts";
+import { countReceived } from "../metrics/record.ts";
+import { readJsonBody } from "../request-body.ts";
+import { parseEnvelope } from "../schemas/envelope.ts";
+import type { IncomingEvent, IngestResult, LiveMessage, TenantScope } from "../types.ts";
 
 export const MAX_BATCH = 100;
 

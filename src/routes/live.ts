@@ -1,13 +1,13 @@
 // The live feed's routes: `POST /v1/live/ticket` and `GET /v1/live` (a WebSocket held by the
 // tenant's actor; see actors/tenant/watchers.ts and src/live-ticket.ts).
 import type { IRequest } from "itty-router";
-import { tenantActor } from "../actors";
-import { authenticate, type AuthedRequest } from "../auth";
-import { forgetTenant } from "../control/runtime";
-import { ApiError } from "../errors";
-import { INTERNAL, openTicket, TICKET_PROTOCOL_PREFIX, ticketText } from "../live-ticket";
-import { enforceAuthFailureLimit } from "../rate-limit";
-import { LIVE_PROTOCOL } from "../types";
+import { tenantActor } from "../actors.ts";
+import { authenticate, type AuthedRequest } from "../auth.ts";
+import { forgetTenant } from "../control/runtime.ts";
+import { ApiError } from "../errors.ts";
+import { INTERNAL, openTicket, TICKET_PROTOCOL_PREFIX, ticketText } from "../live-ticket.ts";
+import { enforceAuthFailureLimit } from "../rate-limit.ts";
+import { LIVE_PROTOCOL } from "../types.ts";
 
 /** `POST /v1/live/ticket`: a single-use ticket (valid ≤ 60 s) to open the live feed as the caller. */
 export async function postLiveTicket(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {

@@ -1,11 +1,11 @@
 import type { IRequest } from "itty-router";
-import { directory, tenantActor } from "../actors";
-import { authenticate, isAdminKey, type AuthedRequest } from "../auth";
-import { tenants } from "../config";
-import { CONTENT_TYPE, renderMetrics, type MetricsSnapshot } from "../metrics/exposition";
-import type { MetricsSummary } from "../types";
-import { flushMetrics } from "../metrics/record";
-import { quantile } from "../metrics/counts";
+import { directory, tenantActor } from "../actors.ts";
+import { authenticate, isAdminKey, type AuthedRequest } from "../auth.ts";
+import { tenants } from "../config.ts";
+import { CONTENT_TYPE, renderMetrics, type MetricsSnapshot } from "../metrics/exposition.ts";
+import type { MetricsSummary } from "../types.ts";
+import { flushMetrics } from "../metrics/record.ts";
+import { quantile } from "../metrics/counts.ts";
 
 /**
  * `GET /metrics`: Prometheus text. A tenant's key sees its own series; the operator's admin key

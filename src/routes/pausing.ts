@@ -2,17 +2,17 @@
 // and for every entity of the tenant (`/v1/handlers`). Pausing holds deliveries where they are (the
 // cursor does not move, so a held event costs no row); resuming lets them drain in seq order.
 import { nullable, object, optional, size, string, validate, type Struct } from "superstruct";
-import { entityActor, tenantActor } from "../actors";
-import type { AuthedRequest } from "../auth";
-import { parseJson, readBodyLimited, requireJsonContentType } from "../body";
-import { settings } from "../config";
-import { endpointIdOf } from "../control/model";
-import { forgetTenant, freshTenantRuntime, tenantRuntime } from "../control/runtime";
-import { ApiError } from "../errors";
-import { HANDLERS } from "../handlers/registry";
-import { toIssues } from "../schemas/envelope";
-import { entityFromPath, missingEntity } from "./entities";
-import { staleTenant } from "./control-body";
+import { entityActor, tenantActor } from "../actors.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
+import { settings } from "../config.ts";
+import { endpointIdOf } from "../control/model.ts";
+import { forgetTenant, freshTenantRuntime, tenantRuntime } from "../control/runtime.ts";
+import { ApiError } from "../errors.ts";
+import { HANDLERS } from "../handlers/registry.ts";
+import { toIssues } from "../schemas/envelope.ts";
+import { entityFromPath, missingEntity } from "./entities.ts";
+import { staleTenant } from "./control-body.ts";
 
 const HandlerBody = object({ handler: optional(size(string(), 1, 200)) });
 const CancelBody = object({ handler: optional(size(string(), 1, 200)), reason: optional(nullable(size(string(), 0, 500))) });

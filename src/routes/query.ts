@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import { ApiError } from "../errors";
+import { ApiError } from "../errors.ts";
 
 /** An integer query parameter within bounds; absent means `fallback`, anything else is a 400. */
 export function intParam(request: IRequest, name: string, fallback: number, min: number, max: number): number {

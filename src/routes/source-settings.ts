@@ -1,14 +1,14 @@
 // `/v1/sources`: the tenant's signed sources (`POST /v1/sources/{tenant}/{name}`, src/routes/sources.ts),
 // set with its own key. The secret is sealed at rest like a destination's and shown masked.
-import { tenantActor } from "../actors";
-import type { AuthedRequest } from "../auth";
-import { tenantConfig } from "../config";
-import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model";
-import { forgetTenant, freshTenantRuntime } from "../control/runtime";
-import { maskSecret } from "../control/secrets";
-import { ApiError } from "../errors";
-import { signatureScheme } from "../sources/schemes";
-import { notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body";
+import { tenantActor } from "../actors.ts";
+import type { AuthedRequest } from "../auth.ts";
+import { tenantConfig } from "../config.ts";
+import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model.ts";
+import { forgetTenant, freshTenantRuntime } from "../control/runtime.ts";
+import { maskSecret } from "../control/secrets.ts";
+import { ApiError } from "../errors.ts";
+import { signatureScheme } from "../sources/schemes.ts";
+import { notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function nameOf(request: AuthedRequest): string {
   const name = request.params.name ?? "";

@@ -1,16 +1,16 @@
 import type { IRequest } from "itty-router";
-import { parseJson, readBodyLimited, requireJsonContentType } from "../body";
-import { settings, tenantConfig, TENANT_NAME } from "../config";
-import { ApiError } from "../errors";
-import { enforceRateLimit } from "../rate-limit";
-import { parseEnvelope } from "../schemas/envelope";
-import { bytesToHex } from "../sources/crypto";
-import { toEnvelope } from "../sources/mapping";
-import { verifySignature, type SourceConfig } from "../sources/verify";
-import { isStoredTenant } from "../control/directory-cache";
-import { currentSpace, SIMPLE_NAME } from "../control/model";
-import { tenantRuntime } from "../control/runtime";
-import { countingRejection, storeEvent } from "./events";
+import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
+import { settings, tenantConfig, TENANT_NAME } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { enforceRateLimit } from "../rate-limit.ts";
+import { parseEnvelope } from "../schemas/envelope.ts";
+import { bytesToHex } from "../sources/crypto.ts";
+import { toEnvelope } from "../sources/mapping.ts";
+import { verifySignature, type SourceConfig } from "../sources/verify.ts";
+import { isStoredTenant } from "../control/directory-cache.ts";
+import { currentSpace, SIMPLE_NAME } from "../control/model.ts";
+import { tenantRuntime } from "../control/runtime.ts";
+import { countingRejection, storeEvent } from "./events.ts";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
 // (one HMAC) as a wrong signature and says nothing about which names exist. Made on first use:

@@ -1,9 +1,9 @@
 import { object, optional, record, string, unknown, validate, type Infer, type StructError } from "superstruct";
-import { ApiError, type Issue } from "../errors";
-import { eventDefinition } from "../events/registry";
-import type { EntityRef, IncomingEvent, JsonObject } from "../types";
-import { EntityId, EntityType, EventId, Timestamp, timestampOutOfBounds, toEpochMs } from "./common";
-import { fingerprint } from "./fingerprint";
+import { ApiError, type Issue } from "../errors.ts";
+import { eventDefinition } from "../events/registry.ts";
+import type { EntityRef, IncomingEvent, JsonObject } from "../types.ts";
+import { EntityId, EntityType, EventId, Timestamp, timestampOutOfBounds, toEpochMs } from "./common.ts";
+import { fingerprint } from "./fingerprint.ts";
 
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
 

@@ -1,5 +1,5 @@
-import { bytesToBase64 } from "../sources/crypto";
-import type { JsonValue } from "../types";
+import { bytesToBase64 } from "../sources/crypto.ts";
+import type { JsonValue } from "../types.ts";
 
 /**
  * JSON with object keys sorted at every level, so two bodies that differ only in key order or

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serverWithReceiver, waitFor } from "./harness";
+import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 

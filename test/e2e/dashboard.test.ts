@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverWithReceiver } from "./harness";
+import { serverWithReceiver } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const SHOTS = [join(ROOT, "test-results/screenshots"), ...(process.env.UPDATE_SCREENSHOTS === "1" ? [join(ROOT, "docs/screenshots")] : [])];
@@ -115,18 +115,18 @@ describe("dashboard", () => {
     await page.getByLabel("Tenant").selectOption("demo");
     await page.getByRole("link", { name: "Settings" }).click();
 
-    await page.getByLabel("URL", { exact: true }).nth(1).fill(`${local.receiver.url}/customer-hook`);
+    await page.getByLabel("URL", { exact: true }).fill(`${local.receiver.url}/customer-hook`);
     await page.getByLabel(/Event types/).fill("lead.created");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toMatch(/signing secret, shown once: whsec_/);
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("/customer-hook");
 
     await page.getByLabel("Kind").selectOption("slack");
-    await page.getByLabel("URL", { exact: true }).first().fill(`${local.receiver.url}/slack/T000/B000/secretpart9876`);
+    await page.getByLabel("Webhook URL").fill(`${local.receiver.url}/slack/T000/B000/secretpart9876`);
     await page.getByRole("button", { name: "Save destination" }).click();
     await expect.poll(async () => (await page.getByRole("table", { name: "Destinations" }).textContent()) ?? "", { timeout: 15_000 }).toContain("…9876");
     expect(await page.getByRole("table", { name: "Destinations" }).textContent()).not.toContain("secretpart");
-    expect(await page.getByLabel("URL", { exact: true }).first().inputValue()).toBe("");
+    expect(await page.getByLabel("Webhook URL").inputValue()).toBe("");
     // A signed source: its secret leaves the form and shows masked.
     await page.getByLabel("Name", { exact: true }).fill("shop");
     await page.getByLabel("Scheme").selectOption("shopify");

@@ -3,10 +3,10 @@
 // deletion ending what was still pending as skipped.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedCall, type Receiver } from "../../scripts/receiver";
+import { startReceiver, type ReceivedCall, type Receiver } from "../../scripts/receiver.ts";
 import { signStandardWebhooks } from "../../src/sources/sign.ts";
-import { call } from "./control";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { call } from "./control.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 const KEY = "dev_demo_key";
 let server: LocalServer;

@@ -3,9 +3,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { EntityExport } from "../../src/types";
-import { call, d1RowsOfEntity } from "./control";
-import { serverWithReceiver, waitFor } from "./harness";
+import type { EntityExport } from "../../src/types.ts";
+import { call, d1RowsOfEntity } from "./control.ts";
+import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const KEY = "dev_demo_key";
 const local = serverWithReceiver({ RETRY_MAX_ATTEMPTS: "2", RETRY_BASE_MS: "50", RETRY_MAX_DELAY_MS: "200" });

@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type LocalServer } from "./harness";
+import { startServer, type LocalServer } from "./harness.ts";
 
 const TENANTS = { demo: { apiKeys: ["dev_demo_key"] }, acme: { apiKeys: ["acme_key"] } };
 const LIMIT = 262_144; // the contract's default MAX_BODY_BYTES, left unset on purpose

@@ -5,9 +5,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ReceivedCall } from "../../scripts/receiver";
-import { call } from "./control";
-import { serverWithReceiver, waitFor } from "./harness";
+import type { ReceivedCall } from "../../scripts/receiver.ts";
+import { call } from "./control.ts";
+import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const KEY = "dev_demo_key";
 const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000" });

@@ -1,6 +1,6 @@
 // Structured logs, read the way an operator would: from the running server's own output.
 import { describe, expect, it } from "vitest";
-import { serverWithReceiver, waitFor } from "./harness";
+import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
 

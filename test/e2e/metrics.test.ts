@@ -1,8 +1,8 @@
 // GET /metrics scraped from a real server and read with a real Prometheus text parser.
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import { ADMIN, call, newTenant } from "./control";
-import { serverWithReceiver, waitFor } from "./harness";
+import { ADMIN, call, newTenant } from "./control.ts";
+import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const DEMO = "dev_demo_key";
 

@@ -1,8 +1,8 @@
 // Runs in every e2e file: wraps `fetch` so every answer from an edgeflow server (the ones
 // harness.ts started) is checked against openapi.json, and fails the file if any was not.
 import { afterAll, expect } from "vitest";
-import { checkAnswer } from "./openapi-check";
-import { servedUrls } from "./harness";
+import { checkAnswer } from "./openapi-check.ts";
+import { servedUrls } from "./harness.ts";
 
 const problems: string[] = [];
 const original = globalThis.fetch;

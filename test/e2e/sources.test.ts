@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
-import { signatureHeaders } from "../../scripts/sign";
-import { verifySignature } from "../../src/sources/verify";
-import { call, newTenant } from "./control";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { receiverVars, startReceiver, type Receiver } from "../../scripts/receiver.ts";
+import { signatureHeaders } from "../../scripts/sign.ts";
+import { verifySignature } from "../../src/sources/verify.ts";
+import { call, newTenant } from "./control.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 // The README's example configuration, used verbatim.
 const TENANTS = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../examples/tenants.json"), "utf8"));

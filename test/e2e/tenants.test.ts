@@ -3,9 +3,9 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedCall, type Receiver } from "../../scripts/receiver";
-import { ADMIN, call, d1RowsOf, newTenant } from "./control";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { startReceiver, type ReceivedCall, type Receiver } from "../../scripts/receiver.ts";
+import { ADMIN, call, d1RowsOf, newTenant } from "./control.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 /** The documented bound on how stale a cached tenant configuration may be (src/control/runtime.ts). */
 const CONFIG_TTL_MS = 5_000;

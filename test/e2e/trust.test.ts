@@ -7,10 +7,10 @@ import { readdirSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../../scripts/receiver";
-import type { Usage } from "../../src/usage";
-import { ADMIN, call, newTenant } from "./control";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { startReceiver, type Receiver } from "../../scripts/receiver.ts";
+import type { Usage } from "../../src/usage.ts";
+import { ADMIN, call, newTenant } from "./control.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 

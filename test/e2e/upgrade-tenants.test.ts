@@ -9,9 +9,9 @@ import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Usage } from "../../src/usage";
-import { ADMIN, call } from "./control";
-import { startServer, type LocalServer } from "./harness";
+import type { Usage } from "../../src/usage.ts";
+import { ADMIN, call } from "./control.ts";
+import { startServer, type LocalServer } from "./harness.ts";
 
 const FIXTURE = join(import.meta.dirname, "../fixtures/v04-state");
 const SECRETS_KEY = "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tk=";

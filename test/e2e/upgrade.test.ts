@@ -12,8 +12,8 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deliveryOf, receiverVars, startReceiver, type Receiver } from "../../scripts/receiver";
-import { startServer, waitFor, type LocalServer } from "./harness";
+import { deliveryOf, receiverVars, startReceiver, type Receiver } from "../../scripts/receiver.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 const FIXTURE = join(import.meta.dirname, "../fixtures/pre-v2-state");
 const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
@@ -68,6 +68,9 @@ describe("upgrading a pre-v2 state directory in place", () => {
     expect(after.get("evt_legacy_1")!["welcome-email"]).toMatchObject({ status: "dead", attempts: 1 });
     for (const handler of ["slack", "crm", "database", "analytics"]) expect(after.get("evt_legacy_2")![handler]?.status).toBe("succeeded");
     for (const key of keys) expect(callsFor(key)).toHaveLength(1);
+    // A handler this release added (discord) takes new events only: the old ones were never its.
+    expect(after.get("evt_legacy_2")!.discord).toBeUndefined();
+    expect(callsFor("evt_legacy_2:discord")).toHaveLength(0);
     // What the old code had delivered is not delivered again.
     for (const key of ["evt_legacy_1:crm", "evt_legacy_3:slack", "evt_legacy_3:offer-email", "evt_legacy_3:offer-analysis"]) expect(callsFor(key)).toHaveLength(0);
     const offer = await deliveriesOf("offer", "O-legacy");
@@ -86,7 +89,8 @@ describe("upgrading a pre-v2 state directory in place", () => {
     const answer = await fetch(`${server.url}/v1/events`, { method: "POST", headers: AUTH, body: JSON.stringify({ id: "evt_after_1", type: "lead.updated", data: { id: "L-legacy", plan: "enterprise" } }) });
     expect(answer.status).toBe(202);
     expect(await answer.json()).toMatchObject({ seq: 4, status: "accepted" });
-    await waitFor(() => callsFor("evt_after_1:slack").length === 1 && callsFor("evt_after_1:crm").length === 1, "the new event's calls", 30_000, 200);
+    // discord is this release's handler: it starts at the first event after the upgrade.
+    await waitFor(() => ["slack", "crm", "discord"].every((h) => callsFor(`evt_after_1:${h}`).length === 1), "the new event's calls", 30_000, 200);
     const crm = callsFor("evt_after_1:crm")[0]!;
     expect(JSON.parse(crm.body)).toMatchObject({ id: "L-legacy", email: "ada@example.com", plan: "enterprise" });
   });

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { entityActor } from "../../src/actors";
+import { entityActor } from "../../src/actors.ts";
 import { describe, expect, it } from "vitest";
 
 const post = (key: string, leadId: string) =>

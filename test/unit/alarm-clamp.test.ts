@@ -1,8 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/alarm";
-import type { EntityActor } from "../../actors/entity-actor";
-import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/alarm.ts";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 const settled = (status: string | undefined) => status === "succeeded" || status === "skipped" || status === "dead";
 

@@ -1,8 +1,9 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { backoffCeiling } from "../../src/delivery/retry";
-import { deliveries, eventually, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { backoffCeiling } from "../../src/delivery/retry.ts";
+import { handlersFor } from "../../src/handlers/registry.ts";
+import { deliveries, eventually, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";
 
 // Matches vitest.config.ts: RETRY_BASE_MS 40, RETRY_MAX_DELAY_MS 2000, RETRY_MAX_ATTEMPTS 4.
 const POLICY = { retryBaseMs: 40, retryMaxDelayMs: 2000 };
@@ -38,9 +39,10 @@ describe("alarm-driven delivery", () => {
     await leadActor(leadId).ingest("demo", [event]);
     const byHandler = await eventually(async () => {
       const d = await deliveries(leadId, event.id);
-      return Object.values(d).length === 7 && Object.values(d).every((x) => settled(x.status)) ? d : undefined;
+      return Object.values(d).length === handlersFor("lead.created").length && Object.values(d).every((x) => settled(x.status)) ? d : undefined;
     }, "all deliveries to settle");
     expect(byHandler.slack?.status).toBe("succeeded");
+    expect(byHandler.discord?.status).toBe("succeeded");
     expect(byHandler["welcome-email"]?.status).toBe("succeeded");
     expect(byHandler.crm?.status).toBe("succeeded");
     expect(byHandler.database?.status).toBe("succeeded");
@@ -174,7 +176,7 @@ describe("alarm-driven delivery", () => {
       await state.storage.deleteAlarm();
       return instance.listEvents(0, 10);
     });
-    expect(before?.events[0]?.deliveries).toHaveLength(4);
+    expect(before?.events[0]?.deliveries).toHaveLength(handlersFor("lead.updated").length);
     for (const d of before!.events[0]!.deliveries) expect(d).toMatchObject({ status: "pending", attempts: 0 });
     await evictDurableObject(stub);
     // Any request wakes the actor; its constructor sees due rows and no alarm.
@@ -198,13 +200,17 @@ describe("alarm-driven delivery", () => {
       const page = await leadActor(leadId).listEvents(0, 50);
       const due = page?.events.find((e) => e.type === "lead.follow_up_due");
       const slack = due?.deliveries.find((d) => d.handler === "slack");
-      return slack && settled(slack.status) ? { due, slack } : undefined;
+      const discord = due?.deliveries.find((d) => d.handler === "discord");
+      return slack && discord && settled(slack.status) && settled(discord.status) ? { due, slack, discord } : undefined;
     };
     const a = await eventually(() => reminder(open), "the open lead's reminder");
     const b = await eventually(() => reminder(converted), "the converted lead's reminder");
     expect(a.slack.status).toBe("succeeded");
     expect(Date.parse(a.due!.occurredAt)).toBe(now + 300);
-    expect(b.slack).toMatchObject({ status: "skipped", lastError: expect.stringContaining("converted") });
+    expect(b.slack).toMatchObject({ status: "skipped", lastError: "lead is converted; no reminder needed" });
+    // The rule is the event type's, so every notification handler keeps it.
+    expect(a.discord.status).toBe("succeeded");
+    expect(b.discord).toMatchObject({ status: "skipped", lastError: "lead is converted; no reminder needed" });
     // Exactly one follow-up event per lead, however often the alarm ran.
     const page = await leadActor(open).listEvents(0, 50);
     expect(page?.events.filter((e) => e.type === "lead.follow_up_due")).toHaveLength(1);

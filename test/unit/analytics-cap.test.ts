@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { MAX_POINTS_PER_INVOCATION } from "../../src/handlers/analytics";
-import { deliveries, eventually, leadEvent, leadStub, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { MAX_POINTS_PER_INVOCATION } from "../../src/handlers/analytics.ts";
+import { deliveries, eventually, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 /** Cloudflare's limit: the 251st writeDataPoint of one invocation throws. */
 const PLATFORM_LIMIT = 250;

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 /** Stores one lead and waits for its D1 mirror, so the isolate has applied the D1 schema. */
 async function warmUp(): Promise<void> {

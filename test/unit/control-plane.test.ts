@@ -1,13 +1,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TenantActor } from "../../actors/tenant-actor";
-import { tenantActor } from "../../src/actors";
-import { ConfigError } from "../../src/config";
-import { hasValidTag, keyPrefix, newApiKey, tenantOfApiKey } from "../../src/control/keys";
-import { tenantSpace } from "../../src/control/model";
-import { openSecret, sealSecret } from "../../src/control/secrets";
-import { uniqueId } from "./helpers";
+import type { TenantActor } from "../../actors/tenant-actor.ts";
+import { tenantActor } from "../../src/actors.ts";
+import { ConfigError } from "../../src/config.ts";
+import { hasValidTag, keyPrefix, newApiKey, tenantOfApiKey } from "../../src/control/keys.ts";
+import { tenantSpace } from "../../src/control/model.ts";
+import { openSecret, sealSecret } from "../../src/control/secrets.ts";
+import { uniqueId } from "./helpers.ts";
 
 const withKey = (key: string | undefined): Cloudflare.Env => ({ ...env, SECRETS_KEY: key });
 const KEY_A = btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => i)));

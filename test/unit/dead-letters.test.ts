@@ -1,9 +1,9 @@
-import { tenantSpace } from "../../src/control/model";
+import { tenantSpace } from "../../src/control/model.ts";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { TenantActor } from "../../actors/tenant-actor";
+import type { TenantActor } from "../../actors/tenant-actor.ts";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { apiRequest, deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers";
+import { apiRequest, deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
 
 // Each test uses its own tenant (see vitest.config.ts), since the dead-letter index is tenant-wide.
 const api = async (tenant: string, path: string, init: RequestInit & { json?: unknown } = {}) => {

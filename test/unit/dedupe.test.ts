@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { apiRequest, leadActor, leadEvent, uniqueId } from "./helpers";
+import { apiRequest, leadActor, leadEvent, uniqueId } from "./helpers.ts";
 
 describe("dedupe", () => {
   it("stores an event id once and answers repeats as duplicates with the same shape", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_PAGE_BYTES } from "../../actors/entity/views";
-import { leadActor, leadEvent, uniqueId } from "./helpers";
+import { MAX_PAGE_BYTES } from "../../actors/entity/views.ts";
+import { leadActor, leadEvent, uniqueId } from "./helpers.ts";
 
 describe("pages of an entity's log", () => {
   it("end early once they hold MAX_PAGE_BYTES of event data, and still reach every event", async () => {

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startReceiver } from "../../scripts/receiver";
+import { startReceiver } from "../../scripts/receiver.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

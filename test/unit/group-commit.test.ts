@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { ingestGrouped } from "../../src/group-commit";
-import type { IncomingEvent } from "../../src/types";
-import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { ingestGrouped } from "../../src/group-commit.ts";
+import type { IncomingEvent } from "../../src/types.ts";
+import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 /** The demo tenant is a TENANTS tenant: its space is its name. */
 const DEMO = { tenant: "demo", space: "demo" };

@@ -1,8 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { contactUrl } from "../../src/handlers/crm";
-import { slackEscape } from "../../src/slack-text";
-import { apiRequest, deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers";
+import { contactUrl } from "../../src/handlers/crm.ts";
+import { slackEscape } from "../../src/handlers/slack.ts";
+import { apiRequest, deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 const post = (json: unknown) => exports.default.fetch(apiRequest("/v1/events", { method: "POST", json }));
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import type { EntityStore } from "../../actors/entity/store";
-import { actorName, entityActor } from "../../src/actors";
-import type { IncomingEvent } from "../../src/types";
+import type { EntityStore } from "../../actors/entity/store.ts";
+import { actorName, entityActor } from "../../src/actors.ts";
+import type { IncomingEvent } from "../../src/types.ts";
 
 /** A fresh entity id per test: storage is isolated per file, not per test. */
 export function uniqueId(prefix = "L"): string {

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { apiRequest, leadActor, uniqueId } from "./helpers";
+import { apiRequest, leadActor, uniqueId } from "./helpers.ts";
 
 const post = (json: unknown, path = "/v1/events") => exports.default.fetch(apiRequest(path, { method: "POST", json }));
 

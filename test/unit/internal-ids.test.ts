@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventually, leadActor, leadEvent, uniqueId } from "./helpers";
+import { eventually, leadActor, leadEvent, uniqueId } from "./helpers.ts";
 
 describe("internal event ids", () => {
   it("cannot be pre-empted by a client: an event with the old follow-up id does not suppress the reminder", async () => {

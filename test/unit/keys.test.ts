@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { idempotencyKey } from "../../src/delivery/keys";
-import { eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers";
+import { idempotencyKey } from "../../src/delivery/keys.ts";
+import { eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
 
 const lead = (id: string) => ({ type: "lead", id });
 

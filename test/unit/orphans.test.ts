@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorName, entityActor, tenantActor } from "../../src/actors";
-import { tenantSpace } from "../../src/control/model";
-import { leadEvent, receiver, uniqueId } from "./helpers";
+import { actorName, entityActor, tenantActor } from "../../src/actors.ts";
+import { tenantSpace } from "../../src/control/model.ts";
+import { leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 describe("an entity its tenant's erasure missed", () => {
   it("erases itself at its next turn instead of delivering with the configuration of a tenant created since under the same name", async () => {

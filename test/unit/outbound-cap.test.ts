@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_INLINE_CALLS_PER_ISOLATE } from "../../actors/outbound";
-import { deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers";
+import { MAX_INLINE_CALLS_PER_ISOLATE } from "../../actors/outbound.ts";
+import { deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 const DELAY_MS = 400;
 

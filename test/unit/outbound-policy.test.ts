@@ -1,11 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TenantActor } from "../../actors/tenant-actor";
-import { tenantActor } from "../../src/actors";
-import { refusedUrl } from "../../src/net/url-policy";
-import { withoutControls } from "../../src/text";
-import { deliveries, eventually, leadActor, leadEvent, uniqueId } from "./helpers";
+import type { TenantActor } from "../../actors/tenant-actor.ts";
+import { tenantActor } from "../../src/actors.ts";
+import { refusedUrl } from "../../src/net/url-policy.ts";
+import { withoutControls } from "../../src/text.ts";
+import { deliveries, eventually, leadActor, leadEvent, uniqueId } from "./helpers.ts";
 
 const closed = { ALLOW_PRIVATE_DESTINATIONS: undefined };
 const open = { ALLOW_PRIVATE_DESTINATIONS: "1" };

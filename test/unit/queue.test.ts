@@ -1,12 +1,12 @@
 import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { MAX_UNREPORTED_SENDS } from "../../actors/entity/fan-out";
-import type { Lease } from "../../actors/entity/model";
-import worker from "../../src/index";
-import type { SlowWorkMessage } from "../../src/queue";
-import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { MAX_UNREPORTED_SENDS } from "../../actors/entity/fan-out.ts";
+import type { Lease } from "../../actors/entity/model.ts";
+import worker from "../../src/index.ts";
+import type { SlowWorkMessage } from "../../src/queue.ts";
+import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";
 
 const message = (leadId: string, token: string): SlowWorkMessage => ({ v: 2, tenant: "demo", entity: { type: "lead", id: leadId }, token });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
-import type { EntityActor } from "../../actors/entity-actor";
-import { eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import { handlersFor } from "../../src/handlers/registry.ts";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 describe("event log order", () => {
   it("assigns a gap-free increasing seq and pages through the log in that order", async () => {
@@ -42,7 +43,7 @@ describe("event log order", () => {
     // A new entity has its log (whose row 0 is its head), and no table for exceptions until it has one.
     expect(tables).toEqual(["events"]);
     const list = page!.events[0]!.deliveries;
-    expect(list.map((d) => d.handler)).toEqual(["slack", "welcome-email", "crm", "ai-analysis", "database", "analytics", "follow-up"]);
+    expect(list.map((d) => d.handler)).toEqual(handlersFor("lead.created"));
     for (const d of list) expect(d).toMatchObject({ status: "pending", attempts: 0, lastError: null });
     // The unit tests leave AI_API_URL unset (vitest.config.ts): the first alarm settles it as skipped.
     await eventually(async () => {

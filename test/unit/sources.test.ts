@@ -1,11 +1,11 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { entityActor } from "../../src/actors";
-import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/sources/crypto";
-import { signStandardWebhooks } from "../../src/sources/sign";
-import { SCHEMES } from "../../src/sources/schemes";
-import { verifySignature } from "../../src/sources/verify";
-import { uniqueId } from "./helpers";
+import { entityActor } from "../../src/actors.ts";
+import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/sources/crypto.ts";
+import { signStandardWebhooks } from "../../src/sources/sign.ts";
+import { SCHEMES } from "../../src/sources/schemes.ts";
+import { verifySignature } from "../../src/sources/verify.ts";
+import { uniqueId } from "./helpers.ts";
 
 // Secrets as configured for tenant "src" in vitest.config.ts.
 const SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { IncomingEvent } from "../../src/types";
-import { leadActor, leadEvent, uniqueId } from "./helpers";
+import type { IncomingEvent } from "../../src/types.ts";
+import { leadActor, leadEvent, uniqueId } from "./helpers.ts";
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 const count = (storage: DurableObjectStorage, table: string) =>
   Number(storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EntityActor } from "../../actors/entity-actor";
-import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers";
+import type { EntityActor } from "../../actors/entity-actor.ts";
+import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 /** Exception rows an actor holds for one handler (the table exists only once something needed it). */
 function rowsOf(leadId: string, handler: string): Promise<number> {
