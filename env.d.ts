@@ -15,13 +15,13 @@ interface __BaseEnv_Env {
 	MAX_BODY_BYTES: string;
 	QUEUE_LEASE_MS: string;
 	ALERT_INTERVAL_MS: string;
-	ENTITY: DurableObjectNamespace<import("./src/index.ts").EntityActor>;
-	TENANT: DurableObjectNamespace<import("./src/index.ts").TenantActor>;
-	DIRECTORY: DurableObjectNamespace<import("./src/index.ts").DirectoryActor>;
+	ENTITY: DurableObjectNamespace<import("./src/index").EntityActor>;
+	TENANT: DurableObjectNamespace<import("./src/index").TenantActor>;
+	DIRECTORY: DurableObjectNamespace<import("./src/index").DirectoryActor>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		mainModule: typeof import("./src/index.ts");
+		mainModule: typeof import("./src/index");
 		durableNamespaces: "EntityActor" | "TenantActor" | "DirectoryActor";
 	}
 	interface Env extends __BaseEnv_Env {}

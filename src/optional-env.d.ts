@@ -1,18 +1,11 @@
 // Optional settings and secrets. `wrangler types` only sees what wrangler.jsonc declares,
-// so the ones that are unset by default are declared here by interface merging.
+// so the ones that are unset by default are declared here by interface merging. Destination
+// variables (SLACK_WEBHOOK_URL, …) are not: each kind declares its own (src/handlers/kinds.ts),
+// and they are read by name.
 declare namespace Cloudflare {
   interface Env {
     /** JSON map of tenants, their API keys and signed sources (a secret in production). */
     TENANTS?: string;
-    SLACK_WEBHOOK_URL?: string;
-    EMAIL_API_URL?: string;
-    EMAIL_API_KEY?: string;
-    EMAIL_FROM?: string;
-    CRM_API_URL?: string;
-    CRM_API_KEY?: string;
-    AI_API_URL?: string;
-    AI_API_KEY?: string;
-    AI_MODEL?: string;
     /** "1" serves `GET /_usage` (billable units counted in the isolate) for `npm run cost`. */
     USAGE_ENDPOINT?: string;
     /** "warn" or "error" leaves out the per-request and per-delivery info lines (default "info"). */

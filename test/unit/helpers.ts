@@ -56,7 +56,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
 
 /** The real local receiver the handlers call (started by global-setup.ts). */
 export const receiver = {
-  url: (): string => env.SLACK_WEBHOOK_URL!.replace(/\/slack$/, ""),
+  url: (): string => (env as unknown as Record<string, string>).SLACK_WEBHOOK_URL!.replace(/\/slack$/, ""),
   /** The next calls whose idempotency key contains `match` get these answers, in order. */
   async script(match: string, responses: Array<{ status: number; headers?: Record<string, string>; body?: string; delayMs?: number }>) {
     await fetch(`${receiver.url()}/_control/script`, { method: "POST", body: JSON.stringify({ match, responses }) });
