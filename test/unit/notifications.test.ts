@@ -3,13 +3,13 @@
 import { describe, expect, it } from "vitest";
 import { discordEscape } from "../../src/handlers/discord.ts";
 import { slackEscape } from "../../src/handlers/slack.ts";
-import { deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers.ts";
+import { deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
 
 const HOSTILE = "<!channel> @everyone **bold** [x](http://evil) `code` <@123>";
 
-async function bodiesFor(eventId: string, leadId: string, path: string): Promise<Array<Record<string, unknown>>> {
+async function bodiesFor(eventId: string, leadId: string, handler: string): Promise<Array<Record<string, unknown>>> {
   await eventually(async () => ((await deliveries(leadId, eventId)).slack?.status === "succeeded" && (await deliveries(leadId, eventId)).discord?.status === "succeeded" ? true : undefined), "slack and discord to succeed");
-  return (await receiver.calls(eventId)).filter((c) => c.path === path).map((c) => JSON.parse(c.body) as Record<string, unknown>);
+  return (await receiver.calls(`${eventId}:${handler}`)).filter((c) => c.headers["idempotency-key"] === leadKey(leadId, eventId, handler)).map((c) => JSON.parse(c.body) as Record<string, unknown>);
 }
 
 describe("notifications", () => {
@@ -23,11 +23,11 @@ describe("notifications", () => {
     const event = leadEvent(leadId, { data: { id: leadId, email: "ada@example.com", name: HOSTILE } });
     await leadActor(leadId).ingest("demo", [event]);
 
-    const [slack] = await bodiesFor(event.id, leadId, "/slack");
+    const [slack] = await bodiesFor(event.id, leadId, "slack");
     expect(slack!.text).toBe(`:wave: New lead *${slackEscape(HOSTILE)}* (ada@example.com) (${leadId})`);
     expect(slack!.text).not.toContain("<!channel>");
 
-    const [discord] = await bodiesFor(event.id, leadId, "/discord");
+    const [discord] = await bodiesFor(event.id, leadId, "discord");
     expect(discord!.allowed_mentions).toEqual({ parse: [] });
     expect(discord!.content).toBe(`:wave: ${discordEscape("New lead ")}**${discordEscape(HOSTILE)}**${discordEscape(` (ada@example.com) (${leadId})`)}`);
     const embed = (discord!.embeds as Array<{ title: string; fields: Array<{ name: string; value: string }> }>)[0]!;
