@@ -11,6 +11,7 @@ import { endpointHandler } from "./endpoint.ts";
 import { followUp } from "./follow-up.ts";
 import { takes, type Handler } from "./handler.ts";
 import { slack } from "./slack.ts";
+import { teams } from "./teams.ts";
 
 /**
  * Every handler by name, in the order each event type's handlers run and are listed. Adding one is
@@ -18,7 +19,7 @@ import { slack } from "./slack.ts";
  * destination kind it declares reaches the API, TENANTS, OpenAPI, the dashboard, the CLI and the
  * README from here (kinds.ts).
  */
-export const HANDLERS = [slack, discord, welcomeEmail, offerEmail, crm, aiAnalysis, offerAnalysis, database, analytics, followUp] as const;
+export const HANDLERS = [slack, discord, teams, welcomeEmail, offerEmail, crm, aiAnalysis, offerAnalysis, database, analytics, followUp] as const;
 
 /** The name of a registered handler. */
 export type HandlerName = (typeof HANDLERS)[number]["name"];
