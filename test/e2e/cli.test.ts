@@ -147,6 +147,12 @@ describe("edgeflow CLI", () => {
     const slack = await edgeflow(["destinations", "set", "slack", "--to", `${local.receiver.url}/hooks/slack-secret-path-1234`], mine);
     expect(slack.code, slack.stderr).toBe(0);
     expect((await edgeflow(["destinations"], mine)).stdout).toContain("…1234");
+    // The options come from the kinds table: teams has only a URL, email a key and a sender.
+    const teams = await edgeflow(["destinations", "set", "teams", "--to", `${local.receiver.url}/workflows/teams-9876`], mine);
+    expect(teams.code, teams.stderr).toBe(0);
+    const email = await edgeflow(["--json", "destinations", "set", "email", "--to", `${local.receiver.url}/email`, "--api-key", "re_cli_secret_5555", "--from", "cli@example.com"], mine);
+    expect(json<Record<string, string>>(email)).toEqual({ url: `${local.receiver.url}/email`, apiKey: "…5555", from: "cli@example.com" });
+    expect((await edgeflow(["destinations", "set", "pager", "--to", "https://example.com"], mine)).code).toBe(2);
     const endpoint = json<{ id: string; secret: string }>(await edgeflow(["--json", "endpoints", "create", `${local.receiver.url}/endpoint`, "--types", "lead.created"], mine));
     expect(endpoint.secret).toMatch(/^whsec_/);
     expect((await edgeflow(["endpoints", "list"], mine)).stdout).toContain(endpoint.id);

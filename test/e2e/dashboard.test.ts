@@ -121,6 +121,12 @@ describe("dashboard", () => {
     await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toMatch(/signing secret, shown once: whsec_/);
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("/customer-hook");
 
+    // The form is the kinds table's: every kind is offered, each with its own fields.
+    expect(await page.getByLabel("Kind").locator("option").allTextContents()).toEqual(expect.arrayContaining(["slack", "discord", "teams", "email", "crm", "ai"]));
+    await page.getByLabel("Kind").selectOption("email");
+    expect(await page.getByLabel("From", { exact: true }).count()).toBe(1);
+    await page.getByLabel("Kind").selectOption("teams");
+    expect(await page.getByLabel("From", { exact: true }).count()).toBe(0);
     await page.getByLabel("Kind").selectOption("slack");
     await page.getByLabel("Webhook URL").fill(`${local.receiver.url}/slack/T000/B000/secretpart9876`);
     await page.getByRole("button", { name: "Save destination" }).click();

@@ -23,6 +23,8 @@ const handlerOf = (c: ReceivedCall) => c.headers["edgeflow-handler"];
 function destinationsFor(tenant: string, receiver: Receiver) {
   return {
     slack: { url: `${receiver.url}/slack/T000/B000/${tenant}-slack-token` },
+    discord: { url: `${receiver.url}/api/webhooks/1/${tenant}-discord-token` },
+    teams: { url: `${receiver.url}/workflows/${tenant}-teams-token` },
     email: { url: `${receiver.url}/email`, apiKey: `re_${tenant}_email_secret`, from: `hello@${tenant}.example` },
     crm: { url: `${receiver.url}/crm`, apiKey: `${tenant}-crm-secret-key` },
     ai: { url: `${receiver.url}/ai`, apiKey: `sk-${tenant}-ai-secret`, model: "local-model" },
@@ -55,6 +57,8 @@ describe("per-tenant destinations", () => {
     const got = await call<{ destinations: Record<string, Record<string, string>> }>(server.url, keys.acme!, "GET", "/v1/destinations");
     expect(got.body.destinations).toEqual({
       slack: { url: "…oken" },
+      discord: { url: "…oken" },
+      teams: { url: "…oken" },
       email: { url: `${a.url}/email`, apiKey: "…cret", from: "hello@acme.example" },
       crm: { url: `${a.url}/crm`, apiKey: "…-key" },
       ai: { url: `${a.url}/ai`, apiKey: "…cret", model: "local-model" },
@@ -70,7 +74,7 @@ describe("per-tenant destinations", () => {
     for (const tenant of ["acme", "globex"]) {
       expect((await call(server.url, keys[tenant]!, "POST", "/v1/events", leadCreated("evt_same", "L-1"))).status).toBe(202);
     }
-    const expected = ["slack", "welcome-email", "crm", "ai-analysis"];
+    const expected = ["slack", "discord", "teams", "welcome-email", "crm", "ai-analysis"];
     const delivered = (r: Receiver) => new Set(r.calls.filter((c) => c.status === 200).map(handlerOf));
     await waitFor(() => expected.every((h) => delivered(a).has(h) && delivered(b).has(h)), "both tenants' deliveries");
 
@@ -83,6 +87,13 @@ describe("per-tenant destinations", () => {
       const email = JSON.parse(receiver.calls.find((c) => handlerOf(c) === "welcome-email")!.body) as { from: string };
       expect(email.from).toBe(`hello@${tenant}.example`);
       expect(receiver.calls.find((c) => handlerOf(c) === "slack")!.path).toBe(`/slack/T000/B000/${tenant}-slack-token`);
+      // Discord and Teams: set over the API like any kind, each rendered its own way.
+      const discord = receiver.calls.find((c) => handlerOf(c) === "discord")!;
+      expect(discord.path).toBe(`/api/webhooks/1/${tenant}-discord-token`);
+      expect(JSON.parse(discord.body)).toMatchObject({ allowed_mentions: { parse: [] }, embeds: [{ title: "New lead" }] });
+      const teams = receiver.calls.find((c) => handlerOf(c) === "teams")!;
+      expect(teams.path).toBe(`/workflows/${tenant}-teams-token`);
+      expect(JSON.parse(teams.body)).toMatchObject({ type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { version: "1.4" } }] });
       for (const c of receiver.calls) {
         // The tenant's space: its name and the incarnation made when it was created.
         expect(c.headers["idempotency-key"]).toMatch(new RegExp(`^${tenant}~[0-9a-f]{16}/lead/L-1/evt_same:${handlerOf(c)}$`));
