@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DirectoryActorRpc, DirectoryEntry, Implementation } from "../src/actors.ts";
+import type { DirectoryActorRpc, DirectoryEntry, Implementation } from "../src/stubs.ts";
 import type { TenantStatus } from "../src/control/model.ts";
 import { addUsage } from "../src/usage.ts";
-import { Db, TENANT_SQL } from "./sql.ts";
+import { Db, TENANT_SQL } from "./shared/sql.ts";
 
 // legacy_keys: the tenant was stored before API keys carried a tag (0.4 and earlier), so keys
 // without one may still be its own. New deployments create the column defaulting to 0; a table

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { spaceOfActorName, tenantActor, type EntityActorRpc, type Implementation } from "../src/actors.ts";
-import { settings as readSettings, tenantConfig, type Settings } from "../src/config.ts";
+import { tenantActor, type EntityActorRpc, type Implementation } from "../src/stubs.ts";
+import { spaceOfActorName } from "../src/names.ts";
+import { settings as readSettings, type Settings } from "../src/config.ts";
+import { tenantConfig } from "../src/control/tenants-config.ts";
 import { currentSpace } from "../src/control/model.ts";
 import { tenantRuntime } from "../src/control/runtime.ts";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
@@ -9,7 +11,7 @@ import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult }
 import { publishLive } from "../src/live.ts";
 import { flushMetrics } from "../src/metrics/record.ts";
 import { addUsage } from "../src/usage.ts";
-import { pointAlarm, wakeBy } from "./alarm.ts";
+import { pointAlarm, wakeBy } from "./shared/alarm.ts";
 import { Deliveries } from "./entity/deliveries.ts";
 import { FanOut } from "./entity/fan-out.ts";
 import { appendEvents } from "./entity/log.ts";
@@ -18,7 +20,7 @@ import { entityView, eventPage, exportView } from "./entity/views.ts";
 import { ALL_HANDLERS, type EntityModel } from "./entity/model.ts";
 import { eventDefinition } from "../src/events/registry.ts";
 import { eraseEntityRows } from "../src/handlers/database.ts";
-import { Db, ENTITY_SQL } from "./sql.ts";
+import { Db, ENTITY_SQL } from "./shared/sql.ts";
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
 const ALARM_BUDGET_MS = 25_000;

@@ -1,9 +1,10 @@
 import type { IRequest } from "itty-router";
-import type { Watcher } from "./actors.ts";
+import type { Watcher } from "./stubs.ts";
 import { hasLegacyKeys } from "./control/directory-cache.ts";
-import { apiKeyDigest, ConfigError, TENANT_NAME, tenantConfig, tenants } from "./config.ts";
+import { ConfigError } from "./config.ts";
+import { apiKeyDigest, TENANT_NAME, tenantConfig, tenants } from "./control/tenants-config.ts";
 import { hasValidTag, tenantOfApiKey } from "./control/keys.ts";
-import { tenantSpace } from "./control/model.ts";
+import { tenantSpace } from "./names.ts";
 import { tenantRuntime } from "./control/runtime.ts";
 import { ApiError } from "./errors.ts";
 import { isLocalDeployment, isLocalRequest } from "./local.ts";

@@ -7,7 +7,8 @@
 // A request never waits on I/O that belongs to another request beyond a bound: if its group is
 // not answered in time (its sender was cancelled), it sends its own events itself, which the
 // actor's dedupe makes safe (if the group did store them, that request is answered `duplicate`).
-import { actorName, entityActor } from "./actors.ts";
+import { entityActor } from "./stubs.ts";
+import { actorName } from "./names.ts";
 import type { EntityRef, IncomingEvent, IngestResult, TenantScope } from "./types.ts";
 
 /** How long a gathered request waits for its group before it sends its own events. */

@@ -7,7 +7,7 @@
 // touching any actor.
 import { bytesToHex, hexToBytes } from "./sources/crypto.ts";
 import { derivedMacKey } from "./control/secrets.ts";
-import { TENANT_NAME } from "./config.ts";
+import { TENANT_NAME } from "./control/tenants-config.ts";
 
 const PURPOSE = "live-ticket";
 const encoder = new TextEncoder();

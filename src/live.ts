@@ -8,7 +8,7 @@
 // other requests and alarms of this isolate add (plain data, no I/O handed between requests),
 // then sends the lot in one RPC. A busy tenant's actor so gets a few requests a second from each
 // isolate, not one per event.
-import { tenantActor } from "./actors.ts";
+import { tenantActor } from "./stubs.ts";
 import { tenantRuntime } from "./control/runtime.ts";
 import type { LiveMessage } from "./types.ts";
 

@@ -1,6 +1,6 @@
-import { entityActor, type EntityActorRpc } from "./actors.ts";
+import { entityActor, type EntityActorRpc } from "./stubs.ts";
 import { tenantRuntime } from "./control/runtime.ts";
-import { executeWork } from "./delivery/execute.ts";
+import { executeWork } from "./handlers/execute.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import { countQueue, flushAllMetrics } from "./metrics/record.ts";
 import { addUsage, queueUnits } from "./usage.ts";

@@ -5,7 +5,7 @@
 // kept in `failures`; successful ones leave nothing behind.
 import { withoutControls } from "../../src/text.ts";
 import type { DeliveryRef } from "../../src/dead-letters.ts";
-import type { Db, Row } from "../sql.ts";
+import type { Db, Row } from "../shared/sql.ts";
 import type { EntityStore } from "./store.ts";
 
 export type ExceptionStatus = "pending" | "succeeded" | "skipped" | "dead";

@@ -6,10 +6,11 @@
 // one), or earlier with any other write the entity makes.
 import type { Settings } from "../../src/config.ts";
 import { destinationOf, noDestinationReason } from "../../src/handlers/destinations.ts";
-import { endpointHandlerName, endpointIdOf, endpointTakes } from "../../src/control/model.ts";
+import { endpointTakes } from "../../src/control/model.ts";
+import { endpointHandlerName, endpointIdOf } from "../../src/names.ts";
 import { freshTenantRuntime, tenantRuntime, type TenantRuntime } from "../../src/control/runtime.ts";
 import { eventDefinition } from "../../src/events/registry.ts";
-import { executeWork } from "../../src/delivery/execute.ts";
+import { executeWork } from "../../src/handlers/execute.ts";
 import type { AttemptReport, ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import { idempotencyKey } from "../../src/delivery/keys.ts";
 import { retryDelay } from "../../src/delivery/retry.ts";
@@ -21,7 +22,7 @@ import { countAttempt, countQueue } from "../../src/metrics/record.ts";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common.ts";
 import type { JsonObject, LiveMessage } from "../../src/types.ts";
 import { addUsage, queueUnits } from "../../src/usage.ts";
-import { endInlineCall, startInlineCall } from "../outbound.ts";
+import { endInlineCall, startInlineCall } from "../shared/outbound.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
 import { advance, isPaused, mergeState, recordSkip, stateValues, type EntityModel, type Lease, type Progress } from "./model.ts";
 import type { EntityStore } from "./store.ts";

@@ -4,7 +4,7 @@
 // settled or has been tried keeps a row, and open rows with no attempts after the last of those
 // are covered by the cursor.
 import type { JsonValue } from "../../src/types.ts";
-import type { Db, Row } from "../sql.ts";
+import type { Db, Row } from "../shared/sql.ts";
 import { insertModel, type Progress, type StateEntry, type Timer } from "./model.ts";
 
 interface OutboxRow extends Row {

@@ -2,7 +2,7 @@
 // `_migrations` table. These are their migrations, append-only as they were applied; the last one
 // converts such an actor to the cursor engine in place. Actors created since have no
 // `_migrations` table: they start at the v2 baseline (schema.ts).
-import type { Db } from "../sql.ts";
+import type { Db } from "../shared/sql.ts";
 import { EXCEPTION_TABLES } from "./schema.ts";
 import { convertOutbox } from "./legacy-convert.ts";
 

@@ -4,7 +4,7 @@
 // touched. Keeping it in the log's own table spares a new entity a second table (each CREATE
 // TABLE is two billed rows).
 import type { EntityRef, JsonObject, JsonValue } from "../../src/types.ts";
-import type { Db, Row } from "../sql.ts";
+import type { Db, Row } from "../shared/sql.ts";
 import { SCHEMA_VERSION } from "./schema.ts";
 
 /** A state field: its value and the (occurredAt, eventId) of the event that wrote it. */

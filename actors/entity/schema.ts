@@ -2,7 +2,7 @@
 // is the entity's head) and only when its first event arrives; the exception tables appear with the first
 // delivery that needs a row. Schema rows are billed like any other row, and most entities see a
 // handful of events, so set-up is a large share of what a new entity costs.
-import type { Db } from "../sql.ts";
+import type { Db } from "../shared/sql.ts";
 
 /** The schema this code writes; recorded in the head's data (future migrations key on it). */
 export const SCHEMA_VERSION = 5;

@@ -2,8 +2,8 @@
 // Everything that changes the entity row goes through `update`, which runs in ONE synchronous
 // transaction and writes the row once at its end.
 import type { EntityRef } from "../../src/types.ts";
-import { deleteEverything } from "../alarm.ts";
-import type { Db } from "../sql.ts";
+import { deleteEverything } from "../shared/alarm.ts";
+import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
 import { insertModel, readModel, updateModel, type EntityModel } from "./model.ts";
 import { BASELINE, EXCEPTION_TABLES, tablesOf } from "./schema.ts";

@@ -2,23 +2,15 @@
 // admin API), API keys (digests only), destinations and endpoints (secrets sealed), and the list of
 // its entities. Tables are created on the first write, so a tenant that only ever serves lookups
 // (most TENANTS tenants) costs no schema rows.
-import { apiKeyDigest } from "../../src/config.ts";
+import { apiKeyDigest } from "../../src/control/tenants-config.ts";
 import { destinationKind } from "../../src/handlers/kinds.ts";
-import {
-  currentSpace,
-  sealContext,
-  tenantSpace,
-  type ApiKeyInfo,
-  type EndpointInfo,
-  type StoredSource,
-  type TenantRecord,
-  type TenantSnapshot,
-} from "../../src/control/model.ts";
+import { currentSpace, sealContext, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../../src/control/model.ts";
+import { tenantSpace } from "../../src/names.ts";
 import { sealSecret } from "../../src/control/secrets.ts";
 import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys.ts";
 import { bytesToHex } from "../../src/sources/crypto.ts";
 import type { EntityRef } from "../../src/types.ts";
-import type { Db, Row } from "../sql.ts";
+import type { Db, Row } from "../shared/sql.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tenant_record (

@@ -3,7 +3,7 @@
 import type { EntityRef } from "../../src/types.ts";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
 import { slackEscape } from "../../src/handlers/slack.ts";
-import type { Db, Row } from "../sql.ts";
+import type { Db, Row } from "../shared/sql.ts";
 
 export interface DeadLetterRow extends Row {
   n: number;

@@ -2,7 +2,7 @@
 // one row per flush received. Flushes come at most every 10 s from each isolate, so this row is
 // written per flush, never per event. Created with the first flush.
 import { emptyCounts, mergeCounts, type Counts } from "../../src/metrics/counts.ts";
-import type { Db } from "../sql.ts";
+import type { Db } from "../shared/sql.ts";
 
 const SCHEMA = [`CREATE TABLE IF NOT EXISTS metrics (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), counts TEXT NOT NULL)`];
 

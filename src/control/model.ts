@@ -1,32 +1,15 @@
 // The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
+import { tenantSpace } from "../names.ts";
+import { HttpUrl } from "../schemas/common.ts";
+import { SourceMappingSchema } from "../sources/mapping-schema.ts";
 import { SCHEME_NAMES } from "../sources/schemes.ts";
-
-/** An absolute http(s) URL. */
-export const HttpUrl = define<string>("HttpUrl", (value) => {
-  if (typeof value !== "string" || value.length > 2048) return "expected an http(s) URL";
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:" ? true : "expected an http(s) URL";
-  } catch {
-    return "expected an http(s) URL";
-  }
-});
 
 const Text = (max: number) => size(nonempty(string()), 1, max);
 
 /** Names of stored things a path names (tenants, sources): simple, so they never need escaping. */
 export const SIMPLE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
-/** A signed source's mapping (src/sources/mapping.ts): where the payload's parts are. */
-export const SourceMappingSchema = object({
-  type: optional(size(string(), 0, 200)),
-  types: optional(record(string(), string())),
-  data: optional(size(string(), 0, 200)),
-  id: optional(size(string(), 0, 200)),
-  occurredAt: optional(size(string(), 0, 200)),
-});
 
 /** What `PUT /v1/sources/{name}` takes: a scheme of the registry (src/sources/schemes.ts) and its secret. */
 export const PutSource = object({
@@ -114,30 +97,9 @@ export interface TenantSnapshot {
   watching: boolean;
 }
 
-/** `endpoint:{id}`: the handler name an endpoint's deliveries go by. */
-export const ENDPOINT_HANDLER_PREFIX = "endpoint:";
-
-export function endpointHandlerName(id: string): string {
-  return `${ENDPOINT_HANDLER_PREFIX}${id}`;
-}
-
-/** The endpoint id in a handler name, or null if the handler is not an endpoint. */
-export function endpointIdOf(handler: string): string | null {
-  return handler.startsWith(ENDPOINT_HANDLER_PREFIX) ? handler.slice(ENDPOINT_HANDLER_PREFIX.length) : null;
-}
-
 /** Whether an endpoint takes events of this type. */
 export function endpointTakes(endpoint: Pick<EndpointInfo, "eventTypes">, type: string): boolean {
   return endpoint.eventTypes === null || endpoint.eventTypes.includes(type);
-}
-
-/**
- * The tenant's space: what its entity actors' names and its sealing contexts begin with. The plain
- * name for TENANTS tenants and tenants stored before incarnations; `{name}~{incarnation}` for the
- * rest ('~' is never part of a tenant name).
- */
-export function tenantSpace(tenant: string, record: Pick<TenantRecord, "incarnation"> | null | undefined): string {
-  return record?.incarnation ? `${tenant}~${record.incarnation}` : tenant;
 }
 
 /**

@@ -2,10 +2,12 @@
 // own actor, opened (secrets decrypted), and cached in the isolate for CONFIG_TTL_MS. Requests are
 // never funnelled through one shared object, and a change (a revoked key, a new destination) is
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
-import { tenantActor } from "../actors.ts";
-import { ConfigError, tenantConfig } from "../config.ts";
+import { tenantActor } from "../stubs.ts";
+import { ConfigError } from "../config.ts";
+import { tenantConfig } from "./tenants-config.ts";
 import type { DestinationFields } from "../handlers/destinations.ts";
-import { sealContext, tenantSpace, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
+import { sealContext, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
+import { tenantSpace } from "../names.ts";
 import { openSecret } from "./secrets.ts";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */

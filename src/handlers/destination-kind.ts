@@ -4,7 +4,7 @@
 // deployment variables of the deployment-wide destination, what a local receiver answers for them,
 // the OpenAPI schema, the dashboard's form, the CLI's options and the README's table.
 import { nonempty, object, optional, size, string, type Struct } from "superstruct";
-import { HttpUrl } from "../control/model.ts";
+import { HttpUrl } from "../schemas/common.ts";
 
 export interface DestinationField {
   /** The JSON field, e.g. `url`, `apiKey`. */

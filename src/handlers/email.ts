@@ -1,5 +1,5 @@
-import { entityActor } from "../actors.ts";
-import { tenantSpace } from "../control/model.ts";
+import { entityActor } from "../stubs.ts";
+import { tenantSpace } from "../names.ts";
 import { SkipDelivery } from "../delivery/errors.ts";
 import { defineDestination } from "./destination-kind.ts";
 import { defineHandler, type HandlerContext } from "./handler.ts";

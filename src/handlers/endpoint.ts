@@ -1,4 +1,4 @@
-import { endpointIdOf } from "../control/model.ts";
+import { endpointIdOf } from "../names.ts";
 import { PermanentError, SkipDelivery } from "../delivery/errors.ts";
 import { refusedUrl } from "../net/url-policy.ts";
 import { defineHandler, type Handler } from "./handler.ts";

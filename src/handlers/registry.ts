@@ -1,4 +1,4 @@
-import { endpointIdOf } from "../control/model.ts";
+import { endpointIdOf } from "../names.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import { eventDefinition, eventDefinitions } from "../events/registry.ts";
 import { aiAnalysis, offerAnalysis } from "./ai.ts";

@@ -2,7 +2,7 @@
 // batches: no count ever adds a row write or a Durable Object request to the event it counts.
 // An isolate flushes a tenant's counts at most every FLUSH_INTERVAL_MS, from work it is doing
 // anyway (a request, an alarm, a queue batch); a scrape flushes the isolate that serves it.
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, observeLatency, seriesKey, type Counts } from "./counts.ts";
 
 export const FLUSH_INTERVAL_MS = 10_000;

@@ -1,7 +1,7 @@
 // The operator's API (`/v1/admin/*`, ADMIN_API_KEY): stored tenants and their API keys.
 import type { IRequest } from "itty-router";
-import { directory, tenantActor } from "../actors.ts";
-import { TENANT_NAME, tenantConfig } from "../config.ts";
+import { directory, tenantActor } from "../stubs.ts";
+import { TENANT_NAME, tenantConfig } from "../control/tenants-config.ts";
 import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, type TenantRecord, type TenantView } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";

@@ -1,7 +1,7 @@
 import { validate, type Struct } from "superstruct";
 import { readJsonBody } from "../request-body.ts";
 import { ApiError } from "../errors.ts";
-import { toIssues } from "../schemas/envelope.ts";
+import { toIssues } from "../schemas/issues.ts";
 import { hasSecretsKey } from "../control/secrets.ts";
 import { isLocalRequest } from "../local.ts";
 import { refusedUrl } from "../net/url-policy.ts";

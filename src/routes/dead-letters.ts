@@ -1,11 +1,11 @@
 import { array, object, optional, size, string, validate } from "superstruct";
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { readBodyLimited, parseJson, requireJsonContentType } from "../body.ts";
 import { settings } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { EntityId, EntityType } from "../schemas/common.ts";
-import { toIssues } from "../schemas/envelope.ts";
+import { toIssues } from "../schemas/issues.ts";
 import { intParam } from "./query.ts";
 
 const ReplayFilter = object({

@@ -1,7 +1,7 @@
 // `/v1/destinations`: where the tenant's own handlers send (one destination per kind of the table
 // in src/handlers/kinds.ts), set by the tenant with its own key. Secrets are sealed at rest and shown masked.
 import { validate } from "superstruct";
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { forgetTenant, freshTenantRuntime } from "../control/runtime.ts";
 import { maskSecret } from "../control/secrets.ts";
@@ -9,7 +9,7 @@ import { ApiError } from "../errors.ts";
 import type { DestinationKindDef } from "../handlers/destination-kind.ts";
 import { DESTINATION_KINDS, KIND_NAMES, destinationKind } from "../handlers/kinds.ts";
 import { readJsonBody } from "../request-body.ts";
-import { toIssues } from "../schemas/envelope.ts";
+import { toIssues } from "../schemas/issues.ts";
 import { checkUrl, notFound, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function kindOf(request: AuthedRequest): DestinationKindDef {

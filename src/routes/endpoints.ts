@@ -1,6 +1,6 @@
 // `/v1/endpoints`: the tenant's customer webhook endpoints. Each is a handler (`endpoint:{id}`)
 // with its own signing secret, shown once on creation and on rotation.
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";

@@ -1,5 +1,5 @@
 import { is } from "superstruct";
-import { entityActor, type EntityActorRpc } from "../actors.ts";
+import { entityActor, type EntityActorRpc } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { EntityId, EntityType } from "../schemas/common.ts";

@@ -6,7 +6,7 @@ import { logLine } from "../log.ts";
 import { publishLive } from "../live.ts";
 import { countReceived } from "../metrics/record.ts";
 import { readJsonBody } from "../request-body.ts";
-import { parseEnvelope } from "../schemas/envelope.ts";
+import { parseEnvelope } from "../events/envelope.ts";
 import type { IncomingEvent, IngestResult, LiveMessage, TenantScope } from "../types.ts";
 
 export const MAX_BATCH = 100;

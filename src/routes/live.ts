@@ -1,7 +1,7 @@
 // The live feed's routes: `POST /v1/live/ticket` and `GET /v1/live` (a WebSocket held by the
 // tenant's actor; see actors/tenant/watchers.ts and src/live-ticket.ts).
 import type { IRequest } from "itty-router";
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import { authenticate, type AuthedRequest } from "../auth.ts";
 import { forgetTenant } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
-import { directory, tenantActor } from "../actors.ts";
+import { directory, tenantActor } from "../stubs.ts";
 import { authenticate, isAdminKey, type AuthedRequest } from "../auth.ts";
-import { tenants } from "../config.ts";
+import { tenants } from "../control/tenants-config.ts";
 import { CONTENT_TYPE, renderMetrics, type MetricsSnapshot } from "../metrics/exposition.ts";
 import type { MetricsSummary } from "../types.ts";
 import { flushMetrics } from "../metrics/record.ts";

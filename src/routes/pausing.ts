@@ -2,15 +2,15 @@
 // and for every entity of the tenant (`/v1/handlers`). Pausing holds deliveries where they are (the
 // cursor does not move, so a held event costs no row); resuming lets them drain in seq order.
 import { nullable, object, optional, size, string, validate, type Struct } from "superstruct";
-import { entityActor, tenantActor } from "../actors.ts";
+import { entityActor, tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
 import { settings } from "../config.ts";
-import { endpointIdOf } from "../control/model.ts";
+import { endpointIdOf } from "../names.ts";
 import { forgetTenant, freshTenantRuntime, tenantRuntime } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";
 import { HANDLERS } from "../handlers/registry.ts";
-import { toIssues } from "../schemas/envelope.ts";
+import { toIssues } from "../schemas/issues.ts";
 import { entityFromPath, missingEntity } from "./entities.ts";
 import { staleTenant } from "./control-body.ts";
 

@@ -1,8 +1,8 @@
 // `/v1/sources`: the tenant's signed sources (`POST /v1/sources/{tenant}/{name}`, src/routes/sources.ts),
 // set with its own key. The secret is sealed at rest like a destination's and shown masked.
-import { tenantActor } from "../actors.ts";
+import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
-import { tenantConfig } from "../config.ts";
+import { tenantConfig } from "../control/tenants-config.ts";
 import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model.ts";
 import { forgetTenant, freshTenantRuntime } from "../control/runtime.ts";
 import { maskSecret } from "../control/secrets.ts";

@@ -1,9 +1,10 @@
 import type { IRequest } from "itty-router";
 import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
-import { settings, tenantConfig, TENANT_NAME } from "../config.ts";
+import { settings } from "../config.ts";
+import { tenantConfig, TENANT_NAME } from "../control/tenants-config.ts";
 import { ApiError } from "../errors.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
-import { parseEnvelope } from "../schemas/envelope.ts";
+import { parseEnvelope } from "../events/envelope.ts";
 import { bytesToHex } from "../sources/crypto.ts";
 import { toEnvelope } from "../sources/mapping.ts";
 import { verifySignature, type SourceConfig } from "../sources/verify.ts";

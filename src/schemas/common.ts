@@ -104,3 +104,14 @@ export const Currency = define<string>("currency", (value) =>
 
 /** A finite number strictly greater than zero. */
 export const PositiveAmount = refine(number(), "positive", (value) => (Number.isFinite(value) && value > 0) || "must be greater than 0");
+
+/** An absolute http(s) URL. */
+export const HttpUrl = define<string>("HttpUrl", (value) => {
+  if (typeof value !== "string" || value.length > 2048) return "expected an http(s) URL";
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? true : "expected an http(s) URL";
+  } catch {
+    return "expected an http(s) URL";
+  }
+});

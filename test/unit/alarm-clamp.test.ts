@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/alarm.ts";
+import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/shared/alarm.ts";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 

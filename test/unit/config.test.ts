@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { apiKeyDigest, ConfigError, tenants } from "../../src/config.ts";
+import { ConfigError } from "../../src/config.ts";
+import { apiKeyDigest, tenants } from "../../src/control/tenants-config.ts";
 
 // tenants() reads only TENANTS, so an env with just that field stands in for the whole Env.
 const envWith = (TENANTS: string) => ({ TENANTS }) as unknown as Cloudflare.Env;

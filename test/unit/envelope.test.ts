@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors.ts";
-import { parseEnvelope } from "../../src/schemas/envelope.ts";
+import { parseEnvelope } from "../../src/events/envelope.ts";
 
 const lead = { id: "L-1", email: "ada@example.com", name: "Ada" };
 const offer = { id: "O-1", leadId: "L-1", amount: 120.5, currency: "EUR" };

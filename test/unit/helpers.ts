@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { EntityStore } from "../../actors/entity/store.ts";
-import { actorName, entityActor } from "../../src/actors.ts";
+import { entityActor } from "../../src/stubs.ts";
+import { actorName } from "../../src/names.ts";
 import type { IncomingEvent } from "../../src/types.ts";
 
 /** A fresh entity id per test: storage is isolated per file, not per test. */

@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { actorName, entityActor, tenantActor } from "../../src/actors.ts";
-import { tenantSpace } from "../../src/control/model.ts";
+import { entityActor, tenantActor } from "../../src/stubs.ts";
+import { actorName } from "../../src/names.ts";
+import { tenantSpace } from "../../src/names.ts";
 import { leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 describe("an entity its tenant's erasure missed", () => {

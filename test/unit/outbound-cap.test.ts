@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_INLINE_CALLS_PER_ISOLATE } from "../../actors/outbound.ts";
+import { MAX_INLINE_CALLS_PER_ISOLATE } from "../../actors/shared/outbound.ts";
 import { deliveries, eventually, leadActor, leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 const DELAY_MS = 400;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { migrateLegacy } from "../../actors/entity/legacy-migrations.ts";
 import { EntityStore } from "../../actors/entity/store.ts";
-import { Db, ENTITY_SQL } from "../../actors/sql.ts";
+import { Db, ENTITY_SQL } from "../../actors/shared/sql.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers.ts";
 
 /** The actor's own tables (the platform keeps `_cf_` ones beside them). */

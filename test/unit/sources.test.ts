@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { entityActor } from "../../src/actors.ts";
+import { entityActor } from "../../src/stubs.ts";
 import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/sources/crypto.ts";
 import { signStandardWebhooks } from "../../src/sources/sign.ts";
 import { SCHEMES } from "../../src/sources/schemes.ts";

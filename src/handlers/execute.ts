@@ -1,10 +1,10 @@
 import { settings as readSettings, type Settings } from "../config.ts";
 import type { TenantRuntime } from "../control/runtime.ts";
-import type { DeliveryJob, HandlerResult } from "../handlers/handler.ts";
-import { handler as findHandler } from "../handlers/registry.ts";
-import { PartialBatchError } from "./errors.ts";
-import type { AttemptReport, DeliveryResult } from "./outcome.ts";
-import { outcomeOfError } from "./retry.ts";
+import type { DeliveryJob, HandlerResult } from "./handler.ts";
+import { handler as findHandler } from "./registry.ts";
+import { PartialBatchError } from "../delivery/errors.ts";
+import type { AttemptReport, DeliveryResult } from "../delivery/outcome.ts";
+import { outcomeOfError } from "../delivery/retry.ts";
 
 
 class AttemptTimeout extends Error {

@@ -1,4 +1,4 @@
-import { addUsage, type UsageKey } from "../src/usage.ts";
+import { addUsage, type UsageKey } from "../../src/usage.ts";
 
 /**
  * How far ahead an alarm may be set. workerd refuses dates after 2189, and nothing edgeflow

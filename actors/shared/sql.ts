@@ -1,4 +1,4 @@
-import { addUsage, type UsageKey } from "../src/usage.ts";
+import { addUsage, type UsageKey } from "../../src/usage.ts";
 
 /** A failed statement, with the query text (never the bound values, which may hold user data). */
 export class SqlError extends Error {

@@ -1,22 +1,10 @@
+import { actorName } from "./names.ts";
 import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
 import type { Counts } from "./metrics/counts.ts";
 import type { MetricsSnapshot } from "./metrics/exposition.ts";
 import type { EntityExport, EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types.ts";
-
-/**
- * The actor name for an entity: the tenant's space (src/control/model.ts `tenantSpace`), type and
- * id, none of which may contain '/'.
- */
-export function actorName(space: string, entity: EntityRef): string {
-  return `${space}/${entity.type}/${entity.id}`;
-}
-
-/** The space in an entity actor's name. */
-export function spaceOfActorName(name: string): string {
-  return name.slice(0, name.indexOf("/"));
-}
 
 /** What a class must provide to serve an RPC interface: each method may answer synchronously. */
 export type Implementation<T> = {

@@ -1,9 +1,10 @@
-import { object, optional, record, string, unknown, validate, type Infer, type StructError } from "superstruct";
+import { object, optional, record, string, unknown, validate, type Infer } from "superstruct";
 import { ApiError, type Issue } from "../errors.ts";
-import { eventDefinition } from "../events/registry.ts";
+import { toIssues } from "../schemas/issues.ts";
+import { eventDefinition } from "./registry.ts";
 import type { EntityRef, IncomingEvent, JsonObject } from "../types.ts";
-import { EntityId, EntityType, EventId, Timestamp, timestampOutOfBounds, toEpochMs } from "./common.ts";
-import { fingerprint } from "./fingerprint.ts";
+import { EntityId, EntityType, EventId, Timestamp, timestampOutOfBounds, toEpochMs } from "../schemas/common.ts";
+import { fingerprint } from "../schemas/fingerprint.ts";
 
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
 
@@ -21,16 +22,6 @@ export const Envelope = object({
   data: record(string(), unknown()),
 });
 export type Envelope = Infer<typeof Envelope>;
-
-/** Superstruct failures as the contract's `issues`: paths dotted and prefixed, one issue per path. */
-export function toIssues(error: StructError, prefix = ""): Issue[] {
-  const byPath = new Map<string, string>();
-  for (const failure of error.failures()) {
-    const path = [prefix, ...failure.path.map(String)].filter((part) => part !== "").join(".");
-    if (!byPath.has(path)) byPath.set(path, failure.message);
-  }
-  return [...byPath].map(([path, message]) => ({ path, message }));
-}
 
 function invalid(issues: Issue[]): ApiError {
   return new ApiError(400, "invalid_event", "The event is invalid", issues);
