@@ -69,6 +69,12 @@ module.exports = {
       to: { path: "^actors/(entity|tenant)/", pathNot: "^actors/$1/", dependencyTypesNot: ["type-only"] },
     },
     {
+      name: "client-stands-alone",
+      severity: "error",
+      comment: "The typed client runs in browsers and Node: it takes the server's types, never its code.",
+      ...below("^src/client\\.ts$", "^(src|actors)/"),
+    },
+    {
       name: "shared-below-rooms",
       severity: "error",
       ...below("^actors/shared/", "^actors/(entity|tenant)/"),

@@ -1,5 +1,7 @@
 // The dashboard's only way to the server: the same HTTP API as everyone else, with the key the
-// user signed in with (kept in sessionStorage, so closing the tab signs out).
+// user signed in with (kept in sessionStorage, so closing the tab signs out), through the one
+// typed client every caller uses (src/client.ts).
+import { EdgeflowClient } from "../src/client.ts";
 
 export interface Session {
   key: string;
@@ -20,30 +22,16 @@ export function saveSession(session: Session | null): void {
   else sessionStorage.removeItem(STORE);
 }
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
+export { EdgeflowError as ApiError } from "../src/client.ts";
 
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
+/** The typed client (src/client.ts) for a session, on the page's own origin. */
+export function clientOf(session: Session): EdgeflowClient {
+  return new EdgeflowClient({ baseUrl: "", key: session.key, tenant: session.admin ? session.tenant : null });
 }
 
 /** One JSON call; throws ApiError with the contract's code and message on a 4xx/5xx. */
-export async function api<T>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: `Bearer ${session.key}` };
-  if (session.admin && session.tenant && !path.startsWith("/v1/admin/")) headers["edgeflow-tenant"] = session.tenant;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  const parsed = text ? (JSON.parse(text) as unknown) : null;
-  if (!response.ok && response.status !== 207) {
-    const error = (parsed as { error?: { code: string; message: string } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? "error", error?.message ?? response.statusText);
-  }
-  return parsed as T;
+export function api<T>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
+  return clientOf(session).call<T>(method, path, body);
 }
 
 /**
@@ -52,16 +40,16 @@ export async function api<T>(session: Session, method: string, path: string, bod
  */
 export async function signIn(key: string): Promise<{ session: Session; tenants: string[] }> {
   const probe: Session = { key, tenant: null, admin: false };
-  const who = await api<{ role: "admin" } | { role: "tenant"; tenant: string }>(probe, "GET", "/v1/whoami");
+  const who = await clientOf(probe).whoami();
   if (who.role === "tenant") return { session: probe, tenants: [] };
   const asAdmin: Session = { key, tenant: null, admin: true };
-  const { tenants } = await api<{ tenants: Array<{ name: string; status: string }> }>(asAdmin, "GET", "/v1/admin/tenants");
+  const { tenants } = await clientOf(asAdmin).tenants();
   return { session: asAdmin, tenants: tenants.filter((t) => t.status === "active").map((t) => t.name) };
 }
 
 /** A single-use ticket for the live feed (offered as the subprotocol `ticket.{ticket}`). */
 export async function liveTicket(session: Session): Promise<string> {
-  return (await api<{ ticket: string }>(session, "POST", "/v1/live/ticket")).ticket;
+  return (await clientOf(session).liveTicket()).ticket;
 }
 
 // The API's answers, typed where the server defines them.

@@ -225,7 +225,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
             acked.add(event.id);
             return;
           }
-          if (answer.status < 500 && answer.status !== 429) throw new Error(`event ${event.id} was refused: ${answer.status} ${answer.body}`);
+          if (answer.status < 500 && answer.status !== 429) throw new Error(`event ${event.id} was refused: ${answer.status} ${JSON.stringify(answer.body)}`);
           reason = String(answer.status);
         } catch (err) {
           if (err instanceof Error && err.message.includes("was refused")) throw err;
@@ -280,7 +280,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       for (;;) {
         const answer = await client.send("GET", `/v1/dead-letters?limit=500&cursor=${cursor}`, undefined, AUTH);
         if (answer.status !== 200) throw new Error(`dead-letters answered ${answer.status}`);
-        const page = JSON.parse(answer.body) as { deadLetters: Array<{ eventId: string; handler: string }>; next: number | null };
+        const page = answer.body as { deadLetters: Array<{ eventId: string; handler: string }>; next: number | null };
         for (const d of page.deadLetters) keys.add(`${d.eventId}:${d.handler}`);
         if (page.next === null || page.next === undefined) return keys;
         cursor = page.next;
@@ -337,7 +337,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     for (const e of events) perLead.set(e.lead, (perLead.get(e.lead) ?? 0) + 1);
     for (const [lead, want] of states) {
       const answer = await client.send("GET", `/v1/entities/lead/${lead}`, undefined, AUTH);
-      const view = JSON.parse(answer.body) as { state: Record<string, unknown>; events: { count: number } };
+      const view = answer.body as { state: Record<string, unknown>; events: { count: number } };
       const got = Object.fromEntries(Object.entries(view.state ?? {}).filter(([field]) => !HANDLER_FIELDS.has(field)));
       if (JSON.stringify(got, Object.keys(got).sort()) !== JSON.stringify(want, Object.keys(want).sort())) {
         report.stateMismatches++;

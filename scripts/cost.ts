@@ -150,7 +150,7 @@ const sum = (a: Usage, b: Usage): Usage => Object.fromEntries(Object.entries(a).
 async function takeUsage(client: HttpClient): Promise<Usage> {
   const answer = await client.send("GET", "/_usage");
   if (answer.status !== 200) throw new Error(`GET /_usage answered ${answer.status}: is USAGE_ENDPOINT set?`);
-  return JSON.parse(answer.body) as Usage;
+  return answer.body as Usage;
 }
 
 const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
@@ -172,7 +172,7 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
   let usage = await takeUsage(client);
   const send = async (request: (typeof requests)[number]) => {
     const answer = await client.send("POST", request.path, JSON.stringify(request.body), auth);
-    if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${answer.body}`);
+    if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${JSON.stringify(answer.body)}`);
   };
   if (scenario.watched) {
     // Paced: one request every 1/rate seconds, whatever the last one's latency.
@@ -267,7 +267,7 @@ async function slackOnlyTenant(client: HttpClient, receiverUrl: string, run: str
   if (created.status !== 201) throw new Error(`creating the Slack-only tenant answered ${created.status} ${created.body}`);
   const key = await client.send("POST", `/v1/admin/tenants/${name}/keys`, "{}", admin);
   if (key.status !== 201) throw new Error(`its key answered ${key.status} ${key.body}`);
-  const { key: apiKey } = JSON.parse(key.body) as { key: string };
+  const { key: apiKey } = key.body as { key: string };
   const slack = await client.send("PUT", "/v1/destinations/slack", JSON.stringify({ url: `${receiverUrl}/slack` }), { authorization: `Bearer ${apiKey}` });
   if (slack.status !== 200) throw new Error(`its Slack destination answered ${slack.status} ${slack.body}`);
   return apiKey;

@@ -1,5 +1,7 @@
 // The CLI's HTTP client: one edgeflow server, one key. A refused request becomes a CliError
-// carrying the contract's error code and message, and the exit code the command ends with.
+// carrying the contract's error code and message, and the exit code the command ends with. The
+// calls go through the typed client every caller uses (src/client.ts).
+import { EdgeflowClient, EdgeflowError } from "../../src/client.ts";
 
 export class CliError extends Error {
   readonly exitCode: number;
@@ -32,33 +34,28 @@ export class Client {
     return this.connection.key;
   }
 
+  /** The typed client (src/client.ts) for this server and key; its refusals become CliErrors. */
+  get api(): EdgeflowClient {
+    return new CliClient({ baseUrl: this.url, key: this.key });
+  }
+
   /** One JSON call; the parsed body of a 2xx answer (null for 204). */
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach ${this.url}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)} (is \`npm start\` running?)`);
-    }
-    const text = await response.text();
-    const parsed = text ? parseJson(text) : null;
-    if (response.status >= 400 && response.status !== 207) {
-      const error = (parsed as { error?: { code?: string; message?: string; issues?: Array<{ path: string; message: string }> } } | null)?.error;
-      const issues = (error?.issues ?? []).map((i) => `\n  ${i.path}: ${i.message}`).join("");
-      throw new CliError(`${response.status} ${error?.code ?? "error"}: ${error?.message ?? text.slice(0, 200)}${issues}`);
-    }
-    return parsed as T;
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.api.call<T>(method, path, body);
   }
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+/** The typed client with the CLI's errors: the contract's code, message and issues, or why the server cannot be reached. */
+class CliClient extends EdgeflowClient {
+  override async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return await super.call<T>(method, path, body);
+    } catch (err) {
+      if (err instanceof EdgeflowError) {
+        const issues = err.issues.map((i) => `\n  ${i.path}: ${i.message}`).join("");
+        throw new CliError(`${err.status} ${err.code}: ${err.message}${issues}`);
+      }
+      throw new CliError(`cannot reach ${this.options.baseUrl}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)} (is \`npm start\` running?)`);
+    }
   }
 }

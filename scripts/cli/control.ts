@@ -21,7 +21,7 @@ export function registerControlCommands(program: Command): void {
     .description("List stored tenants")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { tenants: list } = await client.call<{ tenants: Tenant[] }>("GET", "/v1/admin/tenants");
+      const { tenants: list } = await client.api.tenants();
       print(output, list, () => (list.length === 0 ? "no stored tenants" : table(["NAME", "STATUS", "CREATED"], list.map((t) => [t.name, t.status, time(t.createdAt)]))));
     });
   tenants
@@ -29,7 +29,7 @@ export function registerControlCommands(program: Command): void {
     .description("Create a tenant")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.call<Tenant>("POST", "/v1/admin/tenants", { name });
+      const tenant = await client.api.createTenant(name);
       print(output, tenant, () => `created tenant ${tenant.name}; give it a key with: edgeflow keys create ${tenant.name}`);
     });
   tenants
@@ -37,7 +37,7 @@ export function registerControlCommands(program: Command): void {
     .description("A tenant with its key and entity counts (and erasure progress)")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.call<Tenant>("GET", `/v1/admin/tenants/${seg(name)}`);
+      const tenant = await client.api.tenant(name);
       print(output, tenant, () => showTenant(tenant));
     });
   tenants
@@ -47,7 +47,7 @@ export function registerControlCommands(program: Command): void {
     .addArgument(new Argument("<on|off>").choices(["on", "off"]))
     .action(async (name: string, value: "on" | "off", _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.call<Tenant>("PATCH", `/v1/admin/tenants/${seg(name)}`, { inheritDestinations: value === "on" });
+      const tenant = await client.api.setInheritDestinations(name, value === "on");
       print(output, tenant, () => showTenant(tenant));
     });
   tenants
@@ -55,7 +55,7 @@ export function registerControlCommands(program: Command): void {
     .description("Offboard a tenant: erase everything it owns")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.call<{ name: string; status: string }>("DELETE", `/v1/admin/tenants/${seg(name)}`);
+      const answer = await client.api.deleteTenant(name);
       print(output, answer, () => `${answer.name} is ${answer.status}; follow with: edgeflow tenants show ${answer.name}`);
     });
 
@@ -65,7 +65,7 @@ export function registerControlCommands(program: Command): void {
     .description("List keys by id, label and prefix")
     .action(async (tenant: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { keys: list } = await client.call<{ keys: Key[] }>("GET", `/v1/admin/tenants/${seg(tenant)}/keys`);
+      const { keys: list } = await client.api.keys(tenant);
       print(output, list, () => table(["ID", "PREFIX", "LABEL", "CREATED"], list.map((k) => [k.id, `${k.prefix}…`, k.label, time(k.createdAt)])));
     });
   keys
@@ -74,7 +74,7 @@ export function registerControlCommands(program: Command): void {
     .option("--label <label>", "what the key is for")
     .action(async (tenant: string, options: { label?: string }, command: Command) => {
       const { client, output } = contextOf(command);
-      const key = await client.call<Key>("POST", `/v1/admin/tenants/${seg(tenant)}/keys`, options.label ? { label: options.label } : {});
+      const key = await client.api.createKey(tenant, options.label);
       print(output, key, () => `${key.key}\n(key ${key.id}: shown once, keep it)`);
     });
   keys
@@ -82,7 +82,7 @@ export function registerControlCommands(program: Command): void {
     .description("Revoke a key")
     .action(async (tenant: string, id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.call("DELETE", `/v1/admin/tenants/${seg(tenant)}/keys/${seg(id)}`);
+      await client.api.revokeKey(tenant, id);
       print(output, { revoked: id }, () => `revoked ${id}`);
     });
 
@@ -92,7 +92,7 @@ export function registerControlCommands(program: Command): void {
     .description("The tenant's destinations, secrets masked")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.call<{ destinations: Record<string, Record<string, string>> }>("GET", "/v1/destinations");
+      const answer = await client.api.destinations();
       const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${v}`).join("  ")]);
       print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own" : table(["KIND", "SETTINGS"], rows)));
     });
@@ -114,7 +114,7 @@ export function registerControlCommands(program: Command): void {
       const value = f.name === "url" ? options.to : options[f.name];
       if (value !== undefined) body[f.name] = value;
     }
-    const saved = await client.call<Record<string, string>>("PUT", `/v1/destinations/${kind.kind}`, body);
+    const saved = await client.api.putDestination(kind.kind, body);
     print(output, saved, () => `${kind.kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${v}`).join("  ")}`);
   });
   destinations
@@ -122,7 +122,7 @@ export function registerControlCommands(program: Command): void {
     .description("Remove a destination: the handler skips, or uses the deployment's where the tenant inherits it")
     .action(async (kind: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.call("DELETE", `/v1/destinations/${seg(kind)}`);
+      await client.api.deleteDestination(kind);
       print(output, { deleted: kind }, () => `deleted ${kind}`);
     });
 
@@ -132,7 +132,7 @@ export function registerControlCommands(program: Command): void {
     .description("List endpoints")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { endpoints: list } = await client.call<{ endpoints: Endpoint[] }>("GET", "/v1/endpoints");
+      const { endpoints: list } = await client.api.endpoints();
       print(output, list, () => (list.length === 0 ? "no endpoints" : table(["ID", "URL", "EVENT TYPES", "DESCRIPTION"], list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.description]))));
     });
   endpoints
@@ -151,7 +151,7 @@ export function registerControlCommands(program: Command): void {
     .description("Rotate an endpoint's signing secret; the new one is shown once")
     .action(async (id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.call<{ secret: string }>("POST", `/v1/endpoints/${seg(id)}/rotate-secret`);
+      const answer = await client.api.rotateEndpointSecret(id);
       print(output, answer, () => `new signing secret (shown once): ${answer.secret}`);
     });
   endpoints
@@ -159,7 +159,7 @@ export function registerControlCommands(program: Command): void {
     .description("Delete an endpoint; its pending deliveries end as skipped")
     .action(async (id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.call("DELETE", `/v1/endpoints/${seg(id)}`);
+      await client.api.deleteEndpoint(id);
       print(output, { deleted: id }, () => `deleted ${id}`);
     });
 
@@ -169,7 +169,7 @@ export function registerControlCommands(program: Command): void {
     .description("Every handler (endpoints as endpoint:{id}) and whether it is paused")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.call<{ handlers: Array<{ name: string; paused: boolean }> }>("GET", "/v1/handlers");
+      const answer = await client.api.handlers();
       print(output, answer.handlers, () => table(["HANDLER", "PAUSED"], answer.handlers.map((h) => [h.name, h.paused ? "paused" : "no"])));
     });
   for (const [name, description] of [
@@ -192,7 +192,7 @@ export function registerControlCommands(program: Command): void {
     .description("The tenant's sources, secrets masked")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.call<{ sources: Record<string, StoredSource> }>("GET", "/v1/sources");
+      const answer = await client.api.sources();
       const rows = Object.entries(answer.sources).map(([name, s]) => [name, s.scheme, s.secret, s.header, s.mapping ? JSON.stringify(s.mapping) : null]);
       print(output, answer.sources, () => (rows.length === 0 ? "no sources" : table(["NAME", "SCHEME", "SECRET", "HEADER", "MAPPING"], rows)));
     });
@@ -212,7 +212,7 @@ export function registerControlCommands(program: Command): void {
         throw new CliError("--mapping is not JSON", 2);
       }
       const body = { scheme: options.scheme, secret: options.secret, ...(options.header ? { header: options.header } : {}), ...(mapping === undefined ? {} : { mapping }) };
-      const saved = await client.call<StoredSource>("PUT", `/v1/sources/${seg(name)}`, body);
+      const saved = await client.api.putSource(name, body);
       print(output, saved, () => `${name}: ${saved.scheme}, secret ${saved.secret}; post to ${client.url}/v1/sources/<tenant>/${name}`);
     });
   sources
@@ -220,7 +220,7 @@ export function registerControlCommands(program: Command): void {
     .description("Remove a source: posts to it are refused from then on")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.call("DELETE", `/v1/sources/${seg(name)}`);
+      await client.api.deleteSource(name);
       print(output, { deleted: name }, () => `deleted ${name}`);
     });
 }

@@ -80,7 +80,7 @@ export function registerEventCommands(program: Command): void {
     .argument("<id>", "entity id, e.g. L-42")
     .action(async (type: string, id: string, _options: unknown, command: Command) => {
       const { client } = contextOf(command);
-      const document = await client.call<EntityExport>("GET", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/export`);
+      const document = await client.api.exportEntity(type, id);
       // Always JSON: an export is for files and other programs.
       say(JSON.stringify(document, null, 2));
     });
@@ -93,7 +93,7 @@ export function registerEventCommands(program: Command): void {
     .requiredOption("--yes", "confirm: this cannot be undone")
     .action(async (type: string, id: string, _options: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.call("DELETE", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`);
+      await client.api.eraseEntity(type, id);
       print(output, { erased: { type, id } }, () => `erased ${type}/${id}`);
     });
 
@@ -226,7 +226,7 @@ async function readStdin(): Promise<string> {
 /** The live feed over a WebSocket, opened with a single-use ticket as a browser does (never the key itself). */
 async function tail(client: Client, output: Output, options: { type?: string; count?: number }): Promise<void> {
   const url = `${client.url.replace(/^http/, "ws")}/v1/live`;
-  const { ticket } = await client.call<{ ticket: string }>("POST", "/v1/live/ticket");
+  const { ticket } = await client.api.liveTicket();
   const socket = new WebSocket(url, [LIVE_PROTOCOL, `ticket.${ticket}`]);
   const eventsOfType = new Set<string>();
   let seen = 0;
@@ -307,7 +307,7 @@ async function deadLetters(client: Client, options: { handler?: string; entity?:
   const all: DeadLetterEntry[] = [];
   let cursor: string | null = "0";
   while (cursor !== null) {
-    const page: DeadLetterPage = await client.call("GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
+    const page: DeadLetterPage = await client.api.deadLetters({ limit: 500, cursor });
     all.push(...page.deadLetters);
     cursor = page.next;
   }

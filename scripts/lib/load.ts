@@ -1,44 +1,42 @@
-// One load generator for every measured target: keep-alive HTTP/1.1 from node:http, which costs
-// far less per request than fetch(), so the client is not what limits the figures.
+// One load generator for every measured target: the typed client (src/client.ts) over keep-alive
+// HTTP/1.1 from node:http, which costs far less per request than fetch(), so the client is not
+// what limits the figures.
 import { Agent, request as httpRequest } from "node:http";
+import { EdgeflowClient, type Transport } from "../../src/client.ts";
 
-export interface Answer {
-  status: number;
-  body: string;
-}
-
+/** The typed client (src/client.ts) over keep-alive sockets; `send` answers whatever the status. */
 export interface HttpClient {
-  send(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<Answer>;
+  api: EdgeflowClient;
+  send: EdgeflowClient["send"];
   close(): void;
 }
 
 export function httpClient(baseUrl: string, sockets: number): HttpClient {
-  const base = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
-  return {
-    send: (method, path, body, headers = {}) =>
-      new Promise<Answer>((done, fail) => {
-        const req = httpRequest(
-          {
-            agent,
-            host: base.hostname,
-            port: base.port,
-            method,
-            path,
-            headers: body === undefined ? headers : { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-            res.on("error", fail);
-          },
-        );
-        req.on("error", fail);
-        req.end(body);
-      }),
-    close: () => agent.destroy(),
-  };
+  const transport: Transport = ({ method, url, headers, body }) =>
+    new Promise((done, fail) => {
+      const target = new URL(url);
+      const req = httpRequest(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method,
+          path: `${target.pathname}${target.search}`,
+          headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", fail);
+        },
+      );
+      req.on("error", fail);
+      req.end(body);
+    });
+  const api = new EdgeflowClient({ baseUrl, transport });
+  return { api, send: (...args) => api.send(...args), close: () => agent.destroy() };
 }
 
 export interface Latencies {

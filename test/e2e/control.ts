@@ -2,33 +2,22 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { EdgeflowClient, type ApiAnswer } from "../../src/client.ts";
 
 export const ADMIN = "dev_admin_key";
 
-export interface Answer<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
+export type Answer<T = Record<string, unknown>> = ApiAnswer<T>;
 
-/** One JSON request to the server with a bearer key; the body is parsed when there is one. */
-export async function call<T = Record<string, unknown>>(url: string, key: string, method: string, path: string, body?: unknown): Promise<Answer<T>> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  // Every answer but a 204 is JSON (the contract).
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+/** One JSON request to the server with a bearer key, through the typed client (src/client.ts); any status. */
+export function call<T = Record<string, unknown>>(url: string, key: string, method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  return new EdgeflowClient({ baseUrl: url, key }).send<T>(method, path, body);
 }
 
 /** Creates a stored tenant and one API key for it; returns the key. */
 export async function newTenant(url: string, name: string): Promise<string> {
-  const created = await call(url, ADMIN, "POST", "/v1/admin/tenants", { name });
-  if (created.status !== 201) throw new Error(`tenant ${name}: ${created.status} ${JSON.stringify(created.body)}`);
-  const key = await call<{ key: string }>(url, ADMIN, "POST", `/v1/admin/tenants/${name}/keys`, { label: "test" });
-  if (key.status !== 201) throw new Error(`key for ${name}: ${key.status}`);
-  return key.body.key;
+  const admin = new EdgeflowClient({ baseUrl: url, key: ADMIN });
+  await admin.createTenant(name);
+  return (await admin.createKey(name, "test")).key;
 }
 
 /** Rows of a tenant in the D1 mirror's tables, read from the local database files. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveryOf, receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver.ts";
+import { EdgeflowClient, type EnvelopeInput } from "../../src/client.ts";
 import { remoteHandlersOf } from "../../scripts/lib/registry.ts";
 import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
@@ -37,15 +38,14 @@ interface StoredEvent {
   deliveries: Delivery[];
 }
 
-async function post(body: unknown): Promise<number> {
-  const response = await fetch(`${server.url}/v1/events`, { method: "POST", headers: AUTH, body: JSON.stringify(body) });
-  await response.arrayBuffer();
-  return response.status;
+const client = () => new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" });
+
+async function post(body: EnvelopeInput): Promise<number> {
+  return (await client().postEvent(body)).status;
 }
 
 async function eventsOf(leadId: string): Promise<StoredEvent[]> {
-  const response = await fetch(`${server.url}/v1/entities/lead/${leadId}/events?limit=500`, { headers: AUTH });
-  return ((await response.json()) as { events: StoredEvent[] }).events;
+  return (await client().events("lead", leadId, { limit: 500 })).events as StoredEvent[];
 }
 
 /** Runs `jobs` with at most `width` in flight. */
@@ -143,8 +143,7 @@ describe("fan-out under failures", () => {
     const dead = await (async () => {
       let list: Array<{ id: string; eventId: string; handler: string }> = [];
       await waitFor(async () => {
-        const response = await fetch(`${server.url}/v1/dead-letters?limit=500`, { headers: AUTH });
-        list = ((await response.json()) as { deadLetters: typeof list }).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
+        list = (await client().deadLetters({ limit: 500 })).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
         return list.length === REMOTE["lead.created"]!.length;
       }, "a dead letter per remote handler", 60_000, 200);
       return list;
@@ -153,12 +152,10 @@ describe("fan-out under failures", () => {
     expect(REMOTE["lead.created"]).toEqual(expect.arrayContaining(["ai-analysis", "crm", "slack", "welcome-email"]));
 
     receiver.setFailRate(0);
-    const replay = await fetch(`${server.url}/v1/dead-letters/replay`, { method: "POST", headers: AUTH, body: JSON.stringify({ entity: { type: "lead", id: leadId } }) });
-    expect(replay.status).toBe(202);
-    expect(await replay.json()).toEqual({ replayed: REMOTE["lead.created"]!.length });
+    expect(await client().replayDeadLetters({ entity: { type: "lead", id: leadId } })).toEqual({ replayed: REMOTE["lead.created"]!.length });
     await waitFor(async () => (await eventsOf(leadId))[0]!.deliveries.every((d) => d.status === "succeeded"), "replayed deliveries", 30_000, 100);
     for (const handler of REMOTE["lead.created"]!) expect(receiver.successes.get(`demo/lead/${leadId}/evt-${leadId}:${handler}`)).toBe(1);
-    const state = await (await fetch(`${server.url}/v1/entities/lead/${leadId}`, { headers: AUTH })).json();
-    expect((state as { state: { analysis?: { score: number } } }).state.analysis?.score).toBe(72);
+    const state = await client().entity("lead", leadId);
+    expect((state.state as { analysis?: { score: number } }).analysis?.score).toBe(72);
   });
 });

@@ -8,6 +8,7 @@
 //                  message lost with the server), database and analytics succeeded;
 //                  its follow-up reminder (seq 3): slack pending.
 //   offer O-legacy evt_legacy_3 offer.submitted: everything succeeded.
+import { EdgeflowClient } from "../../src/client.ts";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +30,7 @@ interface Delivery {
 }
 
 async function get<T>(path: string): Promise<T> {
-  return (await (await fetch(`${server.url}${path}`, { headers: AUTH })).json()) as T;
+  return new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" }).call<T>("GET", path);
 }
 
 async function deliveriesOf(type: string, id: string): Promise<Map<string, Record<string, Delivery>>> {
