@@ -26,7 +26,7 @@ export class DirectoryActor extends DurableObject<Cloudflare.Env> implements Imp
     this.db = new Db(ctx.storage.sql, TENANT_SQL);
     // Idempotent DDL that a later change may only add to; this object exists once per deployment.
     ctx.storage.transactionSync(() => {
-      const existed = this.db.all(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tenants'`).length > 0;
+      const existed = this.db.tables.has("tenants");
       this.db.schema(SCHEMA);
       const columns = this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info('tenants')`).map((r) => r.name);
       if (existed && !columns.includes("legacy_keys")) this.db.schema([UPGRADE]);

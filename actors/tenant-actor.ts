@@ -22,7 +22,7 @@ import { ControlStore } from "./tenant/control.ts";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
-import { errorBody } from "../src/errors.ts";
+import { errorBody, type ErrorCode } from "../src/errors.ts";
 import { INTERNAL } from "../src/live-ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
@@ -42,10 +42,12 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly control: ControlStore;
   private readonly metricTotals: MetricsStore;
   private readonly watchers: Watchers;
+  private readonly db: Db;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     const db = new Db(ctx.storage.sql, TENANT_SQL);
+    this.db = db;
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
@@ -319,7 +321,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   override async fetch(request: Request): Promise<Response> {
     addUsage("liveRequests");
-    const refuse = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+    const refuse = (status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) =>
       Response.json(errorBody(code, message), { status, headers });
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return refuse(426, "upgrade_required", "expected a WebSocket upgrade");
     const nonce = request.headers.get(INTERNAL.ticket);
@@ -426,8 +428,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       this.watchers.closeAll(CLOSE.tenantDeleted, "tenant deleted");
       // Last: the record goes with everything else, so until now the erasure's progress was readable.
       // Forgotten first, so a lookup that arrives while the delete runs finds nothing, not a half-gone table.
-      this.control.forgetTables();
-      this.index.forgetTables();
+      this.db.tables.forget(true);
       this.metricTotals.forgetTables();
       await deleteEverything(this.ctx.storage, "tenantKvWrites");
       console.log(JSON.stringify({ level: "info", msg: "tenant erased", tenant }));

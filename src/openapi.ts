@@ -6,6 +6,7 @@ import { SCHEME_NAMES } from "./sources/schemes.ts";
 import { registeredTypes } from "./events/registry.ts";
 import { DESTINATION_KINDS, KIND_NAMES } from "./handlers/kinds.ts";
 import { handlerTable } from "./handlers/registry.ts";
+import { ERROR_CODES } from "./errors.ts";
 import { VERSION } from "./version.ts";
 
 type Schema = Record<string, unknown>;
@@ -20,25 +21,6 @@ function obj(properties: Record<string, Schema>, optional: string[] = [], extra 
   return { type: "object", properties, required: Object.keys(properties).filter((k) => !optional.includes(k)), additionalProperties: extra };
 }
 
-const ERROR_CODES = [
-  "invalid_json",
-  "invalid_event",
-  "invalid_request",
-  "unauthorized",
-  "invalid_signature",
-  "not_found",
-  "id_conflict",
-  "tenant_exists",
-  "payload_too_large",
-  "unsupported_media_type",
-  "unknown_event_type",
-  "rate_limited",
-  "upgrade_required",
-  "configuration_error",
-  "gone",
-  "entity_erased",
-  "unavailable",
-];
 
 function destinationSchemaName(kind: string): string {
   return `${kind[0]!.toUpperCase()}${kind.slice(1)}Destination`;
@@ -53,7 +35,7 @@ function handlerOrder(): string {
 
 const schemas: Record<string, Schema> = {
   Error: obj({
-    error: obj({ code: { type: "string", enum: ERROR_CODES }, message: str, issues: { type: "array", items: obj({ path: str, message: str }) } }, ["issues"]),
+    error: obj({ code: { type: "string", enum: [...ERROR_CODES] }, message: str, issues: { type: "array", items: obj({ path: str, message: str }) } }, ["issues"]),
   }),
   EntityRef: obj({ type: str, id: str }),
   Envelope: obj(

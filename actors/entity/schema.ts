@@ -59,8 +59,3 @@ export const EXCEPTION_TABLES: readonly string[] = [
     batch_size INTEGER NOT NULL
   )`,
 ];
-
-/** Which of this actor's tables exist. Reading the catalogue writes nothing. */
-export function tablesOf(db: Db): Set<string> {
-  return new Set(db.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).map((row) => row.name));
-}

@@ -6,13 +6,11 @@ import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
 import { insertModel, readModel, updateModel, type EntityModel } from "./model.ts";
-import { BASELINE, EXCEPTION_TABLES, tablesOf } from "./schema.ts";
+import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
 
 export class EntityStore {
   /** The entity row; null until the first event is stored. */
   private current: EntityModel | null;
-  private exceptionTables: boolean;
-  private logTables: boolean;
   private inserted = false;
   /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
   private dirty = false;
@@ -27,16 +25,13 @@ export class EntityStore {
     private readonly storage: DurableObjectStorage,
     readonly db: Db,
   ) {
-    let tables = tablesOf(db);
-    if (tables.has("_migrations")) {
+    if (db.tables.has("_migrations")) {
       migrateLegacy(storage, db);
-      tables = tablesOf(db);
+      db.tables.forget(false);
     }
-    this.logTables = tables.has("events");
-    this.exceptionTables = tables.has("deliveries");
-    this.current = this.logTables ? readModel(db) : null;
+    this.current = db.tables.has("events") ? readModel(db) : null;
     this.inserted = this.current !== null;
-    this.tomb = tables.has("tombstone") ? readTombstone(db) : null;
+    this.tomb = db.tables.has("tombstone") ? readTombstone(db) : null;
   }
 
   /** The tombstone of an entity erased on request, or null. */
@@ -56,7 +51,7 @@ export class EntityStore {
 
   /** Whether the exception tables exist (no table, no exceptional delivery yet). */
   get hasExceptions(): boolean {
-    return this.exceptionTables;
+    return this.db.tables.has("deliveries");
   }
 
   /**
@@ -69,7 +64,7 @@ export class EntityStore {
     if (this.depth > 0) return change();
     const before = this.current === null ? null : structuredClone(this.current);
     const inserted = this.inserted;
-    const tables = [this.logTables, this.exceptionTables] as const;
+    const tables = this.db.tables.snapshot();
     this.depth++;
     try {
       return this.storage.transactionSync(() => {
@@ -81,7 +76,7 @@ export class EntityStore {
     } catch (err) {
       this.current = before;
       this.inserted = inserted;
-      [this.logTables, this.exceptionTables] = tables;
+      this.db.tables.restore(tables);
       throw err;
     } finally {
       this.depth--;
@@ -90,19 +85,14 @@ export class EntityStore {
 
   /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */
   create(tenant: string, entity: EntityRef, now: number): EntityModel {
-    if (!this.logTables) {
-      this.db.schema(BASELINE);
-      this.logTables = true;
-    }
+    this.db.tables.make("events", BASELINE);
     this.current = { tenant, entity, version: 0, createdAt: now, updatedAt: now, lastSeq: 0, state: {}, progress: {}, timers: [] };
     return this.current;
   }
 
   /** Creates the exception tables if they are missing. Call inside `update` only. */
   ensureExceptionTables(): void {
-    if (this.exceptionTables) return;
-    this.db.schema(EXCEPTION_TABLES);
-    this.exceptionTables = true;
+    this.db.tables.make("deliveries", EXCEPTION_TABLES);
   }
 
   /**
@@ -132,6 +122,7 @@ export class EntityStore {
     this.erased = true;
     this.current = null;
     this.dirty = false;
+    this.db.tables.forget(true);
     await deleteEverything(this.storage, "entityKvWrites");
   }
 
@@ -144,7 +135,7 @@ export class EntityStore {
     await this.erase();
     const tomb: Tombstone = { erasedAt: now, cleanup };
     this.storage.transactionSync(() => {
-      this.db.schema([TOMBSTONE]);
+      this.db.tables.make("tombstone", [TOMBSTONE]);
       this.db.sql`INSERT INTO tombstone (singleton, erased_at, cleanup) VALUES (1, ${now}, ${JSON.stringify(cleanup)})`;
     });
     this.tomb = tomb;

@@ -27,10 +27,15 @@ export interface SqlMeter {
  * `rowsWritten` (what Cloudflare bills, index entries included) are added to the isolate's usage.
  */
 export class Db {
+  /** Which tables exist, for the stores that make theirs on first use. */
+  readonly tables: Tables;
+
   constructor(
     private readonly storage: SqlStorage,
     private readonly meter: SqlMeter,
-  ) {}
+  ) {
+    this.tables = new Tables(this);
+  }
 
   /** Tagged template: every row, values bound. */
   readonly sql: Sql = <T extends Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]): T[] =>
@@ -83,6 +88,44 @@ export class Db {
   private count(cursor: SqlStorageCursor<Row>): void {
     addUsage(this.meter.read, cursor.rowsRead);
     addUsage(this.meter.written, cursor.rowsWritten);
+  }
+}
+
+/**
+ * Tables made on the first write that needs them, so an object that only ever reads (most tenant
+ * actors, an entity with no exceptional delivery) costs no schema rows. Reads ask `has` first;
+ * writes call `make`. What exists is read once per object (sqlite_master), on the first question.
+ */
+export class Tables {
+  private names: Set<string> | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  has(name: string): boolean {
+    this.names ??= new Set(this.db.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).map((r) => r.name));
+    return this.names.has(name);
+  }
+
+  /** Runs `statements` unless every table in `names` exists; call inside the write's transaction. */
+  make(names: string | readonly string[], statements: readonly string[]): void {
+    const all = typeof names === "string" ? [names] : names;
+    if (all.every((n) => this.has(n))) return;
+    this.db.schema(statements);
+    for (const n of all) this.names!.add(n);
+  }
+
+  /** What is known now, to put back if the transaction that made tables rolls back. */
+  snapshot(): ReadonlySet<string> | null {
+    return this.names && new Set(this.names);
+  }
+
+  restore(snapshot: ReadonlySet<string> | null): void {
+    this.names = snapshot && new Set(snapshot);
+  }
+
+  /** After the object's storage was deleted (every table is gone), or changed outside `make`. */
+  forget(deleted: boolean): void {
+    this.names = deleted ? new Set() : null;
   }
 }
 

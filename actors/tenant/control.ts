@@ -68,15 +68,12 @@ interface EndpointRow extends Row {
 const randomHex = (bytes: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
 
 export class ControlStore {
-  private tables: Set<string>;
-
   constructor(
     private readonly db: Db,
     private readonly storage: DurableObjectStorage,
     private readonly env: Cloudflare.Env,
     private readonly tenant: string,
   ) {
-    this.tables = new Set(db.all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).map((r) => r.name));
     if (this.has("tenant_record")) this.upgradeRecord();
   }
 
@@ -87,19 +84,13 @@ export class ControlStore {
     if (missing.length > 0) this.storage.transactionSync(() => this.db.schema(missing.map(([, statement]) => statement)));
   }
 
-  /** After the actor's storage was deleted: every table is gone. */
-  forgetTables(): void {
-    this.tables.clear();
-  }
-
   private has(table: string): boolean {
-    return this.tables.has(table);
+    return this.db.tables.has(table);
   }
 
+  /** The configuration tables, each made if missing (a release may have added some since). */
   private ensure(): void {
-    if (CONFIG_TABLES.every((t) => this.has(t))) return;
-    this.db.schema(SCHEMA);
-    for (const t of CONFIG_TABLES) this.tables.add(t);
+    this.db.tables.make(CONFIG_TABLES, SCHEMA);
   }
 
   // ─── Record ───────────────────────────────────────────────────────────────────────────────────
@@ -302,10 +293,7 @@ export class ControlStore {
   /** Adds entities to the tenant's list (known ones are left as they are). */
   addEntities(entities: readonly EntityRef[]): void {
     this.storage.transactionSync(() => {
-      if (!this.has("entities")) {
-        this.db.schema([ENTITIES]);
-        this.tables.add("entities");
-      }
+      this.db.tables.make("entities", [ENTITIES]);
       let added = 0;
       for (const e of entities) added += this.db.all(`INSERT INTO entities (type, id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id`, e.type, e.id).length;
       // An entity that turns up while the tenant is being erased is erased too, and counted.
@@ -342,10 +330,7 @@ export class ControlStore {
 
   /** Starts (or restarts from the top) the walk; moves it on; ends it (null). */
   setWakeCursor(cursor: EntityRef | null | "start"): void {
-    if (!this.has("wake_job")) {
-      this.db.schema([`CREATE TABLE IF NOT EXISTS wake_job (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after_type TEXT, after_id TEXT)`]);
-      this.tables.add("wake_job");
-    }
+    this.db.tables.make("wake_job", [`CREATE TABLE IF NOT EXISTS wake_job (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after_type TEXT, after_id TEXT)`]);
     if (cursor === null) this.db.sql`DELETE FROM wake_job`;
     else {
       const at = cursor === "start" ? null : cursor;

@@ -39,23 +39,15 @@ const SCHEMA = [
 ];
 
 export class DeadLetterIndex {
-  private exists: boolean;
+  constructor(private readonly db: Db) {}
 
-  constructor(private readonly db: Db) {
-    this.exists = db.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'`).length > 0;
-  }
-
-  /** After the actor's storage was deleted: the tables are gone. */
-  forgetTables(): void {
-    this.exists = false;
+  private get exists(): boolean {
+    return this.db.tables.has("dead_letters");
   }
 
   /** Adds (or re-adds, with a new `n`) entries. Call inside a transaction. */
   record(entries: readonly DeadLetterEntry[]): void {
-    if (!this.exists) {
-      this.db.schema(SCHEMA);
-      this.exists = true;
-    }
+    this.db.tables.make("dead_letters", SCHEMA);
     for (const e of entries) {
       this.db.sql`DELETE FROM dead_letters WHERE id = ${e.id}`;
       this.db.sql`INSERT INTO dead_letters (id, entity_type, entity_id, outbox_id, event_id, handler, attempts, last_error, dead_at)

@@ -8,20 +8,18 @@ const SCHEMA = [`CREATE TABLE IF NOT EXISTS metrics (singleton INTEGER PRIMARY K
 
 export class MetricsStore {
   private totals: Counts | null = null;
-  private exists: boolean | null = null;
 
   constructor(private readonly db: Db) {}
 
   /** After the actor's storage was deleted: the table is gone. */
   forgetTables(): void {
-    this.exists = false;
+    this.db.tables.forget(true);
     this.totals = emptyCounts();
   }
 
   current(): Counts {
     if (this.totals) return this.totals;
-    this.exists ??= this.db.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metrics'`).length > 0;
-    const row = this.exists ? this.db.sql<{ counts: string }>`SELECT counts FROM metrics WHERE singleton = 1`[0] : undefined;
+    const row = this.db.tables.has("metrics") ? this.db.sql<{ counts: string }>`SELECT counts FROM metrics WHERE singleton = 1`[0] : undefined;
     this.totals = row ? (JSON.parse(row.counts) as Counts) : emptyCounts();
     return this.totals;
   }
@@ -29,10 +27,7 @@ export class MetricsStore {
   /** Adds a flush to the totals and writes them (one row). */
   add(delta: Counts): void {
     const totals = mergeCounts(this.current(), delta);
-    if (!this.exists) {
-      this.db.schema(SCHEMA);
-      this.exists = true;
-    }
+    this.db.tables.make("metrics", SCHEMA);
     this.db.sql`INSERT INTO metrics (singleton, counts) VALUES (1, ${JSON.stringify(totals)})
       ON CONFLICT (singleton) DO UPDATE SET counts = excluded.counts`;
   }
