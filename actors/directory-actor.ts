@@ -34,30 +34,25 @@ export class DirectoryActor extends DurableObject<Cloudflare.Env> implements Imp
   }
 
   put(record: DirectoryEntry): void {
-    addUsage("directoryRequests");
     this.db.sql`INSERT INTO tenants (name, status, created_at, legacy_keys) VALUES (${record.name}, ${record.status}, ${record.createdAt}, 0)
                 ON CONFLICT (name) DO UPDATE SET status = excluded.status, created_at = excluded.created_at, legacy_keys = 0`;
   }
 
   setStatus(name: string, status: TenantStatus): void {
-    addUsage("directoryRequests");
     this.db.sql`UPDATE tenants SET status = ${status} WHERE name = ${name}`;
   }
 
   remove(name: string): void {
-    addUsage("directoryRequests");
     this.db.sql`DELETE FROM tenants WHERE name = ${name}`;
   }
 
   list(): DirectoryEntry[] {
-    addUsage("directoryRequests");
     return this.db
       .all<{ name: string; status: string; created_at: number }>(`SELECT name, status, created_at FROM tenants ORDER BY name`)
       .map((r) => ({ name: r.name, status: r.status === "erasing" ? "erasing" : "active", createdAt: Number(r.created_at) }));
   }
 
   legacyKeyTenants(): string[] {
-    addUsage("directoryRequests");
     return this.db.all<{ name: string }>(`SELECT name FROM tenants WHERE legacy_keys = 1 AND status = 'active'`).map((r) => r.name);
   }
 }

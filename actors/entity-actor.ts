@@ -64,7 +64,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * reply until then).
    */
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
-    addUsage("entityRequests");
     // Erased on request: a late retry must not bring it back.
     if (this.store.tombstone) return events.map((e) => ({ id: e.id, entity: e.entity, status: "erased", seq: 0 }));
     const now = Date.now();
@@ -202,13 +201,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Queue consumer: claims the queued work sent under `token` (see FanOut.claim). */
   claimWork(token: string): Promise<ClaimedWork[] | null> {
-    addUsage("entityRequests");
     return this.fanOut.claim(token, Date.now());
   }
 
   /** Queue consumer: the outcomes of claimed work. Stale reports (lease re-issued) are ignored. */
   async reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void> {
-    addUsage("entityRequests");
     this.fanOut.report(token, outcomes);
     await this.scheduleNextAlarm();
     await this.afterWork(this.store.entity.tenant);
@@ -226,7 +223,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Dead-letter replay: dead deliveries go back to pending with the same idempotency key. */
   async replay(refs: DeliveryRef[]): Promise<number> {
-    addUsage("entityRequests");
     const replayed = this.store.update(() => this.deliveries.replay(refs, Date.now()), false);
     await this.scheduleNextAlarm();
     return replayed;
@@ -234,7 +230,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Offboarding: deletes all of this entity's storage and its alarm. */
   async erase(): Promise<void> {
-    addUsage("entityRequests");
     await this.store.erase();
   }
 
@@ -244,7 +239,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * tries again until it is done.
    */
   async eraseEntity(): Promise<"erased" | "missing" | "gone"> {
-    addUsage("entityRequests");
     if (this.store.tombstone) return "gone";
     const model = this.store.model;
     if (!model) return "missing";
@@ -271,14 +265,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** The events the entity will append itself later: clients' scheduled events and internal ones. */
   scheduled(): Array<{ id: string; type: string; deliverAt: number }> | null {
-    addUsage("entityRequests");
     const model = this.store.model;
     return model ? model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at })).sort((a, b) => a.deliverAt - b.deliverAt) : null;
   }
 
   /** Cancels a scheduled event before it is appended: false when there is none of that id (appended, or never scheduled). */
   async cancelScheduled(eventId: string): Promise<boolean | null> {
-    addUsage("entityRequests");
     const model = this.store.model;
     if (!model) return null;
     if (!model.timers.some((t) => t.id === eventId)) return false;
@@ -289,7 +281,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Holds `handler`'s deliveries (all handlers' when absent); null if the entity has no event. */
   pause(handler?: string): string[] | null {
-    addUsage("entityRequests");
     const model = this.store.model;
     if (!model) return null;
     const paused = handler === undefined ? [ALL_HANDLERS] : [...new Set([...(model.paused ?? []), handler])];
@@ -299,7 +290,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Lets `handler`'s held deliveries (all, when absent) drain in seq order; answers what stays paused. */
   async resume(handler?: string): Promise<string[] | null> {
-    addUsage("entityRequests");
     const model = this.store.model;
     if (!model) return null;
     let paused = model.paused ?? [];
@@ -317,7 +307,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Ends what is pending for `handler` (all, when absent) as skipped with the reason. */
   async cancel(handler: string | undefined, reason: string): Promise<number | null> {
-    addUsage("entityRequests");
     const model = this.store.model;
     if (!model) return null;
     const cancelled = this.fanOut.cancel(handler === undefined ? Object.keys(model.progress) : [handler], reason, Date.now());
@@ -327,7 +316,6 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** The tenant resumed a handler for every entity: its held work here is due again. */
   async wake(): Promise<void> {
-    addUsage("entityRequests");
     if (!this.store.model) return;
     await this.fanOut.reloadConfiguration();
     await this.scheduleNextAlarm();
@@ -338,25 +326,21 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   erasedAt(): number | null {
-    addUsage("entityRequests");
     return this.store.tombstone?.erasedAt ?? null;
   }
 
   /** Everything the entity holds as one document (state, the whole log with deliveries, dead letters, scheduled events). */
   exportEntity(): EntityExport | null {
-    addUsage("entityRequests");
     return exportView(this.store, this.deliveries, this.fanOut.tenantPaused());
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────
 
   getEntity(): EntityView | null {
-    addUsage("entityRequests");
     return entityView(this.store, this.deliveries, this.fanOut.tenantPaused());
   }
 
   listEvents(after: number, limit: number): EventPage | null {
-    addUsage("entityRequests");
     return eventPage(this.store, this.deliveries, after, limit, this.fanOut.tenantPaused());
   }
 

@@ -1,3 +1,4 @@
+import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
@@ -65,24 +66,20 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   // ─── Configuration ────────────────────────────────────────────────────────────────────────────
 
   snapshot(): TenantSnapshot {
-    addUsage("tenantRequests");
     return { ...this.control.snapshot(), watching: this.ctx.getWebSockets().length > 0 };
   }
 
   createTenant(): TenantRecord | null {
-    addUsage("tenantRequests");
     return this.control.create(Date.now());
   }
 
   describe(): TenantDescription | null {
-    addUsage("tenantRequests");
     const record = this.control.record();
     return record ? { ...record, keys: this.control.listKeys().length, entities: this.control.entityCount() } : null;
   }
 
   /** Starts erasing the tenant: keys stop working now (status), storage goes from the alarm. */
   async eraseTenant(): Promise<TenantRecord | null> {
-    addUsage("tenantRequests");
     const record = this.control.startErasing();
     // Its watchers are let go now: nothing of an erasing tenant is sent after this.
     if (record) this.watchers.closeAll(CLOSE.tenantDeleted, "tenant deleted");
@@ -91,25 +88,21 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   createKey(label: string | null): Promise<(ApiKeyInfo & { key: string }) | null> {
-    addUsage("tenantRequests");
     return this.control.createKey(label, Date.now());
   }
 
   listKeys(): ApiKeyInfo[] | null {
-    addUsage("tenantRequests");
     return this.control.record() ? this.control.listKeys() : null;
   }
 
   /** Revokes a key and closes the live-feed sockets it opened. */
   revokeKey(id: string): boolean {
-    addUsage("tenantRequests");
     const revoked = this.control.revokeKey(id);
     if (revoked) this.watchers.closeOpenedBy({ kind: "key", id }, CLOSE.keyRevoked, "key revoked");
     return revoked;
   }
 
   setInheritDestinations(inherit: boolean): TenantRecord | null {
-    addUsage("tenantRequests");
     return this.control.setInheritDestinations(inherit);
   }
 
@@ -124,55 +117,45 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   async putDestination(space: string, kind: string, value: object): Promise<boolean> {
-    addUsage("tenantRequests");
     if (!this.writable(space)) return false;
     await this.control.putDestination(kind, value);
     return true;
   }
 
   deleteDestination(space: string, kind: string): boolean | null {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.deleteDestination(kind) : null;
   }
 
   createEndpoint(space: string, input: { url: string; eventTypes: string[] | null; description: string | null }): Promise<(EndpointInfo & { secret: string }) | null> {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.createEndpoint(input, Date.now()) : Promise.resolve(null);
   }
 
   putSource(space: string, name: string, value: StoredSource): Promise<boolean> {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.putSource(name, value).then(() => true) : Promise.resolve(false);
   }
 
   /** Null: refused; else whether there was one to delete. */
   deleteSource(space: string, name: string): boolean | null {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.deleteSource(name) : null;
   }
 
   listEndpoints(): EndpointInfo[] {
-    addUsage("tenantRequests");
     return this.control.sealedEndpoints().map(({ secret: _sealed, ...info }) => info);
   }
 
   getEndpoint(id: string): EndpointInfo | null {
-    addUsage("tenantRequests");
     return this.control.endpoint(id);
   }
 
   updateEndpoint(space: string, id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.updateEndpoint(id, change) : null;
   }
 
   deleteEndpoint(space: string, id: string): boolean {
-    addUsage("tenantRequests");
     return this.writable(space) && this.control.deleteEndpoint(id);
   }
 
   rotateEndpointSecret(space: string, id: string): Promise<string | null> {
-    addUsage("tenantRequests");
     return this.writable(space) ? this.control.rotateEndpointSecret(id) : Promise.resolve(null);
   }
 
@@ -182,14 +165,12 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    * While the tenant erases, its own late entities are listed, so the erasure takes them too.
    */
   registerEntities(space: string, entities: EntityRef[]): void {
-    addUsage("tenantRequests");
     if (!this.isCurrentSpace(space)) return;
     this.control.addEntities(entities);
   }
 
   /** The handlers paused for every entity. */
   pausedHandlers(): string[] {
-    addUsage("tenantRequests");
     return this.control.pausedHandlers();
   }
 
@@ -198,7 +179,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    * A resume wakes every entity, a page at a time from the alarm, so their held work drains.
    */
   async setHandlerPaused(space: string, handler: string, paused: boolean): Promise<boolean | null> {
-    addUsage("tenantRequests");
     if (!this.writable(space)) return null;
     const changed = this.ctx.storage.transactionSync(() => {
       const changed = this.control.setHandlerPaused(handler, paused);
@@ -211,7 +191,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** One entity was erased on request: its dead letters and its place in the tenant's list go too. */
   forgetEntity(space: string, entity: EntityRef): void {
-    addUsage("tenantRequests");
     if (!this.isCurrentSpace(space)) return;
     this.ctx.storage.transactionSync(() => this.index.forgetEntity(entity));
     this.control.forgetEntities([entity]);
@@ -220,7 +199,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   // ─── Dead letters ─────────────────────────────────────────────────────────────────────────────
 
   async recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void> {
-    addUsage("tenantRequests");
     // A dead letter of an erased incarnation is dropped: the entity stops reporting, nothing lands.
     if (!this.writable(space)) return;
     this.ctx.storage.transactionSync(() => this.index.record(entries));
@@ -230,7 +208,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   listDeadLetters(limit: number, cursor: number): DeadLetterPage {
-    addUsage("tenantRequests");
     return this.index.page(limit, cursor);
   }
 
@@ -242,7 +219,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
    * Progress is logged per page.
    */
   async replay(filter: DeadLetterFilter): Promise<number> {
-    addUsage("tenantRequests");
     const tenant = this.tenant;
     const space = tenantSpace(tenant, this.control.record());
     const until = this.index.lastN();
@@ -267,10 +243,10 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
           this.forgetReplayed(rows);
         } catch (err) {
           // Left in the index: a later replay tries again.
-          console.error(JSON.stringify({ level: "error", msg: "replay failed for entity", tenant, entity, error: String(err) }));
+          logLine(this.env, "error", "replay failed for entity", { tenant, entity, error: String(err) });
         }
       });
-      console.log(JSON.stringify({ level: "info", msg: "dead-letter replay progress", tenant, matched, replayed }));
+      logLine(this.env, "info", "dead-letter replay progress", { tenant, matched, replayed });
     }
     return replayed;
   }
@@ -288,7 +264,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   // ─── Metrics ──────────────────────────────────────────────────────────────────────────────────
 
   recordMetrics(counts: Counts): void {
-    addUsage("metricsRequests");
     // Only a tenant that exists keeps metrics: a late flush must not leave a row behind an erasure.
     const record = this.control.record();
     if (record ? record.status !== "active" : !tenantConfig(this.env, this.tenant)) return;
@@ -297,7 +272,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Totals, plus what this isolate counted and has not flushed yet, plus the gauges read now. */
   metrics(): MetricsSnapshot {
-    addUsage("metricsRequests");
     const local = takeLocalCounts(this.tenant);
     if (local) this.metricTotals.add(local);
     // Merged into a fresh copy, which also drops minutes past the hour kept.
@@ -308,7 +282,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** A single-use ticket to open the live feed as `watcher` (src/live-ticket.ts); null if it may not watch. */
   async issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null> {
-    addUsage("liveRequests");
     if ((await this.watcherCheck())(watcher) !== null) return null;
     return this.watchers.issueTicket(watcher, Date.now());
   }
@@ -362,7 +335,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Sends to every watcher whose opener is still valid; the others are closed first, and get nothing. */
   async publish(messages: LiveMessage[]): Promise<void> {
-    addUsage("liveRequests");
     const open = this.watchers.valid(await this.watcherCheck());
     const texts = messages.map((m) => JSON.stringify(m));
     for (const ws of open) {
@@ -409,7 +381,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         await entityActor(this.env, space, entity).wake();
       } catch (err) {
         // Its held work stays due; its own next alarm or event moves it.
-        console.error(JSON.stringify({ level: "warn", msg: "entity not woken after a resume", tenant: this.tenant, entity, error: String(err) }));
+        logLine(this.env, "warn", "entity not woken after a resume", { tenant: this.tenant, entity, error: String(err) });
       }
     });
     this.control.setWakeCursor(page.length < WAKE_PAGE ? null : page[page.length - 1]!);
@@ -431,9 +403,9 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       this.db.tables.forget(true);
       this.metricTotals.forgetTables();
       await deleteEverything(this.ctx.storage, "tenantKvWrites");
-      console.log(JSON.stringify({ level: "info", msg: "tenant erased", tenant }));
+      logLine(this.env, "info", "tenant erased", { tenant });
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "tenant erasure step failed; will retry", tenant, error: String(err) }));
+      logLine(this.env, "error", "tenant erasure step failed; will retry", { tenant, error: String(err) });
       await pointAlarm(this.ctx.storage, Date.now() + 5_000, "tenantKvWrites");
     }
   }
@@ -455,7 +427,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
-        console.error(JSON.stringify({ level: "warn", msg: "dead-letter alert not delivered; will retry", error: String(err) }));
+        logLine(this.env, "warn", "dead-letter alert not delivered; will retry", { error: String(err) });
         await pointAlarm(this.ctx.storage, now + Math.max(readSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
         return;
       }

@@ -1,3 +1,5 @@
+import { logLine } from "./log.ts";
+
 /** One problem with a request body, as the contract's `issues` array lists it. */
 export interface Issue {
   path: string;
@@ -61,15 +63,11 @@ export function errorResponse(err: unknown, request?: Request): Response {
       headers: err.headers,
     });
   }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled error",
-      method: request?.method,
-      path: request ? new URL(request.url).pathname : undefined,
-      error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
-    }),
-  );
+  logLine(undefined, "error", "unhandled error", {
+    method: request?.method,
+    path: request ? new URL(request.url).pathname : undefined,
+    error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+  });
   // An actor that is overloaded or being reset is a transient condition the caller should retry.
   return Response.json(errorBody("unavailable", "The service could not complete the request; retry later"), {
     status: 503,

@@ -1,3 +1,4 @@
+import { logLine } from "./log.ts";
 import { AutoRouter, type IRequest } from "itty-router";
 import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./auth.ts";
 import { ConfigError } from "./config.ts";
@@ -28,7 +29,7 @@ const router = AutoRouter<IRequest, Args>({
   missing: () => errorResponse(new ApiError(404, "not_found", "No such route")),
   catch: (err: unknown, request: IRequest) => {
     if (err instanceof ConfigError) {
-      console.error(JSON.stringify({ level: "error", msg: "configuration error", error: err.message }));
+      logLine(undefined, "error", "configuration error", { error: err.message });
       return errorResponse(new ApiError(503, "configuration_error", "The service is misconfigured", undefined, { "Retry-After": "60" }));
     }
     return errorResponse(err, request);

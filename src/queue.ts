@@ -1,3 +1,4 @@
+import { logLine } from "./log.ts";
 import { entityActor, type EntityActorRpc } from "./stubs.ts";
 import { tenantRuntime } from "./control/runtime.ts";
 import { executeWork } from "./handlers/execute.ts";
@@ -67,7 +68,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
       };
       if (!isSlowWorkMessage(message.body)) {
         // Includes messages sent by the pre-v2 engine: their actors send the work again under v2.
-        console.error(JSON.stringify({ level: "warn", msg: "unrecognised queue message dropped", id: message.id }));
+        logLine(env, "warn", "unrecognised queue message dropped", { id: message.id });
         ack();
         return;
       }
@@ -81,7 +82,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
       try {
         claimed = await actor.claimWork(token);
       } catch (err) {
-        console.error(JSON.stringify({ level: "warn", msg: "queued work not claimed; retrying message", tenant, entity, error: String(err) }));
+        logLine(env, "warn", "queued work not claimed; retrying message", { tenant, entity, error: String(err) });
         message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
         return;
       }
@@ -91,14 +92,14 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
           outcomes = await run(claimed, env, tenant);
         } catch (err) {
           // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
-          console.error(JSON.stringify({ level: "warn", msg: "queued work not run: tenant configuration unavailable", tenant, entity, error: String(err) }));
+          logLine(env, "warn", "queued work not run: tenant configuration unavailable", { tenant, entity, error: String(err) });
           ackCounted();
           return;
         }
         try {
           await reportWithRetries(actor, token, outcomes);
         } catch (err) {
-          console.error(JSON.stringify({ level: "warn", msg: "queued outcome not reported; the lease will lapse", tenant, entity, token, error: String(err) }));
+          logLine(env, "warn", "queued outcome not reported; the lease will lapse", { tenant, entity, token, error: String(err) });
         }
       }
       ackCounted();

@@ -1,4 +1,5 @@
 import { actorName } from "./names.ts";
+import { addUsage, type UsageKey } from "./usage.ts";
 import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
@@ -122,21 +123,48 @@ export interface DirectoryActorRpc {
   legacyKeyTenants(): Promise<string[]>;
 }
 
+/**
+ * Every RPC call is one billed Durable Object request, so it is counted here, once, where every
+ * caller makes it: the stub counts each method call under its meter. (Alarms and WebSocket
+ * upgrades do not pass through a stub; the actors count those themselves.)
+ */
+function metered<T extends object>(stub: T, meterOf: (method: string) => UsageKey): T {
+  return new Proxy(stub, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof prop !== "string" || typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        addUsage(meterOf(prop));
+        // Reflect.apply, not value.apply: on an RPC stub every property, `apply` too, names a remote method.
+        return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
+      };
+    },
+  });
+}
+
+/** The tenant actor's calls for metrics and the live feed are counted apart from its per-event work. */
+const TENANT_METERS: Partial<Record<keyof TenantActorRpc, UsageKey>> = {
+  recordMetrics: "metricsRequests",
+  metrics: "metricsRequests",
+  publish: "liveRequests",
+  issueTicket: "liveRequests",
+};
+
 /** Typed RPC stub for an entity's actor, in its tenant's space (`tenantSpace`). */
 export function entityActor(env: Cloudflare.Env, space: string, entity: EntityRef): EntityActorRpc {
   // The generated stub type maps JSON values recursively and exceeds tsc's instantiation depth;
   // this interface states the same methods (EntityActor `implements` their sync form).
-  return env.ENTITY.getByName(actorName(space, entity)) as unknown as EntityActorRpc;
+  return metered(env.ENTITY.getByName(actorName(space, entity)) as unknown as EntityActorRpc, () => "entityRequests");
 }
 
 /** Typed RPC stub for the deployment's tenant directory (one instance). */
 export function directory(env: Cloudflare.Env): DirectoryActorRpc {
   // As for entityActor.
-  return env.DIRECTORY.getByName("tenants") as unknown as DirectoryActorRpc;
+  return metered(env.DIRECTORY.getByName("tenants") as unknown as DirectoryActorRpc, () => "directoryRequests");
 }
 
 /** Typed RPC stub for a tenant's actor (one per tenant). */
 export function tenantActor(env: Cloudflare.Env, tenant: string): TenantActorRpc {
   // As for entityActor: the interface states the methods the generated type would recurse over.
-  return env.TENANT.getByName(tenant) as unknown as TenantActorRpc;
+  return metered(env.TENANT.getByName(tenant) as unknown as TenantActorRpc, (method) => TENANT_METERS[method as keyof TenantActorRpc] ?? "tenantRequests");
 }

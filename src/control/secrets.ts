@@ -2,6 +2,7 @@
 // secrets) is sealed with AES-256-GCM under SECRETS_KEY before it reaches storage, bound by its
 // additional data to the tenant and the field it belongs to, so a sealed value copied to another
 // tenant or field does not open.
+import { logLine } from "../log.ts";
 import { ConfigError } from "../config.ts";
 import { base64ToBytes, bytesToBase64 } from "../sources/crypto.ts";
 
@@ -48,7 +49,7 @@ function secretsKeyBytes(env: Cloudflare.Env): { bytes: Promise<Uint8Array<Array
   if (!hasSecretsKey(env)) {
     if (!warned) {
       warned = true;
-      console.warn(JSON.stringify({ level: "warn", msg: "SECRETS_KEY is unset: stored secrets are sealed with the development key; set it before deploying" }));
+      logLine(env, "warn", "SECRETS_KEY is unset: stored secrets are sealed with the development key; set it before deploying");
     }
     bytes = crypto.subtle.digest("SHA-256", new TextEncoder().encode(DEVELOPMENT_KEY_TEXT)).then((b) => new Uint8Array(b));
   } else {

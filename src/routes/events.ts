@@ -147,7 +147,7 @@ export async function postBatch(request: AuthedRequest, env: Cloudflare.Env, ctx
         recordResults(env, ctx, request.tenant, events, stored);
         stored.forEach((result, i) => (results[indexes[i]!] = batchResult(result, indexes[i]!)));
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "batch group failed", entity: events[0]!.entity, error: String(err) }));
+        logLine(env, "error", "batch group failed", { entity: events[0]!.entity, error: String(err) });
         for (const index of indexes) results[index] = errorBody("unavailable", "The event could not be stored; retry it");
         for (const event of events) countReceived(request.tenant, event.type, "rejected", "unavailable");
       }
