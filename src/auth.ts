@@ -21,7 +21,7 @@ export interface AuthedRequest extends IRequest {
 }
 
 /** The operator key that works in local development only, when ADMIN_API_KEY is unset; see README. */
-export const DEV_ADMIN_KEY = "dev_admin_key";
+const DEV_ADMIN_KEY = "dev_admin_key";
 
 function bearer(request: IRequest): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
@@ -85,7 +85,7 @@ async function mayLookUp(env: Cloudflare.Env, key: string, tenant: string): Prom
 }
 
 /** The admin key in force: ADMIN_API_KEY, else the development key for local requests; null: none. */
-export function adminKeyFor(env: Cloudflare.Env, request: Request): string | null {
+function adminKeyFor(env: Cloudflare.Env, request: Request): string | null {
   if (env.ADMIN_API_KEY) return env.ADMIN_API_KEY;
   return isLocalRequest(env, request) ? DEV_ADMIN_KEY : null;
 }

@@ -45,7 +45,7 @@ interface Member {
 }
 
 /** Sends one entity's events in one RPC; the actor's `ingest` unless a test injects another. */
-export type IngestSender = (events: IncomingEvent[]) => Promise<IngestResult[]>;
+type IngestSender = (events: IncomingEvent[]) => Promise<IngestResult[]>;
 
 /** Per entity with an RPC in flight from this isolate. */
 const lanes = new Map<string, Lane>();

@@ -13,7 +13,7 @@ import { tenantRuntime } from "./control/runtime.ts";
 import type { LiveMessage } from "./types.ts";
 
 /** How long a batch gathers before it is sent: the feed's added latency. */
-export const FLUSH_MS = 500;
+const FLUSH_MS = 500;
 /** Most messages one batch keeps; past it the oldest are dropped (the log and the views are the record). */
 const MAX_BATCH = 1_000;
 

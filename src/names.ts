@@ -3,7 +3,7 @@
 import type { EntityRef } from "./types.ts";
 
 /** `endpoint:{id}`: the handler name an endpoint's deliveries go by. */
-export const ENDPOINT_HANDLER_PREFIX = "endpoint:";
+const ENDPOINT_HANDLER_PREFIX = "endpoint:";
 
 export function endpointHandlerName(id: string): string {
   return `${ENDPOINT_HANDLER_PREFIX}${id}`;

@@ -37,7 +37,7 @@ export interface SourceMeta {
  * `conflict`: the id is known with a different fingerprint; `erased`: the entity was erased
  * (`DELETE /v1/entities/{type}/{id}`) and takes no more events. Nothing was stored for either.
  */
-export type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased" | "scheduled";
+type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased" | "scheduled";
 
 export interface IngestResult {
   id: string;

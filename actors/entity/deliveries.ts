@@ -8,7 +8,7 @@ import type { DeliveryRef } from "../../src/dead-letters.ts";
 import type { Db, Row } from "../shared/sql.ts";
 import type { EntityStore } from "./store.ts";
 
-export type ExceptionStatus = "pending" | "succeeded" | "skipped" | "dead";
+type ExceptionStatus = "pending" | "succeeded" | "skipped" | "dead";
 
 export interface ExceptionRow extends Row {
   handler: string;
@@ -32,7 +32,7 @@ export interface EventRow extends Row {
   data: string;
 }
 
-export interface DeadRow extends Row {
+interface DeadRow extends Row {
   handler: string;
   seq: number;
   tries: number;
@@ -42,7 +42,7 @@ export interface DeadRow extends Row {
 }
 
 /** One failed attempt, as `failures` keeps it. */
-export interface Failure {
+interface Failure {
   handler: string;
   seq: number;
   attempt: number;

@@ -85,7 +85,7 @@ export function isPaused(model: Pick<EntityModel, "paused">, handler: string): b
 }
 
 /** The log's row 0 holds the entity's head; no client or internal event id can take this one. */
-export const HEAD_ID = "edgeflow:entity";
+const HEAD_ID = "edgeflow:entity";
 
 interface HeadRow extends Row {
   type: string;

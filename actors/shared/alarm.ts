@@ -18,7 +18,7 @@ export function alarmTime(at: number, now = Date.now()): number {
  * `setAlarm()`, `deleteAlarm()` and `deleteAll()` as a row written, so they are counted where
  * they are made, beside the SQL rows.
  */
-export type KvMeter = Extract<UsageKey, "entityKvWrites" | "tenantKvWrites">;
+type KvMeter = Extract<UsageKey, "entityKvWrites" | "tenantKvWrites">;
 
 // This module is the one place the actors set or delete their alarm (and delete all their
 // storage), so no stored time can make `setAlarm` throw and every billed call is counted.

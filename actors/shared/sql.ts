@@ -1,7 +1,7 @@
 import { addUsage, type UsageKey } from "../../src/usage.ts";
 
 /** A failed statement, with the query text (never the bound values, which may hold user data). */
-export class SqlError extends Error {
+class SqlError extends Error {
   override name = "SqlError";
   constructor(
     readonly query: string,
@@ -14,7 +14,7 @@ export class SqlError extends Error {
 export type Row = Record<string, SqlStorageValue>;
 
 /** Tagged template over a Durable Object's SQLite: values are always bound, cursors always consumed. */
-export type Sql = <T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]) => T[];
+type Sql = <T extends Row = Row>(strings: TemplateStringsArray, ...values: SqlStorageValue[]) => T[];
 
 /** Which usage counters an actor's SQL adds to. */
 export interface SqlMeter {

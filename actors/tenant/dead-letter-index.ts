@@ -1,7 +1,7 @@
 // The tenant-wide index of dead letters: entities report theirs here, the API lists and replays
 // them, the alarm alerts about new ones. Its tables are created with the first dead letter.
 import type { EntityRef } from "../../src/types.ts";
-import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
+import { type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
 import { slackEscape } from "../../src/handlers/slack.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
@@ -10,7 +10,6 @@ export interface DeadLetterRow extends Row {
   id: string;
   entity_type: string;
   entity_id: string;
-  outbox_id: number;
   event_id: string;
   handler: string;
   attempts: number;
@@ -26,7 +25,6 @@ const SCHEMA = [
     id TEXT NOT NULL UNIQUE,
     entity_type TEXT NOT NULL,
     entity_id TEXT NOT NULL,
-    outbox_id INTEGER NOT NULL,
     event_id TEXT NOT NULL,
     handler TEXT NOT NULL,
     attempts INTEGER NOT NULL,
@@ -45,14 +43,29 @@ export class DeadLetterIndex {
     return this.db.tables.has("dead_letters");
   }
 
+  /** Whether this instance has checked the table for the column 0.5 and earlier kept. */
+  private upgraded = false;
+
   /** Adds (or re-adds, with a new `n`) entries. Call inside a transaction. */
   record(entries: readonly DeadLetterEntry[]): void {
     this.db.tables.make("dead_letters", SCHEMA);
+    this.dropOutboxId();
     for (const e of entries) {
       this.db.sql`DELETE FROM dead_letters WHERE id = ${e.id}`;
-      this.db.sql`INSERT INTO dead_letters (id, entity_type, entity_id, outbox_id, event_id, handler, attempts, last_error, dead_at)
-                  VALUES (${e.id}, ${e.entity.type}, ${e.entity.id}, ${numberOf(e.id)}, ${e.eventId}, ${e.handler}, ${e.attempts}, ${e.lastError}, ${e.deadAt})`;
+      this.db.sql`INSERT INTO dead_letters (id, entity_type, entity_id, event_id, handler, attempts, last_error, dead_at)
+                  VALUES (${e.id}, ${e.entity.type}, ${e.entity.id}, ${e.eventId}, ${e.handler}, ${e.attempts}, ${e.lastError}, ${e.deadAt})`;
     }
+  }
+
+  /**
+   * Tables written by 0.5 and earlier have `outbox_id` (NOT NULL, read by nothing since the cursor
+   * engine): dropped on the first write after the upgrade, so inserts need not invent a value.
+   */
+  private dropOutboxId(): void {
+    if (this.upgraded) return;
+    this.upgraded = true;
+    const columns = this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info('dead_letters')`).map((r) => r.name);
+    if (columns.includes("outbox_id")) this.db.schema([`ALTER TABLE dead_letters DROP COLUMN outbox_id`]);
   }
 
   lastAlertAt(): number {
@@ -118,12 +131,6 @@ export class DeadLetterIndex {
     this.db.sql`UPDATE dead_letters SET alerted = 1 WHERE n <= ${throughN} AND alerted = 0`;
     this.db.sql`INSERT INTO alert_state (singleton, last_alert_at) VALUES (1, ${now}) ON CONFLICT (singleton) DO UPDATE SET last_alert_at = ${now}`;
   }
-}
-
-/** The number a dead-letter id carries (the event's seq, or a legacy outbox id), for the index column. */
-function numberOf(id: string): number {
-  const ref = deliveryRefOf(id);
-  return ref === null ? 0 : "seq" in ref ? ref.seq : ref.legacyOutboxId;
 }
 
 function toEntry(row: DeadLetterRow): DeadLetterEntry {

@@ -9,7 +9,7 @@ import { bytesToHex } from "../../src/sources/crypto.ts";
 /** Watchers per tenant at once; the next one is refused with 429 rate_limited. */
 export const MAX_WATCHERS = 20;
 /** How long a ticket stays valid. */
-export const TICKET_TTL_MS = 60_000;
+const TICKET_TTL_MS = 60_000;
 /** Tickets outstanding per tenant; the oldest goes first past this. */
 const MAX_TICKETS = 100;
 
@@ -21,7 +21,7 @@ export const CLOSE = {
 } as const;
 
 /** The socket tag that names who opened it. */
-export function watcherTag(watcher: Watcher): string {
+function watcherTag(watcher: Watcher): string {
   return watcher.kind === "key" ? `key:${watcher.id}` : `${watcher.kind}:${watcher.digest}`;
 }
 

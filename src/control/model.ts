@@ -97,11 +97,6 @@ export interface TenantSnapshot {
   watching: boolean;
 }
 
-/** Whether an endpoint takes events of this type. */
-export function endpointTakes(endpoint: Pick<EndpointInfo, "eventTypes">, type: string): boolean {
-  return endpoint.eventTypes === null || endpoint.eventTypes.includes(type);
-}
-
 /**
  * The space a tenant has now: a stored tenant's (by its record, whatever its status), a TENANTS
  * tenant's name when `isStatic`, or null for a tenant that does not exist.

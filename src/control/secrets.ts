@@ -18,7 +18,7 @@ let cached: { raw: string | undefined; bytes: Promise<Uint8Array<ArrayBuffer>>; 
 let warned = false;
 
 /** Thrown when SECRETS_KEY is set but is not base64 of 32 bytes; the operator's mistake. */
-export class SecretsKeyError extends ConfigError {}
+class SecretsKeyError extends ConfigError {}
 
 /** Whether the deployment set its own SECRETS_KEY. */
 export function hasSecretsKey(env: Pick<Cloudflare.Env, "SECRETS_KEY">): boolean {

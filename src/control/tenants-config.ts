@@ -35,8 +35,8 @@ export type TenantsConfig = Record<string, TenantConfig>;
 let tenantsSchema: Struct<TenantsConfig, unknown> | undefined;
 
 /** The local-only tenant used when `TENANTS` is unset; see README. */
-export const DEMO_TENANT = "demo";
-export const DEMO_API_KEY = "dev_demo_key";
+const DEMO_TENANT = "demo";
+const DEMO_API_KEY = "dev_demo_key";
 const DEMO_TENANTS: TenantsConfig = { [DEMO_TENANT]: { apiKeys: [DEMO_API_KEY] } };
 
 /** Tenant names become part of actor names (`tenant/type/id`), so they are kept simple. */

@@ -3,7 +3,7 @@ import type { D1Mirror } from "./mirrors.ts";
 import type { NotificationInput, NotificationResult } from "./notification.ts";
 
 /** What every event type's `data` has in common: the id its entity is derived from. */
-export type EventData = { id: string } & Record<string, unknown>;
+type EventData = { id: string } & Record<string, unknown>;
 
 /**
  * Everything edgeflow knows about one event type: its data, and what it says to the services that

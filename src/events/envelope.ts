@@ -9,7 +9,7 @@ import { fingerprint } from "../schemas/fingerprint.ts";
 const EntityRefStruct = object({ type: EntityType, id: EntityId });
 
 /** How far ahead `deliverAt` may be: a year (alarms are clamped to it too, actors/alarm.ts). */
-export const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
+const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** The public event envelope. Unknown top-level keys are refused so typos surface early. */
 export const Envelope = object({
@@ -27,7 +27,7 @@ function invalid(issues: Issue[]): ApiError {
   return new ApiError(400, "invalid_event", "The event is invalid", issues);
 }
 
-export interface EnvelopeContext {
+interface EnvelopeContext {
   /** The request's `Idempotency-Key` header, used when the envelope has no id. */
   idempotencyKey?: string | null;
   receivedAt: number;
@@ -36,7 +36,7 @@ export interface EnvelopeContext {
 }
 
 /** The entity type an event type belongs to: the prefix before the first dot (`lead.created` → `lead`). */
-export function entityTypeOf(eventType: string): string {
+function entityTypeOf(eventType: string): string {
   return eventType.split(".")[0]!;
 }
 

@@ -3,7 +3,7 @@
 // updated_at). Event definitions name their entity's mirror, so the handler knows no entity type.
 import type { JsonObject } from "../types.ts";
 
-export type MirrorValue = string | number | null;
+type MirrorValue = string | number | null;
 
 export interface D1Mirror {
   /** Fixed identifiers from this file, never input. */

@@ -33,7 +33,3 @@ export function shown(value: unknown, fallback = "?"): string {
   return typeof value === "string" || typeof value === "number" ? String(value) : fallback;
 }
 
-/** The notification's text with emphasis dropped: for services that take plain text. */
-export function plainText(notification: Notification): string {
-  return notification.text.map((s) => (typeof s === "string" ? s : s.strong)).join("");
-}

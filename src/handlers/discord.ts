@@ -22,7 +22,7 @@ export function discordEscape(text: string): string {
 const markdown = (segments: Segment[]) => segments.map((s) => (typeof s === "string" ? discordEscape(s) : `**${discordEscape(s.strong)}**`)).join("");
 
 /** The webhook body: the line as `content`, the rest as one embed; limits from Discord's documentation. */
-export function discordMessage(notification: Notification): object {
+function discordMessage(notification: Notification): object {
   return {
     content: clip(`:${notification.icon}: ${markdown(notification.text)}`, 2000),
     embeds: [

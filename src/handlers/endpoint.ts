@@ -1,7 +1,7 @@
-import { endpointIdOf } from "../names.ts";
+import { endpointHandlerName, endpointIdOf } from "../names.ts";
 import { PermanentError, SkipDelivery } from "../delivery/errors.ts";
 import { refusedUrl } from "../net/url-policy.ts";
-import { defineHandler, type Handler } from "./handler.ts";
+import { defineHandler, type Handler, type HandlerFamily } from "./handler.ts";
 import { sendJson } from "./http.ts";
 
 /**
@@ -17,7 +17,7 @@ const endpoint = defineHandler({
     does: "one per customer webhook endpoint of the tenant (`POST /v1/endpoints`): `POST {url}` of `{\"type\",\"timestamp\",\"data\":{\"id\",\"seq\",\"entity\",\"occurredAt\",\"data\"}}`, signed the Standard Webhooks way with the endpoint's own secret; takes the events of its `eventTypes` (all, internal ones included, when it has none) received since it was created",
     skippedWhen: "the endpoint was deleted (what it had not yet delivered ends `skipped`, at its next due time)",
   },
-  // Which types an endpoint takes is its own setting, read by the fan-out (endpointTakes).
+  // Which types an endpoint takes is its own setting: the family's `takes` below.
   takes: [],
   async run(context) {
     const id = endpointIdOf(context.handler);
@@ -48,3 +48,18 @@ export function endpointHandler(name: string): Handler {
   }
   return found;
 }
+
+/**
+ * Customer endpoints as a family of dynamic handlers: the tenant's configuration says which exist,
+ * what each takes and when it began; the fan-out treats them like any other handler.
+ */
+export const endpoints: HandlerFamily = {
+  handler: (name) => (endpointIdOf(name) === null ? undefined : endpointHandler(name)),
+  members: (runtime) => [...runtime.endpoints.values()].map((e) => ({ name: endpointHandlerName(e.id), since: e.createdAt, types: e.eventTypes })),
+  takes(name, type, runtime) {
+    const found = runtime.endpoints.get(endpointIdOf(name) ?? "");
+    // A deleted endpoint's remaining events are all its to settle, as skipped.
+    return found === undefined || found.eventTypes === null || found.eventTypes.includes(type);
+  },
+  unconfigured: (name, runtime) => (runtime.endpoints.has(endpointIdOf(name) ?? "") ? null : "endpoint deleted"),
+};

@@ -5,7 +5,7 @@ import type { EntityRef, JsonObject } from "../types.ts";
 import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
 
 /** The stored event a delivery is for. */
-export interface DeliveryEvent {
+interface DeliveryEvent {
   id: string;
   seq: number;
   type: string;
@@ -105,4 +105,20 @@ export function defineHandler<const N extends string>(handler: Handler<N>): Hand
 /** Whether a handler takes events of a type. */
 export function takes(handler: Pick<Handler, "takes">, definition: EventDefinition): boolean {
   return typeof handler.takes === "function" ? handler.takes(definition) : handler.takes.includes(definition.type);
+}
+
+/**
+ * Handlers the tenant's configuration makes at run time, one per configured thing (a customer
+ * endpoint each), under names only the family uses. Registered like handlers (registry.ts); the
+ * fan-out asks the family, not the configuration, which exist, what they take and whether they can run.
+ */
+export interface HandlerFamily {
+  /** The handler of a name in this family, or undefined for a name that is not. */
+  handler(name: string): Handler | undefined;
+  /** The tenant's members now: each takes events received after `since` (epoch ms) of `types` (null: all). */
+  members(runtime: TenantRuntime): Array<{ name: string; since: number; types: string[] | null }>;
+  /** Whether a member takes a type (a deleted member takes everything left, to settle it). */
+  takes(name: string, type: string, runtime: TenantRuntime): boolean;
+  /** Why a member cannot run (it was deleted), or null. */
+  unconfigured(name: string, runtime: TenantRuntime): string | null;
 }

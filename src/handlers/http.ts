@@ -22,7 +22,7 @@ export function destination<D extends DestinationKindDef>(context: HandlerContex
 }
 
 /** How much of a receiver's answer a delivery's lastError keeps. */
-export const LAST_ERROR_BODY_CHARS = 200;
+const LAST_ERROR_BODY_CHARS = 200;
 
 /**
  * Sends one outbound JSON call with the delivery's idempotency key and classifies the answer:

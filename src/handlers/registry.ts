@@ -1,4 +1,3 @@
-import { endpointIdOf } from "../names.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import { eventDefinition, eventDefinitions } from "../events/registry.ts";
 import { aiAnalysis, offerAnalysis } from "./ai.ts";
@@ -7,9 +6,9 @@ import { crm } from "./crm.ts";
 import { database } from "./database.ts";
 import { discord } from "./discord.ts";
 import { offerEmail, welcomeEmail } from "./email.ts";
-import { endpointHandler } from "./endpoint.ts";
+import { endpointHandler, endpoints } from "./endpoint.ts";
 import { followUp } from "./follow-up.ts";
-import { takes, type Handler } from "./handler.ts";
+import { takes, type Handler, type HandlerFamily } from "./handler.ts";
 import { slack } from "./slack.ts";
 import { teams } from "./teams.ts";
 
@@ -26,9 +25,17 @@ export type HandlerName = (typeof HANDLERS)[number]["name"];
 
 const BY_NAME = new Map<string, Handler>(HANDLERS.map((handler) => [handler.name, handler]));
 
-/** A registered handler by name, or the handler of a customer endpoint (`endpoint:{id}`). */
+/** Families of handlers the tenant's configuration makes: customer endpoints (`endpoint:{id}`). */
+export const FAMILIES: readonly HandlerFamily[] = [endpoints];
+
+/** The family a handler name belongs to, or undefined for a registered handler. */
+export function familyOf(name: string): HandlerFamily | undefined {
+  return BY_NAME.has(name) ? undefined : FAMILIES.find((f) => f.handler(name) !== undefined);
+}
+
+/** A registered handler by name, or a family's (a customer endpoint's). */
 export function handler(name: string): Handler | undefined {
-  return BY_NAME.get(name) ?? (endpointIdOf(name) !== null ? endpointHandler(name) : undefined);
+  return BY_NAME.get(name) ?? familyOf(name)?.handler(name);
 }
 
 const NAMES_FOR = new Map<string, readonly string[]>();

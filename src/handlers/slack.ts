@@ -19,7 +19,7 @@ export function slackEscape(text: string): string {
 }
 
 /** `:icon: text`, emphasis as `*bold*`, every client value escaped. */
-export function slackText(notification: Notification): string {
+function slackText(notification: Notification): string {
   const text = notification.text.map((s) => (typeof s === "string" ? slackEscape(s) : `*${slackEscape(s.strong)}*`)).join("");
   // Slack cuts messages past 40,000 characters; a message that long helps nobody.
   return clip(`:${notification.icon}: ${text}`, 3000);

@@ -7,9 +7,9 @@
 export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600] as const;
 
 /** Minutes of per-type event counts kept. */
-export const MINUTES_KEPT = 60;
+const MINUTES_KEPT = 60;
 
-export interface Histogram {
+interface Histogram {
   /** Observations per bucket, not cumulative; the last entry is the +Inf bucket. */
   buckets: number[];
   sum: number;

@@ -5,10 +5,10 @@
 import { tenantActor } from "../stubs.ts";
 import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, observeLatency, seriesKey, type Counts } from "./counts.ts";
 
-export const FLUSH_INTERVAL_MS = 10_000;
+const FLUSH_INTERVAL_MS = 10_000;
 
 /** Labels are bounded sets: a client's string never becomes a label value. */
-export type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
+type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
 export type AttemptOutcome = "succeeded" | "retry" | "dead" | "skipped";
 
 const buffers = new Map<string, { counts: Counts; since: number }>();

@@ -19,7 +19,7 @@ const PUBLIC = new Set(["unicast", "global"]);
 /** Names that only ever mean this machine or a private network. */
 const PRIVATE_SUFFIXES = ["localhost", "local", "internal", "home.arpa"];
 
-export interface UrlPolicyContext {
+interface UrlPolicyContext {
   env: Pick<Cloudflare.Env, "ALLOW_PRIVATE_DESTINATIONS">;
   /** The deployment's own host (the request's), when known: a tenant URL naming it is refused like a private one. */
   ownHost?: string;

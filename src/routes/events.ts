@@ -35,7 +35,7 @@ export async function countingRejection(tenant: string, body: () => unknown, sto
 }
 
 /** The event type as a metrics label: a registered type, else "unknown". */
-export function typeLabel(body: unknown): string {
+function typeLabel(body: unknown): string {
   const type = isRecord(body) ? body.type : undefined;
   return typeof type === "string" && eventDefinition(type) ? type : "unknown";
 }

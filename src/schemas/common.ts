@@ -52,7 +52,7 @@ function isCalendarDate(text: string): boolean {
  * ahead of the receipt time (clients' clocks drift; anything further is a unit mistake, such as
  * epoch microseconds, which would also put the entity's timers past what alarms can hold).
  */
-export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /** ISO-8601 date-time with a zone that names a real calendar date, or non-negative epoch ms. */
 export const Timestamp = define<string | number>("timestamp", (value) => {

@@ -5,7 +5,7 @@ import type { JsonValue } from "../types.ts";
  * JSON with object keys sorted at every level, so two bodies that differ only in key order or
  * whitespace give the same text. Depth is already bounded by the body parser.
  */
-export function canonicalJson(value: JsonValue): string {
+function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   const keys = Object.keys(value).sort();

@@ -45,11 +45,6 @@ export async function hmac(key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promi
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
 }
 
-/** Constant-time check of one candidate MAC (crypto.subtle.verify compares in constant time). */
-export function verifyMac(key: CryptoKey, mac: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>): Promise<boolean> {
-  return crypto.subtle.verify("HMAC", key, mac, data);
-}
-
 /** Standard Webhooks secrets are `whsec_` + base64 of the key bytes. */
 export function standardWebhooksKey(secret: string): Uint8Array<ArrayBuffer> | null {
   return base64ToBytes(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret);

@@ -25,7 +25,7 @@ export interface SourceMapping {
   occurredAt?: string;
 }
 
-export interface SignInput {
+interface SignInput {
   secret: string;
   body: Uint8Array;
   /** The delivery id, for schemes that send one. */
@@ -37,7 +37,7 @@ export interface SignInput {
   header?: string;
 }
 
-export interface VerifyInput {
+interface VerifyInput {
   headers: Headers;
   body: Uint8Array;
   secret: string;

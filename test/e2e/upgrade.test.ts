@@ -95,4 +95,15 @@ describe("upgrading a pre-v2 state directory in place", () => {
     const crm = callsFor("evt_after_1:crm")[0]!;
     expect(JSON.parse(crm.body)).toMatchObject({ id: "L-legacy", email: "ada@example.com", plan: "enterprise" });
   });
+
+  it("indexes a new dead letter in the dead-letter table the old code made (its outbox_id column dropped on the way)", async () => {
+    receiver.script("evt_after_dead:slack", [{ status: 410, body: "gone" }]);
+    const answer = await new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" }).postEvent({ id: "evt_after_dead", type: "lead.updated", data: { id: "L-legacy", plan: "team" } });
+    expect(answer.status).toBe(202);
+    await waitFor(async () => (await get<{ deadLetters: Array<{ eventId: string }> }>("/v1/dead-letters")).deadLetters.some((d) => d.eventId === "evt_after_dead"), "the new dead letter", 30_000, 200);
+    const listed = (await get<{ deadLetters: Array<{ id: string; eventId: string; handler: string }> }>("/v1/dead-letters")).deadLetters;
+    // The old code's entry is still listed beside it.
+    expect(listed.map((d) => d.eventId)).toEqual(expect.arrayContaining(["evt_after_dead"]));
+    expect(listed.find((d) => d.eventId === "evt_after_dead")).toMatchObject({ handler: "slack" });
+  });
 });

@@ -78,8 +78,8 @@ export async function deliveries(leadId: string, eventId: string, tenant = "demo
  * The parts of an entity actor a test may reach into: its store (the in-memory head) and the
  * queue tokens its fan-out issued (the only ones it grants claims on).
  */
-export function internals(instance: unknown): { store: EntityStore; fanOut: { issued: Set<string> } } {
-  return instance as { store: EntityStore; fanOut: { issued: Set<string> } };
+export function internals(instance: unknown): { store: EntityStore; fanOut: { leases: { issued: Set<string> } } } {
+  return instance as { store: EntityStore; fanOut: { leases: { issued: Set<string> } } };
 }
 
 /** A lead delivery's idempotency key (src/delivery/keys.ts), as the receiver sees it. */

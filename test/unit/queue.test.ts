@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, evictDurableObject, getQueu
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
-import { MAX_UNREPORTED_SENDS } from "../../actors/entity/fan-out.ts";
+import { MAX_UNREPORTED_SENDS } from "../../actors/entity/queue-leases.ts";
 import type { Lease } from "../../actors/entity/model.ts";
 import worker from "../../src/index.ts";
 import type { SlowWorkMessage } from "../../src/queue.ts";
@@ -15,7 +15,7 @@ async function holdCrm(leadId: string, lease: Partial<Lease> & { token: string }
   await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
     const model = internals(instance).store.entity;
     model.progress.crm!.lease = { seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0, ...lease };
-    internals(instance).fanOut.issued.add(lease.token);
+    internals(instance).fanOut.leases.issued.add(lease.token);
     internals(instance).store.flush();
   });
 }
@@ -30,7 +30,7 @@ async function ingestWithCrmHeld(leadId: string, token = "t1") {
     await instance.ingest("demo", [event]);
     const model = internals(instance).store.entity;
     model.progress.crm!.lease = { token, seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0 };
-    internals(instance).fanOut.issued.add(token);
+    internals(instance).fanOut.leases.issued.add(token);
     internals(instance).store.touch();
   });
   return event;

@@ -1,7 +1,7 @@
 import { base64ToBytes, bytesToBase64, hmac, hmacKey, sameBytes, signedContent, standardWebhooksKey } from "../crypto.ts";
 import { defineScheme, singleHeader, withinTolerance } from "../scheme.ts";
 
-export const STANDARD_WEBHOOKS_TOLERANCE_S = 300;
+const STANDARD_WEBHOOKS_TOLERANCE_S = 300;
 
 /** `v1` signature: base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`, keyed by the base64 after `whsec_`. */
 async function signature(secret: string, id: string, timestamp: string, body: Uint8Array): Promise<Uint8Array<ArrayBuffer> | null> {

@@ -1,7 +1,7 @@
 import { bytesToHex, hexToBytes, hmac, hmacKey, sameBytes, signedContent } from "../crypto.ts";
 import { defineScheme, payloadId, withinTolerance } from "../scheme.ts";
 
-export const STRIPE_TOLERANCE_S = 300;
+const STRIPE_TOLERANCE_S = 300;
 
 /** `v1` signature: hex HMAC-SHA256 of `{t}.{body}`. */
 async function signature(secret: string, timestamp: string, body: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {

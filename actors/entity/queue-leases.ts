@@ -1,0 +1,163 @@
+// Queued handlers' work: leased under one token per alarm turn and sent in ONE queue message; the
+// consumer claims it (exclusively: a copy of the message finds nothing left) and reports outcomes,
+// which are settled like inline ones. The actor stays the source of truth: a lease that lapses
+// with no report is sent again, and after MAX_UNREPORTED_SENDS counts as a failed try.
+import type { Settings } from "../../src/config.ts";
+import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
+import type { Handler } from "../../src/handlers/handler.ts";
+import { handler as findHandler } from "../../src/handlers/registry.ts";
+import { countQueue } from "../../src/metrics/record.ts";
+import type { SlowWorkMessage } from "../../src/queue.ts";
+import { addUsage, queueUnits } from "../../src/usage.ts";
+import type { HandlerConfiguration } from "./configuration.ts";
+import type { Settler } from "./settle.ts";
+import type { EntityStore } from "./store.ts";
+import { LONG_RUN, type Work, type WorkSource } from "./work.ts";
+
+/**
+ * Sends of a queued delivery whose lease lapsed with no report (a consumer killed by a CPU limit,
+ * an OOM, a failed RPC) before that counts against the retry budget as a failed try, so a delivery
+ * that never reports still ends as a dead letter.
+ */
+export const MAX_UNREPORTED_SENDS = 3;
+/** Extra lease beyond the attempt timeout, so a slow-but-finishing attempt is not run twice. */
+const LEASE_MARGIN_MS = 5_000;
+/** Most events one queued handler that calls once per event takes in one message. */
+const QUEUED_RUN = 5;
+
+export class QueueLeases {
+  /** Queue tokens this instance issued: the only ones it grants claims on. */
+  private readonly issued = new Set<string>();
+
+  constructor(
+    private readonly store: EntityStore,
+    private readonly work: WorkSource,
+    private readonly settler: Settler,
+    private readonly configuration: HandlerConfiguration,
+    private readonly env: () => Cloudflare.Env,
+    /** The entity's tenant space (its actor's name), which the queue consumer addresses it by. */
+    private readonly space: () => string,
+    private readonly settings: Settings,
+  ) {}
+
+  /**
+   * Leases every queued handler's due work under one token and sends one message for all of it.
+   * The lease is held in memory until the next row write: if the actor dies first, the message's
+   * claim finds no such lease and runs nothing, and the restarted actor sends the work again.
+   */
+  async send(handlers: readonly Handler[]): Promise<void> {
+    const model = this.store.entity;
+    const now = Date.now();
+    const token = `${now.toString(36)}.${crypto.randomUUID().slice(0, 8)}`;
+    const sent: string[] = [];
+    for (const handler of handlers) {
+      const progress = model.progress[handler.name]!;
+      let lapses = 0;
+      if (progress.lease) {
+        if (progress.lease.until > now) continue;
+        const lease = progress.lease;
+        delete progress.lease;
+        this.store.touch();
+        lapses = lease.lapses + 1;
+        if (lapses >= MAX_UNREPORTED_SENDS) {
+          // The consumer keeps dying before it reports: count a failed try, so the delivery backs
+          // off and ends dead like any failure instead of being re-sent forever.
+          this.failTry(handler.name, `no outcome reported after ${lapses} queue sends (lease lapsed each time)`, now);
+          continue;
+        }
+      }
+      const reason = this.configuration.unconfigured(handler);
+      const work = this.work.next(handler.name, now, reason !== null || handler.coalesce ? LONG_RUN : QUEUED_RUN);
+      if (!work) continue;
+      if (reason !== null) {
+        this.settler.skip(work, reason);
+        continue;
+      }
+      // Each lapse doubles the next lease (up to 64×): a re-send that only joins a slow queue's
+      // backlog must not multiply it.
+      progress.lease = {
+        token,
+        seqs: work.events.map((e) => Number(e.seq)),
+        exception: work.tries !== undefined,
+        until: now + this.settings.queueLeaseMs * 2 ** Math.min(6, lapses),
+        claimed: false,
+        lapses,
+      };
+      this.store.touch();
+      sent.push(handler.name);
+    }
+    this.forgetTokens();
+    if (sent.length === 0) return;
+    this.issued.add(token);
+    const message: SlowWorkMessage = { v: 2, tenant: model.tenant, space: this.space(), entity: model.entity, token };
+    try {
+      await this.env().SLOW_WORK.send(message, { contentType: "json" });
+      addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
+      countQueue(model.tenant, "sent");
+    } catch (err) {
+      for (const name of sent) {
+        const progress = model.progress[name]!;
+        if (progress.lease?.token !== token) continue;
+        delete progress.lease;
+        this.failTry(name, `queue send failed: ${String(err)}`, Date.now());
+      }
+    }
+  }
+
+  /** Records a failed try of a handler's due head that never reached a call (a send failed, or never reported). */
+  private failTry(name: string, error: string, now: number): void {
+    const work = this.work.next(name, now, 1);
+    if (work) this.settler.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error }, startedAt: now, durationMs: 0 } }]);
+  }
+
+  /**
+   * The queue consumer claims the work sent under `token`: each handler's lease is restarted for
+   * one run and marked claimed, so a copy of the message finds nothing left to claim and never
+   * runs a call twice. Only the instance that issued a token grants claims on it, so the claim
+   * needs no write: an actor that restarts forgets its tokens, refuses their messages, and sends
+   * the work again under a new one when the lease lapses. Null when nothing under this token is open.
+   */
+  async claim(token: string, now: number): Promise<ClaimedWork[] | null> {
+    const model = this.store.model;
+    if (!model || !this.issued.has(token)) return null;
+    // Marked claimed before the first await, so a copy of the message arriving meanwhile gets nothing.
+    const claimed: Work[] = [];
+    for (const [name, progress] of Object.entries(model.progress)) {
+      const lease = progress.lease;
+      if (!lease || lease.token !== token || lease.claimed) continue;
+      const handler = findHandler(name);
+      const work = this.work.leased(name, lease);
+      if (!handler || work.events.length === 0) continue;
+      const calls = handler.coalesce ? 1 : work.events.length;
+      lease.claimed = true;
+      lease.until = now + calls * this.settings.handlerTimeoutMs + LEASE_MARGIN_MS;
+      claimed.push(work);
+    }
+    if (claimed.length === 0) return null;
+    this.store.touch();
+    return Promise.all(claimed.map(async (work) => ({ handler: work.handler, jobs: await this.work.jobs(work) })));
+  }
+
+  /** The consumer's outcomes for the work sent under `token`. Anything not under a live lease is stale and ignored. */
+  report(token: string, outcomes: readonly QueuedOutcome[]): void {
+    const model = this.store.model;
+    if (!model) return;
+    const live = outcomes.filter((o) => model.progress[o.handler]?.lease?.token === token);
+    if (live.length === 0) return;
+    this.store.update(() => {
+      for (const outcome of live) {
+        const progress = model.progress[outcome.handler]!;
+        const work = this.work.leased(outcome.handler, progress.lease!);
+        delete progress.lease;
+        this.settler.settle(work, outcome.results);
+      }
+    });
+    this.forgetTokens();
+  }
+
+  /** Drops issued tokens no lease holds any more (reported, or re-sent under another). */
+  private forgetTokens(): void {
+    const held = new Set(Object.values(this.store.entity.progress).map((p) => p.lease?.token));
+    for (const token of this.issued) if (!held.has(token)) this.issued.delete(token);
+  }
+}

@@ -1,0 +1,92 @@
+// A handler's due work, read from the log and the exception rows: what the inline chains run and
+// the queued leases send. Only reads; settling is settle.ts's.
+import { idempotencyKey } from "../../src/delivery/keys.ts";
+import type { DeliveryJob } from "../../src/handlers/handler.ts";
+import type { JsonObject } from "../../src/types.ts";
+import type { Deliveries, EventRow } from "./deliveries.ts";
+import { advance, stateValues, type Lease } from "./model.ts";
+import type { EntityStore } from "./store.ts";
+
+/** Most events one coalescing or skipped run covers. */
+export const LONG_RUN = 100;
+
+/** One handler's due work: a pending exception row (one event), or a range after its cursor. */
+export interface Work {
+  handler: string;
+  events: EventRow[];
+  /** The pending row's tries, when this is a retry or a replay; undefined for a range. */
+  tries?: number;
+  /** For a range: how far the cursor may move once every event in it is settled. */
+  scanned: number;
+}
+
+export class WorkSource {
+  constructor(
+    private readonly store: EntityStore,
+    private readonly deliveries: Deliveries,
+    /** Whether an event of this type is one for this handler to deliver (configuration.ts). */
+    private readonly concerns: (name: string, type: string) => boolean,
+    /** The entity's tenant space, which idempotency keys are made in. */
+    private readonly space: () => string,
+  ) {}
+
+  /**
+   * A handler's due work: its lowest pending row if that is due (nothing, if it is not: the row
+   * holds the handler's order), else up to `limit` events after its cursor. A cursor with nothing
+   * after it that concerns the handler moves to the end of what was scanned.
+   */
+  next(name: string, now: number, limit: number): Work | null {
+    const progress = this.store.entity.progress[name]!;
+    const head = this.deliveries.openHead(name);
+    if (head) {
+      if (Number(head.next_attempt_at) > now) return null;
+      const event = this.deliveries.event(Number(head.seq));
+      return event ? { handler: name, events: [event], tries: Number(head.tries), scanned: Number(head.seq) } : null;
+    }
+    const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, limit, (type) => this.concerns(name, type));
+    if (events.length === 0) {
+      if (scanned > progress.through) {
+        advance(progress, scanned, now);
+        this.store.touch();
+      }
+      return null;
+    }
+    return { handler: name, events, scanned };
+  }
+
+  /** The work a lease stands for: its events, and the pending row's tries if it is a retry or a replay. */
+  leased(handler: string, lease: Lease): Work {
+    return {
+      handler,
+      events: lease.seqs.map((seq) => this.deliveries.event(seq)).filter((e) => e !== undefined),
+      tries: lease.exception ? this.deliveries.tries(handler, lease.seqs[0]!) : undefined,
+      scanned: lease.seqs[lease.seqs.length - 1] ?? 0,
+    };
+  }
+
+  /** The jobs for a run: each event with the entity's current state and its idempotency key. */
+  jobs(work: Work): Promise<DeliveryJob[]> {
+    const model = this.store.entity;
+    const state = stateValues(model.state);
+    return Promise.all(
+      work.events.map(async (event) => ({
+        tenant: model.tenant,
+        entity: model.entity,
+        handler: work.handler,
+        attempt: (work.tries ?? 0) + 1,
+        event: {
+          id: event.id,
+          seq: Number(event.seq),
+          type: event.type,
+          occurredAt: Number(event.occurred_at),
+          // Stored by the log from validated JSON objects.
+          data: JSON.parse(event.data) as JsonObject,
+        },
+        state,
+        // Keyed by the tenant's space: a tenant created again under an erased one's name is another
+        // tenant to its receivers too, and its events never collide with the old one's keys.
+        idempotencyKey: await idempotencyKey(this.space(), model.entity, event.id, work.handler),
+      })),
+    );
+  }
+}
