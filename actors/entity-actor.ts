@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { tenantActor, type EntityActorRpc, type Implementation } from "../src/stubs.ts";
 import { spaceOfActorName } from "../src/names.ts";
-import { settings as readSettings, type Settings } from "../src/config.ts";
-import { tenantConfig } from "../src/control/tenants-config.ts";
+import { deploymentSettings, type DeploymentSettings } from "../src/config.ts";
+import { staticTenant } from "../src/control/tenants-config.ts";
 import { currentSpace } from "../src/control/model.ts";
-import { tenantRuntime } from "../src/control/runtime.ts";
+import { tenantConfiguration } from "../src/control/runtime.ts";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome.ts";
 import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types.ts";
@@ -17,7 +17,7 @@ import { FanOut } from "./entity/fan-out.ts";
 import { appendEvents } from "./entity/log.ts";
 import { EntityStore } from "./entity/store.ts";
 import { entityView, eventPage, exportView } from "./entity/views.ts";
-import { ALL_HANDLERS, type EntityModel } from "./entity/model.ts";
+import { ALL_HANDLERS, type EntityHead } from "./entity/head.ts";
 import { eventDefinition } from "../src/events/registry.ts";
 import { eraseEntityRows } from "../src/handlers/database.ts";
 import { Db, ENTITY_SQL } from "./shared/sql.ts";
@@ -40,11 +40,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly store: EntityStore;
   private readonly deliveries: Deliveries;
   private readonly fanOut: FanOut;
-  private readonly settings: Settings;
+  private readonly settings: DeploymentSettings;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.settings = readSettings(env);
+    this.settings = deploymentSettings(env);
     // Synchronous SQL in the constructor runs before any request is delivered.
     this.store = new EntityStore(ctx.storage, new Db(ctx.storage.sql, ENTITY_SQL));
     this.deliveries = new Deliveries(this.store);
@@ -321,7 +321,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     await this.scheduleNextAlarm();
   }
 
-  private pausedList(model: EntityModel): string[] {
+  private pausedList(model: EntityHead): string[] {
     return model.paused?.includes(ALL_HANDLERS) ? Object.keys(model.progress) : [...(model.paused ?? [])];
   }
 
@@ -350,8 +350,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * no request per turn).
    */
   private async orphaned(tenant: string): Promise<boolean> {
-    const { record } = await tenantRuntime(this.env, tenant);
-    return currentSpace(tenant, record, tenantConfig(this.env, tenant) !== undefined) !== this.space;
+    const { record } = await tenantConfiguration(this.env, tenant);
+    return currentSpace(tenant, record, staticTenant(this.env, tenant) !== undefined) !== this.space;
   }
 
   /** This entity's tenant space: the first part of the actor's name (`{space}/{type}/{id}`). */

@@ -2,8 +2,8 @@ import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
-import { settings as readSettings } from "../src/config.ts";
-import { tenantConfig, tenants } from "../src/control/tenants-config.ts";
+import { deploymentSettings } from "../src/config.ts";
+import { staticTenant, tenants } from "../src/control/tenants-config.ts";
 import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
 import { SLACK } from "../src/handlers/slack.ts";
 import { openSnapshot } from "../src/control/runtime.ts";
@@ -108,12 +108,12 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Whether `space` is the tenant's space now (stored, whatever its status, or TENANTS): an entity of another belongs to no tenant here. */
   private isCurrentSpace(space: string): boolean {
-    return currentSpace(this.tenant, this.control.record(), tenantConfig(this.env, this.tenant) !== undefined) === space;
+    return currentSpace(this.tenant, this.control.record(), staticTenant(this.env, this.tenant) !== undefined) === space;
   }
 
   /** Whether a write addressed to `space` may land: the tenant is active and still the one the caller saw. */
   private writable(space: string): boolean {
-    return this.control.writableSpace(tenantConfig(this.env, this.tenant) !== undefined) === space;
+    return this.control.writableSpace(staticTenant(this.env, this.tenant) !== undefined) === space;
   }
 
   async putDestination(space: string, kind: string, value: object): Promise<boolean> {
@@ -203,7 +203,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!this.writable(space)) return;
     this.ctx.storage.transactionSync(() => this.index.record(entries));
     // Alerts go out from the alarm, never inline: at most one per interval, the rest summarised.
-    const at = Math.max(Date.now(), this.index.lastAlertAt() + readSettings(this.env).alertIntervalMs);
+    const at = Math.max(Date.now(), this.index.lastAlertAt() + deploymentSettings(this.env).alertIntervalMs);
     await wakeBy(this.ctx.storage, at, "tenantKvWrites");
   }
 
@@ -266,7 +266,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   recordMetrics(counts: Counts): void {
     // Only a tenant that exists keeps metrics: a late flush must not leave a row behind an erasure.
     const record = this.control.record();
-    if (record ? record.status !== "active" : !tenantConfig(this.env, this.tenant)) return;
+    if (record ? record.status !== "active" : !staticTenant(this.env, this.tenant)) return;
     this.metricTotals.add(counts);
   }
 
@@ -321,7 +321,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private async watcherCheck(): Promise<WatcherCheck> {
     const record = this.control.record();
     const stored = record !== null;
-    const erasing = record?.status === "erasing" || (!stored && !tenantConfig(this.env, this.tenant));
+    const erasing = record?.status === "erasing" || (!stored && !staticTenant(this.env, this.tenant));
     const keyIds = new Set(this.control.listKeys().map((k) => k.id));
     const staticDigests = new Set([...(await tenants(this.env).keyDigests)].filter(([, owner]) => owner === this.tenant).map(([digest]) => digest));
     const admin = await currentAdminDigest(this.env);
@@ -428,7 +428,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
         logLine(this.env, "warn", "dead-letter alert not delivered; will retry", { error: String(err) });
-        await pointAlarm(this.ctx.storage, now + Math.max(readSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
+        await pointAlarm(this.ctx.storage, now + Math.max(deploymentSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
         return;
       }
     }

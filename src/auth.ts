@@ -2,10 +2,10 @@ import type { IRequest } from "itty-router";
 import type { Watcher } from "./stubs.ts";
 import { hasLegacyKeys } from "./control/directory-cache.ts";
 import { ConfigError } from "./config.ts";
-import { apiKeyDigest, TENANT_NAME, tenantConfig, tenants } from "./control/tenants-config.ts";
+import { apiKeyDigest, TENANT_NAME, staticTenant, tenants } from "./control/tenants-config.ts";
 import { hasValidTag, tenantOfApiKey } from "./control/keys.ts";
 import { tenantSpace } from "./names.ts";
-import { tenantRuntime } from "./control/runtime.ts";
+import { tenantConfiguration } from "./control/runtime.ts";
 import { ApiError } from "./errors.ts";
 import { isLocalDeployment, isLocalRequest } from "./local.ts";
 import { countReceived } from "./metrics/record.ts";
@@ -57,10 +57,10 @@ export async function authenticate(request: IRequest, env: Cloudflare.Env): Prom
   } else {
     const named = tenantOfApiKey(key);
     if (named === null || !(await mayLookUp(env, key, named))) return refuse(request, env, "Unknown API key");
-    const runtime = await tenantRuntime(env, named);
+    const runtime = await tenantConfiguration(env, named);
     const id = runtime.keyDigests.get(digest);
     if (runtime.record?.status !== "active" || id === undefined) return refuse(request, env, "Unknown API key");
-    if (tenantConfig(env, named)) throw new ConfigError(`tenant ${named} is both stored and in TENANTS`);
+    if (staticTenant(env, named)) throw new ConfigError(`tenant ${named} is both stored and in TENANTS`);
     found = { tenant: named, space: tenantSpace(named, runtime.record), watcher: { kind: "key", id } };
   }
   request.tenant = found.tenant;
@@ -126,9 +126,9 @@ export async function isAdminKey(request: IRequest, env: Cloudflare.Env): Promis
 
 /** The space of an existing, active tenant (TENANTS or stored), or null. */
 async function activeSpace(env: Cloudflare.Env, name: string): Promise<string | null> {
-  if (tenantConfig(env, name)) return name;
+  if (staticTenant(env, name)) return name;
   if (!TENANT_NAME.test(name)) return null;
-  const record = (await tenantRuntime(env, name)).record;
+  const record = (await tenantConfiguration(env, name)).record;
   return record?.status === "active" ? tenantSpace(name, record) : null;
 }
 

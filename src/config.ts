@@ -15,7 +15,7 @@ function intSetting(value: string | undefined, fallback: number): number {
 }
 
 /** Every numeric knob from the contract's configuration table, resolved with defaults. */
-export interface Settings {
+export interface DeploymentSettings {
   retryMaxAttempts: number;
   retryBaseMs: number;
   retryMaxDelayMs: number;
@@ -28,7 +28,7 @@ export interface Settings {
   alertIntervalMs: number;
 }
 
-export function settings(env: Cloudflare.Env): Settings {
+export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
   return {
     retryMaxAttempts: Math.max(1, intSetting(env.RETRY_MAX_ATTEMPTS, 10)),
     retryBaseMs: intSetting(env.RETRY_BASE_MS, 1000),

@@ -9,7 +9,7 @@
 // then sends the lot in one RPC. A busy tenant's actor so gets a few requests a second from each
 // isolate, not one per event.
 import { tenantActor } from "./stubs.ts";
-import { tenantRuntime } from "./control/runtime.ts";
+import { tenantConfiguration } from "./control/runtime.ts";
 import type { LiveMessage } from "./types.ts";
 
 /** How long a batch gathers before it is sent: the feed's added latency. */
@@ -27,7 +27,7 @@ const batches = new Map<string, LiveMessage[]>();
 export async function publishLive(env: Cloudflare.Env, tenant: string, messages: LiveMessage[]): Promise<void> {
   if (messages.length === 0) return;
   try {
-    if (!(await tenantRuntime(env, tenant)).watching) return;
+    if (!(await tenantConfiguration(env, tenant)).watching) return;
     const gathering = batches.get(tenant);
     if (gathering) {
       gathering.push(...messages);

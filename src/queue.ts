@@ -1,6 +1,6 @@
 import { logLine } from "./log.ts";
 import { entityActor, type EntityActorRpc } from "./stubs.ts";
-import { tenantRuntime } from "./control/runtime.ts";
+import { tenantConfiguration } from "./control/runtime.ts";
 import { executeWork } from "./handlers/execute.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import { countQueue, flushAllMetrics } from "./metrics/record.ts";
@@ -45,7 +45,7 @@ async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes:
 
 /** Runs each claimed handler's events (in parallel across handlers, in seq order within one). */
 async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string): Promise<QueuedOutcome[]> {
-  const config = await tenantRuntime(env, tenant);
+  const config = await tenantConfiguration(env, tenant);
   return Promise.all(claimed.map(async ({ handler, jobs }) => ({ handler, results: await executeWork(jobs, env, config) })));
 }
 

@@ -1,17 +1,17 @@
 // The tenant's configuration as one entity's fan-out sees it: which handlers can run here (a
 // destination set, a binding present, an endpoint not deleted), which events concern each, which
 // are paused, and the cursors of the handlers the configuration makes (customer endpoints).
-import { freshTenantRuntime, tenantRuntime, type TenantRuntime } from "../../src/control/runtime.ts";
+import { freshTenantConfiguration, tenantConfiguration, type TenantConfiguration } from "../../src/control/runtime.ts";
 import { destinationOf, noDestinationReason } from "../../src/handlers/destinations.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { FAMILIES, familyOf, handlersFor } from "../../src/handlers/registry.ts";
 import type { Deliveries } from "./deliveries.ts";
-import { isPaused } from "./model.ts";
+import { isPaused } from "./head.ts";
 import type { EntityStore } from "./store.ts";
 
 export class HandlerConfiguration {
   /** The tenant's configuration (destinations, endpoints) as of this turn. */
-  private runtime: TenantRuntime | null = null;
+  private runtime: TenantConfiguration | null = null;
   /** Per handler: why this deployment cannot run it, or null. The env does not change under an instance. */
   private readonly skipReasons = new Map<string, string | null>();
 
@@ -22,8 +22,8 @@ export class HandlerConfiguration {
   ) {}
 
   /** The configuration for a turn (cached in the isolate for a few seconds). */
-  async load(): Promise<TenantRuntime> {
-    this.runtime = await tenantRuntime(this.env(), this.store.entity.tenant);
+  async load(): Promise<TenantConfiguration> {
+    this.runtime = await tenantConfiguration(this.env(), this.store.entity.tenant);
     return this.runtime;
   }
 
@@ -32,11 +32,11 @@ export class HandlerConfiguration {
    * may still say paused, and what is due is decided from it.
    */
   async reload(): Promise<void> {
-    this.runtime = await freshTenantRuntime(this.env(), this.store.entity.tenant);
+    this.runtime = await freshTenantConfiguration(this.env(), this.store.entity.tenant);
   }
 
   /** The configuration as of the last turn; null before the first. */
-  get current(): TenantRuntime | null {
+  get current(): TenantConfiguration | null {
     return this.runtime;
   }
 

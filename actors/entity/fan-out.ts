@@ -5,7 +5,7 @@
 // with the queued report when one is due within 2 s, else at the end of the turn (and every second
 // in a long one), or earlier with any other write the entity makes. The rooms it composes: what is
 // due (work.ts), what the configuration allows (configuration.ts), how outcomes settle (settle.ts).
-import type { Settings } from "../../src/config.ts";
+import type { DeploymentSettings } from "../../src/config.ts";
 import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import { executeWork } from "../../src/handlers/execute.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
@@ -14,7 +14,7 @@ import type { LiveMessage } from "../../src/types.ts";
 import { endInlineCall, startInlineCall } from "../shared/outbound.ts";
 import { HandlerConfiguration } from "./configuration.ts";
 import type { Deliveries } from "./deliveries.ts";
-import type { Progress } from "./model.ts";
+import type { Progress } from "./head.ts";
 import { QueueLeases } from "./queue-leases.ts";
 import { Settler } from "./settle.ts";
 import type { EntityStore } from "./store.ts";
@@ -44,7 +44,7 @@ export class FanOut {
     private readonly env: () => Cloudflare.Env,
     /** The entity's tenant space (its actor's name), which the queue consumer addresses it by. */
     space: () => string,
-    settings: Settings,
+    settings: DeploymentSettings,
     private readonly log: Log,
   ) {
     this.configuration = new HandlerConfiguration(store, deliveries, env);

@@ -5,7 +5,7 @@
 // are covered by the cursor.
 import type { JsonValue } from "../../src/types.ts";
 import type { Db, Row } from "../shared/sql.ts";
-import { insertModel, type Progress, type StateEntry, type Timer } from "./model.ts";
+import { insertModel, type Progress, type StateEntry, type Timer } from "./head.ts";
 
 interface OutboxRow extends Row {
   id: number;

@@ -2,7 +2,7 @@
 import { eventDefinition } from "../../src/events/registry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import type { IncomingEvent, IngestResult } from "../../src/types.ts";
-import { mergeState, type EntityModel } from "./model.ts";
+import { mergeState, type EntityHead } from "./head.ts";
 import type { EntityStore } from "./store.ts";
 
 /**
@@ -20,7 +20,7 @@ export function appendEvents(store: EntityStore, tenant: string, events: readonl
   });
 }
 
-function appendOne(store: EntityStore, model: EntityModel, tenant: string, event: IncomingEvent, now: number): IngestResult {
+function appendOne(store: EntityStore, model: EntityHead, tenant: string, event: IncomingEvent, now: number): IngestResult {
   if (model.tenant !== tenant || model.entity.type !== event.entity.type || model.entity.id !== event.entity.id) {
     // Actor names are derived from these three values, so a mismatch is a routing bug.
     throw new Error("event routed to the wrong entity actor");

@@ -2,7 +2,7 @@
 // consumer claims it (exclusively: a copy of the message finds nothing left) and reports outcomes,
 // which are settled like inline ones. The actor stays the source of truth: a lease that lapses
 // with no report is sent again, and after MAX_UNREPORTED_SENDS counts as a failed try.
-import type { Settings } from "../../src/config.ts";
+import type { DeploymentSettings } from "../../src/config.ts";
 import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
@@ -37,7 +37,7 @@ export class QueueLeases {
     private readonly env: () => Cloudflare.Env,
     /** The entity's tenant space (its actor's name), which the queue consumer addresses it by. */
     private readonly space: () => string,
-    private readonly settings: Settings,
+    private readonly settings: DeploymentSettings,
   ) {}
 
   /**

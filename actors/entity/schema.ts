@@ -10,7 +10,7 @@ export const SCHEMA_VERSION = 5;
 /** Created in the transaction that stores a new entity's first event: 3 billed rows. */
 export const BASELINE: readonly string[] = [
   // The log, which is also the outbox: seq is assigned lastSeq + 1 in the ingest transaction.
-  // Row 0 is not an event: it is the entity's head (model.ts), its columns reused for it.
+  // Row 0 is not an event: it is the entity's head (head.ts), its columns reused for it.
   `CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,

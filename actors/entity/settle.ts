@@ -1,7 +1,7 @@
 // Settling outcomes: what a run came to, event by event, in the head (cursor moves, skip runs)
 // and, only for what is exceptional, in rows (retries, deaths, replays); plus a success's effects
 // on its entity, the metrics, the live feed and the log line of each outcome.
-import type { Settings } from "../../src/config.ts";
+import type { DeploymentSettings } from "../../src/config.ts";
 import type { AttemptReport, DeliveryResult } from "../../src/delivery/outcome.ts";
 import { retryDelay } from "../../src/delivery/retry.ts";
 import type { HandlerResult } from "../../src/handlers/handler.ts";
@@ -10,7 +10,7 @@ import { countAttempt } from "../../src/metrics/record.ts";
 import { INTERNAL_ID_PREFIX } from "../../src/schemas/common.ts";
 import type { LiveMessage } from "../../src/types.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
-import { advance, mergeState, recordSkip, type Progress } from "./model.ts";
+import { advance, mergeState, recordSkip, type Progress } from "./head.ts";
 import type { EntityStore } from "./store.ts";
 import { LONG_RUN, type Work } from "./work.ts";
 
@@ -21,7 +21,7 @@ export class Settler {
   constructor(
     private readonly store: EntityStore,
     private readonly deliveries: Deliveries,
-    private readonly settings: Settings,
+    private readonly settings: DeploymentSettings,
     private readonly env: () => Cloudflare.Env,
     private readonly concerns: (name: string, type: string) => boolean,
   ) {}

@@ -5,12 +5,12 @@ import type { EntityRef } from "../../src/types.ts";
 import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
-import { insertModel, readModel, updateModel, type EntityModel } from "./model.ts";
+import { insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
 
 export class EntityStore {
   /** The entity row; null until the first event is stored. */
-  private current: EntityModel | null;
+  private current: EntityHead | null;
   private inserted = false;
   /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
   private dirty = false;
@@ -39,12 +39,12 @@ export class EntityStore {
     return this.tomb;
   }
 
-  get model(): EntityModel | null {
+  get model(): EntityHead | null {
     return this.current;
   }
 
   /** The entity row; for code that runs only once an event is stored. */
-  get entity(): EntityModel {
+  get entity(): EntityHead {
     if (!this.current) throw new Error("entity actor has no entity yet");
     return this.current;
   }
@@ -84,7 +84,7 @@ export class EntityStore {
   }
 
   /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */
-  create(tenant: string, entity: EntityRef, now: number): EntityModel {
+  create(tenant: string, entity: EntityRef, now: number): EntityHead {
     this.db.tables.make("events", BASELINE);
     this.current = { tenant, entity, version: 0, createdAt: now, updatedAt: now, lastSeq: 0, state: {}, progress: {}, timers: [] };
     return this.current;

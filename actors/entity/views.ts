@@ -4,7 +4,7 @@ import { handlersFor } from "../../src/handlers/registry.ts";
 import { deadLetterId } from "../../src/dead-letters.ts";
 import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types.ts";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries.ts";
-import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityModel } from "./model.ts";
+import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityHead } from "./head.ts";
 import type { EntityStore } from "./store.ts";
 
 const MAX_PAGE = 500;
@@ -28,7 +28,7 @@ class DeliveryViews {
   private readonly blockedUntil = new Map<string, number>();
 
   constructor(
-    private readonly model: EntityModel,
+    private readonly model: EntityHead,
     rows: readonly ExceptionRow[],
     /** Handlers the tenant pauses for every entity, as of the entity's last look at its configuration. */
     private readonly tenantPaused: ReadonlySet<string> = new Set(),
@@ -93,7 +93,7 @@ class DeliveryViews {
 }
 
 /** What the entity view and the export both begin with. */
-function entityHead(model: EntityModel): Pick<EntityView, "entity" | "state" | "version" | "createdAt" | "updatedAt"> {
+function entityHead(model: EntityHead): Pick<EntityView, "entity" | "state" | "version" | "createdAt" | "updatedAt"> {
   return { entity: model.entity, state: stateValues(model.state), version: model.version, createdAt: iso(model.createdAt)!, updatedAt: iso(model.updatedAt)! };
 }
 

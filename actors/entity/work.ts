@@ -4,7 +4,7 @@ import { idempotencyKey } from "../../src/delivery/keys.ts";
 import type { DeliveryJob } from "../../src/handlers/handler.ts";
 import type { JsonObject } from "../../src/types.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
-import { advance, stateValues, type Lease } from "./model.ts";
+import { advance, stateValues, type Lease } from "./head.ts";
 import type { EntityStore } from "./store.ts";
 
 /** Most events one coalescing or skipped run covers. */

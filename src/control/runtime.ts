@@ -4,7 +4,7 @@
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
 import { tenantActor } from "../stubs.ts";
 import { ConfigError } from "../config.ts";
-import { tenantConfig } from "./tenants-config.ts";
+import { staticTenant } from "./tenants-config.ts";
 import type { DestinationFields } from "../handlers/destinations.ts";
 import { sealContext, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
 import { tenantSpace } from "../names.ts";
@@ -20,7 +20,7 @@ export interface Endpoint extends EndpointInfo {
   secret: string;
 }
 
-export interface TenantRuntime {
+export interface TenantConfiguration {
   /** Null when the tenant is not stored (it may still be a TENANTS tenant). */
   record: TenantRecord | null;
   /** Digest → key id, for the stored tenant's API keys. */
@@ -45,10 +45,10 @@ export interface TenantRuntime {
  * started it, and workerd does not let I/O started for one be awaited by another, so concurrent
  * misses each look up for themselves.
  */
-const cache = new Map<string, { at: number; value: TenantRuntime }>();
+const cache = new Map<string, { at: number; value: TenantConfiguration }>();
 
 /** The tenant's configuration, at most CONFIG_TTL_MS old. */
-export async function tenantRuntime(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
+export async function tenantConfiguration(env: Cloudflare.Env, tenant: string): Promise<TenantConfiguration> {
   const hit = cache.get(tenant);
   if (hit && Date.now() - hit.at < CONFIG_TTL_MS) return hit.value;
   const at = Date.now();
@@ -60,9 +60,9 @@ export async function tenantRuntime(env: Cloudflare.Env, tenant: string): Promis
 }
 
 /** The configuration as it is now (for the tenant's own reads after a change), cached like any lookup. */
-export function freshTenantRuntime(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
+export function freshTenantConfiguration(env: Cloudflare.Env, tenant: string): Promise<TenantConfiguration> {
   forgetTenant(tenant);
-  return tenantRuntime(env, tenant);
+  return tenantConfiguration(env, tenant);
 }
 
 /** Drops this isolate's copy, after a change made here: the change applies here at once. */
@@ -70,12 +70,12 @@ export function forgetTenant(tenant: string): void {
   cache.delete(tenant);
 }
 
-async function load(env: Cloudflare.Env, tenant: string): Promise<TenantRuntime> {
+async function load(env: Cloudflare.Env, tenant: string): Promise<TenantConfiguration> {
   return openSnapshot(env, tenant, await tenantActor(env, tenant).snapshot());
 }
 
 /** A snapshot with its secrets opened. */
-export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot: TenantSnapshot): Promise<TenantRuntime> {
+export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot: TenantSnapshot): Promise<TenantConfiguration> {
   // Sealed under the tenant's space: what an earlier incarnation sealed does not open here.
   const space = tenantSpace(tenant, snapshot.record);
   try {
@@ -93,7 +93,7 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       // Sealed by the tenant actor from a validated PutSource.
       sources.set(name, JSON.parse(await openSecret(env, sealContext.source(space, name), sealed)) as StoredSource);
     }
-    const fixed = tenantConfig(env, tenant);
+    const fixed = staticTenant(env, tenant);
     return {
       record: snapshot.record,
       keyDigests: new Map(snapshot.keys.map((k) => [k.digest, k.id])),

@@ -89,7 +89,7 @@ export async function apiKeyDigest(key: string): Promise<string> {
 }
 
 /** A tenant's configuration by name; own properties only, so `__proto__` is just an unknown name. */
-export function tenantConfig(env: Cloudflare.Env, tenant: string): TenantConfig | undefined {
+export function staticTenant(env: Cloudflare.Env, tenant: string): TenantConfig | undefined {
   const all = tenants(env).tenants;
   return Object.hasOwn(all, tenant) ? all[tenant] : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Settings } from "../config.ts";
+import type { DeploymentSettings } from "../config.ts";
 import { PermanentError, RetryableError, SkipDelivery } from "./errors.ts";
 import type { AttemptOutcome } from "./outcome.ts";
 
@@ -21,7 +21,7 @@ export function outcomeOfError(err: unknown): AttemptOutcome {
 }
 
 /** The backoff ceiling before attempt `attempt + 1`: base·2^(attempt−1), capped. */
-export function backoffCeiling(attempt: number, settings: Pick<Settings, "retryBaseMs" | "retryMaxDelayMs">): number {
+export function backoffCeiling(attempt: number, settings: Pick<DeploymentSettings, "retryBaseMs" | "retryMaxDelayMs">): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 52);
   return Math.min(settings.retryMaxDelayMs, settings.retryBaseMs * 2 ** exponent);
 }
@@ -33,7 +33,7 @@ export function backoffCeiling(attempt: number, settings: Pick<Settings, "retryB
  */
 export function retryDelay(
   attempt: number,
-  settings: Pick<Settings, "retryBaseMs" | "retryMaxDelayMs">,
+  settings: Pick<DeploymentSettings, "retryBaseMs" | "retryMaxDelayMs">,
   retryAfterMs?: number,
   random: () => number = Math.random,
 ): number {

@@ -57,7 +57,7 @@ export const offerEmail = defineHandler({
   async run(context) {
     const { leadId, amount, currency } = context.event.data;
     if (typeof leadId !== "string") throw new SkipDelivery("the offer has no leadId");
-    const lead = await entityActor(context.env, tenantSpace(context.tenant, context.tenantConfig.record), { type: "lead", id: leadId }).getEntity();
+    const lead = await entityActor(context.env, tenantSpace(context.tenant, context.configuration.record), { type: "lead", id: leadId }).getEntity();
     const email = lead?.state.email;
     if (typeof email !== "string") throw new SkipDelivery(`lead ${leadId} has no email address`);
     await sendEmail(context, {

@@ -21,7 +21,7 @@ const endpoint = defineHandler({
   takes: [],
   async run(context) {
     const id = endpointIdOf(context.handler);
-    const target = id === null ? undefined : context.tenantConfig.endpoints.get(id);
+    const target = id === null ? undefined : context.configuration.endpoints.get(id);
     if (!target) throw new SkipDelivery("endpoint deleted");
     const refused = refusedUrl(target.url, { env: context.env });
     if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);

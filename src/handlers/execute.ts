@@ -1,5 +1,5 @@
-import { settings as readSettings, type Settings } from "../config.ts";
-import type { TenantRuntime } from "../control/runtime.ts";
+import { deploymentSettings, type DeploymentSettings } from "../config.ts";
+import type { TenantConfiguration } from "../control/runtime.ts";
 import type { DeliveryJob, HandlerResult } from "./handler.ts";
 import { handler as findHandler } from "./registry.ts";
 import { PartialBatchError } from "../delivery/errors.ts";
@@ -16,17 +16,17 @@ class AttemptTimeout extends Error {
  * inline handlers and by the Queue consumer for queued ones, so both classify outcomes alike.
  * Never throws: every failure becomes an outcome.
  */
-function executeDelivery(job: DeliveryJob, env: Cloudflare.Env, tenantConfig: TenantRuntime): Promise<AttemptReport> {
+function executeDelivery(job: DeliveryJob, env: Cloudflare.Env, configuration: TenantConfiguration): Promise<AttemptReport> {
   const handler = findHandler(job.handler);
   if (!handler) return Promise.resolve({ outcome: { kind: "dead", error: `unknown handler ${job.handler}` }, startedAt: Date.now(), durationMs: 0 });
-  return withTimeout(env, (settings, signal) => handler.run({ ...job, env, tenantConfig, settings, signal }));
+  return withTimeout(env, (settings, signal) => handler.run({ ...job, env, configuration, settings, signal }));
 }
 
 /** One attempt that delivers several of an entity's deliveries to a batching handler at once. */
-function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env, tenantConfig: TenantRuntime): Promise<AttemptReport> {
+function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env, configuration: TenantConfiguration): Promise<AttemptReport> {
   const handler = findHandler(jobs[0]!.handler);
   if (!handler?.runBatch) return Promise.resolve({ outcome: { kind: "dead", error: `handler ${jobs[0]!.handler} cannot batch` }, startedAt: Date.now(), durationMs: 0 });
-  return withTimeout(env, (settings, signal) => handler.runBatch!(jobs.map((job) => ({ ...job, env, tenantConfig, settings, signal }))));
+  return withTimeout(env, (settings, signal) => handler.runBatch!(jobs.map((job) => ({ ...job, env, configuration, settings, signal }))));
 }
 
 /**
@@ -34,13 +34,13 @@ function executeBatch(jobs: DeliveryJob[], env: Cloudflare.Env, tenantConfig: Te
  * allows: one batch call, one coalesced call for the newest, or one call each, stopping at the first
  * that fails. Results come back per event, in order, up to and including the first failure.
  */
-export async function executeWork(jobs: readonly DeliveryJob[], env: Cloudflare.Env, tenantConfig: TenantRuntime): Promise<DeliveryResult[]> {
+export async function executeWork(jobs: readonly DeliveryJob[], env: Cloudflare.Env, configuration: TenantConfiguration): Promise<DeliveryResult[]> {
   const handler = findHandler(jobs[0]!.handler);
-  if (jobs.length > 1 && handler?.runBatch) return spread(jobs, await executeBatch([...jobs], env, tenantConfig));
-  if (jobs.length > 1 && handler?.coalesce) return spread(jobs, await executeDelivery(jobs[jobs.length - 1]!, env, tenantConfig));
+  if (jobs.length > 1 && handler?.runBatch) return spread(jobs, await executeBatch([...jobs], env, configuration));
+  if (jobs.length > 1 && handler?.coalesce) return spread(jobs, await executeDelivery(jobs[jobs.length - 1]!, env, configuration));
   const results: DeliveryResult[] = [];
   for (const job of jobs) {
-    const report = await executeDelivery(job, env, tenantConfig);
+    const report = await executeDelivery(job, env, configuration);
     results.push({ seq: job.event.seq, report });
     if (report.outcome.kind !== "succeeded" && report.outcome.kind !== "skipped") break;
   }
@@ -64,10 +64,10 @@ function spread(jobs: readonly DeliveryJob[], report: AttemptReport): DeliveryRe
 
 async function withTimeout(
   env: Cloudflare.Env,
-  run: (settings: Settings, signal: AbortSignal) => Promise<HandlerResult | void>,
+  run: (settings: DeploymentSettings, signal: AbortSignal) => Promise<HandlerResult | void>,
 ): Promise<AttemptReport> {
   const startedAt = Date.now();
-  const settings = readSettings(env);
+  const settings = deploymentSettings(env);
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   // The signal stops well-behaved fetches; the race also ends a handler that ignores it.

@@ -1,5 +1,5 @@
-import type { Settings } from "../config.ts";
-import type { TenantRuntime } from "../control/runtime.ts";
+import type { DeploymentSettings } from "../config.ts";
+import type { TenantConfiguration } from "../control/runtime.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import type { EntityRef, JsonObject } from "../types.ts";
 import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
@@ -30,8 +30,8 @@ export interface DeliveryJob {
 export interface HandlerContext extends DeliveryJob {
   env: Cloudflare.Env;
   /** The tenant's stored configuration (destinations, endpoints), opened. */
-  tenantConfig: TenantRuntime;
-  settings: Settings;
+  configuration: TenantConfiguration;
+  settings: DeploymentSettings;
   /** Aborts when the attempt's `HANDLER_TIMEOUT_MS` runs out. */
   signal: AbortSignal;
 }
@@ -116,9 +116,9 @@ export interface HandlerFamily {
   /** The handler of a name in this family, or undefined for a name that is not. */
   handler(name: string): Handler | undefined;
   /** The tenant's members now: each takes events received after `since` (epoch ms) of `types` (null: all). */
-  members(runtime: TenantRuntime): Array<{ name: string; since: number; types: string[] | null }>;
+  members(runtime: TenantConfiguration): Array<{ name: string; since: number; types: string[] | null }>;
   /** Whether a member takes a type (a deleted member takes everything left, to settle it). */
-  takes(name: string, type: string, runtime: TenantRuntime): boolean;
+  takes(name: string, type: string, runtime: TenantConfiguration): boolean;
   /** Why a member cannot run (it was deleted), or null. */
-  unconfigured(name: string, runtime: TenantRuntime): string | null;
+  unconfigured(name: string, runtime: TenantConfiguration): string | null;
 }

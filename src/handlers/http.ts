@@ -13,8 +13,8 @@ import type { HandlerContext } from "./handler.ts";
  * once, with the reason.
  */
 export function destination<D extends DestinationKindDef>(context: HandlerContext, kind: D): DestinationValue<D> {
-  const found = destinationOf(context.env, context.tenantConfig, kind);
-  if (!found) throw new SkipDelivery(noDestinationReason(context.tenantConfig, kind));
+  const found = destinationOf(context.env, context.configuration, kind);
+  if (!found) throw new SkipDelivery(noDestinationReason(context.configuration, kind));
   // Every kind has a required `url` (defineDestination checks).
   const refused = refusedDestination(context.env, found as { destination: { url: string }; from: typeof found.from });
   if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);
@@ -36,7 +36,7 @@ export async function sendJson(
 ): Promise<Response> {
   const body = JSON.stringify(init.body);
   // An endpoint signs with its own secret; other calls with the tenant's TENANTS signingSecret, if any.
-  const signingSecret = init.signWith ?? context.tenantConfig.signingSecret;
+  const signingSecret = init.signWith ?? context.configuration.signingSecret;
   const response = await fetch(url, {
     method: init.method ?? "POST",
     headers: {

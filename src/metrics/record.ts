@@ -9,7 +9,7 @@ const FLUSH_INTERVAL_MS = 10_000;
 
 /** Labels are bounded sets: a client's string never becomes a label value. */
 type ReceivedOutcome = "accepted" | "duplicate" | "rejected";
-export type AttemptOutcome = "succeeded" | "retry" | "dead" | "skipped";
+export type AttemptStatus = "succeeded" | "retry" | "dead" | "skipped";
 
 const buffers = new Map<string, { counts: Counts; since: number }>();
 
@@ -30,7 +30,7 @@ export function countReceived(tenant: string, type: string, outcome: ReceivedOut
  * One attempt's outcome. Succeeded, dead and skipped also settle the delivery; a success records
  * its latency from the event's arrival.
  */
-export function countAttempt(tenant: string, handler: string, outcome: AttemptOutcome, receivedAt?: number, events = 1): void {
+export function countAttempt(tenant: string, handler: string, outcome: AttemptStatus, receivedAt?: number, events = 1): void {
   const counts = bufferOf(tenant);
   addCounter(counts, seriesKey("edgeflow_delivery_attempts_total", { handler, outcome }), events);
   if (outcome === "retry") return;

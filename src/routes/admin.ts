@@ -1,7 +1,7 @@
 // The operator's API (`/v1/admin/*`, ADMIN_API_KEY): stored tenants and their API keys.
 import type { IRequest } from "itty-router";
 import { directory, tenantActor } from "../stubs.ts";
-import { TENANT_NAME, tenantConfig } from "../control/tenants-config.ts";
+import { TENANT_NAME, staticTenant } from "../control/tenants-config.ts";
 import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, type TenantRecord, type TenantView } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";
@@ -39,7 +39,7 @@ export async function createTenant(request: IRequest, env: Cloudflare.Env): Prom
   if (!TENANT_NAME.test(name)) {
     throw new ApiError(400, "invalid_request", "The tenant is invalid", [{ path: "name", message: "expected [a-z0-9][a-z0-9_-]{0,63}" }]);
   }
-  if (tenantConfig(env, name)) throw new ApiError(409, "tenant_exists", `Tenant ${name} exists (in TENANTS)`);
+  if (staticTenant(env, name)) throw new ApiError(409, "tenant_exists", `Tenant ${name} exists (in TENANTS)`);
   const record = await tenantActor(env, name).createTenant();
   if (!record) throw new ApiError(409, "tenant_exists", `Tenant ${name} exists`);
   await directory(env).put(record);

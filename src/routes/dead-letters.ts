@@ -2,7 +2,7 @@ import { array, object, optional, size, string, validate } from "superstruct";
 import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { readBodyLimited, parseJson, requireJsonContentType } from "../body.ts";
-import { settings } from "../config.ts";
+import { deploymentSettings } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { EntityId, EntityType } from "../schemas/common.ts";
 import { toIssues } from "../schemas/issues.ts";
@@ -23,7 +23,7 @@ export async function listDeadLetters(request: AuthedRequest, env: Cloudflare.En
 
 /** `POST /v1/dead-letters/replay`: by ids, handler, entity (all must match), or everything. */
 export async function replayDeadLetters(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const bytes = await readBodyLimited(request, settings(env).maxBodyBytes);
+  const bytes = await readBodyLimited(request, deploymentSettings(env).maxBodyBytes);
   let filter = {};
   if (bytes.byteLength > 0) {
     requireJsonContentType(request);

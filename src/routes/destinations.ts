@@ -3,7 +3,7 @@
 import { validate } from "superstruct";
 import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
-import { forgetTenant, freshTenantRuntime } from "../control/runtime.ts";
+import { forgetTenant, freshTenantConfiguration } from "../control/runtime.ts";
 import { maskSecret } from "../control/secrets.ts";
 import { ApiError } from "../errors.ts";
 import type { DestinationKindDef } from "../handlers/destination-kind.ts";
@@ -27,7 +27,7 @@ function masked(kind: DestinationKindDef, destination: Record<string, string>): 
 
 /** `GET /v1/destinations`: the tenant's own destinations (stored, or from TENANTS), masked. */
 export async function getDestinations(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const runtime = await freshTenantRuntime(env, request.tenant);
+  const runtime = await freshTenantConfiguration(env, request.tenant);
   const out: Record<string, unknown> = {};
   for (const kind of DESTINATION_KINDS) {
     const destination = runtime.destinations[kind.kind] ?? runtime.fixedDestinations[kind.kind];

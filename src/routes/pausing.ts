@@ -5,9 +5,9 @@ import { nullable, object, optional, size, string, validate, type Struct } from 
 import { entityActor, tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
-import { settings } from "../config.ts";
+import { deploymentSettings } from "../config.ts";
 import { endpointIdOf } from "../names.ts";
-import { forgetTenant, freshTenantRuntime, tenantRuntime } from "../control/runtime.ts";
+import { forgetTenant, freshTenantConfiguration, tenantConfiguration } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";
 import { HANDLERS } from "../handlers/registry.ts";
 import { toIssues } from "../schemas/issues.ts";
@@ -19,7 +19,7 @@ const CancelBody = object({ handler: optional(size(string(), 1, 200)), reason: o
 
 /** An optional JSON body: an empty one is `{}`, validated like any other. */
 async function optionalBody<T, S>(request: AuthedRequest, env: Cloudflare.Env, struct: Struct<T, S>): Promise<T> {
-  const bytes = await readBodyLimited(request, settings(env).maxBodyBytes);
+  const bytes = await readBodyLimited(request, deploymentSettings(env).maxBodyBytes);
   if (bytes.byteLength > 0) requireJsonContentType(request);
   const [error, value] = validate(bytes.byteLength === 0 ? {} : parseJson(bytes), struct);
   if (error) throw new ApiError(400, "invalid_request", "The request is invalid", toIssues(error));
@@ -29,7 +29,7 @@ async function optionalBody<T, S>(request: AuthedRequest, env: Cloudflare.Env, s
 /** A handler of the tenant: a registered one, or one of its endpoints (`endpoint:{id}`). */
 async function requireHandler(request: AuthedRequest, env: Cloudflare.Env, name: string): Promise<string> {
   const endpointId = endpointIdOf(name);
-  const known = endpointId === null ? HANDLERS.some((h) => h.name === name) : (await tenantRuntime(env, request.tenant)).endpoints.has(endpointId);
+  const known = endpointId === null ? HANDLERS.some((h) => h.name === name) : (await tenantConfiguration(env, request.tenant)).endpoints.has(endpointId);
   if (!known) throw new ApiError(404, "not_found", `No handler ${name}`);
   return name;
 }
@@ -61,7 +61,7 @@ export async function cancelEntity(request: AuthedRequest, env: Cloudflare.Env):
 
 /** `GET /v1/handlers`: every handler of the tenant (registered ones and its endpoints) and whether it is paused. */
 export async function listHandlers(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const runtime = await freshTenantRuntime(env, request.tenant);
+  const runtime = await freshTenantConfiguration(env, request.tenant);
   const names = [...HANDLERS.map((h) => h.name as string), ...[...runtime.endpoints.keys()].map((id) => `endpoint:${id}`)];
   return Response.json({ handlers: names.map((name) => ({ name, paused: runtime.pausedHandlers.has(name) })) });
 }

@@ -2,9 +2,9 @@
 // set with its own key. The secret is sealed at rest like a destination's and shown masked.
 import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
-import { tenantConfig } from "../control/tenants-config.ts";
+import { staticTenant } from "../control/tenants-config.ts";
 import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model.ts";
-import { forgetTenant, freshTenantRuntime } from "../control/runtime.ts";
+import { forgetTenant, freshTenantConfiguration } from "../control/runtime.ts";
 import { maskSecret } from "../control/secrets.ts";
 import { ApiError } from "../errors.ts";
 import { signatureScheme } from "../sources/schemes.ts";
@@ -23,8 +23,8 @@ function masked(source: StoredSource): StoredSource {
 
 /** `GET /v1/sources`: the tenant's sources, stored ones over TENANTS ones of the same name, masked. */
 export async function getSources(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
-  const stored = (await freshTenantRuntime(env, request.tenant)).sources;
-  const fixed = tenantConfig(env, request.tenant)?.sources ?? {};
+  const stored = (await freshTenantConfiguration(env, request.tenant)).sources;
+  const fixed = staticTenant(env, request.tenant)?.sources ?? {};
   const out: Record<string, StoredSource> = {};
   for (const [name, source] of Object.entries(fixed)) out[name] = masked(source);
   for (const [name, source] of stored) out[name] = masked(source);

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
 import { parseJson, readBodyLimited, requireJsonContentType } from "../body.ts";
-import { settings } from "../config.ts";
-import { tenantConfig, TENANT_NAME } from "../control/tenants-config.ts";
+import { deploymentSettings } from "../config.ts";
+import { staticTenant, TENANT_NAME } from "../control/tenants-config.ts";
 import { ApiError } from "../errors.ts";
 import { enforceRateLimit } from "../rate-limit.ts";
 import { parseEnvelope } from "../events/envelope.ts";
@@ -10,7 +10,7 @@ import { toEnvelope } from "../sources/mapping.ts";
 import { verifySignature, type SourceConfig } from "../sources/verify.ts";
 import { isStoredTenant } from "../control/directory-cache.ts";
 import { currentSpace, SIMPLE_NAME } from "../control/model.ts";
-import { tenantRuntime } from "../control/runtime.ts";
+import { tenantConfiguration } from "../control/runtime.ts";
 import { countingRejection, storeEvent } from "./events.ts";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
@@ -29,7 +29,7 @@ function invalidSignature(): ApiError {
  */
 export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   const { tenant, source } = request.params as { tenant: string; source: string };
-  const body = await readBodyLimited(request, settings(env).maxBodyBytes);
+  const body = await readBodyLimited(request, deploymentSettings(env).maxBodyBytes);
   const found = await findSource(env, tenant, source);
   const config = found?.config;
   const verified = await verifySignature(config ?? decoySource(), request.headers, body);
@@ -57,9 +57,9 @@ export async function postSourceEvent(request: IRequest, env: Cloudflare.Env, ct
  */
 async function findSource(env: Cloudflare.Env, tenant: string, source: string): Promise<{ config: SourceConfig; space: string } | null> {
   if (!TENANT_NAME.test(tenant)) return null;
-  const fixed = tenantConfig(env, tenant);
+  const fixed = staticTenant(env, tenant);
   if (SIMPLE_NAME.test(source) && (fixed || (await isStoredTenant(env, tenant)))) {
-    const runtime = await tenantRuntime(env, tenant);
+    const runtime = await tenantConfiguration(env, tenant);
     const space = currentSpace(tenant, runtime.record, fixed !== undefined);
     const stored = runtime.sources.get(source);
     if (space !== null && runtime.record?.status !== "erasing" && stored) return { config: stored, space };

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { MAX_UNREPORTED_SENDS } from "../../actors/entity/queue-leases.ts";
-import type { Lease } from "../../actors/entity/model.ts";
+import type { Lease } from "../../actors/entity/head.ts";
 import worker from "../../src/index.ts";
 import type { SlowWorkMessage } from "../../src/queue.ts";
 import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";

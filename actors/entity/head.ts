@@ -60,7 +60,7 @@ export interface Timer {
   occurredAt?: number;
 }
 
-export interface EntityModel {
+export interface EntityHead {
   tenant: string;
   entity: EntityRef;
   version: number;
@@ -76,11 +76,11 @@ export interface EntityModel {
   paused?: string[];
 }
 
-/** In `EntityModel.paused`: every handler. */
+/** In `EntityHead.paused`: every handler. */
 export const ALL_HANDLERS = "*";
 
 /** Whether the entity holds this handler's deliveries. */
-export function isPaused(model: Pick<EntityModel, "paused">, handler: string): boolean {
+export function isPaused(model: Pick<EntityHead, "paused">, handler: string): boolean {
   return model.paused !== undefined && (model.paused.includes(ALL_HANDLERS) || model.paused.includes(handler));
 }
 
@@ -95,13 +95,13 @@ interface HeadRow extends Row {
 }
 
 /** What row 0's data holds: the model, less what the row's own columns say (type, created, updated). */
-type HeadData = Omit<EntityModel, "entity" | "createdAt" | "updatedAt"> & { schema: number; id: string };
+type HeadData = Omit<EntityHead, "entity" | "createdAt" | "updatedAt"> & { schema: number; id: string };
 
 /** Marks kept per handler: enough to date recent deliveries; older ones get the oldest mark's time. */
 const MAX_MARKS = 16;
 
 /** The entity's head, or null for an actor that has never stored an event. */
-export function readModel(db: Db): EntityModel | null {
+export function readModel(db: Db): EntityHead | null {
   const row = db.all<HeadRow>(`SELECT type, occurred_at, received_at, data FROM events WHERE seq = 0`)[0];
   if (!row) return null;
   // Written only by writeModel from these same types.
@@ -121,16 +121,16 @@ export function readModel(db: Db): EntityModel | null {
   };
 }
 
-function headData(m: EntityModel): string {
+function headData(m: EntityHead): string {
   const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}) };
   return JSON.stringify(head);
 }
 
-export function insertModel(db: Db, m: EntityModel): void {
+export function insertModel(db: Db, m: EntityHead): void {
   db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data) VALUES (0, ${HEAD_ID}, ${m.entity.type}, ${m.createdAt}, ${m.updatedAt}, ${headData(m)})`;
 }
 
-export function updateModel(db: Db, m: EntityModel): void {
+export function updateModel(db: Db, m: EntityHead): void {
   db.sql`UPDATE events SET received_at = ${m.updatedAt}, data = ${headData(m)} WHERE seq = 0`;
 }
 
@@ -157,7 +157,7 @@ export function stateValues(state: Record<string, StateEntry>): JsonObject {
 }
 
 /** The handlers an event at `seq` of this type has deliveries for: its type's, and the endpoints' that take it. */
-export function handlersOf(model: EntityModel, seq: number, type: string, own: readonly string[]): string[] {
+export function handlersOf(model: EntityHead, seq: number, type: string, own: readonly string[]): string[] {
   // A handler takes an event only if it had a cursor here when the event was appended.
   const handlers = own.filter((name) => {
     const p = model.progress[name];
