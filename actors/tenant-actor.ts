@@ -23,7 +23,10 @@ import { ControlStore } from "./tenant/control.ts";
 import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
-import { errorBody, type ErrorCode } from "../src/errors.ts";
+import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
+import { firingEventId, nextFiring, type Schedule, type ScheduleChange, type ScheduleSpec } from "../src/control/schedules.ts";
+import { parseEnvelope } from "../src/events/envelope.ts";
+import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
 import { INTERNAL } from "../src/live-ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
@@ -43,12 +46,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly control: ControlStore;
   private readonly metricTotals: MetricsStore;
   private readonly watchers: Watchers;
+  private readonly schedules: ScheduleStore;
   private readonly db: Db;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     const db = new Db(ctx.storage.sql, TENANT_SQL);
     this.db = db;
+    this.schedules = new ScheduleStore(db);
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
@@ -359,6 +364,82 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
+  // ─── Schedules ────────────────────────────────────────────────────────────────────────────────
+
+  /** Stores a new schedule and points the alarm at its first firing; "limit" past MAX_SCHEDULES. */
+  async createSchedule(space: string, spec: ScheduleSpec): Promise<Schedule | "limit" | null> {
+    if (!this.writable(space)) return null;
+    if (this.schedules.count() >= MAX_SCHEDULES) return "limit";
+    const now = Date.now();
+    const schedule: Schedule = { id: `sch_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`, ...spec, paused: false, nextAt: nextFiring(spec, now), lastFiredAt: null, lastError: null, createdAt: now };
+    this.ctx.storage.transactionSync(() => this.schedules.put(schedule));
+    if (schedule.nextAt !== null) await wakeBy(this.ctx.storage, schedule.nextAt, "tenantKvWrites");
+    return schedule;
+  }
+
+  listSchedules(): Schedule[] {
+    return this.schedules.list();
+  }
+
+  getSchedule(id: string): Schedule | null {
+    return this.schedules.get(id);
+  }
+
+  /** Pauses, resumes or changes a schedule; its next firing is computed again from now. */
+  async updateSchedule(space: string, id: string, change: ScheduleChange): Promise<Schedule | null> {
+    const found = this.writable(space) ? this.schedules.get(id) : null;
+    if (!found) return null;
+    const now = Date.now();
+    const recurrence =
+      change.cron !== undefined ? { cron: change.cron, everySeconds: null } : change.everySeconds !== undefined ? { cron: null, everySeconds: change.everySeconds } : {};
+    const next: Schedule = { ...found, ...recurrence, ...(change.name !== undefined ? { name: change.name } : {}), ...(change.timezone ? { timezone: change.timezone } : {}), ...(change.event ? { event: change.event } : {}), paused: change.paused ?? found.paused };
+    next.nextAt = next.paused ? null : nextFiring(next, now);
+    this.ctx.storage.transactionSync(() => this.schedules.put(next));
+    if (next.nextAt !== null) await wakeBy(this.ctx.storage, next.nextAt, "tenantKvWrites");
+    return next;
+  }
+
+  deleteSchedule(space: string, id: string): boolean {
+    return this.writable(space) && this.schedules.delete(id);
+  }
+
+  /**
+   * Fires the schedules that are due: each sends its event through the same validation as a posted
+   * one into the entity its data names, under the id `edgeflow:schedule:{id}:{firingAt}`, so a firing
+   * repeated after a crash is a duplicate. A refusal (invalid data, an erased entity) is recorded on
+   * the schedule and not retried; a failure to reach the entity is retried in 5 s.
+   */
+  private async fireSchedules(): Promise<void> {
+    const record = this.control.record();
+    if (record?.status === "erasing") return;
+    const space = tenantSpace(this.tenant, record);
+    const now = Date.now();
+    const due = this.schedules.due(now);
+    const waiting = new Set<string>();
+    for (const schedule of due) {
+      const firingAt = schedule.nextAt!;
+      let error: string | null = null;
+      try {
+        const event = await parseEnvelope({ id: "schedule", type: schedule.event.type, data: schedule.event.data, occurredAt: firingAt }, { receivedAt: now });
+        event.id = firingEventId(schedule.id, firingAt);
+        const [result] = await entityActor(this.env, space, event.entity).ingest(this.tenant, [event]);
+        if (result?.status === "erased") error = `entity_erased: ${event.entity.type}/${event.entity.id} was erased`;
+      } catch (err) {
+        if (err instanceof ApiError) {
+          error = `${err.code}: ${err.message}${(err.issues ?? []).map((i) => `; ${i.path}: ${i.message}`).join("")}`.slice(0, 500);
+        } else {
+          logLine(this.env, "warn", "schedule firing not delivered; will retry", { tenant: this.tenant, schedule: schedule.id, error: String(err) });
+          waiting.add(schedule.id);
+          continue;
+        }
+      }
+      this.ctx.storage.transactionSync(() => this.schedules.fired(schedule, firingAt, error, Date.now()));
+    }
+    const soonest = this.schedules.soonest(waiting);
+    const at = [waiting.size > 0 ? now + 5_000 : null, soonest, due.length === 20 ? now : null].filter((t): t is number => t !== null);
+    if (at.length > 0) await wakeBy(this.ctx.storage, Math.min(...at), "tenantKvWrites");
+  }
+
   // ─── Alarm ────────────────────────────────────────────────────────────────────────────────────
 
   /** Erases the tenant a step at a time while it is being deleted; otherwise sends dead-letter alerts. */
@@ -367,6 +448,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (this.control.record()?.status === "erasing") return this.eraseSome();
     const more = await this.wakeSome();
     await this.alert();
+    await this.fireSchedules();
     if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
   }
 

@@ -4,6 +4,7 @@
 // stays clean for --json).
 import { Command, Option } from "commander";
 import { registerControlCommands } from "./cli/control.ts";
+import { registerScheduleCommands } from "./cli/schedules.ts";
 import { registerEventCommands } from "./cli/events.ts";
 import { CliError } from "./cli/client.ts";
 import { terminalSafe } from "./cli/output.ts";
@@ -18,6 +19,7 @@ const program = new Command("edgeflow")
 
 registerEventCommands(program);
 registerControlCommands(program);
+registerScheduleCommands(program);
 
 try {
   await program.parseAsync(process.argv);

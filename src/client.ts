@@ -3,6 +3,7 @@
 // definitions (type-only imports: nothing of the Worker is loaded), and the transport is
 // pluggable, so a load generator can use keep-alive sockets while a browser uses fetch.
 import type { Answered, ApiKeyInfo, EndpointInfo, StoredSource, TenantView } from "./control/model.ts";
+import type { ScheduleAnswer } from "./control/schedules.ts";
 import type { DeadLetterPage } from "./dead-letters.ts";
 import type { EntityExport, EntityRef, EntityView, EventPage, IngestResult } from "./types.ts";
 
@@ -175,6 +176,22 @@ export class EdgeflowClient {
   }
   pauseHandler(handler: string, paused: boolean): Promise<{ handler: string; paused: boolean }> {
     return this.call("POST", `/v1/handlers/${seg(handler)}/${paused ? "pause" : "resume"}`);
+  }
+
+  schedules(): Promise<{ schedules: ScheduleAnswer[] }> {
+    return this.call("GET", "/v1/schedules");
+  }
+  createSchedule(input: { name?: string; cron?: string; everySeconds?: number; timezone?: string; event: { type: string; data: Record<string, unknown> } }): Promise<ScheduleAnswer> {
+    return this.call("POST", "/v1/schedules", input);
+  }
+  schedule(id: string): Promise<ScheduleAnswer> {
+    return this.call("GET", `/v1/schedules/${seg(id)}`);
+  }
+  updateSchedule(id: string, change: { name?: string; paused?: boolean; cron?: string; everySeconds?: number; timezone?: string; event?: { type: string; data: Record<string, unknown> } }): Promise<ScheduleAnswer> {
+    return this.call("PATCH", `/v1/schedules/${seg(id)}`, change);
+  }
+  deleteSchedule(id: string): Promise<null> {
+    return this.call("DELETE", `/v1/schedules/${seg(id)}`);
   }
 
   // ─── The operator's admin API ────────────────────────────────────────────────────────────────

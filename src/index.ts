@@ -14,6 +14,7 @@ import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents
 import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./routes/pausing.ts";
 import { postSourceEvent } from "./routes/sources.ts";
 import { deleteSource, getSources, putSource } from "./routes/source-settings.ts";
+import { createSchedule, deleteSchedule, getSchedule, listSchedules, updateSchedule } from "./routes/schedules.ts";
 import { postBatch, postEvent } from "./routes/events.ts";
 import { getMetrics, getMetricsSummary } from "./routes/metrics.ts";
 import { getLive, postLiveTicket } from "./routes/live.ts";
@@ -115,6 +116,11 @@ router.post("/v1/endpoints/:id/rotate-secret", authed(rotateEndpointSecret));
 router.get("/v1/sources", authed(getSources));
 router.put("/v1/sources/:name", authed(putSource));
 router.delete("/v1/sources/:name", authed(deleteSource));
+router.post("/v1/schedules", authed(createSchedule));
+router.get("/v1/schedules", authed(listSchedules));
+router.get("/v1/schedules/:id", authed(getSchedule));
+router.patch("/v1/schedules/:id", authed(updateSchedule));
+router.delete("/v1/schedules/:id", authed(deleteSchedule));
 
 export default {
   fetch: (request, env, ctx) => {

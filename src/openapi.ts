@@ -143,6 +143,31 @@ const schemas: Record<string, Schema> = {
     { scheme: { type: "string", enum: SCHEME_NAMES }, secret: str, header: str, mapping: ref("SourceMapping") },
     ["header", "mapping"],
   ),
+  ScheduledEvent: { type: "object", properties: { type: str, data: { type: "object", required: ["id"] } }, required: ["type", "data"], additionalProperties: false },
+  ScheduleInput: obj(
+    { name: str, cron: str, everySeconds: { type: "integer", minimum: 1, maximum: 31536000 }, timezone: str, event: ref("ScheduledEvent") },
+    ["name", "cron", "everySeconds", "timezone"],
+  ),
+  ScheduleChange: obj(
+    { name: str, paused: { type: "boolean" }, cron: str, everySeconds: { type: "integer", minimum: 1 }, timezone: str, event: ref("ScheduledEvent") },
+    ["name", "paused", "cron", "everySeconds", "timezone", "event"],
+  ),
+  Schedule: obj(
+    {
+      id: str,
+      name: nullable(str),
+      cron: str,
+      everySeconds: { type: "integer", minimum: 1 },
+      timezone: str,
+      event: ref("ScheduledEvent"),
+      paused: { type: "boolean" },
+      nextAt: nullable(dateTime),
+      lastFiredAt: nullable(dateTime),
+      lastError: nullable(str),
+      createdAt: dateTime,
+    },
+    ["cron", "everySeconds"],
+  ),
   EndpointInput: obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["eventTypes", "description"]),
 };
 
@@ -311,6 +336,23 @@ export function openApiDocument(): Record<string, unknown> {
       get: op("The tenant's signed sources (stored over TENANTS ones of the same name), secrets masked", {
         "200": json(obj({ sources: { type: "object", additionalProperties: ref("Source") } }), "Sources"),
       }),
+    },
+    "/v1/schedules": {
+      post: op(
+        "A recurring event: cron (5 fields, or 6 with seconds first) or everySeconds, in an IANA time zone (default UTC). Each firing sends the event with id edgeflow:schedule:{id}:{firingEpochMs} and occurredAt the firing time; a firing missed while the tenant's actor was not running fires once on wake-up",
+        { "201": json(ref("Schedule"), "Created, with its first nextAt"), "422": error("The event's type is not registered"), ...withBody },
+        { requestBody: body(ref("ScheduleInput")) },
+      ),
+      get: op("The tenant's schedules", { "200": json(obj({ schedules: { type: "array", items: ref("Schedule") } }), "Schedules") }),
+    },
+    "/v1/schedules/{id}": {
+      get: op("One schedule", { "200": json(ref("Schedule"), "The schedule") }, { parameters: [pathParam("id")] }),
+      patch: op(
+        "Pause or resume it, or change what and when; nextAt is computed again from now",
+        { "200": json(ref("Schedule"), "The schedule"), ...withBody },
+        { parameters: [pathParam("id")], requestBody: body(ref("ScheduleChange")) },
+      ),
+      delete: op("Remove a schedule", { "204": noContent }, { parameters: [pathParam("id")] }),
     },
     "/v1/sources/{name}": {
       put: op(

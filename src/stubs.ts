@@ -1,6 +1,7 @@
 import { actorName } from "./names.ts";
 import { addUsage, type UsageKey } from "./usage.ts";
 import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
+import type { Schedule, ScheduleChange, ScheduleSpec } from "./control/schedules.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
 import type { Counts } from "./metrics/counts.ts";
@@ -111,6 +112,13 @@ export interface TenantActorRpc {
   publish(messages: LiveMessage[]): Promise<void>;
   /** A single-use ticket to open the live feed as `watcher`, valid until `expiresAt` (src/live-ticket.ts). */
   issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null>;
+  /** Null: the write was refused (see above); "limit": the tenant has as many schedules as it may. */
+  createSchedule(space: string, spec: ScheduleSpec): Promise<Schedule | "limit" | null>;
+  listSchedules(): Promise<Schedule[]>;
+  getSchedule(id: string): Promise<Schedule | null>;
+  /** Null: no such schedule (or the write was refused). */
+  updateSchedule(space: string, id: string, change: ScheduleChange): Promise<Schedule | null>;
+  deleteSchedule(space: string, id: string): Promise<boolean>;
 }
 
 /** The deployment's list of stored tenants (admin listing only). */

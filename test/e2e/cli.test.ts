@@ -153,6 +153,16 @@ describe("edgeflow CLI", () => {
     const email = await edgeflow(["--json", "destinations", "set", "email", "--to", `${local.receiver.url}/email`, "--api-key", "re_cli_secret_5555", "--from", "cli@example.com"], mine);
     expect(json<Record<string, string>>(email)).toEqual({ url: `${local.receiver.url}/email`, apiKey: "…5555", from: "cli@example.com" });
     expect((await edgeflow(["destinations", "set", "pager", "--to", "https://example.com"], mine)).code).toBe(2);
+    // Schedules: created with a cron in a time zone, listed, paused, deleted.
+    const schedule = json<{ id: string; cron: string; timezone: string; nextAt: string }>(
+      await edgeflow(["--json", "schedules", "create", "lead.updated", "--data", '{"id":"L-cli"}', "--cron", "0 9 * * 1-5", "--timezone", "Europe/Berlin"], mine),
+    );
+    expect(schedule).toMatchObject({ cron: "0 9 * * 1-5", timezone: "Europe/Berlin" });
+    expect((await edgeflow(["schedules"], mine)).stdout).toContain(schedule.id);
+    expect((await edgeflow(["schedules", "pause", schedule.id], mine)).stdout).toContain("paused");
+    expect((await edgeflow(["schedules", "delete", schedule.id], mine)).code).toBe(0);
+    const badCron = await edgeflow(["schedules", "create", "lead.updated", "--data", '{"id":"L-cli"}', "--cron", "whenever"], mine);
+    expect([badCron.code, badCron.stderr]).toEqual([1, expect.stringContaining("400 invalid_request")]);
     const endpoint = json<{ id: string; secret: string }>(await edgeflow(["--json", "endpoints", "create", `${local.receiver.url}/endpoint`, "--types", "lead.created"], mine));
     expect(endpoint.secret).toMatch(/^whsec_/);
     expect((await edgeflow(["endpoints", "list"], mine)).stdout).toContain(endpoint.id);

@@ -1,7 +1,8 @@
 // An entity's lifecycle over real HTTP against a real server and receiver: scheduled events
 // (appended at deliverAt, not before; listed; cancelled), and pause, resume and cancel, per entity
 // and for every entity of the tenant: held deliveries show `paused` while events are still stored,
-// nothing held is delivered, a resume drains in seq order, a cancel ends them skipped with the reason.
+// nothing held is delivered, a resume drains in seq order, a cancel ends them skipped with the reason;
+// and schedules: firing ids and times, pause and resume, cron in a time zone, refusals recorded.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -141,5 +142,96 @@ describe("scheduled events", () => {
     const tooFar = await call<{ error: { code: string; issues: Array<{ path: string }> } }>(local.server.url, KEY, "POST", "/v1/events", { ...update("S-2", "s2-far"), deliverAt: Date.now() + 400 * 86_400_000 });
     expect(tooFar.status).toBe(400);
     expect(tooFar.body.error.issues.map((i) => i.path)).toEqual(["deliverAt"]);
+  });
+});
+
+describe("schedules", () => {
+  interface ScheduleView {
+    id: string;
+    cron?: string;
+    everySeconds?: number;
+    timezone: string;
+    paused: boolean;
+    nextAt: string | null;
+    lastFiredAt: string | null;
+    lastError: string | null;
+  }
+  const eventsOf = async (leadId: string) =>
+    (await call<{ events?: Array<{ id: string; type: string; occurredAt: string }> }>(local.server.url, KEY, "GET", `/v1/entities/lead/${leadId}/events`)).body.events ?? [];
+
+  it("fires every N seconds with firing ids, stops while paused, and is gone once deleted", async () => {
+    const leadId = `L-sched-${Date.now().toString(36)}`;
+    await post({ id: `${leadId}-0`, type: "lead.created", data: { id: leadId, email: "s@example.com", name: "S" } });
+    const created = await call<ScheduleView>(local.server.url, KEY, "POST", "/v1/schedules", { name: "ping", everySeconds: 1, event: { type: "lead.updated", data: { id: leadId, ping: true } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ everySeconds: 1, timezone: "UTC", paused: false, lastError: null });
+    const id = created.body.id;
+    const firings = async () => (await eventsOf(leadId)).filter((e) => e.id.startsWith(`edgeflow:schedule:${id}:`));
+    await waitFor(async () => (await firings()).length >= 2, "two firings", 20_000, 200);
+    for (const e of await firings()) {
+      // The id names the firing time, which is the event's occurredAt: a repeated firing is a duplicate.
+      expect(Date.parse(e.occurredAt)).toBe(Number(e.id.split(":").pop()));
+      expect(e.type).toBe("lead.updated");
+    }
+
+    const paused = await call<ScheduleView>(local.server.url, KEY, "PATCH", `/v1/schedules/${id}`, { paused: true });
+    expect(paused.body).toMatchObject({ paused: true, nextAt: null });
+    // Proving that nothing fires takes time by nature: a firing already on its way may land in the
+    // first second; then three more periods of the schedule pass with nothing new.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const whilePaused = (await firings()).length;
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await firings()).length).toBe(whilePaused);
+    const resumed = await call<ScheduleView>(local.server.url, KEY, "PATCH", `/v1/schedules/${id}`, { paused: false });
+    expect(resumed.body.paused).toBe(false);
+    await waitFor(async () => (await firings()).length > whilePaused, "a firing after the resume", 10_000, 200);
+
+    const listed = await call<{ schedules: ScheduleView[] }>(local.server.url, KEY, "GET", "/v1/schedules");
+    expect(listed.body.schedules.map((s) => s.id)).toContain(id);
+    expect((await call(local.server.url, KEY, "DELETE", `/v1/schedules/${id}`)).status).toBe(204);
+    expect((await call(local.server.url, KEY, "GET", `/v1/schedules/${id}`)).status).toBe(404);
+    expect((await call(local.server.url, KEY, "DELETE", `/v1/schedules/${id}`)).status).toBe(404);
+  });
+
+  it("takes 5- and 6-field cron in a time zone, and refuses what it cannot fire", async () => {
+    const event = { type: "lead.updated", data: { id: "L-cron" } };
+    const cron = await call<ScheduleView>(local.server.url, KEY, "POST", "/v1/schedules", { cron: "30 9 * * 1-5", timezone: "Europe/Berlin", event });
+    expect(cron.status).toBe(201);
+    // The next 09:30 on a weekday, Berlin time (07:30 or 08:30 UTC).
+    const inBerlin = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(cron.body.nextAt!));
+    expect(inBerlin).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:30$/);
+    expect(Date.parse(cron.body.nextAt!)).toBeGreaterThan(Date.now());
+    const seconds = await call<ScheduleView>(local.server.url, KEY, "POST", "/v1/schedules", { cron: "*/10 * * * * *", event });
+    expect(seconds.status).toBe(201);
+    expect(Date.parse(seconds.body.nextAt!) % 10_000).toBe(0);
+    for (const id of [cron.body.id, seconds.body.id]) await call(local.server.url, KEY, "DELETE", `/v1/schedules/${id}`);
+
+    const refused = async (body: unknown, status: number, code: string) => {
+      const answer = await call<{ error: { code: string } }>(local.server.url, KEY, "POST", "/v1/schedules", body);
+      expect([answer.status, answer.body.error?.code], JSON.stringify(body)).toEqual([status, code]);
+    };
+    await refused({ cron: "not a cron", event }, 400, "invalid_request");
+    await refused({ cron: "* * *", event }, 400, "invalid_request");
+    await refused({ everySeconds: 0, event }, 400, "invalid_request");
+    await refused({ cron: "* * * * *", everySeconds: 5, event }, 400, "invalid_request");
+    await refused({ event }, 400, "invalid_request");
+    await refused({ everySeconds: 5, timezone: "Mars/Olympus", event }, 400, "invalid_request");
+    await refused({ everySeconds: 5, event: { type: "lead.sold", data: { id: "L-1" } } }, 422, "unknown_event_type");
+    await refused({ everySeconds: 5, event: { type: "lead.created", data: { id: "L-1" } } }, 400, "invalid_request");
+  });
+
+  it("records a refused firing on the schedule (an erased entity) and does not retry it", async () => {
+    const leadId = `L-gone-${Date.now().toString(36)}`;
+    await post({ id: `${leadId}-0`, type: "lead.updated", data: { id: leadId } });
+    await waitFor(async () => (await call(local.server.url, KEY, "GET", `/v1/entities/lead/${leadId}`)).status === 200, "the entity", 10_000, 100);
+    expect((await call(local.server.url, KEY, "DELETE", `/v1/entities/lead/${leadId}`)).status).toBeLessThan(300);
+    const created = await call<ScheduleView>(local.server.url, KEY, "POST", "/v1/schedules", { everySeconds: 1, event: { type: "lead.updated", data: { id: leadId } } });
+    const id = created.body.id;
+    const get = async () => (await call<ScheduleView>(local.server.url, KEY, "GET", `/v1/schedules/${id}`)).body;
+    await waitFor(async () => (await get()).lastError !== null, "a recorded refusal", 15_000, 200);
+    const seen = await get();
+    expect(seen.lastError).toMatch(/^entity_erased/);
+    expect(seen.lastFiredAt).not.toBeNull();
+    await call(local.server.url, KEY, "DELETE", `/v1/schedules/${id}`);
   });
 });
