@@ -4,11 +4,12 @@
 // from the server's own counters (`GET /_usage`: SQL rows from the one SQL helper, Durable Object
 // requests, queue operations, D1 result meta, Analytics Engine points, Worker invocations) and
 // workerd's CPU time, and priced at the Workers Paid list prices in scripts/lib/prices.ts.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { Usage } from "../src/usage.ts";
 import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
+import { formatBill, monthlyBill } from "./lib/bill.ts";
 import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.ts";
 import { deliveryOf, receiverVars, startReceiver, type Receiver } from "./receiver.ts";
 
@@ -322,18 +323,50 @@ export function formatCost(results: ScenarioCost[]): string {
   return lines.join("\n");
 }
 
+/** The scenarios a `--mix` names: one per event type, as a client sends it. */
+const MIX_SCENARIOS: Record<string, string> = {
+  created: "lead.created (new lead, then its follow-up)",
+  updated: "lead.updated (existing lead)",
+  offer: "offer.submitted (new offer)",
+};
+
+function parseMix(text: string): Record<string, number> {
+  const mix: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const [name, share] = part.split("=");
+    if (!name || !(name in MIX_SCENARIOS) || share === undefined || !(Number(share) >= 0)) {
+      throw new Error(`--mix takes name=share pairs of ${Object.keys(MIX_SCENARIOS).join(", ")}, e.g. created=40,updated=40,offer=20`);
+    }
+    mix[name] = Number(share);
+  }
+  return mix;
+}
+
 if (import.meta.main) {
-  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--json FILE]", {
+  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--json FILE] [--monthly EVENTS [--mix created=40,updated=40,offer=20] [--from FILE]]", {
     events: { type: "string", default: "50" },
     json: { type: "string" },
+    monthly: { type: "string", multiple: true },
+    mix: { type: "string", default: "created=40,updated=40,offer=20" },
+    from: { type: "string" },
   });
   const events = numberArg(values.events, "events")!;
   if (!Number.isInteger(events) || events < 1) throw new Error("--events takes a whole number ≥ 1");
-  console.error(`measuring ${SCENARIOS.length} scenarios of ${events} events …`);
-  const results = await runCost({ events, settleTimeoutMs: 120_000 }, (line) => console.error(line));
-  console.log(formatCost(results));
-  // Periodic, not per event (src/metrics/record.ts): shown apart so their independence of the event count is visible.
-  const flushes = results.map((r) => `${r.name}: ${(r.counters.metricsRequests * r.events).toFixed(0)} requests, ${(r.counters.metricsRowsWritten * r.events).toFixed(0)} rows`);
-  console.log(`\nMetrics flushes in each scenario (at most one per isolate and tenant every 10 s, whatever the events):\n  ${flushes.join("\n  ")}`);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results }, null, 2)}\n`);
+  const monthly = (values.monthly ?? []).map((m) => numberArg(m, "monthly")!);
+  const mix = parseMix(values.mix);
+  let results: ScenarioCost[];
+  if (values.from) {
+    // A run saved with --json: the bill without measuring again.
+    results = (JSON.parse(readFileSync(values.from, "utf8")) as { results: ScenarioCost[] }).results;
+  } else {
+    console.error(`measuring ${SCENARIOS.length} scenarios of ${events} events …`);
+    results = await runCost({ events, settleTimeoutMs: 120_000 }, (line) => console.error(line));
+    console.log(formatCost(results));
+    // Periodic, not per event (src/metrics/record.ts): shown apart so their independence of the event count is visible.
+    const flushes = results.map((r) => `${r.name}: ${(r.counters.metricsRequests * r.events).toFixed(0)} requests, ${(r.counters.metricsRowsWritten * r.events).toFixed(0)} rows`);
+    console.log(`\nMetrics flushes in each scenario (at most one per isolate and tenant every 10 s, whatever the events):\n  ${flushes.join("\n  ")}`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results }, null, 2)}\n`);
+  }
+  const perEvent = Object.fromEntries(Object.entries(MIX_SCENARIOS).map(([name, scenario]) => [name, results.find((r) => r.name === scenario)!.perEvent]));
+  for (const n of monthly) console.log(`\n${formatBill(monthlyBill(n, mix, perEvent), PRICES_AS_OF)}`);
 }
