@@ -2,7 +2,8 @@
 // suffices) and its API keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api.ts";
+import { api, clientOf, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api.ts";
+import type { ScheduleAnswer } from "../../src/control/schedules.ts";
 import type { StoredSource } from "../../src/control/model.ts";
 import type { KindForm } from "../../scripts/lib/registry.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
@@ -30,6 +31,7 @@ export function SettingsPage({ session }: { session: Session }) {
       <${Sources} session=${session} run=${run} />
       <${Keys} session=${session} run=${run} />
     </div>
+    <${Schedules} session=${session} run=${run} />
   </section>`;
 }
 
@@ -179,6 +181,54 @@ function Keys({ session, run }: { session: Session; run: Run }) {
     })())}>
       <label for="klabel">Label</label><input id="klabel" value=${label} onInput=${(e: Event) => setLabel(value(e))} />
       <button type="submit">Create key</button>
+    </form>
+  </div>`;
+}
+
+/**
+ * The tenant's schedules: each with when it fires next and why its last firing was refused, paused
+ * or resumed in place; a new one from a cron (or a period), a type and its data.
+ */
+function Schedules({ session, run }: { session: Session; run: Run }) {
+  const client = clientOf(session);
+  const [list, setList] = useState<ScheduleAnswer[]>([]);
+  const [form, setForm] = useState({ when: "", timezone: "UTC", type: "lead.updated", data: '{"id":"L-1"}' });
+  const load = () => client.schedules().then((d) => setList(d.schedules));
+  useEffect(() => void load(), [session]);
+  const create = run(async () => {
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(form.data) as Record<string, unknown>;
+    } catch {
+      return "The data is not JSON.";
+    }
+    // A number alone is a period in seconds; anything else is a cron expression.
+    const when = /^\d+$/.test(form.when.trim()) ? { everySeconds: Number(form.when.trim()) } : { cron: form.when.trim(), timezone: form.timezone };
+    const created = await client.createSchedule({ ...when, event: { type: form.type, data } });
+    await load();
+    return `Created ${created.id}; it fires next at ${created.nextAt ?? "never"}.`;
+  });
+  const toggle = (s: ScheduleAnswer) => run(async () => (await client.updateSchedule(s.id, { paused: !s.paused }), await load(), `${s.paused ? "Resumed" : "Paused"} ${s.id}.`));
+  return html`<div class="card">
+    <h2>Schedules</h2>
+    <table aria-label="Schedules">
+      <thead><tr><th>When</th><th>Event</th><th>Next</th><th>Last error</th><th></th></tr></thead>
+      <tbody>
+        ${list.length === 0 && html`<tr><td colspan="5" class="muted">No schedules.</td></tr>`}
+        ${list.map(
+          (s) => html`<tr><td>${s.cron ? `${s.cron} (${s.timezone})` : `every ${s.everySeconds} s`}<div class="muted">${s.name ?? s.id}</div></td>
+            <td>${s.event.type} ${String(s.event.data.id)}</td><td>${s.paused ? "paused" : when(s.nextAt)}</td><td>${s.lastError ?? ""}</td>
+            <td><button type="button" aria-label=${`${s.paused ? "Resume" : "Pause"} schedule ${s.id}`} onClick=${toggle(s)}>${s.paused ? "Resume" : "Pause"}</button>
+            <button type="button" aria-label=${`Delete schedule ${s.id}`} onClick=${run(async () => (await client.deleteSchedule(s.id), await load(), `Deleted ${s.id}.`))}>Delete</button></td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), create())}>
+      <label for="swhen">Cron (5 or 6 fields) or seconds between firings</label><input id="swhen" required placeholder="0 9 * * 1-5" value=${form.when} onInput=${(e: Event) => setForm({ ...form, when: value(e) })} />
+      <label for="stz">Time zone</label><input id="stz" value=${form.timezone} onInput=${(e: Event) => setForm({ ...form, timezone: value(e) })} />
+      <label for="stype">Event type</label><input id="stype" required value=${form.type} onInput=${(e: Event) => setForm({ ...form, type: value(e) })} />
+      <label for="sdata">Event data (JSON, naming its entity)</label><input id="sdata" required value=${form.data} onInput=${(e: Event) => setForm({ ...form, data: value(e) })} />
+      <button type="submit">Create schedule</button>
     </form>
   </div>`;
 }

@@ -143,6 +143,14 @@ describe("dashboard", () => {
     expect(await page.getByLabel("Signing secret").inputValue()).toBe("");
     // demo is a TENANTS tenant: its keys live in that secret, which the page says.
     expect(await page.getByRole("heading", { name: "API keys" }).count()).toBe(1);
+    // A schedule: created from a cron in a time zone, listed with its next firing, paused in place.
+    await page.getByLabel(/^Cron/).fill("0 9 * * 1-5");
+    await page.getByLabel("Time zone").fill("Europe/Berlin");
+    await page.getByLabel("Event data (JSON, naming its entity)").fill('{"id":"L-dash"}');
+    await page.getByRole("button", { name: "Create schedule" }).click();
+    await expect.poll(async () => (await page.getByRole("table", { name: "Schedules" }).textContent()) ?? "", { timeout: 15_000 }).toContain("0 9 * * 1-5 (Europe/Berlin)");
+    await page.getByRole("button", { name: /^Pause schedule sch_/ }).first().click();
+    await expect.poll(async () => (await page.getByRole("table", { name: "Schedules" }).textContent()) ?? "", { timeout: 15_000 }).toContain("paused");
     await shot("settings");
   });
 });
