@@ -4,8 +4,8 @@ import { directory, entityActor, type Implementation, type TenantActorRpc, type 
 import { currentAdminDigest } from "../src/auth.ts";
 import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
-import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
-import { SLACK } from "../src/handlers/slack.ts";
+import { destinationOf, refusedDestination, type DestinationSource } from "../src/handlers/destinations.ts";
+import { notificationChannels } from "../src/handlers/registry.ts";
 import { openSnapshot } from "../src/control/runtime.ts";
 import { currentSpace, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
 import { tenantSpace } from "../src/names.ts";
@@ -20,7 +20,7 @@ import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts.ts"
 import type { MetricsSnapshot } from "../src/metrics/exposition.ts";
 import { takeLocalCounts } from "../src/metrics/record.ts";
 import { ControlStore } from "./tenant/control.ts";
-import { alertText, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
+import { alertNotification, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
 import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
@@ -492,24 +492,31 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
-  /** Sends one alert for everything that went dead since the last one, to the tenant's Slack. */
+  /**
+   * Sends one alert for everything that went dead since the last one, to every chat service the
+   * tenant has a destination for (Slack, Discord, Teams: each renders the same message its own way).
+   * A failure of any retries the alert later under the same idempotency key, which receivers dedupe.
+   */
   private async alert(): Promise<void> {
     const pending = this.index.unalerted();
     if (pending.length === 0) return;
     const tenant = this.tenant;
     const now = Date.now();
-    const slack = destinationOf(this.env, await openSnapshot(this.env, tenant, this.control.snapshot()), SLACK);
-    // A URL the outbound address policy refuses is never called; the alert is dropped, as with no Slack.
-    if (slack && !refusedDestination(this.env, slack)) {
+    const configuration = await openSnapshot(this.env, tenant, this.control.snapshot());
+    const notification = alertNotification(tenant, pending);
+    for (const { kind, channel } of notificationChannels()) {
+      const found = destinationOf(this.env, configuration, kind) as { destination: { url: string }; from: DestinationSource } | null;
+      // A URL the outbound address policy refuses is never called: that channel is skipped, as with none.
+      if (!found || refusedDestination(this.env, found)) continue;
       try {
-        const response = await fetch(slack.destination.url, {
+        const response = await fetch(channel.target?.(found.destination.url) ?? found.destination.url, {
           method: "POST",
           headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": `alert:${tenant}:${pending[pending.length - 1]!.n}` },
-          body: JSON.stringify({ text: alertText(tenant, pending) }),
+          body: JSON.stringify(channel.render(notification)),
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
-        logLine(this.env, "warn", "dead-letter alert not delivered; will retry", { error: String(err) });
+        logLine(this.env, "warn", "dead-letter alert not delivered; will retry", { kind: kind.kind, error: String(err) });
         await pointAlarm(this.ctx.storage, now + Math.max(deploymentSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
         return;
       }

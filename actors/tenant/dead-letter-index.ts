@@ -2,7 +2,7 @@
 // them, the alarm alerts about new ones. Its tables are created with the first dead letter.
 import type { EntityRef } from "../../src/types.ts";
 import { type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
-import { slackEscape } from "../../src/handlers/slack.ts";
+import type { Notification } from "../../src/events/notification.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
 export interface DeadLetterRow extends Row {
@@ -145,15 +145,33 @@ function toEntry(row: DeadLetterRow): DeadLetterEntry {
   };
 }
 
-/** The alert's text; every value that came from a client or a receiver is escaped for Slack. */
-export function alertText(tenant: string, rows: DeadLetterRow[]): string {
+/**
+ * The alert for dead letters, as a service-neutral message (src/events/notification.ts): one
+ * names its delivery; several are summarised by handler. Client text (a receiver's error) goes in
+ * as it came; each chat service escapes it its own way.
+ */
+export function alertNotification(tenant: string, rows: DeadLetterRow[]): Notification {
   if (rows.length === 1) {
     const r = rows[0]!;
-    const [handler, type, id, eventId, error] = [r.handler, r.entity_type, r.entity_id, r.event_id, r.last_error ?? "unknown error"].map(slackEscape);
-    return `:rotating_light: [${tenant}] ${handler} delivery for ${type} ${id} (event ${eventId}) is dead after ${r.attempts} attempts: ${error}. Replay with POST /v1/dead-letters/replay.`;
+    const error = r.last_error ?? "unknown error";
+    return {
+      icon: "rotating_light",
+      title: "Dead letter",
+      text: [`[${tenant}] ${r.handler} delivery for ${r.entity_type} ${r.entity_id} (event ${r.event_id}) is dead after ${r.attempts} attempts: ${error}. Replay with POST /v1/dead-letters/replay.`],
+      fields: [
+        { name: "Handler", value: r.handler },
+        { name: "Entity", value: `${r.entity_type}/${r.entity_id}` },
+        { name: "Error", value: error },
+      ],
+    };
   }
   const byHandler = new Map<string, number>();
   for (const r of rows) byHandler.set(r.handler, (byHandler.get(r.handler) ?? 0) + 1);
-  const summary = slackEscape([...byHandler].map(([h, n]) => `${h}: ${n}`).join(", "));
-  return `:rotating_light: [${tenant}] ${rows.length} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`;
+  const summary = [...byHandler].map(([h, n]) => `${h}: ${n}`).join(", ");
+  return {
+    icon: "rotating_light",
+    title: "Dead letters",
+    text: [`[${tenant}] ${rows.length} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`],
+    fields: [...byHandler].map(([h, n]) => ({ name: h, value: String(n) })),
+  };
 }

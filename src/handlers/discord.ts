@@ -1,8 +1,7 @@
 import type { Notification, Segment } from "../events/notification.ts";
 import { defineDestination } from "./destination-kind.ts";
-import { defineHandler } from "./handler.ts";
-import { destination, sendJson } from "./http.ts";
-import { clip, notificationOf, withNotification } from "./notify.ts";
+import { defineHandler, type NotificationChannel } from "./handler.ts";
+import { clip, postNotification, withNotification } from "./notify.ts";
 
 export const DISCORD = defineDestination({
   kind: "discord",
@@ -37,6 +36,8 @@ function discordMessage(notification: Notification): object {
   };
 }
 
+const CHANNEL: NotificationChannel = { render: discordMessage, target: withWait };
+
 /** Posts to a Discord channel webhook for every event type that has a notification. */
 export const discord = defineHandler({
   name: "discord",
@@ -47,12 +48,9 @@ export const discord = defineHandler({
   },
   takes: withNotification,
   destination: DISCORD,
-  async run(context) {
-    const body = discordMessage(notificationOf(context));
-    const { url } = destination(context, DISCORD);
-    // `?wait=true` makes Discord answer once the message exists, so a 2xx means it was posted.
-    await sendJson(context, withWait(url), { body });
-  },
+  // `?wait=true` makes Discord answer once the message exists, so a 2xx means it was posted.
+  channel: CHANNEL,
+  run: (context) => postNotification(context, DISCORD, CHANNEL),
 });
 
 function withWait(url: string): string {

@@ -2,7 +2,15 @@ import type { DeploymentSettings } from "../config.ts";
 import type { TenantConfiguration } from "../control/runtime.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import type { EntityRef, JsonObject } from "../types.ts";
+import type { Notification } from "../events/notification.ts";
 import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
+
+/** How a chat service takes a service-neutral message: the JSON body, and the URL to post it to. */
+export interface NotificationChannel {
+  render(notification: Notification): object;
+  /** The URL to post to, from the destination's (Discord answers only once posted with `?wait=true`). */
+  target?(url: string): string;
+}
 
 /** The stored event a delivery is for. */
 interface DeliveryEvent {
@@ -71,6 +79,11 @@ export interface Handler<N extends string = string> {
    * has no `unconfigured` of its own, a required variable unset is what makes it unconfigured.
    */
   destination?: DestinationKindDef;
+  /**
+   * For a notification handler: how it posts a service-neutral message (notify.ts). Besides event
+   * notifications, the tenant's dead-letter alerts go out through every channel it has a destination for.
+   */
+  channel?: NotificationChannel;
   run(context: HandlerContext): Promise<HandlerResult | void>;
   /**
    * Optional: delivers up to `maxBatch` of one entity's consecutive due deliveries, in seq order,

@@ -4,7 +4,9 @@ import { SkipDelivery } from "../delivery/errors.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import type { Notification } from "../events/notification.ts";
 import { eventDefinition } from "../events/registry.ts";
-import type { HandlerContext } from "./handler.ts";
+import type { DestinationKindDef } from "./destination-kind.ts";
+import type { HandlerContext, NotificationChannel } from "./handler.ts";
+import { destination, sendJson } from "./http.ts";
 
 /** `takes` for a notification handler: every type whose definition has a notification. */
 export const withNotification = (definition: EventDefinition): boolean => definition.notify !== undefined;
@@ -20,4 +22,12 @@ export function notificationOf(context: HandlerContext): Notification {
 /** Cuts text to a service's limit, marking the cut. */
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A notification handler's `run`: renders the delivery's notification for its channel and posts it. */
+export async function postNotification(context: HandlerContext, kind: DestinationKindDef, channel: NotificationChannel): Promise<void> {
+  const body = channel.render(notificationOf(context));
+  // Every kind has a required `url` (defineDestination checks).
+  const { url } = destination(context, kind) as { url: string };
+  await sendJson(context, channel.target?.(url) ?? url, { body });
 }

@@ -8,7 +8,8 @@ import { discord } from "./discord.ts";
 import { offerEmail, welcomeEmail } from "./email.ts";
 import { endpointHandler, endpoints } from "./endpoint.ts";
 import { followUp } from "./follow-up.ts";
-import { takes, type Handler, type HandlerFamily } from "./handler.ts";
+import type { DestinationKindDef } from "./destination-kind.ts";
+import { takes, type Handler, type HandlerFamily, type NotificationChannel } from "./handler.ts";
 import { slack } from "./slack.ts";
 import { teams } from "./teams.ts";
 
@@ -53,6 +54,11 @@ export function handlersFor(type: string): readonly string[] {
 
 function handlersOf(definition: EventDefinition): string[] {
   return HANDLERS.filter((h: Handler) => takes(h, definition)).map((h) => h.name);
+}
+
+/** The notification handlers' channels with their destination kinds: where a tenant's alerts can go. */
+export function notificationChannels(): Array<{ name: string; kind: DestinationKindDef; channel: NotificationChannel }> {
+  return HANDLERS.flatMap((h: Handler) => (h.channel && h.destination ? [{ name: h.name, kind: h.destination, channel: h.channel }] : []));
 }
 
 /** Per event type (internal ones included), its handlers: for the README, OpenAPI and the dashboard. */

@@ -1,8 +1,7 @@
 import type { Notification } from "../events/notification.ts";
 import { defineDestination } from "./destination-kind.ts";
-import { defineHandler } from "./handler.ts";
-import { destination, sendJson } from "./http.ts";
-import { clip, notificationOf, withNotification } from "./notify.ts";
+import { defineHandler, type NotificationChannel } from "./handler.ts";
+import { clip, postNotification, withNotification } from "./notify.ts";
 
 export const SLACK = defineDestination({
   kind: "slack",
@@ -25,6 +24,8 @@ function slackText(notification: Notification): string {
   return clip(`:${notification.icon}: ${text}`, 3000);
 }
 
+const CHANNEL: NotificationChannel = { render: (notification) => ({ text: slackText(notification) }) };
+
 /** Posts a Slack incoming-webhook message for every event type that has a notification. */
 export const slack = defineHandler({
   name: "slack",
@@ -35,9 +36,6 @@ export const slack = defineHandler({
   },
   takes: withNotification,
   destination: SLACK,
-  async run(context) {
-    const text = slackText(notificationOf(context));
-    const { url } = destination(context, SLACK);
-    await sendJson(context, url, { body: { text } });
-  },
+  channel: CHANNEL,
+  run: (context) => postNotification(context, SLACK, CHANNEL),
 });

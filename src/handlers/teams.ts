@@ -1,8 +1,7 @@
 import type { Notification, Segment } from "../events/notification.ts";
 import { defineDestination } from "./destination-kind.ts";
-import { defineHandler } from "./handler.ts";
-import { destination, sendJson } from "./http.ts";
-import { clip, notificationOf, withNotification } from "./notify.ts";
+import { defineHandler, type NotificationChannel } from "./handler.ts";
+import { clip, postNotification, withNotification } from "./notify.ts";
 
 export const TEAMS = defineDestination({
   kind: "teams",
@@ -11,7 +10,7 @@ export const TEAMS = defineDestination({
 });
 
 /** Teams has no emoji shortcodes: the ones edgeflow's event types use, as characters. */
-const ICONS: Record<string, string> = { wave: "👋", pencil2: "✏️", moneybag: "💰", alarm_clock: "⏰" };
+const ICONS: Record<string, string> = { wave: "👋", pencil2: "✏️", moneybag: "💰", alarm_clock: "⏰", rotating_light: "🚨" };
 
 /**
  * Escapes the markdown subset Adaptive Cards render in Teams (emphasis, links, lists, headings,
@@ -48,6 +47,8 @@ export function teamsMessage(notification: Notification): object {
   };
 }
 
+const CHANNEL: NotificationChannel = { render: teamsMessage };
+
 /** Posts an Adaptive Card to a Teams webhook for every event type that has a notification. */
 export const teams = defineHandler({
   name: "teams",
@@ -58,9 +59,6 @@ export const teams = defineHandler({
   },
   takes: withNotification,
   destination: TEAMS,
-  async run(context) {
-    const body = teamsMessage(notificationOf(context));
-    const { url } = destination(context, TEAMS);
-    await sendJson(context, url, { body });
-  },
+  channel: CHANNEL,
+  run: (context) => postNotification(context, TEAMS, CHANNEL),
 });

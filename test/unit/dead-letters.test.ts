@@ -95,6 +95,15 @@ describe("dead letters", () => {
     const alertCalls = async () => (await receiver.calls("alert:alerts:")).filter((c) => c.path === "/slack");
     const first = await eventually(async () => ((await alertCalls()).length === 1 ? await alertCalls() : undefined), "the first alert");
     expect(JSON.parse(first[0]!.body).text).toMatch(/slack delivery for lead .* is dead after 1 attempts: HTTP 410: &lt;!channel&gt; gone/);
+    // The same alert reaches every chat service the tenant has a destination for, each escaping it its own way.
+    const otherAlerts = async () => (await receiver.calls("alert:alerts:")).filter((c) => c.path === "/discord" || c.path === "/teams");
+    const others = await eventually(async () => ((await otherAlerts()).length === 2 ? await otherAlerts() : undefined), "the Discord and Teams alerts");
+    const discord = JSON.parse(others.find((c) => c.path === "/discord")!.body) as { content: string; allowed_mentions: unknown };
+    expect(discord.allowed_mentions).toEqual({ parse: [] });
+    expect(discord.content).toContain("\\<!channel\\> gone");
+    const teams = JSON.parse(others.find((c) => c.path === "/teams")!.body) as { type: string; attachments: Array<{ content: { body: Array<{ text?: string }> } }> };
+    expect(teams.type).toBe("message");
+    expect(teams.attachments[0]!.content.body[0]!.text).toBe("🚨 Dead letter");
 
     await killSlack("alerts", uniqueId());
     await killSlack("alerts", uniqueId());
