@@ -4,7 +4,7 @@ import { directory, entityActor, type Implementation, type TenantActorRpc, type 
 import { currentAdminDigest } from "../src/auth.ts";
 import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
-import { destinationOf, refusedDestination, type DestinationSource } from "../src/handlers/destinations.ts";
+import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
 import { notificationChannels } from "../src/handlers/registry.ts";
 import { openSnapshot } from "../src/control/runtime.ts";
 import { currentSpace, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
@@ -505,7 +505,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const configuration = await openSnapshot(this.env, tenant, this.control.snapshot());
     const notification = alertNotification(tenant, pending);
     for (const { kind, channel } of notificationChannels()) {
-      const found = destinationOf(this.env, configuration, kind) as { destination: { url: string }; from: DestinationSource } | null;
+      const found = destinationOf(this.env, configuration, kind);
       // A URL the outbound address policy refuses is never called: that channel is skipped, as with none.
       if (!found || refusedDestination(this.env, found)) continue;
       try {

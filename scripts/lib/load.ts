@@ -6,7 +6,6 @@ import { EdgeflowClient, type Transport } from "../../src/client.ts";
 
 /** The typed client (src/client.ts) over keep-alive sockets; `send` answers whatever the status. */
 export interface HttpClient {
-  api: EdgeflowClient;
   send: EdgeflowClient["send"];
   close(): void;
 }
@@ -36,7 +35,7 @@ export function httpClient(baseUrl: string, sockets: number): HttpClient {
       req.end(body);
     });
   const api = new EdgeflowClient({ baseUrl, transport });
-  return { api, send: (...args) => api.send(...args), close: () => agent.destroy() };
+  return { send: (...args) => api.send(...args), close: () => agent.destroy() };
 }
 
 export interface Latencies {

@@ -18,7 +18,7 @@ const SourceConfig = object({
 
 /** TENANTS destinations: per kind of the table (src/handlers/kinds.ts), that kind's schema. */
 const destinationsSchema = () =>
-  object(Object.fromEntries(DESTINATION_KINDS.map((k) => [k.kind, optional(k.schema as Struct<Record<string, string>, unknown>)]))) as unknown as Struct<Record<string, Record<string, string>>, null>;
+  object(Object.fromEntries(DESTINATION_KINDS.map((k) => [k.kind, optional(k.schema)]))) as unknown as Struct<Record<string, Record<string, string>>, null>;
 
 const tenantSchema = () =>
   object({

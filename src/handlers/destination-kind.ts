@@ -34,13 +34,16 @@ export interface DestinationKindDef<K extends string = string, F extends readonl
   summary: string;
   fields: F;
   /** What `PUT /v1/destinations/{kind}` and TENANTS take; unknown fields are refused. */
-  schema: Struct<Record<string, string>, unknown>;
+  schema: Struct<Fields, unknown>;
   /** The destination's value type, for the handlers; never read at run time. */
   readonly value?: Value<F>;
 }
 
-/** The value of a destination of this kind. */
-export type DestinationValue<D extends DestinationKindDef> = NonNullable<D["value"]>;
+/** Every kind's value: a required `url` (defineDestination refuses a kind without one) and text fields. */
+type Fields = { url: string } & Record<string, string>;
+
+/** The value of a destination of this kind; its `url` is there whatever the kind. */
+export type DestinationValue<D extends DestinationKindDef> = NonNullable<D["value"]> & { url: string };
 
 /** Declares a destination kind; its name and fields stay literal types, so handlers get typed values. */
 export function defineDestination<const K extends string, const F extends readonly DestinationField[]>(spec: {
@@ -57,7 +60,7 @@ export function defineDestination<const K extends string, const F extends readon
     const base: Struct<string, null> = field.type === "url" ? HttpUrl : size(nonempty(string()), 1, field.max ?? 1024);
     shape[field.name] = field.required ? (base as Struct<string | undefined, null>) : optional(base);
   }
-  return { ...spec, schema: object(shape) as unknown as Struct<Record<string, string>, unknown> };
+  return { ...spec, schema: object(shape) as unknown as Struct<Fields, unknown> };
 }
 
 const set = (value: unknown): value is string => typeof value === "string" && value !== "";

@@ -7,7 +7,7 @@ import { refusedUrl } from "../net/url-policy.ts";
 import { deploymentDestination, type DestinationKindDef, type DestinationValue } from "./destination-kind.ts";
 
 /** Where a destination came from: set by the tenant over the API, by the operator in TENANTS, or the deployment's variables. */
-export type DestinationSource = "stored" | "static" | "deployment";
+type DestinationSource = "stored" | "static" | "deployment";
 
 /** A destination's fields by name, as stored or listed in TENANTS (validated against its kind's schema). */
 export type DestinationFields = Record<string, string>;

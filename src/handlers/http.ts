@@ -15,8 +15,7 @@ import type { HandlerContext } from "./handler.ts";
 export function destination<D extends DestinationKindDef>(context: HandlerContext, kind: D): DestinationValue<D> {
   const found = destinationOf(context.env, context.configuration, kind);
   if (!found) throw new SkipDelivery(noDestinationReason(context.configuration, kind));
-  // Every kind has a required `url` (defineDestination checks).
-  const refused = refusedDestination(context.env, found as { destination: { url: string }; from: typeof found.from });
+  const refused = refusedDestination(context.env, found);
   if (refused) throw new PermanentError(`refused by the outbound address policy: ${refused}`);
   return found.destination;
 }

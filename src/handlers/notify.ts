@@ -27,7 +27,6 @@ export function clip(text: string, max: number): string {
 /** A notification handler's `run`: renders the delivery's notification for its channel and posts it. */
 export async function postNotification(context: HandlerContext, kind: DestinationKindDef, channel: NotificationChannel): Promise<void> {
   const body = channel.render(notificationOf(context));
-  // Every kind has a required `url` (defineDestination checks).
-  const { url } = destination(context, kind) as { url: string };
+  const { url } = destination(context, kind);
   await sendJson(context, channel.target?.(url) ?? url, { body });
 }

@@ -41,8 +41,8 @@ export async function putDestination(request: AuthedRequest, env: Cloudflare.Env
   const kind = kindOf(request);
   const [error, value] = validate(await readJsonBody(request, env), kind.schema);
   if (error) throw new ApiError(400, "invalid_request", `The ${kind.kind} destination is invalid`, toIssues(error));
-  // Every kind has a required http(s) `url` (defineDestination checks), and only the url is called.
-  checkUrl(env, request, value.url!);
+  // Only the url is called.
+  checkUrl(env, request, value.url);
   requireSecretsKey(env, request);
   if (!(await tenantActor(env, request.tenant).putDestination(request.space, kind.kind, value))) throw staleTenant();
   forgetTenant(request.tenant);

@@ -6,7 +6,6 @@ import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 const ENTITIES = 100;
 const EVENTS_PER_ENTITY = 10;
-const AUTH = { authorization: "Bearer dev_demo_key", "content-type": "application/json" };
 /** Handlers that call the receiver, per type; database, analytics and follow-up stay local. */
 const REMOTE: Record<string, string[]> = Object.fromEntries(["lead.created", "lead.updated"].map((type) => [type, remoteHandlersOf(type)]));
 /** The CRM coalesces: one upsert of the lead's current state, under the newest event's key, delivers a burst. */
