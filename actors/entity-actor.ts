@@ -7,6 +7,7 @@ import { currentSpace } from "../src/control/model.ts";
 import { tenantConfiguration } from "../src/control/runtime.ts";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
 import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome.ts";
+import type { ReplayFilter } from "../src/delivery/replay.ts";
 import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types.ts";
 import { publishLive } from "../src/live.ts";
 import { flushMetrics } from "../src/metrics/record.ts";
@@ -226,6 +227,26 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const replayed = this.store.update(() => this.deliveries.replay(refs, Date.now()), false);
     await this.scheduleNextAlarm();
     return replayed;
+  }
+
+  /**
+   * Replay on request and backfills: re-delivers `handler`'s events from `filter.fromSeq` in seq
+   * order, with their original idempotency keys and `Edgeflow-Replay: true`. Null when the entity
+   * has no event; 0 when nothing of it is the handler's.
+   */
+  async replayHandler(handler: string, filter: ReplayFilter): Promise<number | null> {
+    if (!this.store.model) return null;
+    const replayed = (await this.fanOut.replay(handler, filter, Date.now())) ?? 0;
+    await this.scheduleNextAlarm();
+    return replayed;
+  }
+
+  /** A new endpoint takes this entity's whole log: its cursor starts at the first event. How many it has ahead. */
+  async followHandler(handler: string): Promise<number | null> {
+    if (!this.store.model) return null;
+    const ahead = await this.fanOut.follow(handler);
+    await this.scheduleNextAlarm();
+    return ahead;
   }
 
   /** Offboarding: deletes all of this entity's storage and its alarm. */

@@ -1,6 +1,6 @@
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
+import { directory, entityActor, type EndpointInput, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
 import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
@@ -8,7 +8,7 @@ import { destinationOf, refusedDestination } from "../src/handlers/destinations.
 import { notificationChannels } from "../src/handlers/registry.ts";
 import { openSnapshot } from "../src/control/runtime.ts";
 import { currentSpace, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
-import { tenantSpace } from "../src/names.ts";
+import { endpointHandlerName, tenantSpace } from "../src/names.ts";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters.ts";
 import { VERSION } from "../src/version.ts";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types.ts";
@@ -27,6 +27,9 @@ import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
 import { firingEventId, nextFiring, type Schedule, type ScheduleChange, type ScheduleSpec } from "../src/control/schedules.ts";
 import { parseEnvelope } from "../src/events/envelope.ts";
 import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
+import { BackfillStore, MAX_RUNNING } from "./tenant/backfills.ts";
+import type { Backfill, BackfillSpec } from "../src/control/backfills.ts";
+import { bytesToHex } from "../src/sources/crypto.ts";
 import { INTERNAL } from "../src/live-ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
@@ -34,6 +37,9 @@ const REPLAY_PAGE = 200;
 const REPLAY_CONCURRENCY = 8;
 /** Entities woken per alarm after a tenant-wide resume. */
 const WAKE_PAGE = 50;
+/** Entities a backfill walks per page, and how long one alarm keeps walking before it re-arms. */
+const BACKFILL_PAGE = 100;
+const BACKFILL_BUDGET_MS = 10_000;
 
 /**
  * One Durable Object per tenant: its stored configuration (record, API keys, destinations,
@@ -47,6 +53,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly metricTotals: MetricsStore;
   private readonly watchers: Watchers;
   private readonly schedules: ScheduleStore;
+  private readonly backfills: BackfillStore;
   private readonly db: Db;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
@@ -54,6 +61,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const db = new Db(ctx.storage.sql, TENANT_SQL);
     this.db = db;
     this.schedules = new ScheduleStore(db);
+    this.backfills = new BackfillStore(db);
     this.index = new DeadLetterIndex(db);
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
@@ -131,8 +139,78 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.writable(space) ? this.control.deleteDestination(kind) : null;
   }
 
-  createEndpoint(space: string, input: { url: string; eventTypes: string[] | null; description: string | null }): Promise<(EndpointInfo & { secret: string }) | null> {
-    return this.writable(space) ? this.control.createEndpoint(input, Date.now()) : Promise.resolve(null);
+  async createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | null> {
+    if (!this.writable(space)) return null;
+    const created = await this.control.createEndpoint({ ...input, backfill: input.backfill === true }, Date.now());
+    if (!input.backfill) return created;
+    // Its cursor starts at each entity's first event; the walk makes every listed entity take it now.
+    const started = await this.startBackfill(space, { handler: endpointHandlerName(created.id), mode: "history", eventTypes: null, since: null });
+    return typeof started === "object" && started !== null ? { ...created, backfillId: started.id } : created;
+  }
+
+  // ─── Backfills ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Starts walking every listed entity for one handler (see BackfillMode), from the alarm a page at
+   * a time, resumable after a restart. At most MAX_RUNNING at once per tenant.
+   */
+  async startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null> {
+    if (!this.writable(space)) return null;
+    if (this.backfills.running().length >= MAX_RUNNING) return "limit";
+    const id = `bf_${bytesToHex(crypto.getRandomValues(new Uint8Array(8)))}`;
+    const backfill = this.ctx.storage.transactionSync(() => this.backfills.create(id, spec, this.control.entityCount(), Date.now()));
+    await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    return backfill;
+  }
+
+  getBackfill(id: string): Backfill | null {
+    return this.backfills.get(id);
+  }
+
+  listBackfills(): Backfill[] {
+    return this.backfills.list();
+  }
+
+  /**
+   * Walks the running backfills a page of entities at a time (8 entity calls in flight) until the
+   * alarm's budget is spent; true while any is unfinished. A page that fails anywhere is walked
+   * again later: an entity replayed twice re-delivers under the same idempotency keys.
+   */
+  private async backfillSome(deadline: number): Promise<boolean> {
+    const record = this.control.record();
+    if (record?.status === "erasing") return false;
+    const space = tenantSpace(this.tenant, record);
+    for (const backfill of this.backfills.running()) {
+      for (;;) {
+        const page = this.control.entitiesAfter(this.backfills.cursor(backfill.id), BACKFILL_PAGE);
+        let events = 0;
+        let failed = false;
+        await forEachLimited(page, REPLAY_CONCURRENCY, async (entity) => {
+          try {
+            const actor = entityActor(this.env, space, entity);
+            const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
+            // Awaited before the sum: `events += await …` would read events before the call and lose its siblings' counts.
+            const handed = backfill.mode === "history" ? await actor.followHandler(backfill.handler) : await actor.replayHandler(backfill.handler, filter);
+            events += handed ?? 0;
+          } catch (err) {
+            failed = true;
+            logLine(this.env, "warn", "backfill page failed; will retry", { tenant: this.tenant, backfill: backfill.id, entity, error: String(err) });
+          }
+        });
+        if (failed) {
+          await wakeBy(this.ctx.storage, Date.now() + 5_000, "tenantKvWrites");
+          break;
+        }
+        const last = page.length < BACKFILL_PAGE ? null : page[page.length - 1]!;
+        this.ctx.storage.transactionSync(() => this.backfills.advance(backfill.id, last, page.length, events, Date.now()));
+        if (last === null) {
+          logLine(this.env, "info", "backfill done", { tenant: this.tenant, backfill: backfill.id, handler: backfill.handler });
+          break;
+        }
+        if (Date.now() > deadline) return true;
+      }
+    }
+    return false;
   }
 
   putSource(space: string, name: string, value: StoredSource): Promise<boolean> {
@@ -244,7 +322,9 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       await forEachLimited([...byEntity.values()], REPLAY_CONCURRENCY, async ({ entity, rows }) => {
         try {
-          replayed += await entityActor(this.env, space, entity).replay(rows.map((r) => deliveryRefOf(r.id)).filter((ref) => ref !== null));
+          // Awaited before the sum, for the reason backfillSome gives.
+          const count = await entityActor(this.env, space, entity).replay(rows.map((r) => deliveryRefOf(r.id)).filter((ref) => ref !== null));
+          replayed += count;
           this.forgetReplayed(rows);
         } catch (err) {
           // Left in the index: a later replay tries again.
@@ -449,7 +529,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const more = await this.wakeSome();
     await this.alert();
     await this.fireSchedules();
-    if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    const walking = await this.backfillSome(Date.now() + BACKFILL_BUDGET_MS);
+    if (more || walking) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
   }
 
   /** Wakes a page of entities after a resume (8 at once); true while more remain. */

@@ -5,6 +5,7 @@
 import { Command, Option } from "commander";
 import { registerControlCommands } from "./cli/control.ts";
 import { registerScheduleCommands } from "./cli/schedules.ts";
+import { registerBackfillCommands } from "./cli/backfills.ts";
 import { registerEventCommands } from "./cli/events.ts";
 import { CliError } from "./cli/client.ts";
 import { terminalSafe } from "./cli/output.ts";
@@ -20,6 +21,7 @@ const program = new Command("edgeflow")
 registerEventCommands(program);
 registerControlCommands(program);
 registerScheduleCommands(program);
+registerBackfillCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@
 // pluggable, so a load generator can use keep-alive sockets while a browser uses fetch.
 import type { Answered, ApiKeyInfo, EndpointInfo, StoredSource, TenantView } from "./control/model.ts";
 import type { ScheduleAnswer } from "./control/schedules.ts";
+import type { BackfillAnswer } from "./control/backfills.ts";
 import type { DeadLetterPage } from "./dead-letters.ts";
 import type { EntityExport, EntityRef, EntityView, EventPage, IngestResult } from "./types.ts";
 
@@ -153,7 +154,7 @@ export class EdgeflowClient {
   endpoints(): Promise<{ endpoints: Array<Answered<EndpointInfo>> }> {
     return this.call("GET", "/v1/endpoints");
   }
-  createEndpoint(input: { url: string; eventTypes?: string[] | null; description?: string | null }): Promise<Answered<EndpointInfo> & { secret: string }> {
+  createEndpoint(input: { url: string; eventTypes?: string[] | null; description?: string | null; backfill?: boolean }): Promise<Answered<EndpointInfo> & { secret: string; backfillId?: string }> {
     return this.call("POST", "/v1/endpoints", input);
   }
   rotateEndpointSecret(id: string): Promise<Answered<EndpointInfo> & { secret: string }> {
@@ -176,6 +177,19 @@ export class EdgeflowClient {
   }
   pauseHandler(handler: string, paused: boolean): Promise<{ handler: string; paused: boolean }> {
     return this.call("POST", `/v1/handlers/${seg(handler)}/${paused ? "pause" : "resume"}`);
+  }
+
+  replayEntity(type: string, id: string, input: { handler: string; fromSeq?: number }): Promise<{ replayed: number }> {
+    return this.call("POST", `/v1/entities/${seg(type)}/${seg(id)}/replay`, input);
+  }
+  startBackfill(input: { handler: string; eventTypes?: string[]; since?: string | number }): Promise<BackfillAnswer> {
+    return this.call("POST", "/v1/backfills", input);
+  }
+  backfill(id: string): Promise<BackfillAnswer> {
+    return this.call("GET", `/v1/backfills/${seg(id)}`);
+  }
+  backfills(): Promise<{ backfills: BackfillAnswer[] }> {
+    return this.call("GET", "/v1/backfills");
   }
 
   schedules(): Promise<{ schedules: ScheduleAnswer[] }> {

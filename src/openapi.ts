@@ -136,8 +136,22 @@ const schemas: Record<string, Schema> = {
   Destinations: obj({
     destinations: obj(Object.fromEntries(KIND_NAMES.map((kind) => [kind, ref(destinationSchemaName(kind))])), [...KIND_NAMES]),
   }),
-  Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime }),
-  NewEndpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" } }),
+  Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean" }, createdAt: dateTime }),
+  NewEndpoint: obj(
+    { id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean" }, createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" }, backfillId: str },
+    ["backfillId"],
+  ),
+  Backfill: obj({
+    id: str,
+    handler: str,
+    status: { type: "string", enum: ["running", "done"] },
+    entities: obj({ done: int, total: int }),
+    events: int,
+    eventTypes: nullable({ type: "array", items: str }),
+    since: nullable(dateTime),
+    createdAt: dateTime,
+    finishedAt: nullable(dateTime),
+  }),
   SourceMapping: obj({ type: str, types: { type: "object", additionalProperties: str }, data: str, id: str, occurredAt: str }, ["type", "types", "data", "id", "occurredAt"]),
   Source: obj(
     { scheme: { type: "string", enum: SCHEME_NAMES }, secret: str, header: str, mapping: ref("SourceMapping") },
@@ -168,7 +182,10 @@ const schemas: Record<string, Schema> = {
     },
     ["cron", "everySeconds"],
   ),
-  EndpointInput: obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["eventTypes", "description"]),
+  EndpointInput: obj(
+    { url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean", description: "deliver each entity's whole log to it, in order (a backfill; its id is backfillId), not only events received from now on" } },
+    ["eventTypes", "description", "backfill"],
+  ),
 };
 
 const json = (schema: Schema, description: string) => ({ description, content: { "application/json": { schema } } });
@@ -276,6 +293,24 @@ export function openApiDocument(): Record<string, unknown> {
         { "200": json(obj({ cancelled: int }), "How many ended"), "410": error("Erased (gone)"), ...withBody },
         { parameters: [pathParam("type"), pathParam("id")], requestBody: { required: false, content: { "application/json": { schema: obj({ handler: str, reason: nullable(str) }, ["handler", "reason"]) } } } },
       ),
+    },
+    "/v1/entities/{type}/{id}/replay": {
+      post: op(
+        "Deliver the entity's events from fromSeq (default 1) to one handler again, in seq order, with their original idempotency keys and the header Edgeflow-Replay: true. Events it has not delivered yet are left to its cursor; a pending retry and a dead letter are left as they are (dead letters have POST /v1/dead-letters/replay)",
+        { "202": json(obj({ replayed: int }), "How many deliveries are due again"), "410": error("Erased (gone)"), ...withBody },
+        { parameters: [pathParam("type"), pathParam("id")], requestBody: body(obj({ handler: str, fromSeq: { type: "integer", minimum: 1 } }, ["fromSeq"])) },
+      ),
+    },
+    "/v1/backfills": {
+      post: op(
+        "Replay one handler's events across every entity of the tenant (those of eventTypes, that occurred since since): the tenant's actor walks its entity list a page at a time, 8 entities at once, resumable after a restart; at most 10 run at once",
+        { "202": json(ref("Backfill"), "Started"), "422": error("An unregistered event type"), ...withBody },
+        { requestBody: body(obj({ handler: str, eventTypes: { type: "array", items: str }, since: { oneOf: [dateTime, { type: "integer", minimum: 0 }] } }, ["eventTypes", "since"])) },
+      ),
+      get: op("Running backfills and the last 50 finished, newest first", { "200": json(obj({ backfills: { type: "array", items: ref("Backfill") } }), "Backfills") }),
+    },
+    "/v1/backfills/{id}": {
+      get: op("A backfill's progress", { "200": json(ref("Backfill"), "The backfill") }, { parameters: [pathParam("id")] }),
     },
     "/v1/handlers": {
       get: op("Every handler of the tenant (endpoints as endpoint:{id}) and whether it is paused for every entity", {

@@ -3,6 +3,8 @@ import { addUsage, type UsageKey } from "./usage.ts";
 import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
 import type { Schedule, ScheduleChange, ScheduleSpec } from "./control/schedules.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
+import type { ReplayFilter } from "./delivery/replay.ts";
+import type { Backfill, BackfillSpec } from "./control/backfills.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
 import type { Counts } from "./metrics/counts.ts";
 import type { MetricsSnapshot } from "./metrics/exposition.ts";
@@ -22,6 +24,10 @@ export interface EntityActorRpc {
   claimWork(token: string): Promise<ClaimedWork[] | null>;
   reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void>;
   replay(refs: DeliveryRef[]): Promise<number>;
+  /** Re-delivers a handler's events matching the filter, in seq order (replay, backfill): how many; null if the entity has no event. */
+  replayHandler(handler: string, filter: ReplayFilter): Promise<number | null>;
+  /** A new endpoint that takes the whole log gets its cursor here from the first event: the events it has ahead; null if none. */
+  followHandler(handler: string): Promise<number | null>;
   /** Deletes all of the entity's storage and its alarm (offboarding). */
   erase(): Promise<void>;
   /**
@@ -61,6 +67,7 @@ export interface EndpointInput {
   url: string;
   eventTypes: string[] | null;
   description: string | null;
+  backfill?: boolean;
 }
 
 /**
@@ -85,7 +92,12 @@ export interface TenantActorRpc {
   putDestination(space: string, kind: string, value: object): Promise<boolean>;
   /** Null: refused; else whether there was one to delete. */
   deleteDestination(space: string, kind: string): Promise<boolean | null>;
-  createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string }) | null>;
+  /** A new endpoint; with `backfill`, a history backfill starts with it (its id in `backfillId`). */
+  createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | null>;
+  /** Starts a backfill; `limit` when the tenant runs as many as it may; null when refused (stale view). */
+  startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null>;
+  getBackfill(id: string): Promise<Backfill | null>;
+  listBackfills(): Promise<Backfill[]>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;
   updateEndpoint(space: string, id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;

@@ -117,6 +117,13 @@ export class Deliveries {
     return Number(this.db.all<{ seq: number }>(`SELECT seq FROM events WHERE seq > 0 AND received_at < ? ORDER BY seq DESC LIMIT 1`, at)[0]?.seq ?? 0);
   }
 
+  /** How many events after `through` are of a type `concerns` takes. */
+  countAfter(through: number, concerns: (type: string) => boolean): number {
+    return this.db
+      .all<{ type: string; n: number }>(`SELECT type, COUNT(*) AS n FROM events WHERE seq > ? GROUP BY type`, through)
+      .reduce((sum, row) => sum + (concerns(row.type) ? Number(row.n) : 0), 0);
+  }
+
   /** One stored event by seq. */
   event(seq: number): EventRow | undefined {
     return seq > 0 ? this.db.all<EventRow>(`SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq = ?`, seq)[0] : undefined;
@@ -222,6 +229,43 @@ export class Deliveries {
       const rows = this.db.sql`UPDATE deliveries SET status = 'pending', tries = 0, next_attempt_at = ${now}, dead_reported = NULL, completed_at = NULL
                                WHERE handler = ${target.handler} AND seq = ${target.seq} AND status = 'dead' RETURNING seq`;
       replayed += rows.length;
+    }
+    return replayed;
+  }
+
+  /**
+   * Replay on request: every event from `fromSeq` through the handler's cursor that `take` accepts
+   * gets a pending row due now, with a fresh attempt budget and its original idempotency key. Rows
+   * run lowest seq first, before the cursor moves on, so the handler sees them in order. A delivery
+   * already pending (a retry, a replay) is left as it is, and so is a dead letter: it keeps its
+   * place in the tenant's index, and replaying it is the dead-letter replay's job.
+   */
+  replayRange(handler: string, fromSeq: number, through: number, take: (event: { type: string; occurred_at: number }) => boolean, now: number): number {
+    let replayed = 0;
+    let after = Math.max(0, fromSeq - 1);
+    while (after < through) {
+      const page = this.db.all<{ seq: number; type: string; occurred_at: number }>(
+        `SELECT seq, type, occurred_at FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
+        after,
+        through,
+        SCAN,
+      );
+      if (page.length === 0) break;
+      for (const event of page) {
+        if (!take({ type: event.type, occurred_at: Number(event.occurred_at) })) continue;
+        this.store.ensureExceptionTables();
+        replayed += this.db.all(
+          `INSERT INTO deliveries (handler, seq, last_seq, status, tries, next_attempt_at) VALUES (?, ?, ?, 'pending', 0, ?)
+           ON CONFLICT (handler, seq) DO UPDATE SET status = 'pending', last_seq = excluded.last_seq, tries = 0,
+             next_attempt_at = excluded.next_attempt_at, completed_at = NULL, dead_reported = NULL
+           WHERE deliveries.status IN ('succeeded', 'skipped') RETURNING seq`,
+          handler,
+          Number(event.seq),
+          Number(event.seq),
+          now,
+        ).length;
+      }
+      after = Number(page[page.length - 1]!.seq);
     }
     return replayed;
   }

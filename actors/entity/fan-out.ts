@@ -10,6 +10,7 @@ import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import { executeWork } from "../../src/handlers/execute.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
+import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
 import type { LiveMessage } from "../../src/types.ts";
 import { endInlineCall, startInlineCall } from "../shared/outbound.ts";
 import { HandlerConfiguration } from "./configuration.ts";
@@ -52,6 +53,42 @@ export class FanOut {
     this.work = new WorkSource(store, deliveries, concerns, space);
     this.settler = new Settler(store, deliveries, settings, env, concerns);
     this.leases = new QueueLeases(store, this.work, this.settler, this.configuration, env, space, settings);
+  }
+
+  /**
+   * Re-delivers a handler's settled events from `filter.fromSeq` (replay on request, a backfill),
+   * with the configuration read afresh so a new endpoint's cursor exists here first. Null when the
+   * handler has no cursor in this entity (it never took any of its events).
+   */
+  async replay(handler: string, filter: ReplayFilter, now: number): Promise<number | null> {
+    const progress = await this.cursorOf(handler);
+    if (!progress) return null;
+    const take = (event: { type: string; occurred_at: number }) => this.configuration.concerns(handler, event.type) && replays(filter, event);
+    return this.store.update(() => this.deliveries.replayRange(handler, filter.fromSeq, progress.through, take, now));
+  }
+
+  /**
+   * A new endpoint that takes each entity's whole log (a `history` backfill): gives it its cursor
+   * here, from the first event, and answers how many events it has ahead; null if none concerns it.
+   */
+  async follow(handler: string): Promise<number | null> {
+    const progress = await this.cursorOf(handler);
+    this.store.flush();
+    return progress ? this.deliveries.countAfter(progress.through, (type) => this.configuration.concerns(handler, type)) : null;
+  }
+
+  /**
+   * A handler's cursor in this entity, made first if the configuration has a new member for it
+   * (read afresh only then: a backfill calls every entity, and the cached copy serves the rest).
+   */
+  private async cursorOf(handler: string): Promise<Progress | undefined> {
+    await this.configuration.load();
+    this.configuration.followMembers();
+    if (!this.store.entity.progress[handler]) {
+      await this.configuration.reload();
+      this.configuration.followMembers();
+    }
+    return this.store.entity.progress[handler];
   }
 
   /** Outcomes for the live feed's watchers since the last call (src/live.ts). */

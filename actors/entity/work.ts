@@ -68,6 +68,8 @@ export class WorkSource {
   jobs(work: Work): Promise<DeliveryJob[]> {
     const model = this.store.entity;
     const state = stateValues(model.state);
+    // A pending row behind the cursor is a replay: a retrying head is always ahead of it.
+    const through = model.progress[work.handler]?.through ?? 0;
     return Promise.all(
       work.events.map(async (event) => ({
         tenant: model.tenant,
@@ -86,6 +88,7 @@ export class WorkSource {
         // Keyed by the tenant's space: a tenant created again under an erased one's name is another
         // tenant to its receivers too, and its events never collide with the old one's keys.
         idempotencyKey: await idempotencyKey(this.space(), model.entity, event.id, work.handler),
+        ...(work.tries !== undefined && Number(event.seq) <= through ? { replay: true as const } : {}),
       })),
     );
   }

@@ -22,7 +22,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS api_keys (id TEXT PRIMARY KEY, digest TEXT NOT NULL, label TEXT, prefix TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS destinations (kind TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS endpoints (
-    id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
+    backfill INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS paused_handlers (name TEXT PRIMARY KEY) WITHOUT ROWID`,
@@ -33,11 +34,17 @@ type SealedTable = keyof typeof SEALED_TABLES;
 
 /** The tables SCHEMA creates; a tenant stored before one of them existed gets it on its next write. */
 const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources", "paused_handlers"];
-/** Columns added to a tenant_record table written before 0.5 (its incarnation stays NULL: the plain name). */
-const RECORD_UPGRADE: ReadonlyArray<[string, string]> = [
-  ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
-  ["inherit_destinations", `ALTER TABLE tenant_record ADD COLUMN inherit_destinations INTEGER NOT NULL DEFAULT 0`],
-];
+/**
+ * Columns added since a table was first written, by table: a tenant_record written before 0.5 (its
+ * incarnation stays NULL: the plain name); endpoints written before 0.7 (none asked for history).
+ */
+const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
+  tenant_record: [
+    ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
+    ["inherit_destinations", `ALTER TABLE tenant_record ADD COLUMN inherit_destinations INTEGER NOT NULL DEFAULT 0`],
+  ],
+  endpoints: [["backfill", `ALTER TABLE endpoints ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0`]],
+};
 const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
 interface RecordRow extends Row {
@@ -63,6 +70,7 @@ interface EndpointRow extends Row {
   description: string | null;
   secret: string;
   created_at: number;
+  backfill: number;
 }
 
 const randomHex = (bytes: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -74,13 +82,13 @@ export class ControlStore {
     private readonly env: Cloudflare.Env,
     private readonly tenant: string,
   ) {
-    if (this.has("tenant_record")) this.upgradeRecord();
+    for (const table of Object.keys(UPGRADES)) if (this.has(table)) this.upgrade(table);
   }
 
-  /** A record stored by an earlier release gains the columns this one reads, once. */
-  private upgradeRecord(): void {
-    const columns = new Set(this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info('tenant_record')`).map((r) => r.name));
-    const missing = RECORD_UPGRADE.filter(([column]) => !columns.has(column));
+  /** A table stored by an earlier release gains the columns this one reads, once. */
+  private upgrade(table: string): void {
+    const columns = new Set(this.db.all<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).map((r) => r.name));
+    const missing = UPGRADES[table]!.filter(([column]) => !columns.has(column));
     if (missing.length > 0) this.storage.transactionSync(() => this.db.schema(missing.map(([, statement]) => statement)));
   }
 
@@ -227,14 +235,14 @@ export class ControlStore {
     return row ? endpointInfo(row) : null;
   }
 
-  async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null }, now: number): Promise<EndpointInfo & { secret: string }> {
+  async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null; backfill: boolean }, now: number): Promise<EndpointInfo & { secret: string }> {
     const id = `ep_${randomHex(8)}`;
     const secret = newSigningSecret();
     const sealed = await sealSecret(this.env, sealContext.endpoint(this.space(), id), secret);
     this.ensure();
-    this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at)
-                VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now})`;
-    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, secret };
+    this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at, backfill)
+                VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now}, ${input.backfill ? 1 : 0})`;
+    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, backfill: input.backfill, secret };
   }
 
   updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
@@ -364,5 +372,5 @@ export class ControlStore {
 function endpointInfo(r: EndpointRow): EndpointInfo {
   // Written by this module as a JSON array of strings.
   const eventTypes = r.event_types === null ? null : (JSON.parse(r.event_types) as string[]);
-  return { id: r.id, url: r.url, eventTypes, description: r.description, createdAt: Number(r.created_at) };
+  return { id: r.id, url: r.url, eventTypes, description: r.description, createdAt: Number(r.created_at), backfill: Number(r.backfill) === 1 };
 }

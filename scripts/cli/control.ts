@@ -10,7 +10,7 @@ import { print, table, time } from "./output.ts";
 
 type Tenant = TenantView & { keys?: number; entities?: number };
 type Key = Answered<ApiKeyInfo> & { key?: string };
-type Endpoint = Answered<EndpointInfo> & { secret?: string };
+type Endpoint = Answered<EndpointInfo> & { secret?: string; backfillId?: string };
 
 const seg = encodeURIComponent;
 
@@ -140,11 +140,18 @@ export function registerControlCommands(program: Command): void {
     .description("Register an endpoint; its whsec_ secret is shown once")
     .option("--types <types>", "comma-separated event types (default: all)")
     .option("--description <text>", "what it is")
-    .action(async (url: string, options: { types?: string; description?: string }, command: Command) => {
+    .option("--backfill", "deliver each entity's whole history to it, not only new events (edgeflow backfills show <id> follows it)")
+    .action(async (url: string, options: { types?: string; description?: string; backfill?: boolean }, command: Command) => {
       const { client, output } = contextOf(command);
-      const body = { url, ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}), ...(options.description ? { description: options.description } : {}) };
+      const body = {
+        url,
+        ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}),
+        ...(options.description ? { description: options.description } : {}),
+        ...(options.backfill ? { backfill: true } : {}),
+      };
       const endpoint = await client.call<Endpoint>("POST", "/v1/endpoints", body);
-      print(output, endpoint, () => `created ${endpoint.id} → ${endpoint.url}\nsigning secret (shown once): ${endpoint.secret}`);
+      const history = endpoint.backfillId ? `\nbackfill ${endpoint.backfillId} started: edgeflow backfills show ${endpoint.backfillId} --wait` : "";
+      print(output, endpoint, () => `created ${endpoint.id} → ${endpoint.url}\nsigning secret (shown once): ${endpoint.secret}${history}`);
     });
   endpoints
     .command("rotate <id>")

@@ -29,6 +29,7 @@ export const CreateEndpoint = object({
   url: HttpUrl,
   eventTypes: optional(nullable(EventTypes)),
   description: optional(nullable(size(string(), 0, 500))),
+  backfill: optional(boolean()),
 });
 export const UpdateEndpoint = object({
   url: optional(HttpUrl),
@@ -76,6 +77,8 @@ export interface EndpointInfo {
   eventTypes: string[] | null;
   description: string | null;
   createdAt: number;
+  /** It takes each entity's whole log, not only what arrives after it was created (`"backfill": true`). */
+  backfill: boolean;
 }
 
 /**

@@ -55,7 +55,7 @@ export function endpointHandler(name: string): Handler {
  */
 export const endpoints: HandlerFamily = {
   handler: (name) => (endpointIdOf(name) === null ? undefined : endpointHandler(name)),
-  members: (runtime) => [...runtime.endpoints.values()].map((e) => ({ name: endpointHandlerName(e.id), since: e.createdAt, types: e.eventTypes })),
+  members: (runtime) => [...runtime.endpoints.values()].map((e) => ({ name: endpointHandlerName(e.id), since: e.backfill ? 0 : e.createdAt, types: e.eventTypes })),
   takes(name, type, runtime) {
     const found = runtime.endpoints.get(endpointIdOf(name) ?? "");
     // A deleted endpoint's remaining events are all its to settle, as skipped.

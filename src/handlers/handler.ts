@@ -33,6 +33,8 @@ export interface DeliveryJob {
   state: JsonObject;
   /** `{tenant}/{type}/{id}/{eventId}:{handler}` (src/delivery/keys.ts): the same on every retry and replay. */
   idempotencyKey: string;
+  /** A delivery the handler's cursor had already passed: a replay (of a dead letter, or on request). */
+  replay?: true;
 }
 
 export interface HandlerContext extends DeliveryJob {

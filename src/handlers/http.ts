@@ -49,6 +49,8 @@ export async function sendJson(
       "edgeflow-handler": context.handler,
       // The event's position in its entity's log: a receiver drops a stale update with one comparison.
       "edgeflow-seq": String(context.event.seq),
+      // Sent again on purpose (a replay or a backfill): receivers may treat it as history, not news.
+      ...(context.replay ? { "edgeflow-replay": "true" } : {}),
       ...(signingSecret ? await signStandardWebhooks(signingSecret, context.idempotencyKey, body) : {}),
       ...init.headers,
     },

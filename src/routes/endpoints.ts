@@ -9,7 +9,7 @@ import { eventDefinition, registeredTypes } from "../events/registry.ts";
 import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function view(e: EndpointInfo): Answered<EndpointInfo> {
-  return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, createdAt: iso(e.createdAt) };
+  return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, backfill: e.backfill, createdAt: iso(e.createdAt) };
 }
 
 function checkTypes(types: string[] | null | undefined): void {
@@ -31,10 +31,11 @@ export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env
     url: input.url,
     eventTypes: input.eventTypes ?? null,
     description: input.description ?? null,
+    backfill: input.backfill === true,
   });
   if (!created) throw staleTenant();
   forgetTenant(request.tenant);
-  return Response.json({ ...view(created), secret: created.secret }, { status: 201 });
+  return Response.json({ ...view(created), secret: created.secret, ...(created.backfillId ? { backfillId: created.backfillId } : {}) }, { status: 201 });
 }
 
 /** `GET /v1/endpoints`. */

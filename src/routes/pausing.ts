@@ -27,7 +27,7 @@ async function optionalBody<T, S>(request: AuthedRequest, env: Cloudflare.Env, s
 }
 
 /** A handler of the tenant: a registered one, or one of its endpoints (`endpoint:{id}`). */
-async function requireHandler(request: AuthedRequest, env: Cloudflare.Env, name: string): Promise<string> {
+export async function requireHandler(request: AuthedRequest, env: Cloudflare.Env, name: string): Promise<string> {
   const endpointId = endpointIdOf(name);
   const known = endpointId === null ? HANDLERS.some((h) => h.name === name) : (await tenantConfiguration(env, request.tenant)).endpoints.has(endpointId);
   if (!known) throw new ApiError(404, "not_found", `No handler ${name}`);
