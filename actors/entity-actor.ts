@@ -17,6 +17,7 @@ import { Deliveries } from "./entity/deliveries.ts";
 import { FanOut } from "./entity/fan-out.ts";
 import { appendEvents } from "./entity/log.ts";
 import { EntityStore } from "./entity/store.ts";
+import { Retention } from "./entity/retention.ts";
 import { entityView, eventPage, exportView } from "./entity/views.ts";
 import { ALL_HANDLERS, type EntityHead } from "./entity/head.ts";
 import { eventDefinition } from "../src/events/registry.ts";
@@ -41,6 +42,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly store: EntityStore;
   private readonly deliveries: Deliveries;
   private readonly fanOut: FanOut;
+  private readonly retention: Retention;
   private readonly settings: DeploymentSettings;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
@@ -49,6 +51,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     // Synchronous SQL in the constructor runs before any request is delivered.
     this.store = new EntityStore(ctx.storage, new Db(ctx.storage.sql, ENTITY_SQL));
     this.deliveries = new Deliveries(this.store);
+    this.retention = new Retention(this.store);
     this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, () => this.space, this.settings, (level, msg, err, extra) => this.log(level, msg, err, extra));
     // Storage is the truth and the alarm only points at it: if work is waiting but the alarm was
     // lost (a crash between commit and setAlarm, a code reload), point it again.
@@ -65,8 +68,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * reply until then).
    */
   async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
-    // Erased on request: a late retry must not bring it back.
-    if (this.store.tombstone) return events.map((e) => ({ id: e.id, entity: e.entity, status: "erased", seq: 0 }));
+    // Erased on request: a late retry must not bring it back, unless the tenant allows re-creation.
+    if (this.store.tombstone && !((await tenantConfiguration(this.env, tenant)).settings.erasure.allowRecreate && this.store.revive())) {
+      return events.map((e) => ({ id: e.id, entity: e.entity, status: "erased", seq: 0 }));
+    }
     const now = Date.now();
     const results = appendEvents(this.store, tenant, events, now);
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
@@ -102,6 +107,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       this.fireTimers(Date.now());
       await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
+      this.compact();
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
@@ -126,6 +132,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!model.listed) times.push(now + REPORT_RETRY_MS);
     const flush = this.fanOut.flushDueAt;
     if (flush !== null) times.push(flush);
+    const settings = this.fanOut.tenantSettings();
+    const compactAt = settings ? this.retention.wakeAt(settings, now) : null;
+    if (compactAt !== null) times.push(compactAt);
     for (const [handler, progress] of Object.entries(model.progress)) {
       // Held work needs no alarm: resuming wakes the entity.
       if (this.fanOut.paused(handler)) continue;
@@ -200,6 +209,17 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
+  /** Compacts events past the tenant's retention windows (entity/retention.ts); never throws. */
+  private compact(): void {
+    const settings = this.fanOut.tenantSettings();
+    if (!settings || !this.store.model) return;
+    try {
+      this.retention.compact(settings, Date.now());
+    } catch (err) {
+      this.log("warn", "compaction failed; will retry next turn", err);
+    }
+  }
+
   /** Queue consumer: claims the queued work sent under `token` (see FanOut.claim). */
   claimWork(token: string): Promise<ClaimedWork[] | null> {
     return this.fanOut.claim(token, Date.now());
@@ -208,6 +228,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Queue consumer: the outcomes of claimed work. Stale reports (lease re-issued) are ignored. */
   async reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void> {
     this.fanOut.report(token, outcomes);
+    // A queued handler is often the last to settle: its report is when the events become compactable.
+    this.compact();
     await this.scheduleNextAlarm();
     await this.afterWork(this.store.entity.tenant);
   }

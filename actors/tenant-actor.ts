@@ -1,6 +1,6 @@
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type EndpointInput, type Implementation, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
+import { directory, entityActor, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
 import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
@@ -28,6 +28,7 @@ import { firingEventId, nextFiring, type Schedule, type ScheduleChange, type Sch
 import { parseEnvelope } from "../src/events/envelope.ts";
 import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
 import { BackfillStore, MAX_RUNNING } from "./tenant/backfills.ts";
+import { patched, type TenantSettings } from "../src/control/settings.ts";
 import type { Backfill, BackfillSpec } from "../src/control/backfills.ts";
 import { bytesToHex } from "../src/sources/crypto.ts";
 import { INTERNAL } from "../src/live-ticket.ts";
@@ -146,6 +147,20 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     // Its cursor starts at each entity's first event; the walk makes every listed entity take it now.
     const started = await this.startBackfill(space, { handler: endpointHandlerName(created.id), mode: "history", eventTypes: null, since: null });
     return typeof started === "object" && started !== null ? { ...created, backfillId: started.id } : created;
+  }
+
+  // ─── Settings ─────────────────────────────────────────────────────────────────────────────────
+
+  settings(): TenantSettings {
+    return this.control.settings();
+  }
+
+  /** Applies a PATCH to the settings; null when refused (a stale view of the tenant). */
+  updateSettings(space: string, patch: SettingsPatch): TenantSettings | null {
+    if (!this.writable(space)) return null;
+    const next = patched(this.control.settings(), patch);
+    this.ctx.storage.transactionSync(() => this.control.putSettings(next));
+    return next;
   }
 
   // ─── Backfills ────────────────────────────────────────────────────────────────────────────────

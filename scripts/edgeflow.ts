@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import { registerControlCommands } from "./cli/control.ts";
 import { registerScheduleCommands } from "./cli/schedules.ts";
 import { registerBackfillCommands } from "./cli/backfills.ts";
+import { registerSettingsCommands } from "./cli/settings.ts";
 import { registerEventCommands } from "./cli/events.ts";
 import { CliError } from "./cli/client.ts";
 import { terminalSafe } from "./cli/output.ts";
@@ -22,6 +23,7 @@ registerEventCommands(program);
 registerControlCommands(program);
 registerScheduleCommands(program);
 registerBackfillCommands(program);
+registerSettingsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

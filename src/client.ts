@@ -5,6 +5,7 @@
 import type { Answered, ApiKeyInfo, EndpointInfo, StoredSource, TenantView } from "./control/model.ts";
 import type { ScheduleAnswer } from "./control/schedules.ts";
 import type { BackfillAnswer } from "./control/backfills.ts";
+import type { SettingsPatch, TenantSettings } from "./control/settings.ts";
 import type { DeadLetterPage } from "./dead-letters.ts";
 import type { EntityExport, EntityRef, EntityView, EventPage, IngestResult } from "./types.ts";
 
@@ -190,6 +191,13 @@ export class EdgeflowClient {
   }
   backfills(): Promise<{ backfills: BackfillAnswer[] }> {
     return this.call("GET", "/v1/backfills");
+  }
+
+  settings(): Promise<TenantSettings> {
+    return this.call("GET", "/v1/settings");
+  }
+  updateSettings(patch: SettingsPatch): Promise<TenantSettings> {
+    return this.call("PATCH", "/v1/settings", patch);
   }
 
   schedules(): Promise<{ schedules: ScheduleAnswer[] }> {

@@ -53,6 +53,8 @@ const schemas: Record<string, Schema> = {
     oneOf: [
       obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["accepted", "duplicate"] }, seq: { type: "integer", minimum: 1 } }),
       obj({ id: str, entity: ref("EntityRef"), status: { type: "string", enum: ["scheduled", "duplicate"] }, deliverAt: dateTime }),
+      // The repeat of an event compacted away by retention (GET/PATCH /v1/settings): its seq is no longer kept.
+      obj({ id: str, entity: ref("EntityRef"), status: { const: "duplicate" } }),
     ],
   },
   BatchResults: obj({ results: { type: "array", items: { oneOf: [ref("IngestResult"), ref("Error")] } } }),
@@ -70,7 +72,7 @@ const schemas: Record<string, Schema> = {
     version: int,
     createdAt: dateTime,
     updatedAt: dateTime,
-    events: obj({ count: int, lastSeq: int }),
+    events: obj({ count: int, lastSeq: int, compacted: int }),
     deliveries: obj({ pending: int, succeeded: int, skipped: int, dead: int }),
   }),
   Event: obj(
@@ -94,6 +96,7 @@ const schemas: Record<string, Schema> = {
     createdAt: dateTime,
     updatedAt: dateTime,
     events: { type: "array", items: ref("Event") },
+    compacted: int,
     deadLetters: { type: "array", items: obj({ id: str, eventId: str, handler: str, attempts: int, lastError: nullable(str), deadAt: dateTime }) },
     scheduled: { type: "array", items: obj({ id: str, type: str, deliverAt: dateTime }) },
     exportedAt: dateTime,
@@ -140,6 +143,17 @@ const schemas: Record<string, Schema> = {
   NewEndpoint: obj(
     { id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean" }, createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" }, backfillId: str },
     ["backfillId"],
+  ),
+  Settings: obj({
+    retention: obj({ days: nullable({ type: "integer", minimum: 1 }), eventsPerEntity: nullable({ type: "integer", minimum: 1 }) }),
+    erasure: obj({ allowRecreate: { type: "boolean" } }),
+  }),
+  SettingsChange: obj(
+    {
+      retention: obj({ days: nullable({ type: "integer", minimum: 1, maximum: 36500 }), eventsPerEntity: nullable({ type: "integer", minimum: 1, maximum: 10000000 }) }, ["days", "eventsPerEntity"]),
+      erasure: obj({ allowRecreate: { type: "boolean" } }, ["allowRecreate"]),
+    },
+    ["retention", "erasure"],
   ),
   Backfill: obj({
     id: str,
@@ -308,6 +322,14 @@ export function openApiDocument(): Record<string, unknown> {
         { requestBody: body(obj({ handler: str, eventTypes: { type: "array", items: str }, since: { oneOf: [dateTime, { type: "integer", minimum: 0 }] } }, ["eventTypes", "since"])) },
       ),
       get: op("Running backfills and the last 50 finished, newest first", { "200": json(obj({ backfills: { type: "array", items: ref("Backfill") } }), "Backfills") }),
+    },
+    "/v1/settings": {
+      get: op("The tenant's settings: retention windows (null: no limit) and whether an erased entity may be created again", { "200": json(ref("Settings"), "Settings") }),
+      patch: op(
+        "Change settings; fields left out keep their value, null clears a limit. Events past either retention window that every handler has settled (no pending retry or replay, no dead letter) are compacted away: state stays, and their ids stay known, so a repeat is answered duplicate (with seq 0, and without the content check, as the content is gone). With erasure.allowRecreate, an event for an entity erased on request starts it afresh instead of 410 entity_erased",
+        { "200": json(ref("Settings"), "The settings now"), ...withBody },
+        { requestBody: body(ref("SettingsChange")) },
+      ),
     },
     "/v1/backfills/{id}": {
       get: op("A backfill's progress", { "200": json(ref("Backfill"), "The backfill") }, { parameters: [pathParam("id")] }),

@@ -5,6 +5,8 @@ import type { Schedule, ScheduleChange, ScheduleSpec } from "./control/schedules
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import type { ReplayFilter } from "./delivery/replay.ts";
 import type { Backfill, BackfillSpec } from "./control/backfills.ts";
+import type { SettingsPatch, TenantSettings } from "./control/settings.ts";
+export type { SettingsPatch } from "./control/settings.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
 import type { Counts } from "./metrics/counts.ts";
 import type { MetricsSnapshot } from "./metrics/exposition.ts";
@@ -97,6 +99,9 @@ export interface TenantActorRpc {
   /** Starts a backfill; `limit` when the tenant runs as many as it may; null when refused (stale view). */
   startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null>;
   getBackfill(id: string): Promise<Backfill | null>;
+  settings(): Promise<TenantSettings>;
+  /** Null when refused (a stale view of the tenant). */
+  updateSettings(space: string, patch: SettingsPatch): Promise<TenantSettings | null>;
   listBackfills(): Promise<Backfill[]>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;

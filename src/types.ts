@@ -83,7 +83,8 @@ export interface EntityView {
   version: number;
   createdAt: string;
   updatedAt: string;
-  events: { count: number; lastSeq: number };
+  /** Events stored now, the last seq given, and how many retention compacted away (`/v1/settings`). */
+  events: { count: number; lastSeq: number; compacted: number };
   deliveries: { pending: number; succeeded: number; skipped: number; dead: number };
 }
 
@@ -133,6 +134,8 @@ export interface EntityExport {
   updatedAt: string;
   /** The whole log in seq order, each event with its deliveries. */
   events: EventView[];
+  /** Events compacted away by retention before this export: their content is gone, their ids still dedupe. */
+  compacted: number;
   deadLetters: Array<{ id: string; eventId: string; handler: string; attempts: number; lastError: string | null; deadAt: string }>;
   /** Events the entity will append itself later (the lead's follow-up). */
   scheduled: Array<{ id: string; type: string; deliverAt: string }>;

@@ -11,6 +11,7 @@ import { executeWork } from "../../src/handlers/execute.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
+import type { TenantSettings } from "../../src/control/settings.ts";
 import type { LiveMessage } from "../../src/types.ts";
 import { endInlineCall, startInlineCall } from "../shared/outbound.ts";
 import { HandlerConfiguration } from "./configuration.ts";
@@ -89,6 +90,11 @@ export class FanOut {
       this.configuration.followMembers();
     }
     return this.store.entity.progress[handler];
+  }
+
+  /** The tenant's settings as of the last turn (retention); null before the first. */
+  tenantSettings(): TenantSettings | null {
+    return this.configuration.current?.settings ?? null;
   }
 
   /** Outcomes for the live feed's watchers since the last call (src/live.ts). */

@@ -74,6 +74,8 @@ export interface EntityHead {
   listed?: boolean;
   /** Handlers whose deliveries this entity holds (`*`: all): POST /v1/entities/{type}/{id}/pause. */
   paused?: string[];
+  /** Events compacted away by retention (retention.ts): how many, and the highest seq among them. */
+  compacted?: { events: number; through: number };
 }
 
 /** In `EntityHead.paused`: every handler. */
@@ -118,11 +120,12 @@ export function readModel(db: Db): EntityHead | null {
     timers: head.timers,
     ...(head.listed ? { listed: true } : {}),
     ...(head.paused?.length ? { paused: head.paused } : {}),
+    ...(head.compacted ? { compacted: head.compacted } : {}),
   };
 }
 
 function headData(m: EntityHead): string {
-  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}) };
+  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}), ...(m.compacted ? { compacted: m.compacted } : {}) };
   return JSON.stringify(head);
 }
 

@@ -3,6 +3,7 @@ import { eventDefinition } from "../../src/events/registry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import type { IncomingEvent, IngestResult } from "../../src/types.ts";
 import { mergeState, type EntityHead } from "./head.ts";
+import { Retention } from "./retention.ts";
 import type { EntityStore } from "./store.ts";
 
 /**
@@ -31,6 +32,8 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
     const conflict = scheduled.fingerprint !== undefined && event.fingerprint !== undefined && scheduled.fingerprint !== event.fingerprint;
     return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: 0, deliverAt: scheduled.at };
   }
+  // An id compacted away by retention is still known: a repeat is a duplicate, its seq no longer kept.
+  if (!known && model.compacted && new Retention(store).forgot(event.id)) return { id: event.id, entity: event.entity, status: "duplicate", seq: 0 };
   if (known) {
     // Events stored before fingerprints existed (NULL) cannot be told apart: a repeat is a duplicate.
     const conflict = known.fingerprint !== null && event.fingerprint !== undefined && known.fingerprint !== event.fingerprint;

@@ -149,6 +149,18 @@ export class EntityStore {
     this.tomb = { erasedAt: this.tomb.erasedAt, cleanup: null };
   }
 
+  /**
+   * An entity erased on request taken back into use, because its tenant allows re-creation: the
+   * tombstone goes (once the cleanup elsewhere is done) and the next event starts a new log.
+   */
+  revive(): boolean {
+    if (!this.tomb || this.tomb.cleanup) return false;
+    this.storage.transactionSync(() => this.db.sql`DELETE FROM tombstone`);
+    this.tomb = null;
+    this.erased = false;
+    return true;
+  }
+
   /** Milliseconds since the entity's head was last written (or loaded). */
   sinceWrite(): number {
     return Date.now() - this.writtenAt;

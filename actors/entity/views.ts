@@ -111,7 +111,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries, tenantPau
       counts[status === "in_flight" || status === "paused" ? "pending" : status]++;
     }
   }
-  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq }, deliveries: counts };
+  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq, compacted: model.compacted?.events ?? 0 }, deliveries: counts };
 }
 
 /** A page of the event log in seq order, each event with its deliveries. */
@@ -172,6 +172,7 @@ export function exportView(store: EntityStore, deliveries: Deliveries, tenantPau
   return {
     ...entityHead(model),
     events,
+    compacted: model.compacted?.events ?? 0,
     deadLetters: deliveries.deadRows().map((r) => ({
       id: deadLetterId(model.entity, Number(r.seq), r.handler),
       eventId: r.event_id,

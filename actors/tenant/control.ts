@@ -9,6 +9,7 @@ import { tenantSpace } from "../../src/names.ts";
 import { sealSecret } from "../../src/control/secrets.ts";
 import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys.ts";
 import { bytesToHex } from "../../src/sources/crypto.ts";
+import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import type { EntityRef } from "../../src/types.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
@@ -45,6 +46,7 @@ const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
   ],
   endpoints: [["backfill", `ALTER TABLE endpoints ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0`]],
 };
+const SETTINGS = `CREATE TABLE IF NOT EXISTS settings (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), doc TEXT NOT NULL)`;
 const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
 interface RecordRow extends Row {
@@ -353,6 +355,20 @@ export class ControlStore {
     });
   }
 
+  // ─── Settings ─────────────────────────────────────────────────────────────────────────────────
+
+  settings(): TenantSettings {
+    if (!this.has("settings")) return settingsOf(null);
+    const row = this.db.all<{ doc: string }>(`SELECT doc FROM settings`)[0];
+    // Written by putSettings from a TenantSettings.
+    return settingsOf(row ? (JSON.parse(row.doc) as Partial<TenantSettings>) : null);
+  }
+
+  putSettings(settings: TenantSettings): void {
+    this.db.tables.make("settings", [SETTINGS]);
+    this.db.sql`INSERT INTO settings (singleton, doc) VALUES (1, ${JSON.stringify(settings)}) ON CONFLICT (singleton) DO UPDATE SET doc = excluded.doc`;
+  }
+
   // ─── Lookups ──────────────────────────────────────────────────────────────────────────────────
 
   snapshot(): TenantSnapshot {
@@ -364,6 +380,7 @@ export class ControlStore {
       endpoints: this.sealedEndpoints(),
       sources: this.sealedSources(),
       pausedHandlers: this.pausedHandlers(),
+      settings: this.settings(),
       watching: false,
     };
   }

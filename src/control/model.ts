@@ -1,5 +1,6 @@
 // The control plane's shapes: what a tenant stores (keys, destinations, endpoints), how requests
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
+import type { TenantSettings } from "./settings.ts";
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
 import { tenantSpace } from "../names.ts";
 import { HttpUrl } from "../schemas/common.ts";
@@ -96,6 +97,8 @@ export interface TenantSnapshot {
   sources: Record<string, string>;
   /** Handlers paused for every entity of the tenant. */
   pausedHandlers: string[];
+  /** Retention and erasure settings (`/v1/settings`). */
+  settings: TenantSettings;
   /** Whether a dashboard or `edgeflow tail` is watching the tenant's live feed. */
   watching: boolean;
 }

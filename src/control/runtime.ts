@@ -2,6 +2,7 @@
 // own actor, opened (secrets decrypted), and cached in the isolate for CONFIG_TTL_MS. Requests are
 // never funnelled through one shared object, and a change (a revoked key, a new destination) is
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
+import { settingsOf, type TenantSettings } from "./settings.ts";
 import { tenantActor } from "../stubs.ts";
 import { ConfigError } from "../config.ts";
 import { staticTenant } from "./tenants-config.ts";
@@ -36,6 +37,8 @@ export interface TenantConfiguration {
   sources: Map<string, StoredSource>;
   /** Handlers the tenant pauses for every entity (POST /v1/handlers/{handler}/pause). */
   pausedHandlers: Set<string>;
+  /** Retention and erasure settings (`/v1/settings`). */
+  settings: TenantSettings;
   /** Someone watches the live feed (src/live.ts). */
   watching: boolean;
 }
@@ -100,7 +103,10 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       destinations,
       fixedDestinations: fixed?.destinations ?? {},
       signingSecret: fixed?.signingSecret,
-      endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers), watching: snapshot.watching };
+      endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers),
+      // A snapshot from a router or actor of the release before has none.
+      settings: settingsOf(snapshot.settings ?? null),
+      watching: snapshot.watching };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

@@ -76,7 +76,9 @@ export async function storeEvent(env: Cloudflare.Env, scope: TenantScope, event:
 /** A stored or scheduled event as the API answers it: `seq` once in the log, `deliverAt` while scheduled. */
 function resultView(result: IngestResult): Record<string, unknown> {
   const { id, entity, status } = result;
-  return result.deliverAt === undefined ? { id, entity, status, seq: result.seq } : { id, entity, status, deliverAt: new Date(result.deliverAt).toISOString() };
+  if (result.deliverAt !== undefined) return { id, entity, status, deliverAt: new Date(result.deliverAt).toISOString() };
+  // A repeat of an event retention compacted away: its position is no longer kept.
+  return result.seq > 0 ? { id, entity, status, seq: result.seq } : { id, entity, status };
 }
 
 function entityErased(entity: IngestResult["entity"]): ApiError {

@@ -1,0 +1,164 @@
+// Retention: the events past the tenant's windows (`/v1/settings`) that every handler has settled
+// are compacted away; the state they merged into stays. Their ids go into a digest (a 64-bit hash
+// each, sorted, in 64 buckets of one row), so a late repeat is still answered `duplicate`. The
+// content check needs the content, so a repeat of a compacted id with other content is also a
+// `duplicate` (not `409`), and its seq is no longer known (answered as 0).
+import type { TenantSettings } from "../../src/control/settings.ts";
+import type { Db } from "../shared/sql.ts";
+import type { EntityStore } from "./store.ts";
+
+// 64 buckets, by a hash's top 6 bits: a compaction rewrites at most 64 rows, and a bucket holds
+// 2 MB (SQLite's largest value here) of hashes at some 16 million ids per entity.
+const DIGEST = `CREATE TABLE IF NOT EXISTS forgotten (bucket INTEGER PRIMARY KEY, hashes BLOB NOT NULL) WITHOUT ROWID`;
+/**
+ * Compaction waits until this many events are past a window, so a steady stream does not rewrite
+ * the digest for one event each turn; an event past the time window by WAKE_GRACE_MS goes anyway.
+ */
+const MIN_BATCH = 16;
+/** Events compacted per turn at most: the rest go next turn. */
+const MAX_BATCH = 1_000;
+const DAY_MS = 86_400_000;
+/** How long after an event leaves the time window an idle entity wakes to compact it (and whatever left with it). */
+const WAKE_GRACE_MS = 3_600_000;
+
+/**
+ * A 64-bit hash of an id: two 32-bit multiply-xorshift lanes that mix into each other at the end.
+ * Not cryptographic; ids come from the tenant itself, and a collision can only make one of its own
+ * later ids, within one entity, look like a repeat (odds about n / 2^64).
+ */
+export function idHash(id: string): bigint {
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x85ebca77);
+    b = Math.imul(b ^ c, 0xc2b2ae3d);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x7feb352d) ^ Math.imul(b ^ (b >>> 15), 0x846ca68b);
+  b = Math.imul(b ^ (b >>> 16), 0x7feb352d) ^ Math.imul(a ^ (a >>> 15), 0x846ca68b);
+  return (BigInt(a >>> 0) << 32n) | BigInt(b >>> 0);
+}
+
+const bucketOf = (hash: bigint): number => Number(hash >> 58n);
+
+function decode(blob: ArrayBuffer | Uint8Array): BigUint64Array {
+  const bytes = blob instanceof Uint8Array ? blob : new Uint8Array(blob);
+  // Copied: a view straight onto SQLite's buffer need not be 8-byte aligned.
+  return new BigUint64Array(bytes.slice().buffer, 0, bytes.byteLength / 8);
+}
+
+function contains(sorted: BigUint64Array, hash: bigint): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v === hash) return true;
+    if (v < hash) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+export class Retention {
+  private readonly db: Db;
+
+  constructor(private readonly store: EntityStore) {
+    this.db = store.db;
+  }
+
+  /** Whether `id` was the id of an event compacted away. */
+  forgot(id: string): boolean {
+    if (!this.store.model?.compacted) return false;
+    const hash = idHash(id);
+    const row = this.db.all<{ hashes: ArrayBuffer }>(`SELECT hashes FROM forgotten WHERE bucket = ?`, bucketOf(hash))[0];
+    return row !== undefined && contains(decode(row.hashes), hash);
+  }
+
+  /**
+   * Compacts what is past a window and settled for every handler (behind every cursor, with no
+   * pending retry or replay and no dead letter, which may yet be replayed). How many events went.
+   */
+  compact(settings: TenantSettings, now: number): number {
+    const { days, eventsPerEntity } = settings.retention;
+    if (days === null && eventsPerEntity === null) return 0;
+    const model = this.store.entity;
+    const settled = this.settledThrough();
+    const countBound = eventsPerEntity === null ? 0 : model.lastSeq - eventsPerEntity;
+    const cutoff = days === null ? 0 : now - days * DAY_MS;
+    const held = this.held(settled);
+    const rows = this.db
+      .all<{ seq: number; id: string; received_at: number }>(
+        `SELECT seq, id, received_at FROM events WHERE seq > 0 AND seq <= ? AND (seq <= ? OR received_at < ?) ORDER BY seq LIMIT ?`,
+        settled,
+        countBound,
+        cutoff,
+        MAX_BATCH + held.size,
+      )
+      .filter((r) => !held.has(Number(r.seq)))
+      .slice(0, MAX_BATCH);
+    if (rows.length === 0) return 0;
+    const overdue = days !== null && Number(rows[0]!.received_at) < cutoff - WAKE_GRACE_MS;
+    if (rows.length < MIN_BATCH && !overdue) return 0;
+    this.store.update(() => {
+      this.remember(rows.map((r) => idHash(r.id)));
+      const last = Number(rows[rows.length - 1]!.seq);
+      for (const r of rows) this.db.sql`DELETE FROM events WHERE seq = ${Number(r.seq)}`;
+      if (this.store.hasExceptions) {
+        // Settled rows of what went (held ones were never taken); failures of those events too.
+        const first = Number(rows[0]!.seq);
+        this.db.sql`DELETE FROM deliveries WHERE seq >= ${first} AND last_seq <= ${last} AND status IN ('succeeded', 'skipped')
+                    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq BETWEEN deliveries.seq AND deliveries.last_seq AND e.seq > 0)`;
+        this.db.sql`DELETE FROM failures WHERE seq >= ${first} AND seq <= ${last} AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = failures.seq)`;
+      }
+      model.compacted = { events: (model.compacted?.events ?? 0) + rows.length, through: Math.max(model.compacted?.through ?? 0, last) };
+    });
+    return rows.length;
+  }
+
+  /**
+   * When an idle entity should wake to compact by the time window: an hour after its oldest
+   * compactable event leaves it. Null when nothing would be compactable by time.
+   */
+  wakeAt(settings: TenantSettings, now: number): number | null {
+    const { days } = settings.retention;
+    if (days === null || !this.store.model) return null;
+    const settled = this.settledThrough();
+    const held = this.held(settled);
+    const oldest = this.db
+      .all<{ seq: number; received_at: number }>(`SELECT seq, received_at FROM events WHERE seq > 0 AND seq <= ? ORDER BY seq LIMIT ?`, settled, held.size + 1)
+      .find((r) => !held.has(Number(r.seq)));
+    if (!oldest) return null;
+    // Never sooner than a minute: a turn that could not compact (a write failed) does not spin.
+    return Math.max(Number(oldest.received_at) + days * DAY_MS + WAKE_GRACE_MS, now + 60_000);
+  }
+
+  /** Every handler has settled the log through here (a paused handler holds it too). */
+  private settledThrough(): number {
+    const model = this.store.entity;
+    return Math.min(model.lastSeq, ...Object.values(model.progress).map((p) => (p.lease ? Math.min(p.through, p.lease.seqs[0]! - 1) : p.through)));
+  }
+
+  /** Seqs through `through` with a pending or dead delivery: kept, whatever their age. */
+  private held(through: number): Set<number> {
+    if (!this.store.hasExceptions) return new Set();
+    return new Set(this.db.all<{ seq: number }>(`SELECT seq FROM deliveries WHERE seq <= ? AND status IN ('pending', 'dead')`, through).map((r) => Number(r.seq)));
+  }
+
+  /** Adds hashes to the digest: each bucket touched is rewritten once, kept sorted. */
+  private remember(hashes: readonly bigint[]): void {
+    this.db.tables.make("forgotten", [DIGEST]);
+    const byBucket = new Map<number, bigint[]>();
+    for (const h of hashes) {
+      const list = byBucket.get(bucketOf(h)) ?? [];
+      list.push(h);
+      byBucket.set(bucketOf(h), list);
+    }
+    for (const [bucket, added] of byBucket) {
+      const row = this.db.all<{ hashes: ArrayBuffer }>(`SELECT hashes FROM forgotten WHERE bucket = ?`, bucket)[0];
+      const merged = new BigUint64Array([...(row ? decode(row.hashes) : []), ...added]).sort();
+      this.db.sql`INSERT INTO forgotten (bucket, hashes) VALUES (${bucket}, ${merged.buffer})
+                  ON CONFLICT (bucket) DO UPDATE SET hashes = excluded.hashes`;
+    }
+  }
+}
