@@ -46,6 +46,13 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
     link.click();
     return `Exported ${type}/${id}.`;
   });
+  const [redeliver, setRedeliver] = useState({ handler: "", fromSeq: "1" });
+  const replay = act(async () => {
+    const handler = redeliver.handler.trim();
+    if (!handler) return "Name the handler to deliver to again.";
+    const { replayed } = await api<{ replayed: number }>(session, "POST", `${path}/replay`, { handler, fromSeq: Number(redeliver.fromSeq) || 1 });
+    return `${replayed} event(s) go to ${handler} again, in order, marked Edgeflow-Replay.`;
+  });
   const erase = act(async () => {
     if (!window.confirm(`Erase ${type}/${id} for good? Its events, deliveries, D1 rows and dead letters go, and it takes no event again.`)) return "Not erased.";
     await api(session, "DELETE", path);
@@ -89,6 +96,15 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
           <button type="button" onClick=${exportJson}>Export JSON</button>
           <button type="button" class="danger" onClick=${erase}>Erase</button>
         </div>
+        <form class="inline" aria-label="Deliver again" onSubmit=${(e: Event) => (e.preventDefault(), replay())}>
+          <label for="rhandler">Deliver again to</label>
+          <input id="rhandler" placeholder="slack, endpoint:ep_…" list="handler-names" value=${redeliver.handler} onInput=${(e: Event) => setRedeliver({ ...redeliver, handler: (e.target as HTMLInputElement).value })} />
+          <datalist id="handler-names">${[...new Set(events.flatMap((ev) => ev.deliveries.map((d) => d.handler)))].map((h) => html`<option value=${h}></option>`)}</datalist>
+          <label for="rfrom">from #</label>
+          <input id="rfrom" type="number" min="1" value=${redeliver.fromSeq} onInput=${(e: Event) => setRedeliver({ ...redeliver, fromSeq: (e.target as HTMLInputElement).value })} />
+          <button type="submit">Redeliver</button>
+        </form>
+        ${entity.events.compacted > 0 && html`<p class="muted">${entity.events.compacted} older event(s) compacted away by retention.</p>`}
         <h3>State</h3>
         <pre>${JSON.stringify(entity.state, null, 2)}</pre>
       </div>

@@ -4,6 +4,8 @@ import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, clientOf, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api.ts";
 import type { ScheduleAnswer } from "../../src/control/schedules.ts";
+import type { BackfillAnswer } from "../../src/control/backfills.ts";
+import type { TenantSettings } from "../../src/control/settings.ts";
 import type { StoredSource } from "../../src/control/model.ts";
 import type { KindForm } from "../../scripts/lib/registry.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
@@ -32,6 +34,10 @@ export function SettingsPage({ session }: { session: Session }) {
       <${Keys} session=${session} run=${run} />
     </div>
     <${Schedules} session=${session} run=${run} />
+    <div class="two">
+      <${Backfills} session=${session} run=${run} />
+      <${Retention} session=${session} run=${run} />
+    </div>
   </section>`;
 }
 
@@ -82,15 +88,21 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
 
 function Endpoints({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Endpoint[]>([]);
-  const [form, setForm] = useState({ url: "", types: "", description: "" });
+  const [form, setForm] = useState({ url: "", types: "", description: "", backfill: false });
   const load = () => api<{ endpoints: Endpoint[] }>(session, "GET", "/v1/endpoints").then((d) => setList(d.endpoints));
   useEffect(() => void load(), [session]);
   const create = run(async () => {
-    const body = { url: form.url, ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}), ...(form.description ? { description: form.description } : {}) };
-    const created = await api<{ id: string; secret: string }>(session, "POST", "/v1/endpoints", body);
-    setForm({ url: "", types: "", description: "" });
+    const body = {
+      url: form.url,
+      ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}),
+      ...(form.description ? { description: form.description } : {}),
+      ...(form.backfill ? { backfill: true } : {}),
+    };
+    const created = await api<{ id: string; secret: string; backfillId?: string }>(session, "POST", "/v1/endpoints", body);
+    setForm({ url: "", types: "", description: "", backfill: false });
     await load();
-    return `Created ${created.id}. Its signing secret, shown once: ${created.secret}`;
+    const history = created.backfillId ? ` Its history is on its way: backfill ${created.backfillId} (Backfills, below).` : "";
+    return `Created ${created.id}. Its signing secret, shown once: ${created.secret}.${history}`;
   });
   return html`<div class="card">
     <h2>Webhook endpoints</h2>
@@ -111,6 +123,7 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
       <label for="eurl">URL</label><input id="eurl" type="url" required value=${form.url} onInput=${(e: Event) => setForm({ ...form, url: value(e) })} />
       <label for="etypes">Event types (comma-separated; empty for all)</label><input id="etypes" value=${form.types} onInput=${(e: Event) => setForm({ ...form, types: value(e) })} />
       <label for="edesc">Description</label><input id="edesc" value=${form.description} onInput=${(e: Event) => setForm({ ...form, description: value(e) })} />
+      <label class="check"><input id="ebackfill" type="checkbox" checked=${form.backfill} onChange=${(e: Event) => setForm({ ...form, backfill: (e.target as HTMLInputElement).checked })} /> Deliver each entity's history too, not only new events</label>
       <button type="submit">Add endpoint</button>
     </form>
   </div>`;
@@ -229,6 +242,90 @@ function Schedules({ session, run }: { session: Session; run: Run }) {
       <label for="stype">Event type</label><input id="stype" required value=${form.type} onInput=${(e: Event) => setForm({ ...form, type: value(e) })} />
       <label for="sdata">Event data (JSON, naming its entity)</label><input id="sdata" required value=${form.data} onInput=${(e: Event) => setForm({ ...form, data: value(e) })} />
       <button type="submit">Create schedule</button>
+    </form>
+  </div>`;
+}
+
+/** How often the Backfills card reads progress while one runs. */
+const BACKFILL_POLL_MS = 1_000;
+
+/**
+ * Backfills: a handler's history delivered again across every entity, each with its progress
+ * (entities walked of those listed, events handed over), read every second while one runs.
+ */
+function Backfills({ session, run }: { session: Session; run: Run }) {
+  const client = clientOf(session);
+  const [list, setList] = useState<BackfillAnswer[]>([]);
+  const [handlers, setHandlers] = useState<string[]>([]);
+  const [form, setForm] = useState({ handler: "", types: "", since: "" });
+  const load = () => client.backfills().then((d) => setList(d.backfills));
+  useEffect(() => {
+    void load();
+    void client.handlers().then((d) => setHandlers(d.handlers.map((h) => h.name)));
+  }, [session]);
+  const running = list.some((b) => b.status === "running");
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => void load(), BACKFILL_POLL_MS);
+    return () => clearInterval(timer);
+  }, [running, session]);
+  const start = run(async () => {
+    const handler = form.handler || handlers[0];
+    if (!handler) return "No handler to backfill.";
+    const started = await client.startBackfill({
+      handler,
+      ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}),
+      ...(form.since ? { since: new Date(form.since).toISOString() } : {}),
+    });
+    await load();
+    return `Started ${started.id} for ${handler}.`;
+  });
+  return html`<div class="card">
+    <h2>Backfills</h2>
+    <table aria-label="Backfills">
+      <thead><tr><th>Handler</th><th>Progress</th><th>Events</th><th>Started</th></tr></thead>
+      <tbody>
+        ${list.length === 0 && html`<tr><td colspan="4" class="muted">No backfills.</td></tr>`}
+        ${list.map(
+          (b) => html`<tr><td>${b.handler}<div class="muted">${b.id}${b.eventTypes ? ` · ${b.eventTypes.join(", ")}` : ""}</div></td>
+            <td><progress max=${Math.max(1, b.entities.total)} value=${b.entities.done} aria-label=${`Progress of ${b.id}`}></progress>
+              <div class="muted">${b.status === "done" ? "done" : "running"}: ${b.entities.done} of ${b.entities.total} entities</div></td>
+            <td>${b.events}</td><td>${when(b.createdAt)}</td></tr>`,
+        )}
+      </tbody>
+    </table>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), start())}>
+      <label for="bhandler">Handler</label>
+      <select id="bhandler" value=${form.handler || handlers[0]} onChange=${(e: Event) => setForm({ ...form, handler: value(e) })}>
+        ${handlers.map((h) => html`<option value=${h}>${h}</option>`)}
+      </select>
+      <label for="btypes">Only these event types (comma-separated; empty: all it takes)</label><input id="btypes" value=${form.types} onInput=${(e: Event) => setForm({ ...form, types: value(e) })} />
+      <label for="bsince">Events that occurred since</label><input id="bsince" type="datetime-local" value=${form.since} onInput=${(e: Event) => setForm({ ...form, since: value(e) })} />
+      <button type="submit">Start backfill</button>
+    </form>
+  </div>`;
+}
+
+/** Retention windows and the erasure rule (`/v1/settings`). */
+function Retention({ session, run }: { session: Session; run: Run }) {
+  const client = clientOf(session);
+  const [form, setForm] = useState({ days: "", count: "", allowRecreate: false });
+  const show = (s: TenantSettings) => setForm({ days: s.retention.days === null ? "" : String(s.retention.days), count: s.retention.eventsPerEntity === null ? "" : String(s.retention.eventsPerEntity), allowRecreate: s.erasure.allowRecreate });
+  useEffect(() => void client.settings().then(show), [session]);
+  const save = run(async () => {
+    const limit = (text: string) => (text.trim() === "" ? null : Number(text));
+    const saved = await client.updateSettings({ retention: { days: limit(form.days), eventsPerEntity: limit(form.count) }, erasure: { allowRecreate: form.allowRecreate } });
+    show(saved);
+    return "Saved the settings.";
+  });
+  return html`<div class="card">
+    <h2>Retention</h2>
+    <p class="muted">Events past either window that every handler has settled are compacted away; the state stays, and their ids still count as duplicates.</p>
+    <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
+      <label for="rdays">Keep events for (days; empty: no limit)</label><input id="rdays" type="number" min="1" value=${form.days} onInput=${(e: Event) => setForm({ ...form, days: value(e) })} />
+      <label for="rcount">Keep at most (events per entity; empty: no limit)</label><input id="rcount" type="number" min="1" value=${form.count} onInput=${(e: Event) => setForm({ ...form, count: value(e) })} />
+      <label class="check"><input id="rrecreate" type="checkbox" checked=${form.allowRecreate} onChange=${(e: Event) => setForm({ ...form, allowRecreate: (e.target as HTMLInputElement).checked })} /> A new event creates an erased entity again</label>
+      <button type="submit">Save settings</button>
     </form>
   </div>`;
 }

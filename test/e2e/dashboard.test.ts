@@ -90,6 +90,13 @@ describe("dashboard", () => {
     await expect.poll(async () => (await page.getByRole("status").first().textContent()) ?? "", { timeout: 15_000 }).toMatch(/^Paused: .*slack/);
     await page.getByRole("button", { name: "Resume" }).click();
     await expect.poll(async () => (await page.getByRole("status").first().textContent()) ?? "", { timeout: 15_000 }).toContain("Resumed");
+    // Deliver again: the receiver sees the same key once more, marked as a replay.
+    await page.getByLabel("Deliver again to").fill("slack");
+    await page.getByRole("button", { name: "Redeliver" }).click();
+    await expect.poll(async () => (await page.getByRole("status").first().textContent()) ?? "", { timeout: 15_000 }).toMatch(/^1 event\(s\) go to slack again/);
+    await expect
+      .poll(() => local.receiver.calls.filter((c) => c.headers["edgeflow-replay"] === "true" && c.headers["idempotency-key"]?.includes(`${eventId}:slack`)).length, { timeout: 15_000 })
+      .toBe(1);
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
     const exported = JSON.parse(readFileSync((await download.path())!, "utf8")) as { entity: { id: string }; events: unknown[] };
     expect(exported.entity.id).toBe(lead);
@@ -151,6 +158,15 @@ describe("dashboard", () => {
     await expect.poll(async () => (await page.getByRole("table", { name: "Schedules" }).textContent()) ?? "", { timeout: 15_000 }).toContain("0 9 * * 1-5 (Europe/Berlin)");
     await page.getByRole("button", { name: /^Pause schedule sch_/ }).first().click();
     await expect.poll(async () => (await page.getByRole("table", { name: "Schedules" }).textContent()) ?? "", { timeout: 15_000 }).toContain("paused");
+    // A backfill: started from the form, its progress read until it is done.
+    await page.getByLabel("Handler", { exact: true }).selectOption("slack");
+    await page.getByRole("button", { name: "Start backfill" }).click();
+    await expect.poll(async () => (await page.getByRole("table", { name: "Backfills" }).textContent()) ?? "", { timeout: 30_000 }).toMatch(/done: (\d+) of \1 entities/);
+    // Retention: saved, and read back as saved.
+    await page.getByLabel(/^Keep events for/).fill("30");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toBe("Saved the settings.");
+    expect((await (await fetch(`${local.server.url}/v1/settings`, { headers: { authorization: "Bearer dev_demo_key" } })).json()) as unknown).toMatchObject({ retention: { days: 30 } });
     await shot("settings");
   });
 });
