@@ -10,6 +10,9 @@ import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
 import { formatBill, monthlyBill } from "./lib/bill.ts";
+import { price, settle, sum, takeUsage, type ScenarioCost } from "./lib/metering.ts";
+import { formatOperations, formatStorage, runOperations, runStorage, type StorageFigure } from "./lib/cost-operations.ts";
+export type { ScenarioCost, Units } from "./lib/metering.ts";
 import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.ts";
 import { deliveryOf, receiverVars, startReceiver, type Receiver } from "./receiver.ts";
 
@@ -23,20 +26,16 @@ export interface CostOptions {
   events: number;
   /** Longest wait for a scenario to settle. */
   settleTimeoutMs: number;
+  /** Also measure each lifecycle operation (cost-operations.ts). */
+  operations?: boolean;
+  /** Also measure storage per entity after this many events, with and without retention. */
+  storageEvents?: number;
 }
 
-/** Units per event, as Cloudflare bills them. */
-export type Units = Record<PricedUnit, number>;
-
-export interface ScenarioCost {
-  name: string;
-  events: number;
-  /** Units per event. */
-  perEvent: Units;
-  /** Dollars per million events, per unit and in all. */
-  dollarsPerMillion: Record<PricedUnit, number> & { total: number };
-  /** The raw counters, per event, for the finer split (entity vs tenant actor). */
-  counters: Usage;
+export interface CostReport {
+  scenarios: ScenarioCost[];
+  operations: ScenarioCost[];
+  storage: StorageFigure[];
 }
 
 interface Scenario {
@@ -146,16 +145,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-const sum = (a: Usage, b: Usage): Usage => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k as keyof Usage]])) as unknown as Usage;
-
-async function takeUsage(client: HttpClient): Promise<Usage> {
-  const answer = await client.send("GET", "/_usage");
-  if (answer.status !== 200) throw new Error(`GET /_usage answered ${answer.status}: is USAGE_ENDPOINT set?`);
-  return answer.body as Usage;
-}
-
-const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
-
 /**
  * Sends one scenario and sums the usage it causes until it has settled: every expected receiver
  * call has arrived and the server has done nothing billable for a second (D1 and Analytics Engine
@@ -225,41 +214,6 @@ async function watchLive(url: string): Promise<WebSocket> {
   return socket;
 }
 
-/** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
-async function settle(client: HttpClient, quietMs: number, timeoutMs: number): Promise<Usage> {
-  let total = await takeUsage(client);
-  let quietSince = Date.now();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() - quietSince < quietMs) {
-    if (Date.now() > deadline) throw new Error("the server did not settle");
-    await new Promise((r) => setTimeout(r, 200));
-    const delta = await takeUsage(client);
-    if (busy(delta)) quietSince = Date.now();
-    total = sum(total, delta);
-  }
-  return total;
-}
-
-function price(name: string, events: number, usage: Usage, cpuMs: number): ScenarioCost {
-  const per = (n: number) => n / events;
-  const perEvent: Units = {
-    workerInvocations: per(usage.workerInvocations),
-    workerCpuMs: per(cpuMs),
-    doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.liveRequests),
-    doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
-    // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
-    doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten + usage.entityKvWrites + usage.tenantKvWrites),
-    queueOperations: per(usage.queueWrites + usage.queueReads + usage.queueDeletes),
-    d1RowsRead: per(usage.d1RowsRead),
-    d1RowsWritten: per(usage.d1RowsWritten),
-    analyticsPoints: per(usage.analyticsPoints),
-  };
-  const dollars = Object.fromEntries(Object.entries(perEvent).map(([unit, n]) => [unit, n * PRICE_PER_MILLION[unit as PricedUnit]])) as Record<PricedUnit, number>;
-  const total = Object.values(dollars).reduce((a, b) => a + b, 0);
-  const counters = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, per(v)])) as unknown as Usage;
-  return { name, events, perEvent, dollarsPerMillion: { ...dollars, total }, counters };
-}
-
 /** A stored tenant whose only destination is Slack, over the admin API (the local development admin key); its API key. */
 async function slackOnlyTenant(client: HttpClient, receiverUrl: string, run: string): Promise<string> {
   const admin = { authorization: "Bearer dev_admin_key" };
@@ -274,8 +228,8 @@ async function slackOnlyTenant(client: HttpClient, receiverUrl: string, run: str
   return apiKey;
 }
 
-/** Runs every scenario against one fresh server and receiver. */
-export async function runCost(options: CostOptions, log: (line: string) => void = () => {}): Promise<ScenarioCost[]> {
+/** Runs every scenario (and, if asked, every operation and the storage figures) against one fresh server and receiver. */
+export async function runCost(options: CostOptions, log: (line: string) => void = () => {}): Promise<CostReport> {
   const receiver = await startReceiver();
   const server = await startLocalServer(
     edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: String(FOLLOW_UP_DELAY_MS) }, rateLimit: 1_000_000 }),
@@ -289,7 +243,9 @@ export async function runCost(options: CostOptions, log: (line: string) => void 
       log(`  ${scenario.name} …`);
       results.push(await runScenario(server, client, receiver, scenario, run, options, slackOnlyKey));
     }
-    return results;
+    const operations = options.operations ? await runOperations(server, client, receiver, run, log) : [];
+    const storage = options.storageEvents ? await runStorage(client, receiver, run, options.storageEvents, log) : [];
+    return { scenarios: results, operations, storage };
   } finally {
     client.close();
     await server.discard();
@@ -343,8 +299,10 @@ function parseMix(text: string): Record<string, number> {
 }
 
 if (import.meta.main) {
-  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--json FILE] [--monthly EVENTS [--mix created=40,updated=40,offer=20] [--from FILE]]", {
+  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--no-operations] [--storage-events N (default 500)] [--json FILE] [--monthly EVENTS [--mix created=40,updated=40,offer=20] [--from FILE]]", {
     events: { type: "string", default: "50" },
+    "no-operations": { type: "boolean", default: false },
+    "storage-events": { type: "string", default: "500" },
     json: { type: "string" },
     monthly: { type: "string", multiple: true },
     mix: { type: "string", default: "created=40,updated=40,offer=20" },
@@ -360,12 +318,16 @@ if (import.meta.main) {
     results = (JSON.parse(readFileSync(values.from, "utf8")) as { results: ScenarioCost[] }).results;
   } else {
     console.error(`measuring ${SCENARIOS.length} scenarios of ${events} events …`);
-    results = await runCost({ events, settleTimeoutMs: 120_000 }, (line) => console.error(line));
+    const storageEvents = numberArg(values["storage-events"], "storage-events")!;
+    const report = await runCost({ events, settleTimeoutMs: 120_000, operations: !values["no-operations"], storageEvents }, (line) => console.error(line));
+    results = report.scenarios;
     console.log(formatCost(results));
+    if (report.operations.length > 0) console.log(`\n${formatOperations(report.operations)}`);
+    if (report.storage.length > 0) console.log(`\n${formatStorage(report.storage)}`);
     // Periodic, not per event (src/metrics/record.ts): shown apart so their independence of the event count is visible.
     const flushes = results.map((r) => `${r.name}: ${(r.counters.metricsRequests * r.events).toFixed(0)} requests, ${(r.counters.metricsRowsWritten * r.events).toFixed(0)} rows`);
     console.log(`\nMetrics flushes in each scenario (at most one per isolate and tenant every 10 s, whatever the events):\n  ${flushes.join("\n  ")}`);
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results }, null, 2)}\n`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, pricePerMillion: PRICE_PER_MILLION, results, operations: report.operations, storage: report.storage }, null, 2)}\n`);
   }
   const perEvent = Object.fromEntries(Object.entries(MIX_SCENARIOS).map(([name, scenario]) => [name, results.find((r) => r.name === scenario)!.perEvent]));
   for (const n of monthly) console.log(`\n${formatBill(monthlyBill(n, mix, perEvent), PRICES_AS_OF)}`);

@@ -74,6 +74,7 @@ const schemas: Record<string, Schema> = {
     updatedAt: dateTime,
     events: obj({ count: int, lastSeq: int, compacted: int }),
     deliveries: obj({ pending: int, succeeded: int, skipped: int, dead: int }),
+    storageBytes: { ...int, description: "the entity's stored size (its SQLite database), which storage is billed on" },
   }),
   Event: obj(
     {

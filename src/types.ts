@@ -86,6 +86,8 @@ export interface EntityView {
   /** Events stored now, the last seq given, and how many retention compacted away (`/v1/settings`). */
   events: { count: number; lastSeq: number; compacted: number };
   deliveries: { pending: number; succeeded: number; skipped: number; dead: number };
+  /** The entity's stored size (its SQLite database), which storage is billed on. */
+  storageBytes: number;
 }
 
 /** The WebSocket subprotocol a watcher speaks; a browser sends its key as a second one, `bearer.{key}`. */

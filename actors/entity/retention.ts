@@ -7,14 +7,16 @@ import type { TenantSettings } from "../../src/control/settings.ts";
 import type { Db } from "../shared/sql.ts";
 import type { EntityStore } from "./store.ts";
 
-// 64 buckets, by a hash's top 6 bits: a compaction rewrites at most 64 rows, and a bucket holds
-// 2 MB (SQLite's largest value here) of hashes at some 16 million ids per entity.
+// 16 buckets, by a hash's top 4 bits: a compaction rewrites at most 16 rows (a quarter of a row per
+// event in a batch of 64), and a bucket holds up to MAX_BUCKET hashes (under the 2 MB a value may
+// be here), some 3.8 million compacted ids per entity; past that the events stay instead.
 const DIGEST = `CREATE TABLE IF NOT EXISTS forgotten (bucket INTEGER PRIMARY KEY, hashes BLOB NOT NULL) WITHOUT ROWID`;
 /**
  * Compaction waits until this many events are past a window, so a steady stream does not rewrite
  * the digest for one event each turn; an event past the time window by WAKE_GRACE_MS goes anyway.
  */
-const MIN_BATCH = 16;
+const MIN_BATCH = 64;
+const MAX_BUCKET = 240_000;
 /** Events compacted per turn at most: the rest go next turn. */
 const MAX_BATCH = 1_000;
 const DAY_MS = 86_400_000;
@@ -39,7 +41,7 @@ export function idHash(id: string): bigint {
   return (BigInt(a >>> 0) << 32n) | BigInt(b >>> 0);
 }
 
-const bucketOf = (hash: bigint): number => Number(hash >> 58n);
+const bucketOf = (hash: bigint): number => Number(hash >> 60n);
 
 function decode(blob: ArrayBuffer | Uint8Array): BigUint64Array {
   const bytes = blob instanceof Uint8Array ? blob : new Uint8Array(blob);
@@ -100,8 +102,14 @@ export class Retention {
     if (rows.length === 0) return 0;
     const overdue = days !== null && Number(rows[0]!.received_at) < cutoff - WAKE_GRACE_MS;
     if (rows.length < MIN_BATCH && !overdue) return 0;
+    const digest = this.merged(rows.map((r) => idHash(r.id)));
+    if (!digest) return 0;
     this.store.update(() => {
-      this.remember(rows.map((r) => idHash(r.id)));
+      this.db.tables.make("forgotten", [DIGEST]);
+      for (const [bucket, hashes] of digest) {
+        this.db.sql`INSERT INTO forgotten (bucket, hashes) VALUES (${bucket}, ${hashes.buffer as ArrayBuffer})
+                    ON CONFLICT (bucket) DO UPDATE SET hashes = excluded.hashes`;
+      }
       const last = Number(rows[rows.length - 1]!.seq);
       for (const r of rows) this.db.sql`DELETE FROM events WHERE seq = ${Number(r.seq)}`;
       if (this.store.hasExceptions) {
@@ -145,20 +153,22 @@ export class Retention {
     return new Set(this.db.all<{ seq: number }>(`SELECT seq FROM deliveries WHERE seq <= ? AND status IN ('pending', 'dead')`, through).map((r) => Number(r.seq)));
   }
 
-  /** Adds hashes to the digest: each bucket touched is rewritten once, kept sorted. */
-  private remember(hashes: readonly bigint[]): void {
-    this.db.tables.make("forgotten", [DIGEST]);
+  /** The buckets these hashes go into, each merged with what it holds and sorted; null if one would overflow. */
+  private merged(hashes: readonly bigint[]): Map<number, BigUint64Array> | null {
     const byBucket = new Map<number, bigint[]>();
     for (const h of hashes) {
       const list = byBucket.get(bucketOf(h)) ?? [];
       list.push(h);
       byBucket.set(bucketOf(h), list);
     }
+    const exists = this.db.tables.has("forgotten");
+    const merged = new Map<number, BigUint64Array>();
     for (const [bucket, added] of byBucket) {
-      const row = this.db.all<{ hashes: ArrayBuffer }>(`SELECT hashes FROM forgotten WHERE bucket = ?`, bucket)[0];
-      const merged = new BigUint64Array([...(row ? decode(row.hashes) : []), ...added]).sort();
-      this.db.sql`INSERT INTO forgotten (bucket, hashes) VALUES (${bucket}, ${merged.buffer})
-                  ON CONFLICT (bucket) DO UPDATE SET hashes = excluded.hashes`;
+      const row = exists ? this.db.all<{ hashes: ArrayBuffer }>(`SELECT hashes FROM forgotten WHERE bucket = ?`, bucket)[0] : undefined;
+      const all = new BigUint64Array([...(row ? decode(row.hashes) : []), ...added]).sort();
+      if (all.length > MAX_BUCKET) return null;
+      merged.set(bucket, all);
     }
+    return merged;
   }
 }

@@ -161,6 +161,11 @@ export class EntityStore {
     return true;
   }
 
+  /** The entity's SQLite database size in bytes: what storage is billed on. */
+  get bytes(): number {
+    return this.storage.sql.databaseSize;
+  }
+
   /** Milliseconds since the entity's head was last written (or loaded). */
   sinceWrite(): number {
     return Date.now() - this.writtenAt;

@@ -111,7 +111,7 @@ export function entityView(store: EntityStore, deliveries: Deliveries, tenantPau
       counts[status === "in_flight" || status === "paused" ? "pending" : status]++;
     }
   }
-  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq, compacted: model.compacted?.events ?? 0 }, deliveries: counts };
+  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq, compacted: model.compacted?.events ?? 0 }, deliveries: counts, storageBytes: store.bytes };
 }
 
 /** A page of the event log in seq order, each event with its deliveries. */

@@ -25,3 +25,6 @@ export const PRICE_PER_MILLION = {
 } as const;
 
 export type PricedUnit = keyof typeof PRICE_PER_MILLION;
+
+/** Durable Objects SQLite storage, dollars per GB-month (5 GB-month included in the plan). */
+export const STORAGE_PER_GB_MONTH = 0.2;

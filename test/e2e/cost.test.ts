@@ -27,7 +27,7 @@ const scenario = (prefix: string) => {
 
 describe("npm run cost (small run)", () => {
   beforeAll(async () => {
-    results = await runCost({ events: 4, settleTimeoutMs: 60_000 });
+    results = (await runCost({ events: 4, settleTimeoutMs: 60_000 })).scenarios;
   }, 170_000);
   afterAll(removeBuild);
 

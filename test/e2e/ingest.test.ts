@@ -212,7 +212,7 @@ describe("ingest", () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 202]);
     for (const r of results) expect(r.body).toMatchObject({ id: event.id, entity: { type: "lead", id: leadId }, seq: 1 });
     const view = await call(`/v1/entities/lead/${leadId}`);
-    expect(view.body.events).toEqual({ count: 1, lastSeq: 1 });
+    expect(view.body.events).toEqual({ count: 1, lastSeq: 1, compacted: 0 });
   });
 
   it("keeps identical ids under two tenants apart", async () => {

@@ -39,18 +39,18 @@ describe("settings", () => {
 describe("retention", () => {
   it("compacts settled events past eventsPerEntity; state stays and their ids stay duplicates", async () => {
     await api("PATCH", "/v1/settings", { retention: { eventsPerEntity: 5 } });
-    const events = Array.from({ length: 40 }, (_, i) => update("RT-1", i + 1));
+    const events = Array.from({ length: 100 }, (_, i) => update("RT-1", i + 1));
     await api("POST", "/v1/events/batch", { events });
     let view: EntityView | undefined;
     await waitFor(async () => {
       view = (await api<EntityView>("GET", "/v1/entities/lead/RT-1")).body;
       return view.events.compacted > 0 && view.deliveries.pending === 0;
     }, () => `compaction (${JSON.stringify(view?.events)})`);
-    // Compaction goes in batches of 16 or more, so between 5 and 20 stay.
-    expect(view!.events.count + view!.events.compacted).toBe(40);
+    // Compaction goes in batches of 64 or more, so between 5 and 68 stay.
+    expect(view!.events.count + view!.events.compacted).toBe(100);
     expect(view!.events.count).toBeGreaterThanOrEqual(5);
-    expect(view!.events.count).toBeLessThan(21);
-    expect(view!.state.step).toBe(40);
+    expect(view!.events.count).toBeLessThan(69);
+    expect(view!.state.step).toBe(100);
 
     const repeat = await api<{ status: string }>("POST", "/v1/events", events[0]);
     expect([repeat.status, repeat.body.status]).toEqual([200, "duplicate"]);
