@@ -40,7 +40,7 @@ const REPLAY_CONCURRENCY = 8;
 const WAKE_PAGE = 50;
 /** Entities a backfill walks per page, and how long one alarm keeps walking before it re-arms. */
 const BACKFILL_PAGE = 100;
-const BACKFILL_BUDGET_MS = 10_000;
+const BACKFILL_BUDGET_MS = 2_000;
 
 /**
  * One Durable Object per tenant: its stored configuration (record, API keys, destinations,
@@ -187,45 +187,62 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /**
-   * Walks the running backfills a page of entities at a time (8 entity calls in flight) until the
-   * alarm's budget is spent; true while any is unfinished. A page that fails anywhere is walked
-   * again later: an entity replayed twice re-delivers under the same idempotency keys.
+   * Walks the running backfills a page of entities at a time (8 entity calls in flight), no faster
+   * than BACKFILL_RATE entities a second each, until the alarm's budget is spent. Answers when to
+   * come back (null: nothing left). A page that keeps failing is walked again later: its entities
+   * that were done re-deliver under the same idempotency keys.
    */
-  private async backfillSome(deadline: number): Promise<boolean> {
+  private async backfillSome(deadline: number): Promise<number | null> {
     const record = this.control.record();
-    if (record?.status === "erasing") return false;
+    if (record?.status === "erasing") return null;
     const space = tenantSpace(this.tenant, record);
+    const rate = deploymentSettings(this.env).backfillRate;
+    const pageSize = Math.min(BACKFILL_PAGE, rate);
+    let resumeAt: number | null = null;
     for (const backfill of this.backfills.running()) {
       for (;;) {
-        const page = this.control.entitiesAfter(this.backfills.cursor(backfill.id), BACKFILL_PAGE);
+        const pageStart = Date.now();
+        const page = this.control.entitiesAfter(this.backfills.cursor(backfill.id), pageSize);
         let events = 0;
-        let failed = false;
-        await forEachLimited(page, REPLAY_CONCURRENCY, async (entity) => {
-          try {
-            const actor = entityActor(this.env, space, entity);
-            const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
-            // Awaited before the sum: `events += await …` would read events before the call and lose its siblings' counts.
-            const handed = backfill.mode === "history" ? await actor.followHandler(backfill.handler) : await actor.replayHandler(backfill.handler, filter);
-            events += handed ?? 0;
-          } catch (err) {
-            failed = true;
-            logLine(this.env, "warn", "backfill page failed; will retry", { tenant: this.tenant, backfill: backfill.id, entity, error: String(err) });
-          }
-        });
-        if (failed) {
-          await wakeBy(this.ctx.storage, Date.now() + 5_000, "tenantKvWrites");
+        // Entities whose call failed are called again (3 tries) before the page counts as walked:
+        // walking the page again would re-deliver what its other entities already replayed.
+        let left = page;
+        for (let attempt = 1; left.length > 0 && attempt <= 3; attempt++) {
+          const failed: EntityRef[] = [];
+          await forEachLimited(left, REPLAY_CONCURRENCY, async (entity) => {
+            try {
+              const actor = entityActor(this.env, space, entity);
+              const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
+              // Awaited before the sum: `events += await …` would read events before the call and lose its siblings' counts.
+              const handed = backfill.mode === "history" ? await actor.followHandler(backfill.handler) : await actor.replayHandler(backfill.handler, filter);
+              events += handed ?? 0;
+            } catch (err) {
+              failed.push(entity);
+              logLine(this.env, "warn", "backfill call failed", { tenant: this.tenant, backfill: backfill.id, entity, attempt, error: String(err) });
+            }
+          });
+          left = failed;
+        }
+        if (left.length > 0) {
+          // The page is walked again later: its entities that were done re-deliver under the same keys.
+          resumeAt = Math.min(resumeAt ?? Infinity, Date.now() + 5_000);
           break;
         }
-        const last = page.length < BACKFILL_PAGE ? null : page[page.length - 1]!;
+        const last = page.length < pageSize ? null : page[page.length - 1]!;
         this.ctx.storage.transactionSync(() => this.backfills.advance(backfill.id, last, page.length, events, Date.now()));
         if (last === null) {
           logLine(this.env, "info", "backfill done", { tenant: this.tenant, backfill: backfill.id, handler: backfill.handler });
           break;
         }
-        if (Date.now() > deadline) return true;
+        // The next page may start once this one has had its share of a second at the rate.
+        const paced = pageStart + (page.length * 1000) / rate;
+        if (paced > Date.now() + 50 || Date.now() > deadline) {
+          resumeAt = Math.min(resumeAt ?? Infinity, Math.max(paced, Date.now()));
+          break;
+        }
       }
     }
-    return false;
+    return resumeAt;
   }
 
   putSource(space: string, name: string, value: StoredSource): Promise<boolean> {
@@ -544,8 +561,9 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const more = await this.wakeSome();
     await this.alert();
     await this.fireSchedules();
-    const walking = await this.backfillSome(Date.now() + BACKFILL_BUDGET_MS);
-    if (more || walking) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    const walkAt = await this.backfillSome(Date.now() + BACKFILL_BUDGET_MS);
+    if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    if (walkAt !== null) await wakeBy(this.ctx.storage, walkAt, "tenantKvWrites");
   }
 
   /** Wakes a page of entities after a resume (8 at once); true while more remain. */

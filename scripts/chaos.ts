@@ -1,6 +1,8 @@
 // A history check in the Jepsen style: send events 3× concurrently in shuffled order while the
 // receiver fails a share of calls and the server is SIGKILLed twice, then compare what happened
-// with what was acknowledged.
+// with what was acknowledged. Lifecycle operations run under the same load: 2% of leads have
+// Slack paused from their first event until every event is sent, 2% are erased once sent (and
+// sent a late retry), and 5% of updates are scheduled events (deliverAt up to a minute ahead).
 //   npm run chaos [-- --events 10000] [--entities 1000] [--fail-rate 0.2] [--kills 2] [--seed 7] [--concurrency 32]
 // Exits non-zero on any loss, unexpected effect, stranded row or state mismatch.
 import { rmSync } from "node:fs";
@@ -38,7 +40,14 @@ interface SentEvent {
   lead: string;
   occurredAt: number;
   data: Record<string, string>;
+  /** A scheduled event: ms after the run starts (fixed, so every copy is the same event). */
+  deliverAfterMs?: number;
+  deliverAt?: number;
 }
+
+/** Lead roles in the lifecycle share of the run, by the lead's number. */
+const isHeld = (lead: string) => Number(lead.slice(2)) % 50 === 1;
+const isErased = (lead: string) => Number(lead.slice(2)) % 50 === 2;
 
 export interface ChaosReport {
   options: ChaosOptions;
@@ -66,6 +75,17 @@ export interface ChaosReport {
   drained: boolean;
   stateMismatches: number;
   logMismatches: number;
+  /** Leads whose Slack was paused while their events were sent, and Slack calls for them while paused (must be 0). */
+  held: number;
+  heldViolations: number;
+  /** Leads erased once sent; those answering anything but 410 afterwards, or taking a late retry (must be 0). */
+  erased: number;
+  resurrected: number;
+  /** Calls for an erased lead that arrived more than HANDLER_TIMEOUT_MS after its erasure (must be 0). */
+  effectsAfterErasure: number;
+  /** Scheduled events; those appended before their deliverAt (must be 0). Appended exactly once: the log check. */
+  scheduled: number;
+  scheduledEarly: number;
   kills: Array<{ afterSends: number; during: string }>;
   drainSeconds: number;
   examples: string[];
@@ -92,7 +112,9 @@ function makeEvents(options: ChaosOptions, run: string, random: () => number): S
     const data: Record<string, string> = { id: lead };
     if (created) Object.assign(data, { email: `${lead.toLowerCase()}@example.com`, name: pick(VALUES.name) });
     for (const field of FIELDS) if (random() < 0.5) data[field] = pick(VALUES[field]);
-    events.push({ id: `chaos-${run}-${i}`, type: created ? "lead.created" : "lead.updated", lead, occurredAt: base + Math.floor(random() * 1000) * 1000, data });
+    // Due within the sending (about 6 ms an event, at most a minute), so some are still waiting at a kill.
+    const scheduled = !created && i % 20 === 3 ? { deliverAfterMs: 5_000 + Math.floor(random() * Math.min(60_000, options.events * 6)) } : {};
+    events.push({ id: `chaos-${run}-${i}`, type: created ? "lead.created" : "lead.updated", lead, occurredAt: base + Math.floor(random() * 1000) * 1000, data, ...scheduled });
   }
   return events;
 }
@@ -126,7 +148,10 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   const random = seededRandom(options.seed);
   const run = `${options.seed}-${Date.now().toString(36)}`;
   const events = makeEvents(options, run, random);
+  const startAt = Date.now();
+  for (const e of events) if (e.deliverAfterMs !== undefined) e.deliverAt = startAt + e.deliverAfterMs;
   const byId = new Map(events.map((e) => [e.id, e]));
+  const HANDLER_TIMEOUT_MS = 10_000;
   const receiver = await startReceiver({ failRate: options.failRate, seed: options.seed });
   const serverOptions = edgeflowOptions({
     rateLimit: 1_000_000_000,
@@ -135,7 +160,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       RETRY_BASE_MS: "50",
       RETRY_MAX_DELAY_MS: "2000",
       RETRY_MAX_ATTEMPTS: "12",
-      HANDLER_TIMEOUT_MS: "10000",
+      HANDLER_TIMEOUT_MS: String(HANDLER_TIMEOUT_MS),
       // A queued attempt lost with a killed server is re-sent once its lease lapses.
       QUEUE_LEASE_MS: "10000",
       FOLLOW_UP_DELAY_MS: String(7 * 86_400_000),
@@ -147,8 +172,18 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   const effects = new Map<string, number[]>();
   // Per lead, the body of its latest successful CRM upsert.
   const crmBodies = new Map<string, Record<string, unknown>>();
+  // Lifecycle: held leads' warm-up events (sent before the pause), when resuming began, erasures.
+  const warmUp = new Set<string>();
+  let resuming = false;
+  const erasedAt = new Map<string, number>();
+  let heldViolations = 0;
+  let effectsAfterErasure = 0;
   receiver.onCall((call) => {
     if (call.status < 200 || call.status >= 300) return;
+    const lead = (call.headers["edgeflow-entity"] ?? "").replace(/^lead\//, "");
+    if (!resuming && isHeld(lead) && call.headers["edgeflow-handler"] === "slack" && !warmUp.has(call.headers["edgeflow-event-id"] ?? "")) heldViolations++;
+    const erased = erasedAt.get(lead);
+    if (erased !== undefined && call.at > erased + HANDLER_TIMEOUT_MS) effectsAfterErasure++;
     // One tenant here: the event and handler name the delivery.
     const key = deliveryOf(call.headers["idempotency-key"] ?? "");
     effects.set(key, [...(effects.get(key) ?? []), epoch]);
@@ -180,6 +215,13 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     drained: false,
     stateMismatches: 0,
     logMismatches: 0,
+    held: 0,
+    heldViolations: 0,
+    erased: 0,
+    resurrected: 0,
+    effectsAfterErasure: 0,
+    scheduled: events.filter((e) => e.deliverAt !== undefined).length,
+    scheduledEarly: 0,
     kills: [],
     drainSeconds: 0,
     examples: [],
@@ -213,7 +255,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
 
     // One copy: re-sent until the server acknowledges it, as a webhook sender would.
     const sendCopy = async (event: SentEvent) => {
-      const body = JSON.stringify({ id: event.id, type: event.type, occurredAt: new Date(event.occurredAt).toISOString(), data: event.data });
+      const body = JSON.stringify({ id: event.id, type: event.type, occurredAt: new Date(event.occurredAt).toISOString(), data: event.data, ...(event.deliverAt !== undefined ? { deliverAt: event.deliverAt } : {}) });
       for (;;) {
         await up;
         report.sends++;
@@ -235,8 +277,30 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       }
     };
 
+    /** A control request retried until it gets one of the answers it wants (the server may be restarting). */
+    const control = async (method: string, path: string, body: unknown, want: number[]): Promise<number> => {
+      for (;;) {
+        await up;
+        try {
+          const answer = await client.send(method, path, body === undefined ? undefined : JSON.stringify(body), AUTH);
+          if (want.includes(answer.status)) return answer.status;
+          if (answer.status < 500 && answer.status !== 429) throw new Error(`${method} ${path} answered ${answer.status} ${JSON.stringify(answer.body)}`);
+        } catch (err) {
+          if (err instanceof Error && err.message.includes(" answered ")) throw err;
+        }
+        await sleep(100);
+      }
+    };
+
+    // Held leads: their first event goes alone, then their Slack is paused for the rest of the sending.
+    const firsts = events.filter((e) => e.type === "lead.created" && isHeld(e.lead));
+    for (const e of firsts) warmUp.add(e.id);
+    await Promise.all(firsts.map((e) => sendCopy(e)));
+    for (const e of firsts) await control("POST", `/v1/entities/lead/${e.lead}/pause`, { handler: "slack" }, [200]);
+    report.held = firsts.length;
+
     log(`sending ${events.length} events × 3 over ${options.entities} entities, receiver failing ${options.failRate * 100}% …`);
-    const order = shuffle([...events], random);
+    const order = shuffle(events.filter((e) => !warmUp.has(e.id)), random);
     let nextIndex = 0;
     let started = 0;
     const worker = async () => {
@@ -253,6 +317,22 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     await up;
     report.acknowledged = acked.size;
+
+    // Every event is in: the held leads resume and drain; the erased leads go, then get a late retry.
+    resuming = true;
+    for (const e of firsts) await control("POST", `/v1/entities/lead/${e.lead}/resume`, {}, [200]);
+    const erasedLeads = [...new Set(events.filter((e) => isErased(e.lead)).map((e) => e.lead))];
+    for (const lead of erasedLeads) {
+      await control("DELETE", `/v1/entities/lead/${lead}`, undefined, [204, 410]);
+      erasedAt.set(lead, Date.now());
+      const late = events.find((e) => e.lead === lead)!;
+      const status = await control("POST", "/v1/events", { id: late.id, type: late.type, occurredAt: new Date(late.occurredAt).toISOString(), data: late.data }, [200, 202, 410]);
+      if (status !== 410) {
+        report.resurrected++;
+        example("resurrected", `resurrected: a late retry for erased ${lead} answered ${status}`);
+      }
+    }
+    report.erased = erasedLeads.length;
     report.acceptedTwice = [...accepted.values()].filter((n) => n > 1).length;
 
     // Expected effects: every acknowledged event's remote handlers, once each; a coalescing
@@ -260,10 +340,12 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const expected = new Set<string>();
     const allowed = new Set<string>();
     for (const id of acked) {
-      for (const handler of REMOTE_HANDLERS[byId.get(id)!.type] ?? []) (COALESCING.has(handler) ? allowed : expected).add(`${id}:${handler}`);
+      // An erased lead's deliveries may or may not have happened before it went: allowed, not required.
+      const erased = isErased(byId.get(id)!.lead);
+      for (const handler of REMOTE_HANDLERS[byId.get(id)!.type] ?? []) (COALESCING.has(handler) || erased ? allowed : expected).add(`${id}:${handler}`);
     }
     report.expectedEffects = expected.size;
-    const finalStates = expectedStates(events.filter((e) => acked.has(e.id)));
+    const finalStates = expectedStates(events.filter((e) => acked.has(e.id) && !isErased(e.lead)));
     const idsByLead = new Map<string, string[]>();
     for (const e of events) idsByLead.set(e.lead, [...(idsByLead.get(e.lead) ?? []), e.id]);
     /** Leads whose CRM has not seen their final state, and whose CRM delivery is not a dead letter. */
@@ -337,6 +419,13 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     for (const e of events) perLead.set(e.lead, (perLead.get(e.lead) ?? 0) + 1);
     for (const [lead, want] of states) {
       const answer = await client.send("GET", `/v1/entities/lead/${lead}`, undefined, AUTH);
+      if (isErased(lead)) {
+        if (answer.status !== 410) {
+          report.resurrected++;
+          example("resurrected", `resurrected: erased ${lead} answers ${answer.status}`);
+        }
+        continue;
+      }
       const view = answer.body as { state: Record<string, unknown>; events: { count: number } };
       const got = Object.fromEntries(Object.entries(view.state ?? {}).filter(([field]) => !HANDLER_FIELDS.has(field)));
       if (JSON.stringify(got, Object.keys(got).sort()) !== JSON.stringify(want, Object.keys(want).sort())) {
@@ -347,7 +436,21 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         report.logMismatches++;
         example("log", `log of ${lead}: ${view.events?.count} events stored, ${perLead.get(lead)} sent`);
       }
+      // Its scheduled events: appended (the count above says once), and not before deliverAt.
+      const scheduled = events.filter((e) => e.lead === lead && e.deliverAt !== undefined);
+      if (scheduled.length > 0) {
+        const page = (await client.send("GET", `/v1/entities/lead/${lead}/events?limit=500`, undefined, AUTH)).body as { events: Array<{ id: string; receivedAt: string }> };
+        for (const e of scheduled) {
+          const stored = page.events.find((p) => p.id === e.id);
+          if (stored && Date.parse(stored.receivedAt) < e.deliverAt!) {
+            report.scheduledEarly++;
+            example("early", `scheduled event ${e.id} appended at ${stored.receivedAt}, before its deliverAt ${new Date(e.deliverAt!).toISOString()}`);
+          }
+        }
+      }
     }
+    report.heldViolations = heldViolations;
+    report.effectsAfterErasure = effectsAfterErasure;
   } finally {
     client.close();
     await server.stop();
@@ -395,6 +498,10 @@ export function failed(r: ChaosReport): boolean {
     r.stateMismatches > 0 ||
     r.logMismatches > 0 ||
     r.acceptedTwice > 0 ||
+    r.heldViolations > 0 ||
+    r.resurrected > 0 ||
+    r.effectsAfterErasure > 0 ||
+    r.scheduledEarly > 0 ||
     !r.drained
   );
 }
@@ -416,6 +523,9 @@ export function formatChaos(r: ChaosReport): string {
     `stranded actors               ${r.stranded}`,
     `state mismatches              ${r.stateMismatches}`,
     `event-log mismatches          ${r.logMismatches}`,
+    `paused leads                  ${r.held}; Slack calls while paused: ${r.heldViolations}`,
+    `erased leads                  ${r.erased}; resurrected: ${r.resurrected}; calls after erasure: ${r.effectsAfterErasure}`,
+    `scheduled events              ${r.scheduled}; appended before deliverAt: ${r.scheduledEarly}`,
     `drained                       ${r.drained ? `yes, in ${r.drainSeconds.toFixed(1)} s` : `NO, gave up after ${r.drainSeconds.toFixed(0)} s`}`,
     ...r.examples.map((e) => `  ${e}`),
     failed(r) ? "FAIL" : "PASS",

@@ -26,6 +26,8 @@ export interface DeploymentSettings {
   queueLeaseMs: number;
   /** At most one dead-letter alert per this interval; the rest are summarised. */
   alertIntervalMs: number;
+  /** Entities a backfill walks per second at most, so its re-deliveries do not swamp the receiver or the deployment. */
+  backfillRate: number;
 }
 
 export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
@@ -38,5 +40,6 @@ export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
     maxBodyBytes: Math.max(1, intSetting(env.MAX_BODY_BYTES, 262_144)),
     queueLeaseMs: Math.max(1000, intSetting(env.QUEUE_LEASE_MS, 120_000)),
     alertIntervalMs: intSetting(env.ALERT_INTERVAL_MS, 300_000),
+    backfillRate: Math.max(1, intSetting(env.BACKFILL_RATE, 100)),
   };
 }

@@ -23,6 +23,10 @@ describe("npm run chaos (smoke)", () => {
     expect(report.logMismatches).toBe(0);
     expect(report.duplicatesUnexplained).toBe(0);
     expect(report.drained).toBe(true);
+    // The lifecycle share: a paused lead, an erased one, scheduled events; none of them broke a rule.
+    expect([report.held, report.erased]).toEqual([1, 1]);
+    expect(report.scheduled).toBeGreaterThan(0);
+    expect([report.heldViolations, report.resurrected, report.effectsAfterErasure, report.scheduledEarly]).toEqual([0, 0, 0, 0]);
     expect(failed(report)).toBe(false);
   });
 

@@ -18,7 +18,24 @@ const BUDGET_LEAD_UPDATED = 8;
 const BUDGET_LEAD_CREATED = 16;
 const BUDGET_OFFER_SUBMITTED = 12;
 
+/**
+ * Rows written per lifecycle operation (alarm operations included), as `npm run cost` measures them
+ * (BENCHMARKS.md): an export writes nothing; holding 10 events costs what 10 batched events do (3
+ * each) and no row per held event; a replay costs a pending row per event, written again when it
+ * settles, plus the first exception tables; a compaction a delete per event and a quarter of a
+ * digest row per event, plus the one event whose turn compacts.
+ */
+const OPERATION_BUDGETS: Array<[prefix: string, rows: number]> = [
+  ["a scheduled event", BUDGET_LEAD_UPDATED],
+  ["pause, 10 held events, resume", 32],
+  ["an export", 0],
+  ["an erasure", 8],
+  ["a replay of 10 events", 50],
+  ["a compaction of 100 events", 140],
+];
+
 let results: ScenarioCost[];
+let operations: ScenarioCost[];
 const scenario = (prefix: string) => {
   const found = results.find((r) => r.name.startsWith(prefix));
   if (!found) throw new Error(`no scenario ${prefix}`);
@@ -27,8 +44,10 @@ const scenario = (prefix: string) => {
 
 describe("npm run cost (small run)", () => {
   beforeAll(async () => {
-    results = (await runCost({ events: 4, settleTimeoutMs: 60_000 })).scenarios;
-  }, 170_000);
+    const report = await runCost({ events: 4, settleTimeoutMs: 60_000, operations: true });
+    results = report.scenarios;
+    operations = report.operations;
+  }, 290_000);
   afterAll(removeBuild);
 
   it("measures every scenario and prices it", () => {
@@ -96,5 +115,15 @@ describe("npm run cost (small run)", () => {
     // Fewer handlers run: no more rows than the fully configured tenant's same event.
     expect(updated.perEvent.doRowsWritten).toBeLessThanOrEqual(scenario("lead.updated (existing").perEvent.doRowsWritten);
     expect(updated.counters.queueWrites).toBe(0);
+  });
+
+  it("holds each lifecycle operation to its row budget", () => {
+    for (const [prefix, budget] of OPERATION_BUDGETS) {
+      const found = operations.find((o) => o.name.startsWith(prefix));
+      expect(found, prefix).toBeDefined();
+      expect(found!.perEvent.doRowsWritten, prefix).toBeLessThanOrEqual(budget);
+    }
+    // A schedule's 5 firings each ingest an event: rows for each, and none lost.
+    expect(operations.find((o) => o.name.startsWith("a schedule firing"))!.counters.entityRowsWritten).toBeGreaterThan(0);
   });
 });

@@ -34,14 +34,24 @@ describe("upgrading a 0.4 control plane in place", () => {
     expect(entity.body.events.count).toBe(1);
     const destinations = await call<{ destinations: Record<string, Record<string, string>> }>(server.url, written.key, "GET", "/v1/destinations");
     expect(destinations.body.destinations.crm).toEqual({ url: "http://127.0.0.1:9911/crm", apiKey: "…cret" });
-    const endpoints = await call<{ endpoints: Array<{ id: string }> }>(server.url, written.key, "GET", "/v1/endpoints");
-    expect(endpoints.body.endpoints.map((e) => e.id)).toEqual([written.endpoint.id]);
+    // The endpoints table 0.4 wrote has no backfill column: it gains it, and the old endpoint did not ask for history.
+    const endpoints = await call<{ endpoints: Array<{ id: string; backfill: boolean }> }>(server.url, written.key, "GET", "/v1/endpoints");
+    expect(endpoints.body.endpoints.map((e) => [e.id, e.backfill])).toEqual([[written.endpoint.id, false]]);
     // New events land in the same entity (its pre-incarnation actor name), after the old one.
     const posted = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_1", type: "lead.updated", data: { id: "L-old", status: "won" } });
     expect(posted.status).toBe(202);
     expect(posted.body.seq).toBe(2);
     const detail = await call(server.url, ADMIN, "GET", "/v1/admin/tenants/legacy");
     expect(detail.body).toMatchObject({ name: "legacy", status: "active", inheritDestinations: false, keys: 1 });
+  });
+
+  it("takes the features of 0.7 on the old tables: an endpoint with history, settings, a replay of the old event", async () => {
+    const created = await call<{ id: string; backfill: boolean; backfillId: string }>(server.url, written.key, "POST", "/v1/endpoints", { url: "http://127.0.0.1:9/history", backfill: true });
+    expect([created.status, created.body.backfill]).toEqual([201, true]);
+    expect(created.body.backfillId).toMatch(/^bf_/);
+    expect((await call(server.url, written.key, "GET", "/v1/settings")).body).toEqual({ retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false } });
+    const replayed = await call<{ replayed: number }>(server.url, written.key, "POST", "/v1/entities/lead/L-old/replay", { handler: `endpoint:${written.endpoint.id}`, fromSeq: 2 });
+    expect(replayed.status).toBe(202);
   });
 
   it("tags the keys it makes now, and still refuses forged keys of other names without a lookup", async () => {
