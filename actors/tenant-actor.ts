@@ -6,9 +6,9 @@ import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
 import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
 import { notificationChannels } from "../src/handlers/registry.ts";
-import { openSnapshot } from "../src/control/runtime.ts";
-import { currentSpace, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
-import { endpointHandlerName, tenantSpace } from "../src/names.ts";
+import { forgetTenant, openSnapshot } from "../src/control/runtime.ts";
+import { currentSpace, type ApiKeyInfo, type EndpointInfo, type EndpointStatus, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
+import { endpointHandlerName, endpointIdOf, tenantSpace } from "../src/names.ts";
 import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters.ts";
 import { VERSION } from "../src/version.ts";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types.ts";
@@ -16,11 +16,13 @@ import { addUsage } from "../src/usage.ts";
 import { deleteEverything, pointAlarm, wakeBy } from "./shared/alarm.ts";
 import { Db, METRICS_SQL, TENANT_SQL } from "./shared/sql.ts";
 import { MetricsStore } from "./tenant/metrics-store.ts";
-import { emptyCounts, mergeCounts, type Counts } from "../src/metrics/counts.ts";
+import { emptyCounts, mergeCounts, type Counts, type EndpointHealth } from "../src/metrics/counts.ts";
+import type { Notification } from "../src/events/notification.ts";
 import type { MetricsSnapshot } from "../src/metrics/exposition.ts";
 import { takeLocalCounts } from "../src/metrics/record.ts";
 import { ControlStore } from "./tenant/control.ts";
 import { alertNotification, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
+import { endpointDisabledNotification } from "./tenant/endpoint-health.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
 import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
@@ -262,8 +264,18 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.control.endpoint(id);
   }
 
-  updateEndpoint(space: string, id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
-    return this.writable(space) ? this.control.updateEndpoint(id, change) : null;
+  /** A change; re-enabling a disabled endpoint wakes every entity, as a resume does, so what it held drains. */
+  async updateEndpoint(space: string, id: string, change: Partial<EndpointInput> & { status?: EndpointStatus }): Promise<EndpointInfo | null> {
+    if (!this.writable(space)) return null;
+    const before = this.control.endpoint(id);
+    const { backfill: _fixedAtCreation, ...editable } = change;
+    const updated = this.ctx.storage.transactionSync(() => {
+      const next = this.control.updateEndpoint(id, editable);
+      if (next && before?.status === "disabled" && next.status === "active") this.control.setWakeCursor("start");
+      return next;
+    });
+    if (updated && before?.status === "disabled" && updated.status === "active") await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    return updated;
   }
 
   deleteEndpoint(space: string, id: string): boolean {
@@ -380,19 +392,48 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   // ─── Metrics ──────────────────────────────────────────────────────────────────────────────────
 
-  recordMetrics(counts: Counts): void {
+  async recordMetrics(counts: Counts): Promise<void> {
     // Only a tenant that exists keeps metrics: a late flush must not leave a row behind an erasure.
     const record = this.control.record();
     if (record ? record.status !== "active" : !staticTenant(this.env, this.tenant)) return;
-    this.metricTotals.add(counts);
+    const { health, ...totals } = counts;
+    this.metricTotals.add(totals);
+    if (health) await this.recordEndpointHealth(health);
+  }
+
+  /**
+   * Endpoint health rides on the metrics flushes (no request of its own): each endpoint's last
+   * success and the start of its failure streak. One failing continuously for
+   * ENDPOINT_DISABLE_AFTER_MS is disabled: its deliveries hold (as a paused handler's do) and an
+   * alert goes to the tenant's notification destinations, from the alarm until it is delivered.
+   */
+  private async recordEndpointHealth(health: Record<string, EndpointHealth>): Promise<void> {
+    const now = Date.now();
+    const disableAfter = deploymentSettings(this.env).endpointDisableAfterMs;
+    let disabled = false;
+    this.ctx.storage.transactionSync(() => {
+      for (const [handler, seen] of Object.entries(health)) {
+        const id = endpointIdOf(handler);
+        const result = id === null ? null : this.control.recordEndpointHealth(id, seen, now, disableAfter);
+        if (!result?.disabled) continue;
+        this.control.queueEndpointAlert(result.endpoint.id, now);
+        disabled = true;
+        logLine(this.env, "warn", "endpoint disabled", { tenant: this.tenant, endpoint: result.endpoint.id, failingSince: result.endpoint.failingSince });
+      }
+    });
+    if (disabled) {
+      forgetTenant(this.tenant);
+      await wakeBy(this.ctx.storage, now, "tenantKvWrites");
+    }
   }
 
   /** Totals, plus what this isolate counted and has not flushed yet, plus the gauges read now. */
-  metrics(): MetricsSnapshot {
+  async metrics(): Promise<MetricsSnapshot> {
     const local = takeLocalCounts(this.tenant);
-    if (local) this.metricTotals.add(local);
+    if (local) await this.recordMetrics(local);
     // Merged into a fresh copy, which also drops minutes past the hour kept.
-    return { counts: mergeCounts(emptyCounts(), this.metricTotals.current()), deadLettersOpen: this.index.openByHandler() };
+    const endpoints = this.control.sealedEndpoints().map((e) => ({ id: e.id, disabled: e.status === "disabled", failingSince: e.failingSince }));
+    return { counts: mergeCounts(emptyCounts(), this.metricTotals.current()), deadLettersOpen: this.index.openByHandler(), endpoints };
   }
 
   // ─── Live feed ────────────────────────────────────────────────────────────────────────────────
@@ -560,6 +601,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (this.control.record()?.status === "erasing") return this.eraseSome();
     const more = await this.wakeSome();
     await this.alert();
+    await this.alertDisabledEndpoints();
     await this.fireSchedules();
     const walkAt = await this.backfillSome(Date.now() + BACKFILL_BUDGET_MS);
     if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
@@ -614,10 +656,33 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   private async alert(): Promise<void> {
     const pending = this.index.unalerted();
     if (pending.length === 0) return;
-    const tenant = this.tenant;
     const now = Date.now();
-    const configuration = await openSnapshot(this.env, tenant, this.control.snapshot());
-    const notification = alertNotification(tenant, pending);
+    if (!(await this.notify(alertNotification(this.tenant, pending), `alert:${this.tenant}:${pending[pending.length - 1]!.n}`))) {
+      await pointAlarm(this.ctx.storage, now + Math.max(deploymentSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
+      return;
+    }
+    this.ctx.storage.transactionSync(() => this.index.markAlerted(pending[pending.length - 1]!.n, now));
+  }
+
+  /** Tells the tenant about each endpoint disabled since the last alarm; retried until it goes. */
+  private async alertDisabledEndpoints(): Promise<void> {
+    for (const { id, at } of this.control.pendingEndpointAlerts()) {
+      const endpoint = this.control.endpoint(id);
+      if (endpoint && !(await this.notify(endpointDisabledNotification(this.tenant, endpoint), `endpoint-disabled:${this.tenant}:${id}:${at}`))) {
+        await wakeBy(this.ctx.storage, Date.now() + 10_000, "tenantKvWrites");
+        return;
+      }
+      this.ctx.storage.transactionSync(() => this.control.endpointAlerted(id));
+    }
+  }
+
+  /**
+   * Sends one message to every chat service the tenant has a destination for (Slack, Discord,
+   * Teams: each renders it its own way). False if any failed: the caller tries again later under
+   * the same idempotency key, which receivers dedupe.
+   */
+  private async notify(notification: Notification, idempotencyKey: string): Promise<boolean> {
+    const configuration = await openSnapshot(this.env, this.tenant, this.control.snapshot());
     for (const { kind, channel } of notificationChannels()) {
       const found = destinationOf(this.env, configuration, kind);
       // A URL the outbound address policy refuses is never called: that channel is skipped, as with none.
@@ -625,16 +690,16 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       try {
         const response = await fetch(channel.target?.(found.destination.url) ?? found.destination.url, {
           method: "POST",
-          headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": `alert:${tenant}:${pending[pending.length - 1]!.n}` },
+          headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": idempotencyKey },
           body: JSON.stringify(channel.render(notification)),
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
       } catch (err) {
-        logLine(this.env, "warn", "dead-letter alert not delivered; will retry", { kind: kind.kind, error: String(err) });
-        await pointAlarm(this.ctx.storage, now + Math.max(deploymentSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
-        return;
+        logLine(this.env, "warn", "alert not delivered; will retry", { kind: kind.kind, error: String(err) });
+        return false;
       }
     }
-    this.ctx.storage.transactionSync(() => this.index.markAlerted(pending[pending.length - 1]!.n, now));
+    return true;
   }
+
 }

@@ -55,4 +55,4 @@ export async function liveTicket(session: Session): Promise<string> {
 // The API's answers, typed where the server defines them.
 export type { EntityView, EventPage, EventView, LiveMessage, MetricsSummary } from "../src/types.ts";
 export type { DeadLetterEntry as DeadLetter, DeadLetterPage } from "../src/dead-letters.ts";
-export type { Answered, ApiKeyInfo, EndpointInfo } from "../src/control/model.ts";
+export type { Answered, ApiKeyInfo, EndpointAnswer } from "../src/control/model.ts";

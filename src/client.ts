@@ -2,7 +2,7 @@
 // the CLI, the end-to-end tests and the load scripts. Its answer types are the server's own
 // definitions (type-only imports: nothing of the Worker is loaded), and the transport is
 // pluggable, so a load generator can use keep-alive sockets while a browser uses fetch.
-import type { Answered, ApiKeyInfo, EndpointInfo, StoredSource, TenantView } from "./control/model.ts";
+import type { Answered, ApiKeyInfo, EndpointAnswer, StoredSource, TenantView } from "./control/model.ts";
 import type { ScheduleAnswer } from "./control/schedules.ts";
 import type { BackfillAnswer } from "./control/backfills.ts";
 import type { SettingsPatch, TenantSettings } from "./control/settings.ts";
@@ -152,13 +152,13 @@ export class EdgeflowClient {
   deleteDestination(kind: string): Promise<null> {
     return this.call("DELETE", `/v1/destinations/${seg(kind)}`);
   }
-  endpoints(): Promise<{ endpoints: Array<Answered<EndpointInfo>> }> {
+  endpoints(): Promise<{ endpoints: Array<EndpointAnswer> }> {
     return this.call("GET", "/v1/endpoints");
   }
-  createEndpoint(input: { url: string; eventTypes?: string[] | null; description?: string | null; backfill?: boolean }): Promise<Answered<EndpointInfo> & { secret: string; backfillId?: string }> {
+  createEndpoint(input: { url: string; eventTypes?: string[] | null; description?: string | null; backfill?: boolean }): Promise<EndpointAnswer & { secret: string; backfillId?: string }> {
     return this.call("POST", "/v1/endpoints", input);
   }
-  rotateEndpointSecret(id: string): Promise<Answered<EndpointInfo> & { secret: string }> {
+  rotateEndpointSecret(id: string): Promise<EndpointAnswer & { secret: string }> {
     return this.call("POST", `/v1/endpoints/${seg(id)}/rotate-secret`);
   }
   deleteEndpoint(id: string): Promise<null> {

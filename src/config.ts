@@ -28,6 +28,8 @@ export interface DeploymentSettings {
   alertIntervalMs: number;
   /** Entities a backfill walks per second at most, so its re-deliveries do not swamp the receiver or the deployment. */
   backfillRate: number;
+  /** An endpoint failing continuously for this long is disabled (its deliveries hold). */
+  endpointDisableAfterMs: number;
 }
 
 export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
@@ -41,5 +43,6 @@ export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
     queueLeaseMs: Math.max(1000, intSetting(env.QUEUE_LEASE_MS, 120_000)),
     alertIntervalMs: intSetting(env.ALERT_INTERVAL_MS, 300_000),
     backfillRate: Math.max(1, intSetting(env.BACKFILL_RATE, 100)),
+    endpointDisableAfterMs: Math.max(1, intSetting(env.ENDPOINT_DISABLE_AFTER_MS, 432_000_000)),
   };
 }

@@ -17,6 +17,19 @@ const dateTime: Schema = { type: "string", format: "date-time" };
 const int: Schema = { type: "integer", minimum: 0 };
 const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
 /** An object with exactly these properties, all required unless listed in `optional`. */
+/** An endpoint's fields as every answer about it has them. */
+const ENDPOINT_FIELDS: Record<string, Schema> = {
+  id: { type: "string" },
+  url: { type: "string" },
+  eventTypes: { oneOf: [{ type: "array", items: { type: "string" } }, { type: "null" }] },
+  description: { oneOf: [{ type: "string" }, { type: "null" }] },
+  backfill: { type: "boolean" },
+  status: { type: "string", enum: ["active", "disabled"], description: "disabled: it failed every call for ENDPOINT_DISABLE_AFTER_MS (or was disabled by hand); its deliveries hold until PATCH {\"status\":\"active\"}" },
+  lastSuccessAt: { oneOf: [{ type: "string", format: "date-time" }, { type: "null" }] },
+  failingSince: { oneOf: [{ type: "string", format: "date-time" }, { type: "null" }], description: "when its current run of failures began (its health rides on the metrics flushes: up to 10 s behind)" },
+  createdAt: { type: "string", format: "date-time" },
+};
+
 function obj(properties: Record<string, Schema>, optional: string[] = [], extra = false): Schema {
   return { type: "object", properties, required: Object.keys(properties).filter((k) => !optional.includes(k)), additionalProperties: extra };
 }
@@ -140,11 +153,8 @@ const schemas: Record<string, Schema> = {
   Destinations: obj({
     destinations: obj(Object.fromEntries(KIND_NAMES.map((kind) => [kind, ref(destinationSchemaName(kind))])), [...KIND_NAMES]),
   }),
-  Endpoint: obj({ id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean" }, createdAt: dateTime }),
-  NewEndpoint: obj(
-    { id: str, url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean" }, createdAt: dateTime, secret: { type: "string", pattern: "^whsec_" }, backfillId: str },
-    ["backfillId"],
-  ),
+  Endpoint: obj({ ...ENDPOINT_FIELDS }),
+  NewEndpoint: obj({ ...ENDPOINT_FIELDS, secret: { type: "string", pattern: "^whsec_" }, backfillId: str }, ["backfillId"]),
   Settings: obj({
     retention: obj({ days: nullable({ type: "integer", minimum: 1 }), eventsPerEntity: nullable({ type: "integer", minimum: 1 }) }),
     erasure: obj({ allowRecreate: { type: "boolean" } }),
@@ -381,9 +391,9 @@ export function openApiDocument(): Record<string, unknown> {
     },
     "/v1/endpoints/{id}": {
       get: op("One endpoint", { "200": json(ref("Endpoint"), "The endpoint") }, { parameters: [pathParam("id")] }),
-      patch: op("Change an endpoint", { "200": json(ref("Endpoint"), "The endpoint"), "422": error("An unregistered event type"), ...withBody }, {
+      patch: op("Change an endpoint; {\"status\":\"active\"} re-enables a disabled one and every entity drains what it held, in order", { "200": json(ref("Endpoint"), "The endpoint"), "422": error("An unregistered event type"), ...withBody }, {
         parameters: [pathParam("id")],
-        requestBody: body({ ...obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str) }, ["url", "eventTypes", "description"]) }),
+        requestBody: body({ ...obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), status: { type: "string", enum: ["active", "disabled"] } }, ["url", "eventTypes", "description", "status"]) }),
       }),
       delete: op("Delete an endpoint; what it had not delivered ends skipped", { "204": noContent }, { parameters: [pathParam("id")] }),
     },

@@ -1,6 +1,6 @@
 import { actorName } from "./names.ts";
 import { addUsage, type UsageKey } from "./usage.ts";
-import type { ApiKeyInfo, EndpointInfo, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
+import type { ApiKeyInfo, EndpointInfo, EndpointStatus, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
 import type { Schedule, ScheduleChange, ScheduleSpec } from "./control/schedules.ts";
 import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
 import type { ReplayFilter } from "./delivery/replay.ts";
@@ -105,7 +105,7 @@ export interface TenantActorRpc {
   listBackfills(): Promise<Backfill[]>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;
-  updateEndpoint(space: string, id: string, change: Partial<EndpointInput>): Promise<EndpointInfo | null>;
+  updateEndpoint(space: string, id: string, change: Partial<EndpointInput> & { status?: EndpointStatus }): Promise<EndpointInfo | null>;
   deleteEndpoint(space: string, id: string): Promise<boolean>;
   rotateEndpointSecret(space: string, id: string): Promise<string | null>;
   /** False: refused. */

@@ -61,8 +61,11 @@ class DeliveryViews {
     const lease = progress?.lease;
     const leased = lease !== undefined && lease.seqs.includes(seq);
     const row = this.rows.get(handler)?.find((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
+    const held = !leased && (isPaused(this.model, handler) || this.tenantPaused.has(handler));
     if (row) {
       const pending = row.status === "pending";
+      // A retry or replay of a held handler waits for the resume, not for its next attempt time.
+      if (pending && held) return { handler, status: "paused", attempts: Number(row.tries), lastError: row.last_error, nextAttemptAt: null, completedAt: null };
       return {
         handler,
         status: pending ? (leased ? "in_flight" : "pending") : (row.status as DeliveryStatus),
@@ -78,7 +81,7 @@ class DeliveryViews {
       return { handler, status: "succeeded", attempts: 1, lastError: null, nextAttemptAt: null, completedAt: iso(completedAt(progress, seq)) };
     }
     const waitsFor = this.blockedUntil.get(handler);
-    if (!leased && (isPaused(this.model, handler) || this.tenantPaused.has(handler))) {
+    if (held) {
       return { handler, status: "paused", attempts: 0, lastError: null, nextAttemptAt: null, completedAt: null };
     }
     return {

@@ -4,12 +4,13 @@
 // (most TENANTS tenants) costs no schema rows.
 import { apiKeyDigest } from "../../src/control/tenants-config.ts";
 import { destinationKind } from "../../src/handlers/kinds.ts";
-import { currentSpace, sealContext, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantRecord, type TenantSnapshot } from "../../src/control/model.ts";
+import { currentSpace, sealContext, type ApiKeyInfo, type EndpointInfo, type EndpointStatus, type StoredSource, type TenantRecord, type TenantSnapshot } from "../../src/control/model.ts";
 import { tenantSpace } from "../../src/names.ts";
 import { sealSecret } from "../../src/control/secrets.ts";
 import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys.ts";
 import { bytesToHex } from "../../src/sources/crypto.ts";
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
+import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
 import type { EntityRef } from "../../src/types.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
@@ -24,7 +25,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS destinations (kind TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS endpoints (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
-    backfill INTEGER NOT NULL DEFAULT 0
+    backfill INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active', last_success_at INTEGER, failing_since INTEGER
   ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS paused_handlers (name TEXT PRIMARY KEY) WITHOUT ROWID`,
@@ -37,15 +38,22 @@ type SealedTable = keyof typeof SEALED_TABLES;
 const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints", "sources", "paused_handlers"];
 /**
  * Columns added since a table was first written, by table: a tenant_record written before 0.5 (its
- * incarnation stays NULL: the plain name); endpoints written before 0.7 (none asked for history).
+ * incarnation stays NULL: the plain name); endpoints written before 0.7 (none asked for history;
+ * all active, their health not yet known).
  */
 const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
   tenant_record: [
     ["incarnation", `ALTER TABLE tenant_record ADD COLUMN incarnation TEXT`],
     ["inherit_destinations", `ALTER TABLE tenant_record ADD COLUMN inherit_destinations INTEGER NOT NULL DEFAULT 0`],
   ],
-  endpoints: [["backfill", `ALTER TABLE endpoints ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0`]],
+  endpoints: [
+    ["backfill", `ALTER TABLE endpoints ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0`],
+    ["status", `ALTER TABLE endpoints ADD COLUMN status TEXT NOT NULL DEFAULT 'active'`],
+    ["last_success_at", `ALTER TABLE endpoints ADD COLUMN last_success_at INTEGER`],
+    ["failing_since", `ALTER TABLE endpoints ADD COLUMN failing_since INTEGER`],
+  ],
 };
+const ENDPOINT_ALERTS = `CREATE TABLE IF NOT EXISTS endpoint_alerts (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`;
 const SETTINGS = `CREATE TABLE IF NOT EXISTS settings (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), doc TEXT NOT NULL)`;
 const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
@@ -73,6 +81,9 @@ interface EndpointRow extends Row {
   secret: string;
   created_at: number;
   backfill: number;
+  status: string;
+  last_success_at: number | null;
+  failing_since: number | null;
 }
 
 const randomHex = (bytes: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -244,15 +255,50 @@ export class ControlStore {
     this.ensure();
     this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at, backfill)
                 VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now}, ${input.backfill ? 1 : 0})`;
-    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, backfill: input.backfill, secret };
+    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, backfill: input.backfill, status: "active", lastSuccessAt: null, failingSince: null, secret };
   }
 
-  updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null }): EndpointInfo | null {
+  updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null; status?: EndpointStatus }): EndpointInfo | null {
     const current = this.endpoint(id);
     if (!current) return null;
     const next = { ...current, ...change };
-    this.db.sql`UPDATE endpoints SET url = ${next.url}, event_types = ${next.eventTypes ? JSON.stringify(next.eventTypes) : null}, description = ${next.description} WHERE id = ${id}`;
+    // Re-enabled by hand: its failure streak starts over.
+    if (change.status === "active" && current.status === "disabled") next.failingSince = null;
+    this.db.sql`UPDATE endpoints SET url = ${next.url}, event_types = ${next.eventTypes ? JSON.stringify(next.eventTypes) : null}, description = ${next.description},
+                status = ${next.status}, failing_since = ${next.failingSince} WHERE id = ${id}`;
     return next;
+  }
+
+  /** Endpoints disabled whose alert has not gone out yet, with when they were disabled. */
+  pendingEndpointAlerts(): Array<{ id: string; at: number }> {
+    if (!this.has("endpoint_alerts")) return [];
+    return this.db.all<{ id: string; at: number }>(`SELECT id, at FROM endpoint_alerts ORDER BY at`).map((r) => ({ id: r.id, at: Number(r.at) }));
+  }
+
+  queueEndpointAlert(id: string, at: number): void {
+    this.db.tables.make("endpoint_alerts", [ENDPOINT_ALERTS]);
+    this.db.sql`INSERT INTO endpoint_alerts (id, at) VALUES (${id}, ${at}) ON CONFLICT (id) DO NOTHING`;
+  }
+
+  endpointAlerted(id: string): void {
+    if (this.has("endpoint_alerts")) this.db.sql`DELETE FROM endpoint_alerts WHERE id = ${id}`;
+  }
+
+  /**
+   * Folds an isolate's view of an endpoint's outcomes into what is stored, and disables the
+   * endpoint once it has failed continuously for `disableAfterMs`. The endpoint as it is now, and
+   * whether this disabled it; null if there is no such endpoint.
+   */
+  recordEndpointHealth(id: string, seen: EndpointHealth, now: number, disableAfterMs: number): { endpoint: EndpointInfo; disabled: boolean } | null {
+    const current = this.endpoint(id);
+    if (!current) return null;
+    const merged = mergeHealth({ lastSuccessAt: current.lastSuccessAt, failingSince: current.failingSince }, seen);
+    const disabled = current.status === "active" && merged.failingSince !== null && now - merged.failingSince >= disableAfterMs;
+    const status: EndpointStatus = disabled ? "disabled" : current.status;
+    if (merged.lastSuccessAt !== current.lastSuccessAt || merged.failingSince !== current.failingSince || disabled) {
+      this.db.sql`UPDATE endpoints SET last_success_at = ${merged.lastSuccessAt}, failing_since = ${merged.failingSince}, status = ${status} WHERE id = ${id}`;
+    }
+    return { endpoint: { ...current, ...merged, status }, disabled };
   }
 
   deleteEndpoint(id: string): boolean {
@@ -389,5 +435,15 @@ export class ControlStore {
 function endpointInfo(r: EndpointRow): EndpointInfo {
   // Written by this module as a JSON array of strings.
   const eventTypes = r.event_types === null ? null : (JSON.parse(r.event_types) as string[]);
-  return { id: r.id, url: r.url, eventTypes, description: r.description, createdAt: Number(r.created_at), backfill: Number(r.backfill) === 1 };
+  return {
+    id: r.id,
+    url: r.url,
+    eventTypes,
+    description: r.description,
+    createdAt: Number(r.created_at),
+    backfill: Number(r.backfill) === 1,
+    status: r.status === "disabled" ? "disabled" : "active",
+    lastSuccessAt: r.last_success_at === null ? null : Number(r.last_success_at),
+    failingSince: r.failing_since === null ? null : Number(r.failing_since),
+  };
 }

@@ -2,7 +2,7 @@
 // suffices) and its API keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, clientOf, type Answered, type ApiKeyInfo, type EndpointInfo, type Session } from "../api.ts";
+import { api, clientOf, type Answered, type ApiKeyInfo, type EndpointAnswer, type Session } from "../api.ts";
 import type { ScheduleAnswer } from "../../src/control/schedules.ts";
 import type { BackfillAnswer } from "../../src/control/backfills.ts";
 import type { TenantSettings } from "../../src/control/settings.ts";
@@ -11,7 +11,7 @@ import type { KindForm } from "../../scripts/lib/registry.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
 import { when } from "../format.ts";
 
-type Endpoint = Answered<EndpointInfo>;
+type Endpoint = EndpointAnswer;
 type Key = Answered<ApiKeyInfo>;
 
 const value = (e: Event) => (e.target as HTMLInputElement).value;
@@ -107,12 +107,16 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
   return html`<div class="card">
     <h2>Webhook endpoints</h2>
     <table aria-label="Endpoints">
-      <thead><tr><th>URL</th><th>Event types</th><th>Created</th><th></th></tr></thead>
+      <thead><tr><th>URL</th><th>Event types</th><th>Health</th><th></th></tr></thead>
       <tbody>
         ${list.length === 0 && html`<tr><td colspan="4" class="muted">No endpoints.</td></tr>`}
         ${list.map(
-          (e) => html`<tr><td>${e.url}<div class="muted">${e.id}${e.description ? ` · ${e.description}` : ""}</div></td><td>${e.eventTypes?.join(", ") ?? "all"}</td><td>${when(e.createdAt)}</td>
+          (e) => html`<tr><td>${e.url}<div class="muted">${e.id}${e.description ? ` · ${e.description}` : ""} · created ${when(e.createdAt)}</div></td><td>${e.eventTypes?.join(", ") ?? "all"}</td>
+            <td><span class=${`status ${e.status === "disabled" ? "dead" : "succeeded"}`}>${e.status}</span>
+              <div class="muted">${e.failingSince ? `failing since ${when(e.failingSince)}` : e.lastSuccessAt ? `last success ${when(e.lastSuccessAt)}` : "no call yet"}</div></td>
             <td>
+              ${e.status === "disabled" &&
+              html`<button type="button" aria-label=${`Re-enable ${e.id}`} onClick=${run(async () => (await api(session, "PATCH", `/v1/endpoints/${e.id}`, { status: "active" }), await load(), `Re-enabled ${e.id}: what it held is delivered in order.`))}>Re-enable</button>`}
               <button type="button" aria-label=${`Rotate secret of ${e.id}`} onClick=${run(async () => `New secret of ${e.id}, shown once: ${(await api<{ secret: string }>(session, "POST", `/v1/endpoints/${e.id}/rotate-secret`)).secret}`)}>Rotate secret</button>
               <button type="button" aria-label=${`Delete ${e.id}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/endpoints/${e.id}`), await load(), `Deleted ${e.id}.`))}>Delete</button>
             </td></tr>`,

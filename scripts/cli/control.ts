@@ -2,7 +2,7 @@
 // endpoints (with the tenant's own key).
 import { Argument, Option, type Command } from "commander";
 import { KIND_FORMS } from "../lib/registry.ts";
-import { type Answered, type ApiKeyInfo, type EndpointInfo, type StoredSource, type TenantView } from "../../src/control/model.ts";
+import { type Answered, type ApiKeyInfo, type EndpointAnswer, type StoredSource, type TenantView } from "../../src/control/model.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
@@ -10,7 +10,7 @@ import { print, table, time } from "./output.ts";
 
 type Tenant = TenantView & { keys?: number; entities?: number };
 type Key = Answered<ApiKeyInfo> & { key?: string };
-type Endpoint = Answered<EndpointInfo> & { secret?: string; backfillId?: string };
+type Endpoint = EndpointAnswer & { secret?: string; backfillId?: string };
 
 const seg = encodeURIComponent;
 
@@ -133,7 +133,14 @@ export function registerControlCommands(program: Command): void {
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
       const { endpoints: list } = await client.api.endpoints();
-      print(output, list, () => (list.length === 0 ? "no endpoints" : table(["ID", "URL", "EVENT TYPES", "DESCRIPTION"], list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.description]))));
+      print(output, list, () =>
+        list.length === 0
+          ? "no endpoints"
+          : table(
+              ["ID", "URL", "EVENT TYPES", "STATUS", "HEALTH", "DESCRIPTION"],
+              list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.status, e.failingSince ? `failing since ${time(e.failingSince)}` : e.lastSuccessAt ? `ok ${time(e.lastSuccessAt)}` : "", e.description]),
+            ),
+      );
     });
   endpoints
     .command("create <url>")
@@ -161,6 +168,16 @@ export function registerControlCommands(program: Command): void {
       const answer = await client.api.rotateEndpointSecret(id);
       print(output, answer, () => `new signing secret (shown once): ${answer.secret}`);
     });
+  for (const [name, status] of [["enable", "active"], ["disable", "disabled"]] as const) {
+    endpoints
+      .command(`${name} <id>`)
+      .description(status === "active" ? "Re-enable a disabled endpoint: what it held is delivered in order" : "Disable an endpoint by hand: its deliveries hold until it is enabled")
+      .action(async (id: string, _o: unknown, command: Command) => {
+        const { client, output } = contextOf(command);
+        const answer = await client.call<Endpoint>("PATCH", `/v1/endpoints/${encodeURIComponent(id)}`, { status });
+        print(output, answer, () => `${id} is ${answer.status}`);
+      });
+  }
   endpoints
     .command("delete <id>")
     .description("Delete an endpoint; its pending deliveries end as skipped")

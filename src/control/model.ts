@@ -36,10 +36,17 @@ export const UpdateEndpoint = object({
   url: optional(HttpUrl),
   eventTypes: optional(nullable(EventTypes)),
   description: optional(nullable(size(string(), 0, 500))),
+  /** `active` re-enables a disabled endpoint (its held deliveries drain in order); `disabled` holds it by hand. */
+  status: optional(enums(["active", "disabled"])),
 });
+
+export type EndpointStatus = "active" | "disabled";
 
 /** How the API answers with a stored record: the same fields, `createdAt` as ISO-8601. */
 export type Answered<T extends { createdAt: number }> = Omit<T, "createdAt"> & { createdAt: string };
+
+/** An endpoint as the API answers it: its times as ISO-8601. */
+export type EndpointAnswer = Omit<EndpointInfo, "createdAt" | "lastSuccessAt" | "failingSince"> & { createdAt: string; lastSuccessAt: string | null; failingSince: string | null };
 
 /** A stored tenant's life: active, then erasing while its delete runs, then gone. */
 export type TenantStatus = "active" | "erasing";
@@ -80,6 +87,11 @@ export interface EndpointInfo {
   createdAt: number;
   /** It takes each entity's whole log, not only what arrives after it was created (`"backfill": true`). */
   backfill: boolean;
+  /** `disabled`: it failed continuously for ENDPOINT_DISABLE_AFTER_MS (or was disabled by hand); its deliveries hold. */
+  status: EndpointStatus;
+  lastSuccessAt: number | null;
+  /** When its current run of failures began; null while its last outcome was a success. */
+  failingSince: number | null;
 }
 
 /**

@@ -8,7 +8,7 @@ import { ConfigError } from "../config.ts";
 import { staticTenant } from "./tenants-config.ts";
 import type { DestinationFields } from "../handlers/destinations.ts";
 import { sealContext, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
-import { tenantSpace } from "../names.ts";
+import { endpointHandlerName, tenantSpace } from "../names.ts";
 import { openSecret } from "./secrets.ts";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */
@@ -103,7 +103,9 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       destinations,
       fixedDestinations: fixed?.destinations ?? {},
       signingSecret: fixed?.signingSecret,
-      endpoints, sources, pausedHandlers: new Set(snapshot.pausedHandlers),
+      endpoints, sources,
+      // A disabled endpoint holds its deliveries exactly as a paused handler does.
+      pausedHandlers: new Set([...snapshot.pausedHandlers, ...snapshot.endpoints.filter((e) => e.status === "disabled").map((e) => endpointHandlerName(e.id))]),
       // A snapshot from a router or actor of the release before has none.
       settings: settingsOf(snapshot.settings ?? null),
       watching: snapshot.watching };

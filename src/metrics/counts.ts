@@ -16,9 +16,20 @@ interface Histogram {
   count: number;
 }
 
+/**
+ * A customer endpoint's recent outcomes, as an isolate saw them: when it last succeeded, and when
+ * the failures after that began (null: none since). Merged by time, whatever the order.
+ */
+export interface EndpointHealth {
+  lastSuccessAt: number | null;
+  failingSince: number | null;
+}
+
 export interface Counts {
   /** Series key (`name` plus its labels, see `seriesKey`) → count. */
   counters: Record<string, number>;
+  /** Endpoint handler (`endpoint:{id}`) → its outcomes' times; taken off by the tenant's actor, never kept in the totals. */
+  health?: Record<string, EndpointHealth>;
   /** Handler → ingest-to-delivery latency of its succeeded deliveries. */
   latency: Record<string, Histogram>;
   /** Minute (epoch ms, floored) → event type → events accepted. */
@@ -60,6 +71,13 @@ export function countMinute(counts: Counts, at: number, type: string, amount = 1
   byType[type] = (byType[type] ?? 0) + amount;
 }
 
+/** Merges two views of an endpoint's outcomes: the later success, and the first failure after it. */
+export function mergeHealth(a: EndpointHealth | undefined, b: EndpointHealth): EndpointHealth {
+  const lastSuccessAt = Math.max(a?.lastSuccessAt ?? -1, b.lastSuccessAt ?? -1);
+  const since = [a?.failingSince ?? null, b.failingSince].filter((t): t is number => t !== null && t > lastSuccessAt);
+  return { lastSuccessAt: lastSuccessAt < 0 ? null : lastSuccessAt, failingSince: since.length === 0 ? null : Math.min(...since) };
+}
+
 /** Adds `delta` into `into`; minutes older than MINUTES_KEPT before `now` are dropped. */
 export function mergeCounts(into: Counts, delta: Counts, now = Date.now()): Counts {
   for (const [key, n] of Object.entries(delta.counters)) addCounter(into, key, n);
@@ -75,6 +93,7 @@ export function mergeCounts(into: Counts, delta: Counts, now = Date.now()): Coun
     for (const [type, n] of Object.entries(byType)) countMinute(into, Number(minute), type, n);
   }
   for (const minute of Object.keys(into.minutes)) if (Number(minute) < oldest) delete into.minutes[minute];
+  for (const [handler, h] of Object.entries(delta.health ?? {})) (into.health ??= {})[handler] = mergeHealth(into.health?.[handler], h);
   return into;
 }
 

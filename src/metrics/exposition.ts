@@ -8,6 +8,8 @@ export interface MetricsSnapshot {
   counts: Counts;
   /** Handler → open dead letters (read at the scrape, exact). */
   deadLettersOpen: Record<string, number>;
+  /** The tenant's endpoints' health, read at the scrape (absent from a tenant actor of an earlier release). */
+  endpoints?: Array<{ id: string; disabled: boolean; failingSince: number | null }>;
 }
 
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -17,6 +19,8 @@ const FAMILIES = {
   edgeflow_deliveries_total: ["counter", "Deliveries settled, by handler and outcome (succeeded, dead, skipped)."],
   edgeflow_delivery_attempts_total: ["counter", "Delivery attempts, by handler and outcome (succeeded, retry, dead, skipped)."],
   edgeflow_dead_letters_open: ["gauge", "Dead letters waiting for a replay, by handler."],
+  edgeflow_endpoint_disabled: ["gauge", "1 while a customer endpoint is disabled (its deliveries held), by endpoint."],
+  edgeflow_endpoint_failing_seconds: ["gauge", "How long a customer endpoint has failed every call (0 when its last call succeeded), by endpoint."],
   edgeflow_queue_messages_sent_total: ["counter", "Queue messages of slow work sent by entity actors."],
   edgeflow_queue_messages_acked_total: ["counter", "Queue messages of slow work acknowledged by the consumer."],
   edgeflow_queue_backlog: ["gauge", "Queue messages of slow work sent and not yet acknowledged."],
@@ -47,6 +51,10 @@ export function renderMetrics(tenants: ReadonlyArray<{ tenant: string; snapshot:
       if (family in FAMILIES) add(family as Family, line, value);
     }
     for (const [handler, n] of Object.entries(snapshot.deadLettersOpen)) add("edgeflow_dead_letters_open", seriesKey("edgeflow_dead_letters_open", { tenant, handler }), n);
+    for (const e of snapshot.endpoints ?? []) {
+      add("edgeflow_endpoint_disabled", seriesKey("edgeflow_endpoint_disabled", { tenant, endpoint: e.id }), e.disabled ? 1 : 0);
+      add("edgeflow_endpoint_failing_seconds", seriesKey("edgeflow_endpoint_failing_seconds", { tenant, endpoint: e.id }), e.failingSince === null ? 0 : Math.max(0, (Date.now() - e.failingSince) / 1000));
+    }
     const sent = counters["edgeflow_queue_messages_sent_total"] ?? 0;
     const acked = counters["edgeflow_queue_messages_acked_total"] ?? 0;
     add("edgeflow_queue_backlog", seriesKey("edgeflow_queue_backlog", { tenant }), Math.max(0, sent - acked));

@@ -3,7 +3,8 @@
 // An isolate flushes a tenant's counts at most every FLUSH_INTERVAL_MS, from work it is doing
 // anyway (a request, an alarm, a queue batch); a scrape flushes the isolate that serves it.
 import { tenantActor } from "../stubs.ts";
-import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, observeLatency, seriesKey, type Counts } from "./counts.ts";
+import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, mergeHealth, observeLatency, seriesKey, type Counts } from "./counts.ts";
+import { endpointIdOf } from "../names.ts";
 
 const FLUSH_INTERVAL_MS = 10_000;
 
@@ -33,6 +34,11 @@ export function countReceived(tenant: string, type: string, outcome: ReceivedOut
 export function countAttempt(tenant: string, handler: string, outcome: AttemptStatus, receivedAt?: number, events = 1): void {
   const counts = bufferOf(tenant);
   addCounter(counts, seriesKey("edgeflow_delivery_attempts_total", { handler, outcome }), events);
+  // A customer endpoint's health (status, lastSuccessAt, failingSince) is derived from these, in its tenant's actor.
+  if (outcome !== "skipped" && endpointIdOf(handler) !== null) {
+    const now = Date.now();
+    (counts.health ??= {})[handler] = mergeHealth(counts.health?.[handler], outcome === "succeeded" ? { lastSuccessAt: now, failingSince: null } : { lastSuccessAt: null, failingSince: now });
+  }
   if (outcome === "retry") return;
   addCounter(counts, seriesKey("edgeflow_deliveries_total", { handler, outcome }), events);
   if (outcome === "succeeded" && receivedAt !== undefined) observeLatency(counts, handler, Math.max(0, Date.now() - receivedAt) / 1000);

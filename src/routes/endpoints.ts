@@ -2,14 +2,24 @@
 // with its own signing secret, shown once on creation and on rotation.
 import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
-import { CreateEndpoint, UpdateEndpoint, type Answered, type EndpointInfo } from "../control/model.ts";
+import { CreateEndpoint, UpdateEndpoint, type EndpointAnswer, type EndpointInfo } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";
 import { ApiError } from "../errors.ts";
 import { eventDefinition, registeredTypes } from "../events/registry.ts";
 import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
 
-function view(e: EndpointInfo): Answered<EndpointInfo> {
-  return { id: e.id, url: e.url, eventTypes: e.eventTypes, description: e.description, backfill: e.backfill, createdAt: iso(e.createdAt) };
+function view(e: EndpointInfo): EndpointAnswer {
+  return {
+    id: e.id,
+    url: e.url,
+    eventTypes: e.eventTypes,
+    description: e.description,
+    backfill: e.backfill,
+    status: e.status,
+    lastSuccessAt: e.lastSuccessAt === null ? null : iso(e.lastSuccessAt),
+    failingSince: e.failingSince === null ? null : iso(e.failingSince),
+    createdAt: iso(e.createdAt),
+  };
 }
 
 function checkTypes(types: string[] | null | undefined): void {

@@ -127,6 +127,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toMatch(/signing secret, shown once: whsec_/);
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("/customer-hook");
+    expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("active");
 
     // The form is the kinds table's: every kind is offered, each with its own fields.
     expect(await page.getByLabel("Kind").locator("option").allTextContents()).toEqual(expect.arrayContaining(["slack", "discord", "teams", "email", "crm", "ai"]));
