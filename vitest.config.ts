@@ -87,7 +87,10 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           setupFiles: ["test/e2e/setup.ts"],
           environment: "node",
-          fileParallelism: false,
+          // Two files at once: each starts its own server on free ports with its own state, and
+          // every wait is a poll with a deadline, so they do not share anything but the CPU.
+          fileParallelism: true,
+          maxWorkers: 2,
           testTimeout: 180_000,
           hookTimeout: 120_000,
         },
