@@ -32,7 +32,7 @@ import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
 import { BackfillStore, MAX_RUNNING } from "./tenant/backfills.ts";
 import { patched, type TenantSettings } from "../src/control/settings.ts";
 import type { Backfill, BackfillSpec } from "../src/control/backfills.ts";
-import { bytesToHex } from "../src/sources/crypto.ts";
+import { recordId } from "../src/control/keys.ts";
 import { INTERNAL } from "../src/live-ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
@@ -174,8 +174,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   async startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null> {
     if (!this.writable(space)) return null;
     if (this.backfills.running().length >= MAX_RUNNING) return "limit";
-    const id = `bf_${bytesToHex(crypto.getRandomValues(new Uint8Array(8)))}`;
-    const backfill = this.ctx.storage.transactionSync(() => this.backfills.create(id, spec, this.control.entityCount(), Date.now()));
+    const backfill = this.ctx.storage.transactionSync(() => this.backfills.create(recordId("bf"), spec, this.control.entityCount(), Date.now()));
     await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
     return backfill;
   }
@@ -202,6 +201,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const pageSize = Math.min(BACKFILL_PAGE, rate);
     let resumeAt: number | null = null;
     for (const backfill of this.backfills.running()) {
+      const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
       for (;;) {
         const pageStart = Date.now();
         const page = this.control.entitiesAfter(this.backfills.cursor(backfill.id), pageSize);
@@ -214,7 +214,6 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
           await forEachLimited(left, REPLAY_CONCURRENCY, async (entity) => {
             try {
               const actor = entityActor(this.env, space, entity);
-              const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
               // Awaited before the sum: `events += await …` would read events before the call and lose its siblings' counts.
               const handed = backfill.mode === "history" ? await actor.followHandler(backfill.handler) : await actor.replayHandler(backfill.handler, filter);
               events += handed ?? 0;
@@ -269,12 +268,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!this.writable(space)) return null;
     const before = this.control.endpoint(id);
     const { backfill: _fixedAtCreation, ...editable } = change;
+    let reenabled = false;
     const updated = this.ctx.storage.transactionSync(() => {
       const next = this.control.updateEndpoint(id, editable);
-      if (next && before?.status === "disabled" && next.status === "active") this.control.setWakeCursor("start");
+      reenabled = before?.status === "disabled" && next?.status === "active";
+      if (reenabled) this.control.setWakeCursor("start");
       return next;
     });
-    if (updated && before?.status === "disabled" && updated.status === "active") await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
+    if (reenabled) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
     return updated;
   }
 
@@ -524,7 +525,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!this.writable(space)) return null;
     if (this.schedules.count() >= MAX_SCHEDULES) return "limit";
     const now = Date.now();
-    const schedule: Schedule = { id: `sch_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`, ...spec, paused: false, nextAt: nextFiring(spec, now), lastFiredAt: null, lastError: null, createdAt: now };
+    const schedule: Schedule = { id: recordId("sch"), ...spec, paused: false, nextAt: nextFiring(spec, now), lastFiredAt: null, lastError: null, createdAt: now };
     this.ctx.storage.transactionSync(() => this.schedules.put(schedule));
     if (schedule.nextAt !== null) await wakeBy(this.ctx.storage, schedule.nextAt, "tenantKvWrites");
     return schedule;

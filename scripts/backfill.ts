@@ -5,6 +5,7 @@
 // (Edgeflow-Replay: true, its original key) and prints how long the walk and the deliveries took.
 import { cli, numberArg } from "./lib/args.ts";
 import { httpClient } from "./lib/load.ts";
+import { until } from "./lib/poll.ts";
 import { edgeflowOptions, startLocalServer } from "./lib/local-server.ts";
 import { receiverVars, startReceiver } from "./receiver.ts";
 
@@ -29,13 +30,8 @@ const client = httpClient(server.url, 16);
 const run = `bf${Date.now().toString(36)}`;
 const lead = (i: number) => `${run}-${i}`;
 
-async function until(what: string | (() => string), probe: () => boolean | Promise<boolean>, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The longest any one wait of the run may take. */
+const WAIT_MS = 600_000;
 
 const slackCalls = (replay: boolean) => receiver.calls.filter((c) => c.status < 300 && c.headers["edgeflow-handler"] === "slack" && (c.headers["edgeflow-replay"] === "true") === replay).length;
 
@@ -64,7 +60,7 @@ try {
     const wave = batches.slice(w, w + WAVE);
     for (let i = 0; i < wave.length; i += 4) await Promise.all(wave.slice(i, i + 4).map(sendBatch));
     const target = Math.min(entities, (w + WAVE) * 100);
-    await until(() => `the first Slack deliveries (${slackCalls(false)} of ${target})`, () => slackCalls(false) >= target);
+    await until(() => `the first Slack deliveries (${slackCalls(false)} of ${target})`, () => slackCalls(false) >= target, WAIT_MS);
   }
   console.log(`  ${entities} leads stored and delivered in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
 
@@ -80,7 +76,7 @@ try {
       console.log(`  ${((Date.now() - start) / 1000).toFixed(1)} s: ${current.entities.done}/${current.entities.total} entities, ${current.events} events, ${slackCalls(true)} replayed calls in`);
     }
     return current.status === "done";
-  });
+  }, WAIT_MS);
   const walked = Date.now() - start;
   const perLead = new Map<string, number>();
   const countReplays = () => {
@@ -90,7 +86,7 @@ try {
     }
     return perLead.size;
   };
-  await until(() => `every lead's replayed call (${perLead.size} of ${entities})`, () => countReplays() >= entities);
+  await until(() => `every lead's replayed call (${perLead.size} of ${entities})`, () => countReplays() >= entities, WAIT_MS);
   const delivered = Date.now() - start;
   const twice = [...perLead.values()].filter((n) => n > 1).length;
   console.log(`\nbackfill of ${current.entities.total} entities (${current.events} events), BACKFILL_RATE ${rate}:`);

@@ -19,15 +19,15 @@ const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }
 /** An object with exactly these properties, all required unless listed in `optional`. */
 /** An endpoint's fields as every answer about it has them. */
 const ENDPOINT_FIELDS: Record<string, Schema> = {
-  id: { type: "string" },
-  url: { type: "string" },
-  eventTypes: { oneOf: [{ type: "array", items: { type: "string" } }, { type: "null" }] },
-  description: { oneOf: [{ type: "string" }, { type: "null" }] },
+  id: str,
+  url: str,
+  eventTypes: nullable({ type: "array", items: str }),
+  description: nullable(str),
   backfill: { type: "boolean" },
   status: { type: "string", enum: ["active", "disabled"], description: "disabled: it failed every call for ENDPOINT_DISABLE_AFTER_MS (or was disabled by hand); its deliveries hold until PATCH {\"status\":\"active\"}" },
-  lastSuccessAt: { oneOf: [{ type: "string", format: "date-time" }, { type: "null" }] },
-  failingSince: { oneOf: [{ type: "string", format: "date-time" }, { type: "null" }], description: "when its current run of failures began (its health rides on the metrics flushes: up to 10 s behind)" },
-  createdAt: { type: "string", format: "date-time" },
+  lastSuccessAt: nullable(dateTime),
+  failingSince: { ...nullable(dateTime), description: "when its current run of failures began (its health rides on the metrics flushes: up to 10 s behind)" },
+  createdAt: dateTime,
 };
 
 function obj(properties: Record<string, Schema>, optional: string[] = [], extra = false): Schema {

@@ -7,8 +7,7 @@ import { destinationKind } from "../../src/handlers/kinds.ts";
 import { currentSpace, sealContext, type ApiKeyInfo, type EndpointInfo, type EndpointStatus, type StoredSource, type TenantRecord, type TenantSnapshot } from "../../src/control/model.ts";
 import { tenantSpace } from "../../src/names.ts";
 import { sealSecret } from "../../src/control/secrets.ts";
-import { keyPrefix, newApiKey, newSigningSecret } from "../../src/control/keys.ts";
-import { bytesToHex } from "../../src/sources/crypto.ts";
+import { keyPrefix, newApiKey, newSigningSecret, randomHex, recordId } from "../../src/control/keys.ts";
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
 import type { EntityRef } from "../../src/types.ts";
@@ -85,8 +84,6 @@ interface EndpointRow extends Row {
   last_success_at: number | null;
   failing_since: number | null;
 }
-
-const randomHex = (bytes: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
 
 export class ControlStore {
   constructor(
@@ -182,7 +179,7 @@ export class ControlStore {
   async createKey(label: string | null, now: number): Promise<(ApiKeyInfo & { key: string }) | null> {
     if (this.record()?.status !== "active") return null;
     const key = await newApiKey(this.env, this.tenant);
-    const info: ApiKeyInfo = { id: `key_${randomHex(8)}`, label, prefix: keyPrefix(key), createdAt: now };
+    const info: ApiKeyInfo = { id: recordId("key"), label, prefix: keyPrefix(key), createdAt: now };
     const digest = await apiKeyDigest(key);
     this.db.sql`INSERT INTO api_keys (id, digest, label, prefix, created_at) VALUES (${info.id}, ${digest}, ${label}, ${info.prefix}, ${now})`;
     return { ...info, key };
@@ -249,7 +246,7 @@ export class ControlStore {
   }
 
   async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null; backfill: boolean }, now: number): Promise<EndpointInfo & { secret: string }> {
-    const id = `ep_${randomHex(8)}`;
+    const id = recordId("ep");
     const secret = newSigningSecret();
     const sealed = await sealSecret(this.env, sealContext.endpoint(this.space(), id), secret);
     this.ensure();

@@ -7,6 +7,7 @@ import type { Receiver } from "../receiver.ts";
 import type { HttpClient } from "./load.ts";
 import type { RunningServer } from "./local-server.ts";
 import { price, settle, sum, takeUsage, type ScenarioCost } from "./metering.ts";
+import { until } from "./poll.ts";
 import { STORAGE_PER_GB_MONTH } from "./prices.ts";
 
 const AUTH = { authorization: "Bearer dev_demo_key" };
@@ -34,12 +35,8 @@ async function send(ctx: Context, method: string, path: string, body?: unknown):
 }
 
 /** Waits until the receiver has seen `count` successful calls matching `match`. */
-async function calls(ctx: Context, count: number, match: (headers: Record<string, string>) => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (ctx.receiver.calls.filter((c) => c.status < 300 && match(c.headers)).length < count) {
-    if (Date.now() > deadline) throw new Error(`${what}: the receiver never saw ${count} calls`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function calls(ctx: Context, count: number, match: (headers: Record<string, string>) => boolean, what: string): Promise<void> {
+  return until(`${what}: ${count} calls at the receiver`, () => ctx.receiver.calls.filter((c) => c.status < 300 && match(c.headers)).length >= count, TIMEOUT_MS, 100);
 }
 
 const updates = (lead: string, n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ id: `${lead}-${tag}${i}`, type: "lead.updated", data: { id: lead, step: `${tag}${i}` } }));
@@ -113,13 +110,8 @@ const OPERATIONS: Operation[] = [
     async perform(ctx) {
       const lead = `${ctx.run}-cmp`;
       await send(ctx, "POST", "/v1/events", { id: `${lead}-last`, type: "lead.updated", data: { id: lead, step: "last" } });
-      const deadline = Date.now() + TIMEOUT_MS;
-      for (;;) {
-        const view = (await send(ctx, "GET", `/v1/entities/lead/${lead}`)).body as { events: { compacted: number } };
-        if (view.events.compacted >= 100) break;
-        if (Date.now() > deadline) throw new Error("the compaction never happened");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const compacted = async () => ((await send(ctx, "GET", `/v1/entities/lead/${lead}`)).body as { events: { compacted: number } }).events.compacted;
+      await until("the compaction", async () => (await compacted()) >= 100, TIMEOUT_MS, 200);
       await send(ctx, "PATCH", "/v1/settings", { retention: { eventsPerEntity: null } });
     },
   },

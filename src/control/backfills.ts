@@ -1,13 +1,14 @@
 // Backfills: one handler's history re-delivered across every entity of the tenant, walked by the
 // tenant's actor a page of entities at a time (actors/tenant/backfills.ts). The shapes the API takes
 // and answers.
-import { array, integer, min, object, optional, size, string, union } from "superstruct";
+import { array, object, optional, size, string } from "superstruct";
+import { Timestamp } from "../schemas/common.ts";
 
 export const CreateBackfill = object({
   handler: size(string(), 1, 200),
   eventTypes: optional(size(array(size(string(), 1, 100)), 1, 50)),
-  /** Events that occurred at or after this time: ISO-8601 or epoch ms. */
-  since: optional(union([size(string(), 1, 40), min(integer(), 0)])),
+  /** Events that occurred at or after this time: ISO-8601 or epoch ms, as an event's times are given. */
+  since: optional(Timestamp),
 });
 
 /**

@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
  */
 export async function newApiKey(env: Cloudflare.Env, tenant: string): Promise<string> {
   if (!canSealNewSecrets(env)) throw new SecretsKeyRequired();
-  const body = `ek_${tenant}_${bytesToHex(crypto.getRandomValues(new Uint8Array(16)))}`;
+  const body = `ek_${tenant}_${randomHex(16)}`;
   return `${body}${await keyTag(env, body)}`;
 }
 
@@ -45,6 +45,16 @@ export function tenantOfApiKey(key: string): string | null {
 /** How a key is listed: everything but its last 42 hex digits (`ek_{tenant}_` and 6 more). */
 export function keyPrefix(key: string): string {
   return key.slice(0, key.length - 42);
+}
+
+/** Random hex of `bytes` bytes (a tenant's incarnation, the tail of a record's id). */
+export function randomHex(bytes: number): string {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** A stored record's id: its kind's prefix and 16 random hex digits (`key_…`, `ep_…`, `sch_…`, `bf_…`). */
+export function recordId(prefix: string): string {
+  return `${prefix}_${randomHex(8)}`;
 }
 
 /** A new endpoint signing secret: `whsec_` and base64 of 24 random bytes (Standard Webhooks). */

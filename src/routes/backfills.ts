@@ -6,9 +6,9 @@ import { integer, min, object, optional, size, string } from "superstruct";
 import type { AuthedRequest } from "../auth.ts";
 import { backfillAnswer, CreateBackfill } from "../control/backfills.ts";
 import { ApiError } from "../errors.ts";
-import { eventDefinition, registeredTypes } from "../events/registry.ts";
+import { toEpochMs } from "../schemas/common.ts";
 import { entityActor, tenantActor } from "../stubs.ts";
-import { notFound, readRequest, staleTenant } from "./control-body.ts";
+import { notFound, readRequest, requireRegisteredTypes, staleTenant } from "./control-body.ts";
 import { entityFromPath, missingEntity } from "./entities.ts";
 import { requireHandler } from "./pausing.ts";
 
@@ -24,22 +24,12 @@ export async function replayEntity(request: AuthedRequest, env: Cloudflare.Env):
   return Response.json({ replayed }, { status: 202 });
 }
 
-/** `since` as ISO-8601 or epoch ms; a time that does not parse is a 400 at `since`. */
-function sinceOf(since: string | number | undefined): number | null {
-  if (since === undefined) return null;
-  const ms = typeof since === "number" ? since : Date.parse(since);
-  if (!Number.isFinite(ms)) throw new ApiError(400, "invalid_request", "The backfill is invalid", [{ path: "since", message: "must be an ISO-8601 time or epoch milliseconds" }]);
-  return ms;
-}
-
 /** `POST /v1/backfills` `{"handler","eventTypes"?,"since"?}` → `202` with its id and progress. */
 export async function createBackfill(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const body = await readRequest(request, env, CreateBackfill, "backfill");
-  const since = sinceOf(body.since);
-  const unknown = (body.eventTypes ?? []).filter((t) => !eventDefinition(t));
-  if (unknown.length > 0) throw new ApiError(422, "unknown_event_type", `Unknown event type: ${unknown.join(", ")}; registered: ${registeredTypes().join(", ")}`);
+  requireRegisteredTypes(body.eventTypes);
   const handler = await requireHandler(request, env, body.handler);
-  const started = await tenantActor(env, request.tenant).startBackfill(request.space, { handler, mode: "replay", eventTypes: body.eventTypes ?? null, since });
+  const started = await tenantActor(env, request.tenant).startBackfill(request.space, { handler, mode: "replay", eventTypes: body.eventTypes ?? null, since: body.since === undefined ? null : toEpochMs(body.since) });
   if (started === "limit") throw new ApiError(400, "invalid_request", "The tenant runs as many backfills as it may at once (10); wait for one to finish");
   if (started === null) throw staleTenant();
   return Response.json(backfillAnswer(started), { status: 202 });

@@ -1,6 +1,7 @@
 import { validate, type Struct } from "superstruct";
 import { readJsonBody } from "../request-body.ts";
 import { ApiError } from "../errors.ts";
+import { eventDefinition, registeredTypes } from "../events/registry.ts";
 import { toIssues } from "../schemas/issues.ts";
 import { hasSecretsKey } from "../control/secrets.ts";
 import { isLocalRequest } from "../local.ts";
@@ -14,6 +15,14 @@ export async function readRequest<T, S>(request: Request, env: Cloudflare.Env, s
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Event types a request names (an endpoint's, a backfill's) must be registered ones: `422 unknown_event_type`. */
+export function requireRegisteredTypes(types: readonly string[] | null | undefined): void {
+  const unknown = (types ?? []).filter((t) => !eventDefinition(t));
+  if (unknown.length > 0) {
+    throw new ApiError(422, "unknown_event_type", `Unknown event type: ${unknown.join(", ")}; registered: ${registeredTypes().join(", ")}`);
+  }
+}
 
 export function notFound(what: string): ApiError {
   return new ApiError(404, "not_found", `No such ${what}`);

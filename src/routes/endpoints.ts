@@ -4,9 +4,7 @@ import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { CreateEndpoint, UpdateEndpoint, type EndpointAnswer, type EndpointInfo } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";
-import { ApiError } from "../errors.ts";
-import { eventDefinition, registeredTypes } from "../events/registry.ts";
-import { checkUrl, iso, notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
+import { checkUrl, iso, notFound, readRequest, requireRegisteredTypes, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function view(e: EndpointInfo): EndpointAnswer {
   return {
@@ -22,19 +20,12 @@ function view(e: EndpointInfo): EndpointAnswer {
   };
 }
 
-function checkTypes(types: string[] | null | undefined): void {
-  const unknown = (types ?? []).filter((t) => !eventDefinition(t));
-  if (unknown.length > 0) {
-    throw new ApiError(422, "unknown_event_type", `Unknown event type: ${unknown.join(", ")}; registered: ${registeredTypes().join(", ")}`);
-  }
-}
-
 const idOf = (request: AuthedRequest): string => request.params.id ?? "";
 
 /** `POST /v1/endpoints`: the secret appears in this answer (and a rotation's) only. */
 export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const input = await readRequest(request, env, CreateEndpoint, "endpoint");
-  checkTypes(input.eventTypes);
+  requireRegisteredTypes(input.eventTypes);
   checkUrl(env, request, input.url);
   requireSecretsKey(env, request);
   const created = await tenantActor(env, request.tenant).createEndpoint(request.space, {
@@ -63,7 +54,7 @@ export async function getEndpoint(request: AuthedRequest, env: Cloudflare.Env): 
 /** `PATCH /v1/endpoints/{id}`: a new filter applies to deliveries not yet made. */
 export async function updateEndpoint(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const change = await readRequest(request, env, UpdateEndpoint, "endpoint");
-  checkTypes(change.eventTypes);
+  requireRegisteredTypes(change.eventTypes);
   if (change.url !== undefined) checkUrl(env, request, change.url);
   const updated = await tenantActor(env, request.tenant).updateEndpoint(request.space, idOf(request), change);
   forgetTenant(request.tenant);
