@@ -1,27 +1,82 @@
 // Builds the dashboard (dashboard/) into public/, which wrangler serves as static assets: one
 // bundled script and one stylesheet, nothing loaded from elsewhere. wrangler runs this before
 // `wrangler dev` and `wrangler deploy` (wrangler.jsonc "build"); `npm test` runs it first too.
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+//
+// Several `wrangler dev` servers may start at once (the end-to-end files run two at a time), and
+// each runs this build while the others serve public/. So the build never empties public/: when
+// no input changed since the last build it writes nothing, and otherwise each file is written
+// beside its place and renamed over it, which a reader sees as the old file or the new one.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import { build } from "esbuild";
 import { KIND_FORMS } from "./lib/registry.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "public");
+// Outside public/, so it is never served.
+const STAMP = join(ROOT, "node_modules/.cache/edgeflow-dashboard.json");
+const define = { EDGEFLOW_KINDS: JSON.stringify(KIND_FORMS) };
+const defineHash = createHash("sha256").update(JSON.stringify(define)).digest("hex");
 
-rmSync(OUT, { recursive: true, force: true });
-mkdirSync(OUT, { recursive: true });
-await build({
-  entryPoints: [join(ROOT, "dashboard/main.ts"), join(ROOT, "dashboard/style.css")],
-  outdir: OUT,
-  bundle: true,
-  minify: true,
-  format: "esm",
-  target: "es2022",
-  sourcemap: true,
-  logLevel: "warning",
-  // The settings form is made from the destination kinds table (src/handlers/kinds.ts).
-  define: { EDGEFLOW_KINDS: JSON.stringify(KIND_FORMS) },
-});
-copyFileSync(join(ROOT, "dashboard/index.html"), join(OUT, "index.html"));
-console.log("dashboard built into public/");
+interface Stamp {
+  /** Input path (from the root) to the sha256 of its content when public/ was last written. */
+  inputs: Record<string, string>;
+  outputs: string[];
+  /** sha256 of what `define` puts into the bundle. */
+  define: string;
+}
+
+function digest(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+function upToDate(): boolean {
+  if (!existsSync(STAMP)) return false;
+  try {
+    const stamp = JSON.parse(readFileSync(STAMP, "utf8")) as Stamp;
+    return (
+      stamp.define === defineHash &&
+      stamp.outputs.every((name) => existsSync(join(OUT, name))) &&
+      Object.entries(stamp.inputs).every(([path, hash]) => existsSync(join(ROOT, path)) && digest(join(ROOT, path)) === hash)
+    );
+  } catch {
+    return false;
+  }
+}
+
+if (upToDate()) {
+  console.log("dashboard in public/ is up to date");
+} else {
+  const result = await build({
+    entryPoints: [join(ROOT, "dashboard/main.ts"), join(ROOT, "dashboard/style.css")],
+    absWorkingDir: ROOT,
+    outdir: OUT,
+    write: false,
+    metafile: true,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: "es2022",
+    sourcemap: true,
+    logLevel: "warning",
+    // The settings form is made from the destination kinds table (src/handlers/kinds.ts).
+    define,
+  });
+  mkdirSync(OUT, { recursive: true });
+  const files = [...result.outputFiles.map((file) => ({ name: relative(OUT, file.path), contents: file.contents })), { name: "index.html", contents: readFileSync(join(ROOT, "dashboard/index.html")) }];
+  for (const { name, contents } of files) {
+    const temporary = join(OUT, `.${basename(name)}.${process.pid}.tmp`);
+    writeFileSync(temporary, contents);
+    renameSync(temporary, join(OUT, name));
+  }
+  const written = new Set(files.map((file) => file.name));
+  for (const name of readdirSync(OUT)) if (!written.has(name) && !name.endsWith(".tmp")) rmSync(join(OUT, name), { recursive: true, force: true });
+
+  // Virtual inputs ("<define:…>") are covered by the define hash.
+  const inputs = [...Object.keys(result.metafile.inputs).filter((path) => !path.startsWith("<")), "dashboard/index.html", "scripts/build-dashboard.ts"];
+  const stamp: Stamp = { inputs: Object.fromEntries(inputs.map((path) => [path, digest(join(ROOT, path))])), outputs: [...written], define: defineHash };
+  mkdirSync(join(STAMP, ".."), { recursive: true });
+  writeFileSync(STAMP, JSON.stringify(stamp));
+  console.log("dashboard built into public/");
+}
