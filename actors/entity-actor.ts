@@ -138,9 +138,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     for (const [handler, progress] of Object.entries(model.progress)) {
       // Held work needs no alarm: resuming wakes the entity.
       if (this.fanOut.paused(handler)) continue;
+      // Held by its destination's gate (a limit, an open circuit): due again when the hold ends.
+      const held = this.fanOut.heldUntil(handler, now) ?? 0;
       if (progress.lease) times.push(progress.lease.until);
-      else if (pending.has(handler)) times.push(pending.get(handler)!);
-      else if (progress.through < model.lastSeq) times.push(now);
+      else if (pending.has(handler)) times.push(Math.max(pending.get(handler)!, held));
+      else if (progress.through < model.lastSeq) times.push(Math.max(now, held));
     }
     return times.length === 0 ? null : Math.min(...times);
   }

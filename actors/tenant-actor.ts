@@ -1,6 +1,6 @@
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
+import { directory, entityActor, type EndpointChange, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
 import { deploymentSettings } from "../src/config.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
@@ -264,7 +264,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** A change; re-enabling a disabled endpoint wakes every entity, as a resume does, so what it held drains. */
-  async updateEndpoint(space: string, id: string, change: Partial<EndpointInput> & { status?: EndpointStatus }): Promise<EndpointInfo | null> {
+  async updateEndpoint(space: string, id: string, change: EndpointChange & { backfill?: boolean }): Promise<EndpointInfo | null> {
     if (!this.writable(space)) return null;
     const before = this.control.endpoint(id);
     const { backfill: _fixedAtCreation, ...editable } = change;

@@ -25,6 +25,7 @@ import { flushMetrics } from "./metrics/record.ts";
 export { EntityActor } from "../actors/entity-actor.ts";
 export { TenantActor } from "../actors/tenant-actor.ts";
 export { DirectoryActor } from "../actors/directory-actor.ts";
+export { LimiterActor } from "../actors/limiter-actor.ts";
 
 type Args = [Cloudflare.Env, ExecutionContext];
 

@@ -17,6 +17,14 @@ const dateTime: Schema = { type: "string", format: "date-time" };
 const int: Schema = { type: "integer", minimum: 0 };
 const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }] });
 /** An object with exactly these properties, all required unless listed in `optional`. */
+/** Rate and concurrency limits, on destinations and endpoints (src/handlers/gate.ts). */
+const CONTROL_FIELDS: Record<string, Schema> = {
+  rateLimit: {
+    ...nullable({ type: "object", properties: { perSecond: { type: "number", exclusiveMinimum: 0, maximum: 1000 } }, required: ["perSecond"], additionalProperties: false }),
+    description: "most calls a second, across every entity of the tenant; held calls wait and use no attempt",
+  },
+  maxConcurrency: { ...nullable({ type: "integer", minimum: 1, maximum: 1000 }), description: "most calls in flight at once, across every entity of the tenant" },
+};
 /** An endpoint's fields as every answer about it has them. */
 const ENDPOINT_FIELDS: Record<string, Schema> = {
   id: str,
@@ -27,6 +35,7 @@ const ENDPOINT_FIELDS: Record<string, Schema> = {
   status: { type: "string", enum: ["active", "disabled"], description: "disabled: it failed every call for ENDPOINT_DISABLE_AFTER_MS (or was disabled by hand); its deliveries hold until PATCH {\"status\":\"active\"}" },
   lastSuccessAt: nullable(dateTime),
   failingSince: { ...nullable(dateTime), description: "when its current run of failures began (its health rides on the metrics flushes: up to 10 s behind)" },
+  ...CONTROL_FIELDS,
   createdAt: dateTime,
 };
 
@@ -143,8 +152,8 @@ const schemas: Record<string, Schema> = {
       destinationSchemaName(k.kind),
       {
         ...obj(
-          Object.fromEntries(k.fields.map((f) => [f.name, { type: "string", description: `${f.label}${f.secret ? " (answered masked)" : ""}` }])),
-          k.fields.filter((f) => !f.required).map((f) => f.name),
+          { ...Object.fromEntries(k.fields.map((f) => [f.name, { type: "string", description: `${f.label}${f.secret ? " (answered masked)" : ""}` }])), ...CONTROL_FIELDS },
+          [...k.fields.filter((f) => !f.required).map((f) => f.name), ...Object.keys(CONTROL_FIELDS)],
         ),
         description: k.summary,
       },
@@ -208,8 +217,8 @@ const schemas: Record<string, Schema> = {
     ["cron", "everySeconds"],
   ),
   EndpointInput: obj(
-    { url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean", description: "deliver each entity's whole log to it, in order (a backfill; its id is backfillId), not only events received from now on" } },
-    ["eventTypes", "description", "backfill"],
+    { url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), backfill: { type: "boolean", description: "deliver each entity's whole log to it, in order (a backfill; its id is backfillId), not only events received from now on" }, ...CONTROL_FIELDS },
+    ["eventTypes", "description", "backfill", ...Object.keys(CONTROL_FIELDS)],
   ),
 };
 
@@ -393,7 +402,11 @@ export function openApiDocument(): Record<string, unknown> {
       get: op("One endpoint", { "200": json(ref("Endpoint"), "The endpoint") }, { parameters: [pathParam("id")] }),
       patch: op("Change an endpoint; {\"status\":\"active\"} re-enables a disabled one and every entity drains what it held, in order", { "200": json(ref("Endpoint"), "The endpoint"), "422": error("An unregistered event type"), ...withBody }, {
         parameters: [pathParam("id")],
-        requestBody: body({ ...obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), status: { type: "string", enum: ["active", "disabled"] } }, ["url", "eventTypes", "description", "status"]) }),
+        requestBody: body({
+          ...obj({ url: str, eventTypes: nullable({ type: "array", items: str }), description: nullable(str), status: { type: "string", enum: ["active", "disabled"] }, ...CONTROL_FIELDS }, [
+            "url", "eventTypes", "description", "status", ...Object.keys(CONTROL_FIELDS),
+          ]),
+        }),
       }),
       delete: op("Delete an endpoint; what it had not delivered ends skipped", { "204": noContent }, { parameters: [pathParam("id")] }),
     },

@@ -2,7 +2,8 @@ import { logLine } from "./log.ts";
 import { entityActor, type EntityActorRpc } from "./stubs.ts";
 import { tenantConfiguration } from "./control/runtime.ts";
 import { executeWork } from "./handlers/execute.ts";
-import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
+import { admit, callOutcome, gateTarget } from "./handlers/gate.ts";
+import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "./delivery/outcome.ts";
 import { countQueue, flushAllMetrics } from "./metrics/record.ts";
 import { addUsage, queueUnits } from "./usage.ts";
 import type { EntityRef } from "./types.ts";
@@ -43,10 +44,31 @@ async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes:
   }
 }
 
-/** Runs each claimed handler's events (in parallel across handlers, in seq order within one). */
-async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string): Promise<QueuedOutcome[]> {
+/**
+ * How long a queued call may wait at its destination's gate (a rate or concurrency limit) before
+ * it is reported held: well inside the lease's margin, so the entity never re-sends a call that
+ * is still to run.
+ */
+const GATE_WAIT_MS = 2_000;
+
+/** Runs each claimed handler's events (in parallel across handlers, in seq order within one), each past its destination's gate. */
+async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string, space: string): Promise<QueuedOutcome[]> {
   const config = await tenantConfiguration(env, tenant);
-  return Promise.all(claimed.map(async ({ handler, jobs }) => ({ handler, results: await executeWork(jobs, env, config) })));
+  return Promise.all(
+    claimed.map(async ({ handler, jobs }): Promise<QueuedOutcome> => {
+      const target = gateTarget(handler, config);
+      const admission = target ? await admit(env, space, target, Date.now() + GATE_WAIT_MS) : null;
+      if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason } };
+      // Nothing waits between the gate and the call here, so an admitted call is always in time.
+      let results: DeliveryResult[] = [];
+      try {
+        results = await executeWork(jobs, env, config);
+        return { handler, results };
+      } finally {
+        if (admission) admission.done(callOutcome(results));
+      }
+    }),
+  );
 }
 
 /**
@@ -89,7 +111,7 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
       if (claimed && claimed.length > 0) {
         let outcomes: QueuedOutcome[];
         try {
-          outcomes = await run(claimed, env, tenant);
+          outcomes = await run(claimed, env, tenant, message.body.space ?? tenant);
         } catch (err) {
           // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
           logLine(env, "warn", "queued work not run: tenant configuration unavailable", { tenant, entity, error: String(err) });

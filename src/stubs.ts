@@ -56,6 +56,30 @@ export interface EntityActorRpc {
   exportEntity(): Promise<EntityExport | null>;
 }
 
+/** What an isolate asks a delivery limiter for (gate.ts), with the limits as configured now. */
+export interface LimiterRequest {
+  /** Call slots wanted (0: none). */
+  slots: number;
+  perSecond: number | null;
+  /** Concurrency permits this isolate wants to hold in all (it gives back any beyond). */
+  permits: number;
+  maxConcurrency: number | null;
+}
+
+export interface LimiterGrant {
+  /** Epoch ms of each granted call slot, ascending; each is used within `1000 / perSecond` ms of it, or not at all. */
+  slots: number[];
+  permits: number;
+  permitsUntil: number;
+  /** With no slot granted (the horizon is full): when to ask again; else null. */
+  retryAt: number | null;
+}
+
+/** A delivery limiter's RPC surface (actors/limiter-actor.ts). */
+export interface LimiterActorRpc {
+  grant(isolate: string, request: LimiterRequest): Promise<LimiterGrant>;
+}
+
 /** What the admin API shows of a stored tenant. */
 export type TenantDescription = TenantRecord & { keys: number; entities: number };
 
@@ -70,7 +94,12 @@ export interface EndpointInput {
   eventTypes: string[] | null;
   description: string | null;
   backfill?: boolean;
+  rateLimit?: { perSecond: number } | null;
+  maxConcurrency?: number | null;
 }
+
+/** What `PATCH /v1/endpoints/{id}` may change. */
+export type EndpointChange = Partial<Omit<EndpointInput, "backfill">> & { status?: EndpointStatus };
 
 /**
  * The tenant actor's RPC surface: the tenant's stored configuration and entity list, the
@@ -105,7 +134,7 @@ export interface TenantActorRpc {
   listBackfills(): Promise<Backfill[]>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;
-  updateEndpoint(space: string, id: string, change: Partial<EndpointInput> & { status?: EndpointStatus }): Promise<EndpointInfo | null>;
+  updateEndpoint(space: string, id: string, change: EndpointChange & { backfill?: boolean }): Promise<EndpointInfo | null>;
   deleteEndpoint(space: string, id: string): Promise<boolean>;
   rotateEndpointSecret(space: string, id: string): Promise<string | null>;
   /** False: refused. */
@@ -186,6 +215,11 @@ export function entityActor(env: Cloudflare.Env, space: string, entity: EntityRe
 export function directory(env: Cloudflare.Env): DirectoryActorRpc {
   // As for entityActor.
   return metered(env.DIRECTORY.getByName("tenants") as unknown as DirectoryActorRpc, () => "directoryRequests");
+}
+
+/** Typed RPC stub for the limiter of one destination or endpoint of a tenant space (gate.ts). */
+export function limiterActor(env: Cloudflare.Env, space: string, key: string): LimiterActorRpc {
+  return metered(env.LIMITER.getByName(`${space}|${key}`) as unknown as LimiterActorRpc, () => "limiterRequests");
 }
 
 /** Typed RPC stub for a tenant's actor (one per tenant). */

@@ -13,6 +13,8 @@ export interface Usage {
   tenantRequests: number;
   /** The deployment's one tenant directory: admin listings, and the router's once-a-minute read of legacy-key tenants. */
   directoryRequests: number;
+  /** Grants from the delivery limiters (actors/limiter-actor.ts): batches of call slots and permits, only for limited destinations. */
+  limiterRequests: number;
   /** SQLite rows in Durable Objects, per actor class. */
   entityRowsRead: number;
   entityRowsWritten: number;
@@ -49,6 +51,7 @@ const empty = (): Usage => ({
   entityRequests: 0,
   tenantRequests: 0,
   directoryRequests: 0,
+  limiterRequests: 0,
   entityRowsRead: 0,
   entityRowsWritten: 0,
   tenantRowsRead: 0,

@@ -6,8 +6,9 @@
 // in a long one), or earlier with any other write the entity makes. The rooms it composes: what is
 // due (work.ts), what the configuration allows (configuration.ts), how outcomes settle (settle.ts).
 import type { DeploymentSettings } from "../../src/config.ts";
-import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
+import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import { executeWork } from "../../src/handlers/execute.ts";
+import { admit, callOutcome, gateTarget } from "../../src/handlers/gate.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
@@ -45,7 +46,7 @@ export class FanOut {
     /** Read at each use, not kept: the actor's env is what the handlers must see. */
     private readonly env: () => Cloudflare.Env,
     /** The entity's tenant space (its actor's name), which the queue consumer addresses it by. */
-    space: () => string,
+    private readonly space: () => string,
     settings: DeploymentSettings,
     private readonly log: Log,
   ) {
@@ -112,6 +113,11 @@ export class FanOut {
     return this.configuration.tenantPaused();
   }
 
+  /** Until when the gate holds a handler's calls (a limit, an open circuit), or null. */
+  heldUntil(name: string, now: number): number | null {
+    return this.settler.heldUntil(name, now);
+  }
+
   /** Whether the entity, or the tenant for every entity, holds this handler's deliveries. */
   paused(name: string): boolean {
     return this.configuration.paused(name);
@@ -143,7 +149,8 @@ export class FanOut {
     await this.configuration.load();
     this.configuration.followMembers();
     const { pending } = this.deliveries.wakeTimes();
-    const due = (name: string, p: Progress) => pending.has(name) || p.through < model.lastSeq || p.lease !== undefined;
+    const now = Date.now();
+    const due = (name: string, p: Progress) => (pending.has(name) || p.through < model.lastSeq || p.lease !== undefined) && (p.lease !== undefined || this.settler.heldUntil(name, now) === null);
     const inline: Handler[] = [];
     const queued: Handler[] = [];
     for (const [name, p] of Object.entries(model.progress)) {
@@ -154,13 +161,13 @@ export class FanOut {
     }
     await Promise.all([this.leases.send(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
     this.configuration.dropDeletedMembers();
-    const now = Date.now();
-    const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > now);
-    if (reportDue && (this.flushBy === null || now < this.flushBy)) {
+    const after = Date.now();
+    const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > after);
+    if (reportDue && (this.flushBy === null || after < this.flushBy)) {
       // A queued call is out, and its report will write the head anyway, normally within a
       // second: the cursor moves ride on that write. Should the report be slow, the alarm comes
       // back at flushBy and writes them, so an idle instance never holds them for long.
-      this.flushBy ??= now + DEFERRED_FLUSH_MS;
+      this.flushBy ??= after + DEFERRED_FLUSH_MS;
       return;
     }
     this.store.flush();
@@ -197,11 +204,31 @@ export class FanOut {
           this.settler.skip(work, reason);
           continue;
         }
-        if (!(await startInlineCall(deadline))) return;
+        // The destination's gate: its circuit, rate and concurrency limits (src/handlers/gate.ts).
+        const target = gateTarget(handler.name, this.configuration.current!);
+        const admission = target ? await admit(this.env(), this.space(), target, deadline) : null;
+        if (admission && !admission.ok) {
+          this.settler.hold(handler.name, admission.until);
+          return;
+        }
+        // The wait may have been long: take the work as it is now (a pause or a cancel may have come).
+        const current = admission ? this.work.next(handler.name, Date.now(), limit) : work;
+        if (!current || this.paused(handler.name) || !(await startInlineCall(deadline))) {
+          if (admission) admission.done(null);
+          return;
+        }
+        const jobs = await this.work.jobs(current);
+        if (admission && !admission.fresh()) {
+          // Its rate slot went by while it waited for an inline slot: ask again, from the top.
+          admission.done(null);
+          endInlineCall();
+          continue;
+        }
+        let results: DeliveryResult[] = [];
         try {
-          room -= work.events.length;
-          const results = await executeWork(await this.work.jobs(work), this.env(), this.configuration.current!);
-          this.settler.settle(work, results);
+          room -= current.events.length;
+          results = await executeWork(jobs, this.env(), this.configuration.current!);
+          this.settler.settle(current, results);
           // A long chain (a backlog) writes its progress every so often, so a crash re-runs
           // at most that much of it.
           if (this.store.sinceWrite() > CHAIN_FLUSH_MS) this.store.flush();
@@ -210,6 +237,7 @@ export class FanOut {
           this.log("error", "delivery attempt failed unexpectedly", err, { handler: handler.name });
           return;
         } finally {
+          if (admission) admission.done(callOutcome(results));
           endInlineCall();
         }
       }

@@ -149,7 +149,8 @@ export class QueueLeases {
         const progress = model.progress[outcome.handler]!;
         const work = this.work.leased(outcome.handler, progress.lease!);
         delete progress.lease;
-        this.settler.settle(work, outcome.results);
+        if (outcome.held) this.settler.hold(outcome.handler, outcome.held.until);
+        else this.settler.settle(work, outcome.results);
       }
     });
     this.forgetTokens();

@@ -17,6 +17,11 @@ import { LONG_RUN, type Work } from "./work.ts";
 export class Settler {
   /** Outcomes for the live feed's watchers since the last `takeLive` (src/live.ts). */
   private live: LiveMessage[] = [];
+  /**
+   * Handlers whose calls the gate holds (a limit, an open circuit), until when. In memory only: an
+   * actor that restarts asks the gate again, which holds it again if it must.
+   */
+  private readonly holds = new Map<string, number>();
 
   constructor(
     private readonly store: EntityStore,
@@ -25,6 +30,20 @@ export class Settler {
     private readonly env: () => Cloudflare.Env,
     private readonly concerns: (name: string, type: string) => boolean,
   ) {}
+
+  /** The gate held a handler's call: nothing ran and no attempt counts; its work is due again at `until`. */
+  hold(handler: string, until: number): void {
+    this.holds.set(handler, until);
+  }
+
+  /** Until when a handler's calls are held, or null when they may go. */
+  heldUntil(handler: string, now: number): number | null {
+    const until = this.holds.get(handler);
+    if (until === undefined) return null;
+    if (until > now) return until;
+    this.holds.delete(handler);
+    return null;
+  }
 
   takeLive(): LiveMessage[] {
     const taken = this.live;

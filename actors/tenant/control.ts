@@ -11,6 +11,7 @@ import { keyPrefix, newApiKey, newSigningSecret, randomHex, recordId } from "../
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
 import type { EntityRef } from "../../src/types.ts";
+import type { EndpointChange, EndpointInput } from "../../src/stubs.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
 const SCHEMA = [
@@ -24,7 +25,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS destinations (kind TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS endpoints (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, event_types TEXT, description TEXT, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
-    backfill INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active', last_success_at INTEGER, failing_since INTEGER
+    backfill INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active', last_success_at INTEGER, failing_since INTEGER,
+    rate_per_second REAL, max_concurrency INTEGER
   ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, sealed TEXT NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS paused_handlers (name TEXT PRIMARY KEY) WITHOUT ROWID`,
@@ -38,7 +40,7 @@ const CONFIG_TABLES = ["tenant_record", "api_keys", "destinations", "endpoints",
 /**
  * Columns added since a table was first written, by table: a tenant_record written before 0.5 (its
  * incarnation stays NULL: the plain name); endpoints written before 0.7 (none asked for history;
- * all active, their health not yet known).
+ * all active, their health not yet known, no limits).
  */
 const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
   tenant_record: [
@@ -50,6 +52,8 @@ const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
     ["status", `ALTER TABLE endpoints ADD COLUMN status TEXT NOT NULL DEFAULT 'active'`],
     ["last_success_at", `ALTER TABLE endpoints ADD COLUMN last_success_at INTEGER`],
     ["failing_since", `ALTER TABLE endpoints ADD COLUMN failing_since INTEGER`],
+    ["rate_per_second", `ALTER TABLE endpoints ADD COLUMN rate_per_second REAL`],
+    ["max_concurrency", `ALTER TABLE endpoints ADD COLUMN max_concurrency INTEGER`],
   ],
 };
 const ENDPOINT_ALERTS = `CREATE TABLE IF NOT EXISTS endpoint_alerts (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`;
@@ -83,6 +87,8 @@ interface EndpointRow extends Row {
   status: string;
   last_success_at: number | null;
   failing_since: number | null;
+  rate_per_second: number | null;
+  max_concurrency: number | null;
 }
 
 export class ControlStore {
@@ -245,24 +251,28 @@ export class ControlStore {
     return row ? endpointInfo(row) : null;
   }
 
-  async createEndpoint(input: { url: string; eventTypes: string[] | null; description: string | null; backfill: boolean }, now: number): Promise<EndpointInfo & { secret: string }> {
+  async createEndpoint(input: EndpointInput, now: number): Promise<EndpointInfo & { secret: string }> {
     const id = recordId("ep");
     const secret = newSigningSecret();
     const sealed = await sealSecret(this.env, sealContext.endpoint(this.space(), id), secret);
+    const rateLimit = input.rateLimit ?? null;
+    const maxConcurrency = input.maxConcurrency ?? null;
     this.ensure();
-    this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at, backfill)
-                VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now}, ${input.backfill ? 1 : 0})`;
-    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, backfill: input.backfill, status: "active", lastSuccessAt: null, failingSince: null, secret };
+    this.db.sql`INSERT INTO endpoints (id, url, event_types, description, secret, created_at, backfill, rate_per_second, max_concurrency)
+                VALUES (${id}, ${input.url}, ${input.eventTypes ? JSON.stringify(input.eventTypes) : null}, ${input.description}, ${sealed}, ${now}, ${input.backfill ? 1 : 0},
+                        ${rateLimit?.perSecond ?? null}, ${maxConcurrency})`;
+    const backfill = input.backfill === true;
+    return { id, url: input.url, eventTypes: input.eventTypes, description: input.description, createdAt: now, backfill, status: "active", lastSuccessAt: null, failingSince: null, rateLimit, maxConcurrency, secret };
   }
 
-  updateEndpoint(id: string, change: { url?: string; eventTypes?: string[] | null; description?: string | null; status?: EndpointStatus }): EndpointInfo | null {
+  updateEndpoint(id: string, change: EndpointChange): EndpointInfo | null {
     const current = this.endpoint(id);
     if (!current) return null;
     const next = { ...current, ...change };
     // Re-enabled by hand: its failure streak starts over.
     if (change.status === "active" && current.status === "disabled") next.failingSince = null;
     this.db.sql`UPDATE endpoints SET url = ${next.url}, event_types = ${next.eventTypes ? JSON.stringify(next.eventTypes) : null}, description = ${next.description},
-                status = ${next.status}, failing_since = ${next.failingSince} WHERE id = ${id}`;
+                status = ${next.status}, failing_since = ${next.failingSince}, rate_per_second = ${next.rateLimit?.perSecond ?? null}, max_concurrency = ${next.maxConcurrency} WHERE id = ${id}`;
     return next;
   }
 
@@ -442,5 +452,7 @@ function endpointInfo(r: EndpointRow): EndpointInfo {
     status: r.status === "disabled" ? "disabled" : "active",
     lastSuccessAt: r.last_success_at === null ? null : Number(r.last_success_at),
     failingSince: r.failing_since === null ? null : Number(r.failing_since),
+    rateLimit: r.rate_per_second === null ? null : { perSecond: Number(r.rate_per_second) },
+    maxConcurrency: r.max_concurrency === null ? null : Number(r.max_concurrency),
   };
 }

@@ -47,13 +47,13 @@ type Run = (what: () => Promise<string | void>) => () => void;
 declare const EDGEFLOW_KINDS: KindForm[];
 
 function Destinations({ session, run }: { session: Session; run: Run }) {
-  const [list, setList] = useState<Record<string, Record<string, string>>>({});
+  const [list, setList] = useState<Record<string, Record<string, unknown>>>({});
   const [form, setForm] = useState<{ kind: string; values: Record<string, string> }>({ kind: EDGEFLOW_KINDS[0]!.kind, values: {} });
   const kind = EDGEFLOW_KINDS.find((k) => k.kind === form.kind) ?? EDGEFLOW_KINDS[0]!;
-  const load = () => api<{ destinations: Record<string, Record<string, string>> }>(session, "GET", "/v1/destinations").then((d) => setList(d.destinations));
+  const load = () => api<{ destinations: Record<string, Record<string, unknown>> }>(session, "GET", "/v1/destinations").then((d) => setList(d.destinations));
   useEffect(() => void load(), [session]);
   const save = run(async () => {
-    const body = Object.fromEntries(kind.fields.flatMap((f) => (form.values[f.name] ? [[f.name, form.values[f.name]]] : [])));
+    const body = { ...Object.fromEntries(kind.fields.flatMap((f) => (form.values[f.name] ? [[f.name, form.values[f.name]]] : []))), ...limitsOf(form.values) };
     await api(session, "PUT", `/v1/destinations/${kind.kind}`, body);
     // The form held secrets: they leave the page once saved.
     setForm({ kind: kind.kind, values: {} });
@@ -67,7 +67,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
       <tbody>
         ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None of its own.</td></tr>`}
         ${Object.entries(list).map(
-          ([name, d]) => html`<tr><td>${name}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${v}</div>`)}</td>
+          ([name, d]) => html`<tr><td>${name}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${shown(v)}</div>`)}</td>
             <td><button type="button" aria-label=${`Delete ${name}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${name}`), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
         )}
       </tbody>
@@ -81,6 +81,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
           <input id=${`d-${f.name}`} type=${f.type === "url" ? "url" : f.secret ? "password" : "text"} autocomplete="off" required=${f.required}
             value=${form.values[f.name] ?? ""} onInput=${(e: Event) => setForm({ kind: kind.kind, values: { ...form.values, [f.name]: value(e) } })} />`,
       )}
+      ${limitInputs("d", form.values, (values) => setForm({ kind: kind.kind, values: { ...form.values, ...values } }))}
       <button type="submit">Save destination</button>
     </form>
   </div>`;
@@ -88,7 +89,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
 
 function Endpoints({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Endpoint[]>([]);
-  const [form, setForm] = useState({ url: "", types: "", description: "", backfill: false });
+  const [form, setForm] = useState({ url: "", types: "", description: "", backfill: false, rate: "", concurrency: "" });
   const load = () => api<{ endpoints: Endpoint[] }>(session, "GET", "/v1/endpoints").then((d) => setList(d.endpoints));
   useEffect(() => void load(), [session]);
   const create = run(async () => {
@@ -97,9 +98,10 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
       ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}),
       ...(form.description ? { description: form.description } : {}),
       ...(form.backfill ? { backfill: true } : {}),
+      ...limitsOf(form),
     };
     const created = await api<{ id: string; secret: string; backfillId?: string }>(session, "POST", "/v1/endpoints", body);
-    setForm({ url: "", types: "", description: "", backfill: false });
+    setForm({ url: "", types: "", description: "", backfill: false, rate: "", concurrency: "" });
     await load();
     const history = created.backfillId ? ` Its history is on its way: backfill ${created.backfillId} (Backfills, below).` : "";
     return `Created ${created.id}. Its signing secret, shown once: ${created.secret}.${history}`;
@@ -113,7 +115,8 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
         ${list.map(
           (e) => html`<tr><td>${e.url}<div class="muted">${e.id}${e.description ? ` · ${e.description}` : ""} · created ${when(e.createdAt)}</div></td><td>${e.eventTypes?.join(", ") ?? "all"}</td>
             <td><span class=${`status ${e.status === "disabled" ? "dead" : "succeeded"}`}>${e.status}</span>
-              <div class="muted">${e.failingSince ? `failing since ${when(e.failingSince)}` : e.lastSuccessAt ? `last success ${when(e.lastSuccessAt)}` : "no call yet"}</div></td>
+              <div class="muted">${e.failingSince ? `failing since ${when(e.failingSince)}` : e.lastSuccessAt ? `last success ${when(e.lastSuccessAt)}` : "no call yet"}</div>
+              ${(e.rateLimit || e.maxConcurrency) && html`<div class="muted">limit: ${[e.rateLimit ? `${e.rateLimit.perSecond}/s` : "", e.maxConcurrency ? `${e.maxConcurrency} at once` : ""].filter(Boolean).join(", ")}</div>`}</td>
             <td>
               ${e.status === "disabled" &&
               html`<button type="button" aria-label=${`Re-enable ${e.id}`} onClick=${run(async () => (await api(session, "PATCH", `/v1/endpoints/${e.id}`, { status: "active" }), await load(), `Re-enabled ${e.id}: what it held is delivered in order.`))}>Re-enable</button>`}
@@ -128,6 +131,7 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
       <label for="etypes">Event types (comma-separated; empty for all)</label><input id="etypes" value=${form.types} onInput=${(e: Event) => setForm({ ...form, types: value(e) })} />
       <label for="edesc">Description</label><input id="edesc" value=${form.description} onInput=${(e: Event) => setForm({ ...form, description: value(e) })} />
       <label class="check"><input id="ebackfill" type="checkbox" checked=${form.backfill} onChange=${(e: Event) => setForm({ ...form, backfill: (e.target as HTMLInputElement).checked })} /> Deliver each entity's history too, not only new events</label>
+      ${limitInputs("e", form, (values) => setForm({ ...form, ...values }))}
       <button type="submit">Add endpoint</button>
     </form>
   </div>`;
@@ -331,5 +335,27 @@ function Retention({ session, run }: { session: Session; run: Run }) {
       <label class="check"><input id="rrecreate" type="checkbox" checked=${form.allowRecreate} onChange=${(e: Event) => setForm({ ...form, allowRecreate: (e.target as HTMLInputElement).checked })} /> A new event creates an erased entity again</label>
       <button type="submit">Save settings</button>
     </form>
+  </div>`;
+}
+
+/** A destination's field as shown: objects (its limits) as JSON. */
+const shown = (v: unknown) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+
+/** Rate and concurrency limits from a form's `rate` and `concurrency` texts (empty: none). */
+function limitsOf(values: { rate?: string; concurrency?: string }): { rateLimit?: { perSecond: number }; maxConcurrency?: number } {
+  return {
+    ...(values.rate ? { rateLimit: { perSecond: Number(values.rate) } } : {}),
+    ...(values.concurrency ? { maxConcurrency: Number(values.concurrency) } : {}),
+  };
+}
+
+/** The two limit inputs of a destination's or an endpoint's form. */
+function limitInputs(prefix: string, values: { rate?: string; concurrency?: string }, set: (values: { rate: string; concurrency: string }) => void) {
+  const current = { rate: values.rate ?? "", concurrency: values.concurrency ?? "" };
+  return html`<div class="row">
+    <div><label for=${`${prefix}-rate`}>Calls per second (empty: no limit)</label>
+      <input id=${`${prefix}-rate`} type="number" min="0.01" step="any" value=${current.rate} onInput=${(e: Event) => set({ ...current, rate: value(e) })} /></div>
+    <div><label for=${`${prefix}-concurrency`}>Calls at once (empty: no limit)</label>
+      <input id=${`${prefix}-concurrency`} type="number" min="1" step="1" value=${current.concurrency} onInput=${(e: Event) => set({ ...current, concurrency: value(e) })} /></div>
   </div>`;
 }

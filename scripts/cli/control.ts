@@ -87,13 +87,14 @@ export function registerControlCommands(program: Command): void {
     });
 
   const destinations = program.command("destinations").description("Where the tenant's handlers deliver (tenant key)");
+  const shown = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
   destinations
     .command("list", { isDefault: true })
     .description("The tenant's destinations, secrets masked")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
       const answer = await client.api.destinations();
-      const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${v}`).join("  ")]);
+      const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${shown(v)}`).join("  ")]);
       print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own" : table(["KIND", "SETTINGS"], rows)));
     });
   const setDestination = destinations
@@ -105,17 +106,18 @@ export function registerControlCommands(program: Command): void {
   const extraFields = new Map<string, string[]>();
   for (const kind of KIND_FORMS) for (const f of kind.fields) if (f.name !== "url") extraFields.set(f.name, [...(extraFields.get(f.name) ?? []), kind.kind]);
   for (const [name, kinds] of extraFields) setDestination.option(`--${kebab(name)} <value>`, `${name} (${kinds.join(", ")})`);
+  limitOptions(setDestination);
   setDestination.action(async (kindName: string, options: Record<string, string | undefined>, command: Command) => {
     const { client, output } = contextOf(command);
     const kind = KIND_FORMS.find((k) => k.kind === kindName);
     if (!kind) throw new CliError(`kind must be one of ${KIND_FORMS.map((k) => k.kind).join(", ")}`, 2);
-    const body: Record<string, string> = {};
+    const body: Record<string, unknown> = { ...limitsOf(options) };
     for (const f of kind.fields) {
       const value = f.name === "url" ? options.to : options[f.name];
       if (value !== undefined) body[f.name] = value;
     }
-    const saved = await client.api.putDestination(kind.kind, body);
-    print(output, saved, () => `${kind.kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${v}`).join("  ")}`);
+    const saved = await client.call<Record<string, unknown>>("PUT", `/v1/destinations/${encodeURIComponent(kind.kind)}`, body);
+    print(output, saved, () => `${kind.kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${shown(v)}`).join("  ")}`);
   });
   destinations
     .command("delete <kind>")
@@ -137,20 +139,22 @@ export function registerControlCommands(program: Command): void {
         list.length === 0
           ? "no endpoints"
           : table(
-              ["ID", "URL", "EVENT TYPES", "STATUS", "HEALTH", "DESCRIPTION"],
-              list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.status, e.failingSince ? `failing since ${time(e.failingSince)}` : e.lastSuccessAt ? `ok ${time(e.lastSuccessAt)}` : "", e.description]),
+              ["ID", "URL", "EVENT TYPES", "STATUS", "HEALTH", "LIMITS", "DESCRIPTION"],
+              list.map((e) => [e.id, e.url, e.eventTypes?.join(",") ?? "all", e.status, e.failingSince ? `failing since ${time(e.failingSince)}` : e.lastSuccessAt ? `ok ${time(e.lastSuccessAt)}` : "", limitsText(e), e.description]),
             ),
       );
     });
-  endpoints
+  const createEndpoint = endpoints
     .command("create <url>")
     .description("Register an endpoint; its whsec_ secret is shown once")
     .option("--types <types>", "comma-separated event types (default: all)")
     .option("--description <text>", "what it is")
-    .option("--backfill", "deliver each entity's whole history to it, not only new events (edgeflow backfills show <id> follows it)")
-    .action(async (url: string, options: { types?: string; description?: string; backfill?: boolean }, command: Command) => {
+    .option("--backfill", "deliver each entity's whole history to it, not only new events (edgeflow backfills show <id> follows it)");
+  limitOptions(createEndpoint);
+  createEndpoint.action(async (url: string, options: { types?: string; description?: string; backfill?: boolean; rate?: string; maxConcurrency?: string }, command: Command) => {
       const { client, output } = contextOf(command);
       const body = {
+        ...limitsOf(options),
         url,
         ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}),
         ...(options.description ? { description: options.description } : {}),
@@ -160,6 +164,15 @@ export function registerControlCommands(program: Command): void {
       const history = endpoint.backfillId ? `\nbackfill ${endpoint.backfillId} started: edgeflow backfills show ${endpoint.backfillId} --wait` : "";
       print(output, endpoint, () => `created ${endpoint.id} → ${endpoint.url}\nsigning secret (shown once): ${endpoint.secret}${history}`);
     });
+  limitOptions(
+    endpoints.command("limit <id>").description("Set or clear an endpoint's rate and concurrency limits (none: no limit)"),
+  ).action(async (id: string, options: { rate?: string; maxConcurrency?: string }, command: Command) => {
+    const { client, output } = contextOf(command);
+    const change = limitsOf(options);
+    if (Object.keys(change).length === 0) throw new CliError("give --rate and/or --max-concurrency (a number, or none)", 2);
+    const answer = await client.call<Endpoint>("PATCH", `/v1/endpoints/${encodeURIComponent(id)}`, change);
+    print(output, answer, () => `${id}: ${limitsText(answer) || "no limits"}`);
+  });
   endpoints
     .command("rotate <id>")
     .description("Rotate an endpoint's signing secret; the new one is shown once")
@@ -257,4 +270,28 @@ function showTenant(t: Tenant): string {
 /** `apiKey` → `api-key`: commander turns the option back into `apiKey`. */
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The rate and concurrency options of commands that set a destination's or an endpoint's limits. */
+function limitOptions(command: Command): Command {
+  return command
+    .option("--rate <perSecond>", "most calls a second across every entity (none: no limit)")
+    .option("--max-concurrency <n>", "most calls in flight at once (none: no limit)");
+}
+
+/** The request fields of those options: a number sets a limit, `none` clears it. */
+function limitsOf(options: { rate?: string; maxConcurrency?: string }): { rateLimit?: { perSecond: number } | null; maxConcurrency?: number | null } {
+  const number = (text: string, what: string) => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new CliError(`${what} must be a positive number or none`, 2);
+    return value;
+  };
+  return {
+    ...(options.rate !== undefined ? { rateLimit: options.rate === "none" ? null : { perSecond: number(options.rate, "--rate") } } : {}),
+    ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency === "none" ? null : number(options.maxConcurrency, "--max-concurrency") } : {}),
+  };
+}
+
+function limitsText(e: { rateLimit: { perSecond: number } | null; maxConcurrency: number | null }): string {
+  return [e.rateLimit ? `${e.rateLimit.perSecond}/s` : "", e.maxConcurrency ? `${e.maxConcurrency} at once` : ""].filter(Boolean).join(", ");
 }

@@ -26,7 +26,7 @@ export async function takeUsage(client: HttpClient): Promise<Usage> {
   return answer.body as Usage;
 }
 
-export const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
+export const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.limiterRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
 
 /** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
 export async function settle(client: HttpClient, quietMs: number, timeoutMs: number): Promise<Usage> {
@@ -48,7 +48,7 @@ export function price(name: string, events: number, usage: Usage, cpuMs: number)
   const perEvent: Units = {
     workerInvocations: per(usage.workerInvocations),
     workerCpuMs: per(cpuMs),
-    doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.liveRequests),
+    doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.limiterRequests + usage.liveRequests),
     doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
     // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
     doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten + usage.entityKvWrites + usage.tenantKvWrites),

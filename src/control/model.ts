@@ -4,6 +4,7 @@ import type { TenantSettings } from "./settings.ts";
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
 import { tenantSpace } from "../names.ts";
 import { HttpUrl } from "../schemas/common.ts";
+import { DeliveryControlFields } from "../delivery/controls.ts";
 import { SourceMappingSchema } from "../sources/mapping-schema.ts";
 import { SCHEME_NAMES } from "../sources/schemes.ts";
 
@@ -31,6 +32,7 @@ export const CreateEndpoint = object({
   eventTypes: optional(nullable(EventTypes)),
   description: optional(nullable(size(string(), 0, 500))),
   backfill: optional(boolean()),
+  ...DeliveryControlFields,
 });
 export const UpdateEndpoint = object({
   url: optional(HttpUrl),
@@ -38,6 +40,7 @@ export const UpdateEndpoint = object({
   description: optional(nullable(size(string(), 0, 500))),
   /** `active` re-enables a disabled endpoint (its held deliveries drain in order); `disabled` holds it by hand. */
   status: optional(enums(["active", "disabled"])),
+  ...DeliveryControlFields,
 });
 
 export type EndpointStatus = "active" | "disabled";
@@ -92,6 +95,10 @@ export interface EndpointInfo {
   lastSuccessAt: number | null;
   /** When its current run of failures began; null while its last outcome was a success. */
   failingSince: number | null;
+  /** Calls a second across the tenant's entities (src/handlers/gate.ts); null: no limit. */
+  rateLimit: { perSecond: number } | null;
+  /** Calls in flight at once across the tenant's entities; null: no limit. */
+  maxConcurrency: number | null;
 }
 
 /**

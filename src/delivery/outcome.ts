@@ -36,4 +36,12 @@ export interface ClaimedWork {
 export interface QueuedOutcome {
   handler: string;
   results: DeliveryResult[];
+  /** The gate held the call (a rate or concurrency limit, an open circuit): nothing ran, no attempt counts. */
+  held?: Hold;
+}
+
+/** A call the gate (src/handlers/gate.ts) held back: when to try again, and why. */
+export interface Hold {
+  until: number;
+  reason: string;
 }

@@ -5,6 +5,7 @@
 // the OpenAPI schema, the dashboard's form, the CLI's options and the README's table.
 import { nonempty, object, optional, size, string, type Struct } from "superstruct";
 import { HttpUrl } from "../schemas/common.ts";
+import { DeliveryControlFields } from "../delivery/controls.ts";
 
 export interface DestinationField {
   /** The JSON field, e.g. `url`, `apiKey`. */
@@ -33,7 +34,7 @@ export interface DestinationKindDef<K extends string = string, F extends readonl
   /** One line for the README and the OpenAPI document. */
   summary: string;
   fields: F;
-  /** What `PUT /v1/destinations/{kind}` and TENANTS take; unknown fields are refused. */
+  /** What `PUT /v1/destinations/{kind}` and TENANTS take (its fields and the delivery controls); unknown fields are refused. */
   schema: Struct<Fields, unknown>;
   /** The destination's value type, for the handlers; never read at run time. */
   readonly value?: Value<F>;
@@ -60,7 +61,8 @@ export function defineDestination<const K extends string, const F extends readon
     const base: Struct<string, null> = field.type === "url" ? HttpUrl : size(nonempty(string()), 1, field.max ?? 1024);
     shape[field.name] = field.required ? (base as Struct<string | undefined, null>) : optional(base);
   }
-  return { ...spec, schema: object(shape) as unknown as Struct<Fields, unknown> };
+  // Every destination also takes the delivery controls (rate and concurrency limits, gate.ts).
+  return { ...spec, schema: object({ ...shape, ...DeliveryControlFields }) as unknown as Struct<Fields, unknown> };
 }
 
 const set = (value: unknown): value is string => typeof value === "string" && value !== "";

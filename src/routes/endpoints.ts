@@ -16,6 +16,8 @@ function view(e: EndpointInfo): EndpointAnswer {
     status: e.status,
     lastSuccessAt: e.lastSuccessAt === null ? null : iso(e.lastSuccessAt),
     failingSince: e.failingSince === null ? null : iso(e.failingSince),
+    rateLimit: e.rateLimit,
+    maxConcurrency: e.maxConcurrency,
     createdAt: iso(e.createdAt),
   };
 }
@@ -33,6 +35,8 @@ export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env
     eventTypes: input.eventTypes ?? null,
     description: input.description ?? null,
     backfill: input.backfill === true,
+    rateLimit: input.rateLimit ?? null,
+    maxConcurrency: input.maxConcurrency ?? null,
   });
   if (!created) throw staleTenant();
   forgetTenant(request.tenant);

@@ -124,10 +124,14 @@ describe("dashboard", () => {
 
     await page.getByLabel("URL", { exact: true }).fill(`${local.receiver.url}/customer-hook`);
     await page.getByLabel(/Event types/).fill("lead.created");
+    // The endpoints form's own limit inputs (the destinations form has a pair too).
+    await page.locator("#e-rate").fill("5");
+    await page.locator("#e-concurrency").fill("2");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await expect.poll(async () => (await page.getByRole("status").textContent()) ?? "", { timeout: 15_000 }).toMatch(/signing secret, shown once: whsec_/);
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("/customer-hook");
     expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("active");
+    expect(await page.getByRole("table", { name: "Endpoints" }).textContent()).toContain("limit: 5/s, 2 at once");
 
     // The form is the kinds table's: every kind is offered, each with its own fields.
     expect(await page.getByLabel("Kind").locator("option").allTextContents()).toEqual(expect.arrayContaining(["slack", "discord", "teams", "email", "crm", "ai"]));

@@ -1,0 +1,52 @@
+// Delivery control: how fast and how many at once a destination or an endpoint may be called,
+// across every entity of the tenant (`"rateLimit": {"perSecond": n}`, `"maxConcurrency": n`).
+// The gate (gate.ts) enforces them; this is their shape and validation.
+import { integer, nullable, number, object, optional, size, type Infer } from "superstruct";
+
+/** Most calls a second a limit may allow: past this a limit is no limit, and the slot arithmetic stays exact. */
+export const MAX_PER_SECOND = 1_000;
+export const MAX_CONCURRENCY = 1_000;
+
+const RateLimit = object({ perSecond: size(number(), 0.01, MAX_PER_SECOND) });
+
+/** The fields a destination's or an endpoint's body may carry; null clears one (PATCH). */
+export const DeliveryControlFields = {
+  rateLimit: optional(nullable(RateLimit)),
+  maxConcurrency: optional(nullable(size(integer(), 1, MAX_CONCURRENCY))),
+};
+export const DeliveryControlsSchema = object(DeliveryControlFields);
+
+export interface DeliveryControls {
+  rateLimit: { perSecond: number } | null;
+  maxConcurrency: number | null;
+}
+
+export type DeliveryControlsInput = Infer<typeof DeliveryControlsSchema>;
+
+export const NO_CONTROLS: DeliveryControls = { rateLimit: null, maxConcurrency: null };
+
+/** Whether the controls limit anything (the gate then asks the limiter object for grants). */
+export function limits(controls: DeliveryControls): boolean {
+  return controls.rateLimit !== null || controls.maxConcurrency !== null;
+}
+
+/**
+ * A body's delivery controls and the rest of it, apart: a destination's kind validates its own
+ * fields, and the controls are validated here.
+ */
+export function splitControls(body: unknown): { controls: unknown; rest: unknown } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { controls: {}, rest: body };
+  const { rateLimit, maxConcurrency, ...rest } = body as Record<string, unknown>;
+  const controls: Record<string, unknown> = {};
+  if (rateLimit !== undefined) controls.rateLimit = rateLimit;
+  if (maxConcurrency !== undefined) controls.maxConcurrency = maxConcurrency;
+  return { controls, rest };
+}
+
+/** Controls read back from stored JSON (a destination's): anything malformed counts as unset. */
+export function controlsOf(value: { rateLimit?: unknown; maxConcurrency?: unknown } | undefined): DeliveryControls {
+  const rate = value?.rateLimit as { perSecond?: unknown } | null | undefined;
+  const perSecond = typeof rate?.perSecond === "number" && rate.perSecond > 0 ? Math.min(rate.perSecond, MAX_PER_SECOND) : null;
+  const max = typeof value?.maxConcurrency === "number" && value.maxConcurrency >= 1 ? Math.floor(value.maxConcurrency) : null;
+  return { rateLimit: perSecond === null ? null : { perSecond }, maxConcurrency: max };
+}

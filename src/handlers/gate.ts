@@ -1,0 +1,273 @@
+// The gate every call to a destination or an endpoint passes first, from an entity's alarm or from
+// the queue consumer. It holds calls (they wait; they are not attempts) for three reasons:
+//
+// - the circuit of the destination is open: it kept failing (5xx, timeouts, network errors), so
+//   calls pause for a cool-down, then one probe goes first (half-open) and its outcome decides;
+// - the destination's rate limit: a call needs a slot from the destination's limiter object;
+// - its concurrency limit: a call needs one of the permits this isolate holds from the limiter.
+//
+// State lives per isolate, in plain data shared by every actor the isolate hosts (a promise must
+// not be awaited across actors' requests, so waiters poll). Slots and permits come from the
+// limiter object in batches (actors/limiter-actor.ts), so the common case costs no request per
+// call; a destination with no limit never asks it anything.
+import type { TenantConfiguration } from "../control/runtime.ts";
+import { controlsOf, type DeliveryControls } from "../delivery/controls.ts";
+import type { AttemptOutcome, DeliveryResult } from "../delivery/outcome.ts";
+import { endpointIdOf } from "../names.ts";
+import { limiterActor } from "../stubs.ts";
+import { handler as findHandler } from "./registry.ts";
+
+/** Consecutive failures (5xx, timeouts, network errors) that open a destination's circuit. */
+export const CIRCUIT_FAILURES = 5;
+/** The first cool-down; each failed probe doubles it, up to CIRCUIT_MAX_COOLDOWN_MS. */
+export const CIRCUIT_COOLDOWN_MS = 5_000;
+export const CIRCUIT_MAX_COOLDOWN_MS = 20_000;
+/**
+ * How widely held calls spread their return after a cool-down: enough that a thousand entities do
+ * not arrive in the same millisecond, short enough that they drain soon after the probe succeeds.
+ */
+const RETURN_SPREAD_MS = 2_000;
+/** Slots asked for at once: two seconds' worth, at least 10, so a steady stream asks once per ten calls or fewer. */
+const MIN_SLOT_BATCH = 10;
+const MAX_SLOT_BATCH = 500;
+/** How long an outcome vouches for a destination: past this, one call goes first again. */
+const FRESH_OUTCOME_MS = 30_000;
+/** How long a waiting call polls before it is held for a later turn. */
+const POLL_MS = [20, 250] as const;
+/** Destinations tracked per isolate; the least recently used goes first past this. */
+const MAX_LANES = 10_000;
+
+/** What a call is gated by: the limiter key (`destination:{kind}` or `endpoint:{id}`) and its limits. */
+export interface GateTarget {
+  key: string;
+  controls: DeliveryControls;
+}
+
+/**
+ * The gate's answer: go (and report how the call ended), or hold until a time. A call admitted by
+ * a rate slot must start while `fresh()`: a slot used late would bunch calls at the receiver.
+ */
+export type Admission = { ok: true; fresh(): boolean; done(outcome: AttemptOutcome | null): void } | { ok: false; until: number; reason: string };
+
+interface Lane {
+  failures: number;
+  /** While open: when the next probe may go; 0 while closed. */
+  openUntil: number;
+  cooldown: number;
+  probing: boolean;
+  /** When the last call to it ended (0: none from this isolate yet). */
+  lastOutcomeAt: number;
+  inFlight: number;
+  /** Calls waiting in admit now: how many permits this isolate could use. */
+  waiting: number;
+  slots: number[];
+  /** Set while one actor asks the limiter for this lane; a stale one (the actor went away) is ignored. */
+  askingSince: number;
+  /** No slot until then (the limiter's horizon was full). */
+  slotsRetryAt: number;
+  permits: number;
+  permitsUntil: number;
+}
+
+const lanes = new Map<string, Lane>();
+let isolateId: string | null = null;
+
+function laneOf(space: string, key: string): Lane {
+  const id = `${space}|${key}`;
+  let lane = lanes.get(id);
+  if (lane) {
+    lanes.delete(id);
+  } else {
+    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probing: false, lastOutcomeAt: 0, inFlight: 0, waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
+    if (lanes.size >= MAX_LANES) lanes.delete(lanes.keys().next().value!);
+  }
+  lanes.set(id, lane);
+  return lane;
+}
+
+/** The gate a handler's calls pass, or null for one that calls no destination (database, analytics, follow-up). */
+export function gateTarget(name: string, configuration: TenantConfiguration): GateTarget | null {
+  const id = endpointIdOf(name);
+  if (id !== null) {
+    const endpoint = configuration.endpoints.get(id);
+    return { key: name, controls: endpoint ? controlsOf(endpoint) : controlsOf(undefined) };
+  }
+  const kind = findHandler(name)?.destination?.kind;
+  if (!kind) return null;
+  return { key: `destination:${kind}`, controls: controlsOf(configuration.destinations[kind] as { rateLimit?: unknown; maxConcurrency?: unknown } | undefined) };
+}
+
+/** Whether an outcome says the destination itself is failing (not the request): what the circuit counts. */
+export function isDestinationFailure(outcome: AttemptOutcome): boolean {
+  if (outcome.kind !== "retry") return false;
+  // 429 is the receiver pacing us (its Retry-After applies), and 408/409/425 are about the request.
+  return outcome.statusCode === undefined || outcome.statusCode >= 500;
+}
+
+const jitter = (ms: number, random: () => number) => Math.ceil(ms * random());
+
+/**
+ * Waits (until `deadline` at most) for the circuit, a rate slot and a concurrency permit. Held
+ * calls answer when to try again; an admitted call must report how it ended with `done`.
+ */
+export async function admit(env: Cloudflare.Env, space: string, target: GateTarget, deadline: number, random: () => number = Math.random): Promise<Admission> {
+  const lane = laneOf(space, target.key);
+  const { rateLimit, maxConcurrency } = target.controls;
+  let wait: number = POLL_MS[0];
+  lane.waiting++;
+  try {
+    for (;;) {
+      const now = Date.now();
+      const closed = circuit(lane, now, random);
+      if (closed !== true) return closed;
+      // While the destination is failing, or not heard from lately, one call at a time: a burst
+      // across many entities finds out from the first whether it is there.
+      const known = lane.failures === 0 && lane.lastOutcomeAt > now - FRESH_OUTCOME_MS;
+      let ready = known || lane.inFlight === 0;
+      if (ready && maxConcurrency !== null) ready = await hasPermit(env, space, target, lane, now);
+      let slotEnds = Number.POSITIVE_INFINITY;
+      if (ready && rateLimit !== null) {
+        const slot = await takeSlot(env, space, target, lane, Date.now(), deadline);
+        if (slot === "later") ready = false;
+        else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit" };
+        else slotEnds = slot + usableFor(rateLimit.perSecond);
+        if (typeof slot === "number" && slot > Date.now()) {
+          // In flight from here, so the permit it took is not taken twice while it waits.
+          lane.inFlight++;
+          await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
+          lane.inFlight--;
+        }
+      }
+      if (ready) {
+        // Checked again: the circuit may have opened, or a probe gone out, while this call waited.
+        const still = circuit(lane, Date.now(), random);
+        if (still !== true) return still;
+        const probe = lane.openUntil > 0;
+        if (probe) lane.probing = true;
+        lane.inFlight++;
+        let finished = false;
+        return {
+          ok: true,
+          fresh: () => Date.now() < slotEnds,
+          done: (outcome) => {
+            if (finished) return;
+            finished = true;
+            lane.inFlight = Math.max(0, lane.inFlight - 1);
+            if (probe) lane.probing = false;
+            if (outcome) record(lane, outcome, Date.now());
+          },
+        };
+      }
+      if (Date.now() + wait > deadline) {
+        return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason: rateLimit !== null ? "rate limit" : "concurrency limit" };
+      }
+      await new Promise((resolve) => setTimeout(resolve, jitter(wait, random) + wait / 2));
+      wait = Math.min(wait * 2, POLL_MS[1]);
+    }
+  } finally {
+    lane.waiting--;
+  }
+}
+
+/** True while calls may go (closed, or half-open with no probe out); else the hold. */
+function circuit(lane: Lane, now: number, random: () => number): true | { ok: false; until: number; reason: string } {
+  if (lane.openUntil > now) return { ok: false, until: lane.openUntil + jitter(RETURN_SPREAD_MS, random), reason: "circuit open" };
+  // The probe is one call; its outcome is known within a timeout at worst, usually at once.
+  if (lane.openUntil > 0 && lane.probing) return { ok: false, until: now + RETURN_SPREAD_MS / 4 + jitter(RETURN_SPREAD_MS, random), reason: "circuit half-open: a probe is out" };
+  return true;
+}
+
+/** The circuit's bookkeeping after a call. */
+function record(lane: Lane, outcome: AttemptOutcome, now: number): void {
+  lane.lastOutcomeAt = now;
+  if (!isDestinationFailure(outcome)) {
+    // Any answer but a failure of the destination closes it: the receiver is there.
+    lane.failures = 0;
+    lane.openUntil = 0;
+    lane.cooldown = CIRCUIT_COOLDOWN_MS;
+    return;
+  }
+  lane.failures++;
+  if (lane.openUntil > 0) {
+    // A failed probe: open again, for longer.
+    lane.cooldown = Math.min(lane.cooldown * 2, CIRCUIT_MAX_COOLDOWN_MS);
+    lane.openUntil = now + lane.cooldown;
+  } else if (lane.failures >= CIRCUIT_FAILURES) {
+    lane.openUntil = now + lane.cooldown;
+  }
+}
+
+/** A permit for one more call in flight: from those this isolate holds, renewed from the limiter when short or ending. */
+async function hasPermit(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, now: number): Promise<boolean> {
+  const max = target.controls.maxConcurrency!;
+  const valid = lane.permitsUntil > now;
+  if (valid && lane.inFlight < Math.min(lane.permits, max) && lane.permitsUntil - now > 2_000) return true;
+  await ask(env, space, target, lane, 0);
+  return lane.permitsUntil > Date.now() && lane.inFlight < Math.min(lane.permits, max);
+}
+
+/**
+ * How long after its time a slot may still start a call: half its interval, so that with the
+ * time a call takes to reach the receiver, no second there holds more than `perSecond + 1`.
+ */
+function usableFor(perSecond: number): number {
+  return 500 / perSecond;
+}
+
+/**
+ * The next usable slot's time (taken), "later" when there is none yet, or when to come back if
+ * the next is past `deadline`. Such a slot stays for whoever comes at its time: a caller that
+ * cannot wait for it must not use it up. Callers sent away return spread over the slots the
+ * isolate holds, not all at the first.
+ */
+async function takeSlot(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, now: number, deadline: number): Promise<number | "later" | { until: number }> {
+  const usable = usableFor(target.controls.rateLimit!.perSecond);
+  // A slot not used in time is gone: using it late would bunch calls.
+  while (lane.slots.length > 0 && lane.slots[0]! + usable <= now) lane.slots.shift();
+  if (lane.slots.length === 0 && lane.slotsRetryAt <= now) {
+    const batch = Math.max(MIN_SLOT_BATCH, Math.min(MAX_SLOT_BATCH, Math.ceil(target.controls.rateLimit!.perSecond * 2)));
+    await ask(env, space, target, lane, batch);
+  }
+  const slot = lane.slots[0];
+  if (slot === undefined) return "later";
+  if (slot > deadline) {
+    const last = lane.slots[lane.slots.length - 1]!;
+    return { until: slot + Math.floor(Math.random() * (last - slot + usable)) };
+  }
+  lane.slots.shift();
+  return slot;
+}
+
+/** One grant request for the lane, made by one actor at a time; the others poll for its result. */
+async function ask(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, slots: number): Promise<void> {
+  const now = Date.now();
+  if (lane.askingSince > now - 5_000) return;
+  lane.askingSince = now;
+  isolateId ??= crypto.randomUUID();
+  try {
+    const { rateLimit, maxConcurrency } = target.controls;
+    const wantPermits = maxConcurrency === null ? 0 : Math.min(maxConcurrency, lane.inFlight + lane.waiting);
+    const grant = await limiterActor(env, space, target.key).grant(isolateId, { slots, perSecond: rateLimit?.perSecond ?? null, permits: wantPermits, maxConcurrency });
+    lane.slots.push(...grant.slots);
+    lane.slots.sort((a, b) => a - b);
+    if (grant.retryAt !== null) lane.slotsRetryAt = grant.retryAt;
+    if (maxConcurrency !== null) {
+      lane.permits = grant.permits;
+      lane.permitsUntil = grant.permitsUntil;
+    }
+  } catch {
+    // The limiter is out of reach: nothing is granted, and the call waits as for a slot.
+  } finally {
+    lane.askingSince = 0;
+  }
+}
+
+/** The outcome of the call a run made: the last result's (a run stops at its first failure). */
+export function callOutcome(results: readonly DeliveryResult[]): AttemptOutcome | null {
+  return results.length === 0 ? null : results[results.length - 1]!.report.outcome;
+}
+
+/** Whether the gate would let no call go now (tests, views): the circuit is open. */
+export function circuitOpen(space: string, key: string, now = Date.now()): boolean {
+  return (lanes.get(`${space}|${key}`)?.openUntil ?? 0) > now;
+}
