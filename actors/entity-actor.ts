@@ -12,13 +12,14 @@ import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult }
 import { publishLive } from "../src/live.ts";
 import { flushMetrics } from "../src/metrics/record.ts";
 import { addUsage } from "../src/usage.ts";
+import { deleteEntityPayloads, deletePayloads, entityPrefix, PayloadReader } from "../src/payloads.ts";
 import { pointAlarm, wakeBy } from "./shared/alarm.ts";
 import { Deliveries } from "./entity/deliveries.ts";
 import { FanOut } from "./entity/fan-out.ts";
 import { appendEvents } from "./entity/log.ts";
 import { EntityStore } from "./entity/store.ts";
 import { Retention } from "./entity/retention.ts";
-import { entityView, eventPage, exportView } from "./entity/views.ts";
+import { entityView, eventPage, exportView, withPayloads } from "./entity/views.ts";
 import { ALL_HANDLERS, type EntityHead } from "./entity/head.ts";
 import { eventDefinition } from "../src/events/registry.ts";
 import { eraseEntityRows } from "../src/handlers/database.ts";
@@ -107,7 +108,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       this.fireTimers(Date.now());
       await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
-      this.compact();
+      await this.compact();
     } catch (err) {
       this.log("error", "alarm failed", err);
     } finally {
@@ -162,7 +163,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       appendEvents(
         this.store,
         model.tenant,
-        due.map((t) => ({ id: t.id, type: t.type, entity: model.entity, occurredAt: t.occurredAt ?? t.at, receivedAt: now, data: t.data, ...(t.fingerprint ? { fingerprint: t.fingerprint } : {}) })),
+        due.map((t) => ({
+          id: t.id, type: t.type, entity: model.entity, occurredAt: t.occurredAt ?? t.at, receivedAt: now, data: t.data,
+          ...(t.fingerprint ? { fingerprint: t.fingerprint } : {}), ...(t.payload ? { payload: t.payload } : {}),
+        })),
         now,
       );
     });
@@ -212,13 +216,20 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** Compacts events past the tenant's retention windows (entity/retention.ts); never throws. */
-  private compact(): void {
+  private async compact(): Promise<void> {
     const settings = this.fanOut.tenantSettings();
     if (!settings || !this.store.model) return;
+    let unused: string[] = [];
     try {
-      this.retention.compact(settings, Date.now());
+      unused = this.retention.compact(settings, Date.now()).unusedPayloads;
     } catch (err) {
       this.log("warn", "compaction failed; will retry next turn", err);
+    }
+    // After the rows are gone: an object deleted first could be read by a reader of its row.
+    try {
+      await deletePayloads(this.env, unused);
+    } catch (err) {
+      this.log("warn", "compacted events' objects not deleted (the entity's erasure deletes them)", err);
     }
   }
 
@@ -231,7 +242,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void> {
     this.fanOut.report(token, outcomes);
     // A queued handler is often the last to settle: its report is when the events become compactable.
-    this.compact();
+    await this.compact();
     await this.scheduleNextAlarm();
     await this.afterWork(this.store.entity.tenant);
   }
@@ -275,6 +286,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Offboarding: deletes all of this entity's storage and its alarm. */
   async erase(): Promise<void> {
+    // Its large data first: should that fail, the erasure is tried again with the storage intact.
+    const model = this.store.model;
+    if (model) await deleteEntityPayloads(this.env, this.space, model.entity);
     await this.store.erase();
   }
 
@@ -294,12 +308,13 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     return "erased";
   }
 
-  /** Removes an erased entity's D1 rows and dead-letter entries; re-arms the alarm if it could not. */
+  /** Removes an erased entity's D1 rows, large data in R2 and dead-letter entries; re-arms the alarm if it could not. */
   private async cleanUpErased(): Promise<void> {
     const cleanup = this.store.tombstone?.cleanup;
     if (!cleanup) return;
     try {
       if (this.env.DB) await eraseEntityRows(this.env.DB, cleanup.tenant, cleanup.entity, cleanup.mirrorTables);
+      await deleteEntityPayloads(this.env, cleanup.space, cleanup.entity);
       await tenantActor(this.env, cleanup.tenant).forgetEntity(cleanup.space, cleanup.entity);
       this.store.cleanedUp();
     } catch (err) {
@@ -375,18 +390,26 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /** Everything the entity holds as one document (state, the whole log with deliveries, dead letters, scheduled events). */
-  exportEntity(): EntityExport | null {
-    return exportView(this.store, this.deliveries, this.fanOut.tenantPaused());
+  async exportEntity(): Promise<EntityExport | null> {
+    const view = exportView(this.store, this.deliveries, this.fanOut.tenantPaused());
+    return view && (await withPayloads(this.payloads(), view));
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────
 
-  getEntity(): EntityView | null {
-    return entityView(this.store, this.deliveries, this.fanOut.tenantPaused());
+  async getEntity(): Promise<EntityView | null> {
+    const view = entityView(this.store, this.deliveries, this.fanOut.tenantPaused());
+    return view && (await withPayloads(this.payloads(), view));
   }
 
-  listEvents(after: number, limit: number): EventPage | null {
-    return eventPage(this.store, this.deliveries, after, limit, this.fanOut.tenantPaused());
+  async listEvents(after: number, limit: number): Promise<EventPage | null> {
+    const page = eventPage(this.store, this.deliveries, after, limit, this.fanOut.tenantPaused());
+    return page && (await withPayloads(this.payloads(), page));
+  }
+
+  /** Reads what this entity keeps in R2 (large event data), and nothing else. */
+  private payloads(): PayloadReader {
+    return new PayloadReader(this.env, entityPrefix(this.space, this.store.entity.entity));
   }
 
   /**

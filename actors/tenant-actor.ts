@@ -1,3 +1,4 @@
+import { offloadPayloads } from "../src/payloads.ts";
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type EndpointChange, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
@@ -576,7 +577,8 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
       try {
         const event = await parseEnvelope({ id: "schedule", type: schedule.event.type, data: schedule.event.data, occurredAt: firingAt }, { receivedAt: now });
         event.id = firingEventId(schedule.id, firingAt);
-        const [result] = await entityActor(this.env, space, event.entity).ingest(this.tenant, [event]);
+        // Large data goes to R2 as a posted event's does (src/payloads.ts).
+        const [result] = await entityActor(this.env, space, event.entity).ingest(this.tenant, await offloadPayloads(this.env, space, [event]));
         if (result?.status === "erased") error = `entity_erased: ${event.entity.type}/${event.entity.id} was erased`;
       } catch (err) {
         if (err instanceof ApiError) {

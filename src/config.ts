@@ -39,7 +39,7 @@ export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
     retryMaxDelayMs: intSetting(env.RETRY_MAX_DELAY_MS, 3_600_000),
     handlerTimeoutMs: Math.max(1, intSetting(env.HANDLER_TIMEOUT_MS, 10_000)),
     followUpDelayMs: intSetting(env.FOLLOW_UP_DELAY_MS, 86_400_000),
-    maxBodyBytes: Math.max(1, intSetting(env.MAX_BODY_BYTES, 262_144)),
+    maxBodyBytes: Math.max(1, intSetting(env.MAX_BODY_BYTES, 1_048_576)),
     queueLeaseMs: Math.max(1000, intSetting(env.QUEUE_LEASE_MS, 120_000)),
     alertIntervalMs: intSetting(env.ALERT_INTERVAL_MS, 300_000),
     backfillRate: Math.max(1, intSetting(env.BACKFILL_RATE, 100)),

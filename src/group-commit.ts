@@ -9,6 +9,7 @@
 // actor's dedupe makes safe (if the group did store them, that request is answered `duplicate`).
 import { entityActor } from "./stubs.ts";
 import { actorName } from "./names.ts";
+import { offloadPayloads } from "./payloads.ts";
 import type { EntityRef, IncomingEvent, IngestResult, TenantScope } from "./types.ts";
 
 /** How long a gathered request waits for its group before it sends its own events. */
@@ -60,6 +61,8 @@ export async function ingestGrouped(
 ): Promise<IngestResult[]> {
   const key = actorName(scope.space, entity);
   const rpc: IngestSender = options.send ?? ((batch) => entityActor(env, scope.space, entity).ingest(scope.tenant, batch));
+  // Large data goes to R2 first, so the actor keeps a reference (src/payloads.ts).
+  events = await offloadPayloads(env, scope.space, events);
   const current = lanes.get(key);
   if (!current) {
     const lane: Lane = { gathered: [] };

@@ -58,7 +58,7 @@ async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string, 
     claimed.map(async ({ handler, jobs }): Promise<QueuedOutcome> => {
       const target = gateTarget(handler, config);
       const admission = target ? await admit(env, space, target, Date.now() + GATE_WAIT_MS) : null;
-      if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason } };
+      if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason, circuit: admission.circuit } };
       // Nothing waits between the gate and the call here, so an admitted call is always in time.
       let results: DeliveryResult[] = [];
       try {

@@ -1,3 +1,4 @@
+import type { PayloadRef } from "./payload-ref.ts";
 // Plain, serialisable shapes that cross the router ↔ actor RPC boundary.
 
 /** A value that came out of JSON.parse, so it round-trips through JSON and RPC unchanged. */
@@ -26,6 +27,8 @@ export interface IncomingEvent {
   source?: SourceMeta;
   /** A scheduled event: appended to the log at this time (epoch ms), not now. */
   deliverAt?: number;
+  /** Its data is over PAYLOAD_INLINE_BYTES and is in R2 (src/payloads.ts): the log keeps this reference. */
+  payload?: PayloadRef;
 }
 
 export interface SourceMeta {

@@ -33,6 +33,9 @@ export interface Usage {
   d1RowsRead: number;
   d1RowsWritten: number;
   analyticsPoints: number;
+  /** R2 operations on PAYLOADS (large event data): class A (put, list) and class B (get). Deletes are free. */
+  r2ClassA: number;
+  r2ClassB: number;
   /**
    * Metrics flushes, kept apart from the rest: they are periodic (at most one per isolate and
    * tenant every 10 s, src/metrics/record.ts), never per event, so they are no part of an event's cost.
@@ -64,6 +67,8 @@ const empty = (): Usage => ({
   d1RowsRead: 0,
   d1RowsWritten: 0,
   analyticsPoints: 0,
+  r2ClassA: 0,
+  r2ClassB: 0,
   metricsRequests: 0,
   liveRequests: 0,
   metricsRowsRead: 0,

@@ -52,7 +52,7 @@ export class FanOut {
   ) {
     this.configuration = new HandlerConfiguration(store, deliveries, env);
     const concerns = (name: string, type: string) => this.configuration.concerns(name, type);
-    this.work = new WorkSource(store, deliveries, concerns, space);
+    this.work = new WorkSource(store, deliveries, concerns, space, env);
     this.settler = new Settler(store, deliveries, settings, env, concerns);
     this.leases = new QueueLeases(store, this.work, this.settler, this.configuration, env, space, settings);
   }
@@ -208,7 +208,7 @@ export class FanOut {
         const target = gateTarget(handler.name, this.configuration.current!);
         const admission = target ? await admit(this.env(), this.space(), target, deadline) : null;
         if (admission && !admission.ok) {
-          this.settler.hold(handler.name, admission.until);
+          this.settler.hold(work, admission);
           return;
         }
         // The wait may have been long: take the work as it is now (a pause or a cancel may have come).
@@ -217,15 +217,13 @@ export class FanOut {
           if (admission) admission.done(null);
           return;
         }
-        const jobs = await this.work.jobs(current);
-        if (admission && !admission.fresh()) {
-          // Its rate slot went by while it waited for an inline slot: ask again, from the top.
-          admission.done(null);
-          endInlineCall();
-          continue;
-        }
         let results: DeliveryResult[] = [];
         try {
+          const jobs = await this.work.jobs(current);
+          if (admission && !admission.fresh()) {
+            // Its rate slot went by while it waited for an inline slot: ask again, from the top.
+            continue;
+          }
           room -= current.events.length;
           results = await executeWork(jobs, this.env(), this.configuration.current!);
           this.settler.settle(current, results);

@@ -1,3 +1,4 @@
+import type { PayloadRef } from "../../src/payloads.ts";
 // The entity's head, as the actor holds it in memory between writes: identity, merged state, each
 // handler's cursor, timers. It is row 0 of the log, read once when the actor starts and written
 // whole by every change: one billed row, however many state fields, cursors or timers the change
@@ -58,6 +59,8 @@ export interface Timer {
   /** A client's scheduled event: its fingerprint (for the duplicate check) and its occurredAt. */
   fingerprint?: string;
   occurredAt?: number;
+  /** Its data is in R2 (src/payloads.ts); `data` holds its values with the large ones by reference. */
+  payload?: PayloadRef;
 }
 
 export interface EntityHead {
@@ -76,6 +79,11 @@ export interface EntityHead {
   paused?: string[];
   /** Events compacted away by retention (retention.ts): how many, and the highest seq among them. */
   compacted?: { events: number; through: number };
+  /**
+   * R2 keys of compacted events whose objects a state value still points at (src/payloads.ts):
+   * deleted once no value does.
+   */
+  pinned?: string[];
 }
 
 /** In `EntityHead.paused`: every handler. */

@@ -1,6 +1,7 @@
 // The entity's log and state: what one ingest transaction does, and nothing else.
 import { eventDefinition } from "../../src/events/registry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
+import { stateData, storedData } from "../../src/payloads.ts";
 import type { IncomingEvent, IngestResult } from "../../src/types.ts";
 import { mergeState, type EntityHead } from "./head.ts";
 import { Retention } from "./retention.ts";
@@ -43,18 +44,22 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
   if (event.deliverAt !== undefined && event.deliverAt > now) {
     // Kept in the head until it is due; the alarm appends it then, through this same function.
-    model.timers.push({ id: event.id, type: event.type, at: event.deliverAt, data: event.data, occurredAt: event.occurredAt, ...(event.fingerprint ? { fingerprint: event.fingerprint } : {}) });
+    // Large data waits by reference, its large values as references too (src/payloads.ts).
+    model.timers.push({
+      id: event.id, type: event.type, at: event.deliverAt, data: stateData(event), occurredAt: event.occurredAt,
+      ...(event.fingerprint ? { fingerprint: event.fingerprint } : {}), ...(event.payload ? { payload: event.payload } : {}),
+    });
     return { id: event.id, entity: event.entity, status: "scheduled", seq: 0, deliverAt: event.deliverAt };
   }
 
   const seq = model.lastSeq + 1;
   store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
-               VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${JSON.stringify(event.data)},
+               VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
                        ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
   model.lastSeq = seq;
   model.version++;
   model.updatedAt = now;
-  mergeState(model.state, event.data, event.occurredAt, event.id);
+  mergeState(model.state, stateData(event), event.occurredAt, event.id);
   // A handler this entity has not needed before starts at this event, not at the start of the
   // log: deploying a new handler does not replay history (a backfill would set it to 0).
   for (const handler of handlersFor(definition.type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };

@@ -149,7 +149,7 @@ export class QueueLeases {
         const progress = model.progress[outcome.handler]!;
         const work = this.work.leased(outcome.handler, progress.lease!);
         delete progress.lease;
-        if (outcome.held) this.settler.hold(outcome.handler, outcome.held.until);
+        if (outcome.held) this.settler.hold(work, outcome.held);
         else this.settler.settle(work, outcome.results);
       }
     });

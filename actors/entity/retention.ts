@@ -3,6 +3,7 @@
 // each, sorted, in 64 buckets of one row), so a late repeat is still answered `duplicate`. The
 // content check needs the content, so a repeat of a compacted id with other content is also a
 // `duplicate` (not `409`), and its seq is no longer known (answered as 0).
+import { PAYLOAD_MARK, refOf } from "../../src/payloads.ts";
 import type { TenantSettings } from "../../src/control/settings.ts";
 import type { Db } from "../shared/sql.ts";
 import type { EntityStore } from "./store.ts";
@@ -81,17 +82,19 @@ export class Retention {
    * Compacts what is past a window and settled for every handler (behind every cursor, with no
    * pending retry or replay and no dead letter, which may yet be replayed). How many events went.
    */
-  compact(settings: TenantSettings, now: number): number {
+  compact(settings: TenantSettings, now: number): { events: number; unusedPayloads: string[] } {
+    const none = { events: 0, unusedPayloads: [] };
     const { days, eventsPerEntity } = settings.retention;
-    if (days === null && eventsPerEntity === null) return 0;
+    if (days === null && eventsPerEntity === null) return none;
     const model = this.store.entity;
     const settled = this.settledThrough();
     const countBound = eventsPerEntity === null ? 0 : model.lastSeq - eventsPerEntity;
     const cutoff = days === null ? 0 : now - days * DAY_MS;
     const held = this.held(settled);
     const rows = this.db
-      .all<{ seq: number; id: string; received_at: number }>(
-        `SELECT seq, id, received_at FROM events WHERE seq > 0 AND seq <= ? AND (seq <= ? OR received_at < ?) ORDER BY seq LIMIT ?`,
+      .all<{ seq: number; id: string; received_at: number; stored: string | null }>(
+        `SELECT seq, id, received_at, CASE WHEN instr(data, '${PAYLOAD_MARK}') > 0 THEN data END AS stored
+         FROM events WHERE seq > 0 AND seq <= ? AND (seq <= ? OR received_at < ?) ORDER BY seq LIMIT ?`,
         settled,
         countBound,
         cutoff,
@@ -99,11 +102,17 @@ export class Retention {
       )
       .filter((r) => !held.has(Number(r.seq)))
       .slice(0, MAX_BATCH);
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return none;
     const overdue = days !== null && Number(rows[0]!.received_at) < cutoff - WAKE_GRACE_MS;
-    if (rows.length < MIN_BATCH && !overdue) return 0;
+    if (rows.length < MIN_BATCH && !overdue) return none;
     const digest = this.merged(rows.map((r) => idHash(r.id)));
-    if (!digest) return 0;
+    if (!digest) return none;
+    // Objects of the events that go (large data in R2): deleted once gone from the log, except
+    // those a state value still points at, kept (pinned) until no value does.
+    const inState = new Set(Object.values(model.state).flatMap(([value]) => refOf(value)?.key ?? []));
+    const released = [...(model.pinned ?? []), ...rows.flatMap((r) => (r.stored === null ? [] : (refOf(JSON.parse(r.stored))?.key ?? [])))];
+    const pinned = released.filter((key) => inState.has(key));
+    const unusedPayloads = released.filter((key) => !inState.has(key));
     this.store.update(() => {
       this.db.tables.make("forgotten", [DIGEST]);
       for (const [bucket, hashes] of digest) {
@@ -120,8 +129,10 @@ export class Retention {
         this.db.sql`DELETE FROM failures WHERE seq >= ${first} AND seq <= ${last} AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = failures.seq)`;
       }
       model.compacted = { events: (model.compacted?.events ?? 0) + rows.length, through: Math.max(model.compacted?.through ?? 0, last) };
+      if (pinned.length > 0) model.pinned = pinned;
+      else delete model.pinned;
     });
-    return rows.length;
+    return { events: rows.length, unusedPayloads };
   }
 
   /**

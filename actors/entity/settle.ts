@@ -2,7 +2,7 @@
 // and, only for what is exceptional, in rows (retries, deaths, replays); plus a success's effects
 // on its entity, the metrics, the live feed and the log line of each outcome.
 import type { DeploymentSettings } from "../../src/config.ts";
-import type { AttemptReport, DeliveryResult } from "../../src/delivery/outcome.ts";
+import type { AttemptReport, DeliveryResult, Hold } from "../../src/delivery/outcome.ts";
 import { retryDelay } from "../../src/delivery/retry.ts";
 import type { HandlerResult } from "../../src/handlers/handler.ts";
 import { errorKind, logLine } from "../../src/log.ts";
@@ -31,9 +31,22 @@ export class Settler {
     private readonly concerns: (name: string, type: string) => boolean,
   ) {}
 
-  /** The gate held a handler's call: nothing ran and no attempt counts; its work is due again at `until`. */
-  hold(handler: string, until: number): void {
-    this.holds.set(handler, until);
+  /**
+   * The gate held a handler's call: nothing ran. A call held by a limit, or a first delivery held
+   * by an open circuit, uses no attempt and is due again at `until`. A retry that falls due while
+   * its destination's circuit is open counts as a failed attempt, with the reason: the probes say
+   * the destination is still down, and a destination that stays down must still end its
+   * deliveries dead (and alert) on the retry schedule, not hold them for ever. It counts once
+   * per cool-down at most.
+   */
+  hold(work: Work, held: Hold): void {
+    if (held.circuit && work.tries !== undefined) {
+      const now = Date.now();
+      this.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error: held.reason }, startedAt: now, durationMs: 0 } }]);
+    }
+    // Even so, not before the hold ends: one attempt per cool-down at most, however short the
+    // retry delays, so a brief opening of the circuit costs a delivery one attempt, not dozens.
+    this.holds.set(work.handler, held.until);
   }
 
   /** Until when a handler's calls are held, or null when they may go. */

@@ -1,5 +1,6 @@
 // What the read endpoints show of an entity: its state and counters, and pages of its log with
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
+import { PAYLOAD_MARK, refOf, type PayloadReader } from "../../src/payloads.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import { deadLetterId } from "../../src/dead-letters.ts";
 import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types.ts";
@@ -131,7 +132,8 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
     Math.max(0, after),
     size + 1,
   )) {
-    bytes += row.data.length;
+    // Data kept in R2 counts at its full size: the page carries it whole.
+    bytes += row.data.includes(PAYLOAD_MARK) ? (refOf(JSON.parse(row.data))?.bytes ?? row.data.length) : row.data.length;
     if (page.length === size || (page.length > 0 && bytes > MAX_PAGE_BYTES)) {
       more = true;
       break;
@@ -187,4 +189,16 @@ export function exportView(store: EntityStore, deliveries: Deliveries, tenantPau
     scheduled: model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: iso(t.at)! })),
     exportedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * A view with every value kept in R2 read back in: events' data and the state. Most entities have
+ * none, and then this reads nothing.
+ */
+export async function withPayloads<V extends { state?: JsonObject; events?: EventView[] | { count: number } }>(reader: PayloadReader, view: V): Promise<V> {
+  if (view.state) view.state = await reader.state(view.state);
+  if (Array.isArray(view.events)) {
+    for (const event of view.events) if (refOf(event.data)) event.data = await reader.data(JSON.stringify(event.data));
+  }
+  return view;
 }

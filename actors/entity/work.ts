@@ -1,8 +1,8 @@
 // A handler's due work, read from the log and the exception rows: what the inline chains run and
 // the queued leases send. Only reads; settling is settle.ts's.
 import { idempotencyKey } from "../../src/delivery/keys.ts";
+import { entityPrefix, PayloadReader } from "../../src/payloads.ts";
 import type { DeliveryJob } from "../../src/handlers/handler.ts";
-import type { JsonObject } from "../../src/types.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
 import { advance, stateValues, type Lease } from "./head.ts";
 import type { EntityStore } from "./store.ts";
@@ -28,6 +28,8 @@ export class WorkSource {
     private readonly concerns: (name: string, type: string) => boolean,
     /** The entity's tenant space, which idempotency keys are made in. */
     private readonly space: () => string,
+    /** The actor's env, read at each use: large data is read back from its R2 bucket. */
+    private readonly env: () => Cloudflare.Env,
   ) {}
 
   /**
@@ -65,9 +67,11 @@ export class WorkSource {
   }
 
   /** The jobs for a run: each event with the entity's current state and its idempotency key. */
-  jobs(work: Work): Promise<DeliveryJob[]> {
+  async jobs(work: Work): Promise<DeliveryJob[]> {
     const model = this.store.entity;
-    const state = stateValues(model.state);
+    // Values kept in R2 (src/payloads.ts) are read back: handlers see the whole data.
+    const payloads = new PayloadReader(this.env(), entityPrefix(this.space(), model.entity));
+    const state = await payloads.state(stateValues(model.state));
     // A pending row behind the cursor is a replay: a retrying head is always ahead of it.
     const through = model.progress[work.handler]?.through ?? 0;
     return Promise.all(
@@ -81,8 +85,8 @@ export class WorkSource {
           seq: Number(event.seq),
           type: event.type,
           occurredAt: Number(event.occurred_at),
-          // Stored by the log from validated JSON objects.
-          data: JSON.parse(event.data) as JsonObject,
+          // Stored by the log from validated JSON objects, or a reference to one.
+          data: await payloads.data(event.data),
         },
         state,
         // Keyed by the tenant's space: a tenant created again under an erased one's name is another

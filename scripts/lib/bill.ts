@@ -17,6 +17,8 @@ export const INCLUDED: Record<PricedUnit, number> = {
   d1RowsRead: 25_000_000_000,
   d1RowsWritten: 50_000_000,
   analyticsPoints: 10_000_000,
+  r2ClassA: 1_000_000,
+  r2ClassB: 10_000_000,
 };
 
 const LABEL: Record<PricedUnit, string> = {
@@ -29,6 +31,8 @@ const LABEL: Record<PricedUnit, string> = {
   d1RowsRead: "D1 rows read",
   d1RowsWritten: "D1 rows written",
   analyticsPoints: "Analytics Engine data points",
+  r2ClassA: "R2 class A operations (large payloads)",
+  r2ClassB: "R2 class B operations (large payloads)",
 };
 
 export interface BillLine {

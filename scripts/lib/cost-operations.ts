@@ -26,6 +26,8 @@ interface Operation {
   prepare?(ctx: Context): Promise<void>;
   /** The operation, and its wait for the effect a user would check. */
   perform(ctx: Context): Promise<void>;
+  /** Work after the measurement (undoing what prepare set up). */
+  cleanup?(ctx: Context): Promise<void>;
 }
 
 async function send(ctx: Context, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
@@ -115,7 +117,32 @@ const OPERATIONS: Operation[] = [
       await send(ctx, "PATCH", "/v1/settings", { retention: { eventsPerEntity: null } });
     },
   },
+  {
+    name: "a large event (900 KB of data, kept in R2), appended and delivered",
+    prepare: (ctx) => seed(ctx, `${ctx.run}-big`, 1),
+    async perform(ctx) {
+      const id = `${ctx.run}-big-event`;
+      await send(ctx, "POST", "/v1/events", { id, type: "lead.updated", data: { id: `${ctx.run}-big`, notes: "n".repeat(900_000) } });
+      await calls(ctx, 2, (h) => h["edgeflow-event-id"] === id && ["slack", "crm"].includes(h["edgeflow-handler"] ?? ""), "the large event");
+    },
+  },
+  {
+    name: "20 offers to an endpoint rate-limited to 10/s (each offer's own work included)",
+    async prepare(ctx) {
+      const endpoint = (await send(ctx, "POST", "/v1/endpoints", { url: `${ctx.receiver.url}/limited`, eventTypes: ["offer.submitted"], rateLimit: { perSecond: 10 } })).body as { id: string };
+      limitedEndpoint = endpoint.id;
+    },
+    async perform(ctx) {
+      const events = Array.from({ length: 20 }, (_, i) => ({ id: `${ctx.run}-lim-${i}`, type: "offer.submitted", data: { id: `${ctx.run}-lim-${i}`, leadId: "L-1", amount: 10, currency: "EUR" } }));
+      await send(ctx, "POST", "/v1/events/batch", { events });
+      await calls(ctx, 20, (h) => (h["edgeflow-handler"] ?? "").startsWith("endpoint:") && (h["edgeflow-event-id"] ?? "").startsWith(`${ctx.run}-lim-`), "the limited endpoint");
+    },
+    async cleanup(ctx) {
+      if (limitedEndpoint) await send(ctx, "DELETE", `/v1/endpoints/${limitedEndpoint}`);
+    },
+  },
 ];
+let limitedEndpoint: string | null = null;
 
 /** Units per operation, each measured alone on a quiet server. */
 export async function runOperations(server: RunningServer, client: HttpClient, receiver: Receiver, run: string, log: (line: string) => void): Promise<ScenarioCost[]> {
@@ -130,6 +157,7 @@ export async function runOperations(server: RunningServer, client: HttpClient, r
     await op.perform(ctx);
     usage = sum(usage, await settle(client, QUIET_MS, TIMEOUT_MS));
     results.push(price(op.name, 1, usage, server.workerdCpuMs() - cpuBefore));
+    await op.cleanup?.(ctx);
   }
   return results;
 }
@@ -172,7 +200,7 @@ export async function runStorage(client: HttpClient, receiver: Receiver, run: st
 export function formatOperations(results: ScenarioCost[]): string {
   const lines = ["Billable units per operation (alarm operations included in rows written)", ""];
   const width = Math.max(...results.map((r) => r.name.length));
-  const head = ["DO rows written", "of which alarm ops", "DO requests", "queue ops", "D1 rows written", "Worker invocations", "$ per M operations"];
+  const head = ["DO rows written", "of which alarm ops", "DO requests", "of which limiter", "queue ops", "D1 rows written", "R2 ops (A+B)", "Worker invocations", "$ per M operations"];
   lines.push(`${"".padEnd(width)}  ${head.join(" | ")}`);
   const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
   for (const r of results) {
@@ -180,8 +208,10 @@ export function formatOperations(results: ScenarioCost[]): string {
       fmt(r.perEvent.doRowsWritten),
       fmt(r.counters.entityKvWrites + r.counters.tenantKvWrites),
       fmt(r.perEvent.doRequests),
+      fmt(r.counters.limiterRequests),
       fmt(r.perEvent.queueOperations),
       fmt(r.perEvent.d1RowsWritten),
+      `${fmt(r.perEvent.r2ClassA)}+${fmt(r.perEvent.r2ClassB)}`,
       fmt(r.perEvent.workerInvocations),
       `$${r.dollarsPerMillion.total.toFixed(2)}`,
     ];

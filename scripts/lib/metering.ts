@@ -56,6 +56,8 @@ export function price(name: string, events: number, usage: Usage, cpuMs: number)
     d1RowsRead: per(usage.d1RowsRead),
     d1RowsWritten: per(usage.d1RowsWritten),
     analyticsPoints: per(usage.analyticsPoints),
+    r2ClassA: per(usage.r2ClassA),
+    r2ClassB: per(usage.r2ClassB),
   };
   const dollars = Object.fromEntries(Object.entries(perEvent).map(([unit, n]) => [unit, n * PRICE_PER_MILLION[unit as PricedUnit]])) as Record<PricedUnit, number>;
   const total = Object.values(dollars).reduce((a, b) => a + b, 0);

@@ -6,6 +6,7 @@
 //   Queues (operations per 64 KB):    https://developers.cloudflare.com/queues/platform/pricing/
 //   D1 (rows read and written):       https://developers.cloudflare.com/d1/platform/pricing/
 //   Workers Analytics Engine:         https://developers.cloudflare.com/analytics/analytics-engine/pricing/
+//   R2 (class A and class B operations): https://developers.cloudflare.com/r2/pricing/
 // Durable Object duration (GB-s while an actor is active) is not counted: it depends on wall time
 // in production, which a local run cannot stand in for.
 
@@ -22,6 +23,8 @@ export const PRICE_PER_MILLION = {
   d1RowsRead: 0.001,
   d1RowsWritten: 1.0,
   analyticsPoints: 0.25,
+  r2ClassA: 4.5,
+  r2ClassB: 0.36,
 } as const;
 
 export type PricedUnit = keyof typeof PRICE_PER_MILLION;

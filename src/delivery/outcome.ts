@@ -44,4 +44,6 @@ export interface QueuedOutcome {
 export interface Hold {
   until: number;
   reason: string;
+  /** Held by the destination's open circuit (not by a limit). */
+  circuit?: boolean;
 }

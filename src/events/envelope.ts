@@ -1,4 +1,5 @@
 import { object, optional, record, string, unknown, validate, type Infer } from "superstruct";
+import { PAYLOAD_MARK } from "../payload-ref.ts";
 import { ApiError, type Issue } from "../errors.ts";
 import { toIssues } from "../schemas/issues.ts";
 import { eventDefinition } from "./registry.ts";
@@ -64,6 +65,10 @@ export async function parseEnvelope(body: unknown, context: EnvelopeContext): Pr
   }
   const [dataError, data] = definition.validateData(envelope.data);
   if (dataError) throw invalid(toIssues(dataError, at("data")));
+  // The log and the state mark values kept in R2 with this key (src/payloads.ts); a client's must
+  // never read as one, or it could point a reader at an object that is not its own.
+  const reserved = reservedPaths(data as JsonObject);
+  if (reserved.length > 0) throw invalid(reserved.map((path) => ({ path: at(`data${path}`), message: `must not use the key ${PAYLOAD_MARK}, which edgeflow keeps for its own` })));
 
   // Every registered type requires data.id, which names the entity; an explicit entity must agree,
   // or an event of one type could merge its unvalidated fields into an entity of another.
@@ -105,4 +110,13 @@ export async function parseEnvelope(body: unknown, context: EnvelopeContext): Pr
     // A missing occurredAt stays missing here (never the receipt time), so an honest retry matches.
     fingerprint: await fingerprint({ type: envelope.type, entity: { type: entity.type, id: entity.id }, occurredAt: occurredAt ?? null, data: json }),
   };
+}
+
+/** Where data uses the reserved key: at its top, or at the top of one of its values (what the state keeps). */
+function reservedPaths(data: JsonObject): string[] {
+  const paths = Object.hasOwn(data, PAYLOAD_MARK) ? [""] : [];
+  for (const [field, value] of Object.entries(data)) {
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, PAYLOAD_MARK)) paths.push(`.${field}`);
+  }
+  return paths;
 }

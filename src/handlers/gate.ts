@@ -10,6 +10,7 @@
 // not be awaited across actors' requests, so waiters poll). Slots and permits come from the
 // limiter object in batches (actors/limiter-actor.ts), so the common case costs no request per
 // call; a destination with no limit never asks it anything.
+import { deploymentSettings } from "../config.ts";
 import type { TenantConfiguration } from "../control/runtime.ts";
 import { controlsOf, type DeliveryControls } from "../delivery/controls.ts";
 import type { AttemptOutcome, DeliveryResult } from "../delivery/outcome.ts";
@@ -47,17 +48,30 @@ export interface GateTarget {
  * The gate's answer: go (and report how the call ended), or hold until a time. A call admitted by
  * a rate slot must start while `fresh()`: a slot used late would bunch calls at the receiver.
  */
-export type Admission = { ok: true; fresh(): boolean; done(outcome: AttemptOutcome | null): void } | { ok: false; until: number; reason: string };
+export type Admission = { ok: true; fresh(): boolean; done(outcome: AttemptOutcome | null): void } | Refusal;
+
+/** A held call: when to come back, why, and whether the destination's circuit is what holds it. */
+export interface Refusal {
+  ok: false;
+  until: number;
+  reason: string;
+  circuit: boolean;
+}
 
 interface Lane {
   failures: number;
   /** While open: when the next probe may go; 0 while closed. */
   openUntil: number;
   cooldown: number;
-  probing: boolean;
+  /** When the probe now out started; 0 when none is. */
+  probeSince: number;
   /** When the last call to it ended (0: none from this isolate yet). */
   lastOutcomeAt: number;
-  inFlight: number;
+  /**
+   * Calls admitted and not yet done, by ticket, with when each started. An actor that dies mid-call
+   * never reports back, so a ticket older than a call can last no longer counts (see live()).
+   */
+  calls: Map<number, number>;
   /** Calls waiting in admit now: how many permits this isolate could use. */
   waiting: number;
   slots: number[];
@@ -72,13 +86,26 @@ interface Lane {
 const lanes = new Map<string, Lane>();
 let isolateId: string | null = null;
 
+let nextTicket = 1;
+
+/** How long a call can last (its attempt's timeout, and a margin): an older ticket is a call whose actor died. */
+function staleAfter(env: Cloudflare.Env): number {
+  return deploymentSettings(env).handlerTimeoutMs + 5_000;
+}
+
+/** Calls in flight now, forgetting those too old to be alive. */
+function inFlight(lane: Lane, now: number, stale: number): number {
+  for (const [ticket, started] of lane.calls) if (started < now - stale) lane.calls.delete(ticket);
+  return lane.calls.size;
+}
+
 function laneOf(space: string, key: string): Lane {
   const id = `${space}|${key}`;
   let lane = lanes.get(id);
   if (lane) {
     lanes.delete(id);
   } else {
-    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probing: false, lastOutcomeAt: 0, inFlight: 0, waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
+    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
     if (lanes.size >= MAX_LANES) lanes.delete(lanes.keys().next().value!);
   }
   lanes.set(id, lane);
@@ -118,48 +145,50 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
   try {
     for (;;) {
       const now = Date.now();
-      const closed = circuit(lane, now, random);
+      const closed = circuit(lane, now, random, staleAfter(env));
       if (closed !== true) return closed;
       // While the destination is failing, or not heard from lately, one call at a time: a burst
       // across many entities finds out from the first whether it is there.
       const known = lane.failures === 0 && lane.lastOutcomeAt > now - FRESH_OUTCOME_MS;
-      let ready = known || lane.inFlight === 0;
-      if (ready && maxConcurrency !== null) ready = await hasPermit(env, space, target, lane, now);
+      const stale = staleAfter(env);
+      let ready = known || inFlight(lane, now, stale) === 0;
+      if (ready && maxConcurrency !== null) ready = await hasPermit(env, space, target, lane, now, stale);
       let slotEnds = Number.POSITIVE_INFINITY;
       if (ready && rateLimit !== null) {
         const slot = await takeSlot(env, space, target, lane, Date.now(), deadline);
         if (slot === "later") ready = false;
-        else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit" };
+        else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit", circuit: false };
         else slotEnds = slot + usableFor(rateLimit.perSecond);
         if (typeof slot === "number" && slot > Date.now()) {
           // In flight from here, so the permit it took is not taken twice while it waits.
-          lane.inFlight++;
+          const waiting = nextTicket++;
+          lane.calls.set(waiting, Date.now());
           await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
-          lane.inFlight--;
+          lane.calls.delete(waiting);
         }
       }
       if (ready) {
         // Checked again: the circuit may have opened, or a probe gone out, while this call waited.
-        const still = circuit(lane, Date.now(), random);
+        const started = Date.now();
+        const still = circuit(lane, started, random, stale);
         if (still !== true) return still;
         const probe = lane.openUntil > 0;
-        if (probe) lane.probing = true;
-        lane.inFlight++;
-        let finished = false;
+        if (probe) lane.probeSince = started;
+        const ticket = nextTicket++;
+        lane.calls.set(ticket, started);
         return {
           ok: true,
           fresh: () => Date.now() < slotEnds,
           done: (outcome) => {
-            if (finished) return;
-            finished = true;
-            lane.inFlight = Math.max(0, lane.inFlight - 1);
-            if (probe) lane.probing = false;
+            if (!lane.calls.delete(ticket)) return;
+            if (probe && lane.probeSince === started) lane.probeSince = 0;
             if (outcome) record(lane, outcome, Date.now());
           },
         };
       }
       if (Date.now() + wait > deadline) {
-        return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason: rateLimit !== null ? "rate limit" : "concurrency limit" };
+        const reason = lane.failures > 0 ? "circuit: waiting for the call that tests the failing destination" : rateLimit !== null ? "rate limit" : "concurrency limit";
+        return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason, circuit: lane.failures > 0 };
       }
       await new Promise((resolve) => setTimeout(resolve, jitter(wait, random) + wait / 2));
       wait = Math.min(wait * 2, POLL_MS[1]);
@@ -170,10 +199,11 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
 }
 
 /** True while calls may go (closed, or half-open with no probe out); else the hold. */
-function circuit(lane: Lane, now: number, random: () => number): true | { ok: false; until: number; reason: string } {
-  if (lane.openUntil > now) return { ok: false, until: lane.openUntil + jitter(RETURN_SPREAD_MS, random), reason: "circuit open" };
-  // The probe is one call; its outcome is known within a timeout at worst, usually at once.
-  if (lane.openUntil > 0 && lane.probing) return { ok: false, until: now + RETURN_SPREAD_MS / 4 + jitter(RETURN_SPREAD_MS, random), reason: "circuit half-open: a probe is out" };
+function circuit(lane: Lane, now: number, random: () => number, stale: number): true | Refusal {
+  if (lane.openUntil > now) return { ok: false, until: lane.openUntil + jitter(RETURN_SPREAD_MS, random), reason: "circuit open", circuit: true };
+  // The probe is one call; its outcome is known within a timeout at worst, usually at once. A
+  // probe whose actor died never reports: past a call's longest life another goes.
+  if (lane.openUntil > 0 && lane.probeSince > now - stale) return { ok: false, until: now + RETURN_SPREAD_MS / 4 + jitter(RETURN_SPREAD_MS, random), reason: "circuit half-open: a probe is out", circuit: true };
   return true;
 }
 
@@ -198,12 +228,12 @@ function record(lane: Lane, outcome: AttemptOutcome, now: number): void {
 }
 
 /** A permit for one more call in flight: from those this isolate holds, renewed from the limiter when short or ending. */
-async function hasPermit(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, now: number): Promise<boolean> {
+async function hasPermit(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, now: number, stale: number): Promise<boolean> {
   const max = target.controls.maxConcurrency!;
   const valid = lane.permitsUntil > now;
-  if (valid && lane.inFlight < Math.min(lane.permits, max) && lane.permitsUntil - now > 2_000) return true;
-  await ask(env, space, target, lane, 0);
-  return lane.permitsUntil > Date.now() && lane.inFlight < Math.min(lane.permits, max);
+  if (valid && inFlight(lane, now, stale) < Math.min(lane.permits, max) && lane.permitsUntil - now > 2_000) return true;
+  await ask(env, space, target, lane, 0, stale);
+  return lane.permitsUntil > Date.now() && inFlight(lane, Date.now(), stale) < Math.min(lane.permits, max);
 }
 
 /**
@@ -226,7 +256,7 @@ async function takeSlot(env: Cloudflare.Env, space: string, target: GateTarget, 
   while (lane.slots.length > 0 && lane.slots[0]! + usable <= now) lane.slots.shift();
   if (lane.slots.length === 0 && lane.slotsRetryAt <= now) {
     const batch = Math.max(MIN_SLOT_BATCH, Math.min(MAX_SLOT_BATCH, Math.ceil(target.controls.rateLimit!.perSecond * 2)));
-    await ask(env, space, target, lane, batch);
+    await ask(env, space, target, lane, batch, staleAfter(env));
   }
   const slot = lane.slots[0];
   if (slot === undefined) return "later";
@@ -239,14 +269,14 @@ async function takeSlot(env: Cloudflare.Env, space: string, target: GateTarget, 
 }
 
 /** One grant request for the lane, made by one actor at a time; the others poll for its result. */
-async function ask(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, slots: number): Promise<void> {
+async function ask(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, slots: number, stale: number): Promise<void> {
   const now = Date.now();
   if (lane.askingSince > now - 5_000) return;
   lane.askingSince = now;
   isolateId ??= crypto.randomUUID();
   try {
     const { rateLimit, maxConcurrency } = target.controls;
-    const wantPermits = maxConcurrency === null ? 0 : Math.min(maxConcurrency, lane.inFlight + lane.waiting);
+    const wantPermits = maxConcurrency === null ? 0 : Math.min(maxConcurrency, inFlight(lane, now, stale) + lane.waiting);
     const grant = await limiterActor(env, space, target.key).grant(isolateId, { slots, perSecond: rateLimit?.perSecond ?? null, permits: wantPermits, maxConcurrency });
     lane.slots.push(...grant.slots);
     lane.slots.sort((a, b) => a - b);

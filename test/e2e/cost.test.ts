@@ -32,6 +32,8 @@ const OPERATION_BUDGETS: Array<[prefix: string, rows: number]> = [
   ["an erasure", 8],
   ["a replay of 10 events", 50],
   ["a compaction of 100 events", 140],
+  // By reference: a 900 KB event's rows are a small event's.
+  ["a large event", BUDGET_LEAD_UPDATED],
 ];
 
 let results: ScenarioCost[];
@@ -123,6 +125,14 @@ describe("npm run cost (small run)", () => {
       expect(found, prefix).toBeDefined();
       expect(found!.perEvent.doRowsWritten, prefix).toBeLessThanOrEqual(budget);
     }
+    // The large event: one put, and a get for each reader of its data (Slack, CRM, endpoint none here).
+    const large = operations.find((o) => o.name.startsWith("a large event"))!;
+    expect(large.counters.r2ClassA).toBe(1);
+    expect(large.counters.r2ClassB).toBeGreaterThan(0);
+    // A rate limit's slots come in batches: at most one limiter request per 10 calls, and a first.
+    const limited = operations.find((o) => o.name.startsWith("20 offers to an endpoint rate-limited"))!;
+    expect(limited.counters.limiterRequests).toBeGreaterThan(0);
+    expect(limited.counters.limiterRequests).toBeLessThanOrEqual(3);
     // A schedule's 5 firings each ingest an event: rows for each, and none lost.
     expect(operations.find((o) => o.name.startsWith("a schedule firing"))!.counters.entityRowsWritten).toBeGreaterThan(0);
   });

@@ -66,7 +66,7 @@ describe("customer webhook endpoints", () => {
     const created = await createEndpoint({ url: `${receiver.url}/hooks/temp`, description: "temp" });
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const got = await call<Endpoint>(server.url, KEY, "GET", `/v1/endpoints/${created.id}`);
-    expect(got.body).toEqual({ id: created.id, url: `${receiver.url}/hooks/temp`, eventTypes: null, description: "temp", backfill: false, status: "active", lastSuccessAt: null, failingSince: null, createdAt: created.createdAt });
+    expect(got.body).toEqual({ id: created.id, url: `${receiver.url}/hooks/temp`, eventTypes: null, description: "temp", backfill: false, status: "active", lastSuccessAt: null, failingSince: null, rateLimit: null, maxConcurrency: null, createdAt: created.createdAt });
     const patched = await call<Endpoint>(server.url, KEY, "PATCH", `/v1/endpoints/${created.id}`, { eventTypes: ["lead.updated"], description: null });
     expect(patched.body).toMatchObject({ eventTypes: ["lead.updated"], description: null });
     const list = await call<{ endpoints: Endpoint[] }>(server.url, KEY, "GET", "/v1/endpoints");

@@ -144,7 +144,9 @@ describe("fan-out under failures", () => {
       await waitFor(async () => {
         list = (await client().deadLetters({ limit: 500 })).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
         return list.length === REMOTE["lead.created"]!.length;
-      }, "a dead letter per remote handler", 60_000, 200);
+        // Five failures open each destination's circuit; then a retry counts once per cool-down
+        // (5, 10, 20 s …: src/handlers/gate.ts), so 12 attempts take about a minute.
+      }, "a dead letter per remote handler", 150_000, 200);
       return list;
     })();
     expect(dead.map((d) => d.handler).sort()).toEqual([...REMOTE["lead.created"]!].sort());

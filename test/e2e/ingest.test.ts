@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type LocalServer } from "./harness.ts";
 
 const TENANTS = { demo: { apiKeys: ["dev_demo_key"] }, acme: { apiKeys: ["acme_key"] } };
-const LIMIT = 262_144; // the contract's default MAX_BODY_BYTES, left unset on purpose
+const LIMIT = 1_048_576; // the contract's default MAX_BODY_BYTES (v3), left unset on purpose
 const DEMO = "Bearer dev_demo_key";
 const ACME = "Bearer acme_key";
 

@@ -1,6 +1,7 @@
 // Retention in the entity actor: settled events past a window are compacted away, state stays, and
 // their ids still dedupe; what a handler has not settled (paused, pending, dead) stays whatever its age.
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
+import { offloadPayloads } from "../../src/payloads.ts";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { idHash, Retention } from "../../actors/entity/retention.ts";
@@ -19,10 +20,15 @@ const updates = (leadId: string, n: number, from = 0) =>
 function compactAt(leadId: string, settings: TenantSettings, now: number): Promise<{ compacted: number; left: number }> {
   return runInDurableObject(leadStub(leadId), (instance: EntityActor, state) => {
     const store = (instance as unknown as { store: EntityStore }).store;
-    const compacted = new Retention(store).compact(settings, now);
+    const compacted = new Retention(store).compact(settings, now).events;
     const left = Number(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM events WHERE seq > 0`).one().n);
     return { compacted, left };
   });
+}
+
+/** Runs a compaction at `now`: the R2 keys it releases. */
+function unusedAt(leadId: string, settings: TenantSettings, now: number): Promise<string[]> {
+  return runInDurableObject(leadStub(leadId), (instance: EntityActor) => new Retention((instance as unknown as { store: EntityStore }).store).compact(settings, now).unusedPayloads);
 }
 
 async function settled(leadId: string): Promise<void> {
@@ -68,6 +74,27 @@ describe("retention", () => {
     await leadActor(leadId).ingest("demo", updates(leadId, 70, 100));
     await settled(leadId);
     expect(await compactAt(leadId, count(5), Date.now())).toEqual({ compacted: 95, left: 5 });
+  });
+
+  it("deletes a compacted event's object in R2, and keeps one a state value still points at until none does", async () => {
+    const leadId = uniqueId();
+    const large = (n: number, data: Record<string, string>) => leadEvent(leadId, { type: "lead.updated", occurredAt: Date.now() + n, data: { id: leadId, ...data } });
+    // Both over the inline threshold; `doc` stays in the state, `blob` is overwritten by a small value.
+    const events = await offloadPayloads(env, "demo", [large(0, { doc: "a".repeat(40_000) }), large(1, { blob: "b".repeat(40_000) }), large(2, { blob: "small" })]);
+    const [docKey, blobKey] = [events[0]!.payload!.key, events[1]!.payload!.key];
+    expect(events[2]!.payload).toBeUndefined();
+    await leadActor(leadId).ingest("demo", events);
+    await settled(leadId);
+    const released = await unusedAt(leadId, keepDays(1), Date.now() + 3 * DAY);
+    expect(released).toEqual([blobKey]);
+    const view = (await leadActor(leadId).getEntity())!;
+    expect(view.state.doc).toHaveLength(40_000);
+    expect(view.state.blob).toBe("small");
+
+    // Once the state no longer points at it, the next compaction lets the pinned object go too.
+    await leadActor(leadId).ingest("demo", [large(3, { doc: "short" })]);
+    await settled(leadId);
+    expect(await unusedAt(leadId, keepDays(1), Date.now() + 3 * DAY)).toEqual([docKey]);
   });
 
   it("hashes ids to 64 bits with no collision among a million", () => {

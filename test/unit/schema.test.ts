@@ -23,14 +23,14 @@ describe("schema set-up", () => {
     expect(await runInDurableObject(stub, (_instance, state) => tablesOf(state.storage))).toEqual([]);
 
     await actor.ingest("demo", [leadEvent(leadId)]);
-    await runInDurableObject(stub, (instance: EntityActor, state) => {
+    await runInDurableObject(stub, async (instance: EntityActor, state) => {
       const before = tablesOf(state.storage);
       expect(before).toEqual(["events", "events_by_id"]);
       // Opening the store again over the same database (what a new instance does) changes nothing.
       const store = new EntityStore(state.storage, new Db(state.storage.sql, ENTITY_SQL));
       expect(tablesOf(state.storage)).toEqual(before);
       expect(store.model?.entity).toEqual({ type: "lead", id: leadId });
-      expect(instance.getEntity()?.events.count).toBe(1);
+      expect((await instance.getEntity())?.events.count).toBe(1);
     });
 
     await evictDurableObject(stub);

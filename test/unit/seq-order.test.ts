@@ -38,7 +38,7 @@ describe("event log order", () => {
       await instance.ingest("demo", [leadEvent(leadId)]);
       const tables = state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).toArray();
       // _cf_ tables belong to the platform (the alarm's metadata), not to edgeflow's schema.
-      return { page: instance.listEvents(0, 10), tables: tables.map((t) => t.name).filter((name) => !name.startsWith("_cf_")) };
+      return { page: await instance.listEvents(0, 10), tables: tables.map((t) => t.name).filter((name) => !name.startsWith("_cf_")) };
     });
     // A new entity has its log (whose row 0 is its head), and no table for exceptions until it has one.
     expect(tables).toEqual(["events"]);
