@@ -166,14 +166,16 @@ const schemas: Record<string, Schema> = {
   NewEndpoint: obj({ ...ENDPOINT_FIELDS, secret: { type: "string", pattern: "^whsec_" }, backfillId: str }, ["backfillId"]),
   Settings: obj({
     retention: obj({ days: nullable({ type: "integer", minimum: 1 }), eventsPerEntity: nullable({ type: "integer", minimum: 1 }) }),
+    mirror: obj({ events: { type: "boolean", description: "the database handler also writes a row per event to the D1 events table (default false)" } }),
     erasure: obj({ allowRecreate: { type: "boolean" } }),
   }),
   SettingsChange: obj(
     {
       retention: obj({ days: nullable({ type: "integer", minimum: 1, maximum: 36500 }), eventsPerEntity: nullable({ type: "integer", minimum: 1, maximum: 10000000 }) }, ["days", "eventsPerEntity"]),
       erasure: obj({ allowRecreate: { type: "boolean" } }, ["allowRecreate"]),
+      mirror: obj({ events: { type: "boolean" } }, ["events"]),
     },
-    ["retention", "erasure"],
+    ["retention", "erasure", "mirror"],
   ),
   Backfill: obj({
     id: str,

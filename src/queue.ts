@@ -59,9 +59,10 @@ async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string, 
       const target = gateTarget(handler, config);
       const admission = target ? await admit(env, space, target, Date.now() + GATE_WAIT_MS) : null;
       if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason, circuit: admission.circuit } };
-      // Nothing waits between the gate and the call here, so an admitted call is always in time.
       let results: DeliveryResult[] = [];
       try {
+        // Its slot went by (it waited to be spaced from the isolate's last call): held briefly.
+        if (admission && !(await admission.start())) return { handler, results: [], held: { until: Date.now() + 200, reason: "rate limit" } };
         results = await executeWork(jobs, env, config);
         return { handler, results };
       } finally {

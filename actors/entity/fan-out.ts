@@ -220,7 +220,7 @@ export class FanOut {
         let results: DeliveryResult[] = [];
         try {
           const jobs = await this.work.jobs(current);
-          if (admission && !admission.fresh()) {
+          if (admission && !(await admission.start())) {
             // Its rate slot went by while it waited for an inline slot: ask again, from the top.
             continue;
           }

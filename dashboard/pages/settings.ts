@@ -317,12 +317,13 @@ function Backfills({ session, run }: { session: Session; run: Run }) {
 /** Retention windows and the erasure rule (`/v1/settings`). */
 function Retention({ session, run }: { session: Session; run: Run }) {
   const client = clientOf(session);
-  const [form, setForm] = useState({ days: "", count: "", allowRecreate: false });
-  const show = (s: TenantSettings) => setForm({ days: s.retention.days === null ? "" : String(s.retention.days), count: s.retention.eventsPerEntity === null ? "" : String(s.retention.eventsPerEntity), allowRecreate: s.erasure.allowRecreate });
+  const [form, setForm] = useState({ days: "", count: "", allowRecreate: false, mirrorEvents: false });
+  const show = (s: TenantSettings) =>
+    setForm({ days: s.retention.days === null ? "" : String(s.retention.days), count: s.retention.eventsPerEntity === null ? "" : String(s.retention.eventsPerEntity), allowRecreate: s.erasure.allowRecreate, mirrorEvents: s.mirror.events });
   useEffect(() => void client.settings().then(show), [session]);
   const save = run(async () => {
     const limit = (text: string) => (text.trim() === "" ? null : Number(text));
-    const saved = await client.updateSettings({ retention: { days: limit(form.days), eventsPerEntity: limit(form.count) }, erasure: { allowRecreate: form.allowRecreate } });
+    const saved = await client.updateSettings({ retention: { days: limit(form.days), eventsPerEntity: limit(form.count) }, erasure: { allowRecreate: form.allowRecreate }, mirror: { events: form.mirrorEvents } });
     show(saved);
     return "Saved the settings.";
   });
@@ -333,6 +334,7 @@ function Retention({ session, run }: { session: Session; run: Run }) {
       <label for="rdays">Keep events for (days; empty: no limit)</label><input id="rdays" type="number" min="1" value=${form.days} onInput=${(e: Event) => setForm({ ...form, days: value(e) })} />
       <label for="rcount">Keep at most (events per entity; empty: no limit)</label><input id="rcount" type="number" min="1" value=${form.count} onInput=${(e: Event) => setForm({ ...form, count: value(e) })} />
       <label class="check"><input id="rrecreate" type="checkbox" checked=${form.allowRecreate} onChange=${(e: Event) => setForm({ ...form, allowRecreate: (e.target as HTMLInputElement).checked })} /> A new event creates an erased entity again</label>
+      <label class="check"><input id="rmirror" type="checkbox" checked=${form.mirrorEvents} onChange=${(e: Event) => setForm({ ...form, mirrorEvents: (e.target as HTMLInputElement).checked })} /> The D1 mirror keeps a row per event too</label>
       <button type="submit">Save settings</button>
     </form>
   </div>`;

@@ -1,5 +1,6 @@
-// A tenant's settings (`GET`/`PATCH /v1/settings`): how long its entities keep their events, and
-// whether an entity erased on request may be created again by a later event.
+// A tenant's settings (`GET`/`PATCH /v1/settings`): how long its entities keep their events,
+// whether an entity erased on request may be created again by a later event, and whether the D1
+// mirror keeps a row per event.
 import { boolean, integer, max, min, nullable, object, optional, type Infer } from "superstruct";
 
 export interface TenantSettings {
@@ -10,9 +11,15 @@ export interface TenantSettings {
   retention: { days: number | null; eventsPerEntity: number | null };
   /** Whether a new event may create an entity again after `DELETE /v1/entities/{type}/{id}` (default: no, 410 entity_erased). */
   erasure: { allowRecreate: boolean };
+  /**
+   * What the `database` handler writes to D1 besides each entity's current state (`leads`,
+   * `offers`): `events`, a row per event in the D1 `events` table (default: no; the entity's own
+   * log has every event, and a row per event is a billed D1 row per event).
+   */
+  mirror: { events: boolean };
 }
 
-export const DEFAULT_SETTINGS: TenantSettings = { retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false } };
+export const DEFAULT_SETTINGS: TenantSettings = { retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false }, mirror: { events: false } };
 
 export const PatchSettings = object({
   retention: optional(
@@ -22,6 +29,7 @@ export const PatchSettings = object({
     }),
   ),
   erasure: optional(object({ allowRecreate: optional(boolean()) })),
+  mirror: optional(object({ events: optional(boolean()) })),
 });
 
 export type SettingsPatch = Infer<typeof PatchSettings>;
@@ -31,6 +39,7 @@ export function settingsOf(stored: Partial<TenantSettings> | null): TenantSettin
   return {
     retention: { ...DEFAULT_SETTINGS.retention, ...stored?.retention },
     erasure: { ...DEFAULT_SETTINGS.erasure, ...stored?.erasure },
+    mirror: { ...DEFAULT_SETTINGS.mirror, ...stored?.mirror },
   };
 }
 
@@ -40,6 +49,7 @@ export function patched(current: TenantSettings, patch: SettingsPatch): TenantSe
   return {
     retention: { ...current.retention, ...defined(patch.retention) },
     erasure: { ...current.erasure, ...defined(patch.erasure) },
+    mirror: { ...current.mirror, ...defined(patch.mirror) },
   };
 }
 

@@ -8,7 +8,7 @@ import type { EntityRef } from "../types.ts";
 const MAX_BATCH = 50;
 
 /**
- * Mirrors the entity into D1 (the table its event type names, plus the event log). Every write is an upsert keyed
+ * Mirrors the entity into D1 (the table its event type names, plus the event log where the tenant's settings ask). Every write is an upsert keyed
  * by the entity or event, and guarded by seq, so retries and replays never duplicate or regress.
  * An entity's backlog goes in one D1 batch: every event row, then one upsert of the current
  * state at the highest seq, which is what one upsert per event would have left.
@@ -17,7 +17,7 @@ export const database = defineHandler({
   name: "database",
   mode: "inline",
   docs: {
-    does: "upserts the entity and the event into D1 (the table its event type names: `leads` or `offers`; and `events`), guarded by `seq`; an entity's backlog goes in one D1 batch (up to 50 events)",
+    does: "upserts the entity into D1 (the table its event type names: `leads` or `offers`), guarded by `seq`, and each event into `events` where the tenant's settings ask for it (`mirror.events`, default off); an entity's backlog goes in one D1 batch (up to 50 events) with one upsert of its state",
     skippedWhen: "no `DB` binding",
   },
   // Every type that says where its entity is mirrored.
@@ -38,9 +38,11 @@ async function mirror(contexts: HandlerContext[]): Promise<void> {
     `INSERT INTO events (tenant, event_id, entity_type, entity_id, seq, type, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING`,
   );
-  const statements: D1PreparedStatement[] = contexts.map(({ event }) =>
-    insertEvent.bind(tenant, event.id, entity.type, entity.id, event.seq, event.type, event.occurredAt, JSON.stringify(event.data)),
-  );
+  // A row per event only where the tenant asks for it (settings `mirror.events`): the entity's own
+  // log has every event, and each row is a billed D1 row.
+  const statements: D1PreparedStatement[] = contexts[0]!.configuration.settings.mirror.events
+    ? contexts.map(({ event }) => insertEvent.bind(tenant, event.id, entity.type, entity.id, event.seq, event.type, event.occurredAt, JSON.stringify(event.data)))
+    : [];
   const seq = Math.max(...contexts.map((c) => c.event.seq));
   // The newest event's type says where its entity is mirrored.
   const mirror = eventDefinition(contexts[contexts.length - 1]!.event.type)?.mirror;

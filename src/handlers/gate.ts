@@ -46,9 +46,10 @@ export interface GateTarget {
 
 /**
  * The gate's answer: go (and report how the call ended), or hold until a time. A call admitted by
- * a rate slot must start while `fresh()`: a slot used late would bunch calls at the receiver.
+ * a rate slot starts only once `start()` says so (false: its slot went by; ask again), right
+ * before the call: a slot used late would bunch calls at the receiver.
  */
-export type Admission = { ok: true; fresh(): boolean; done(outcome: AttemptOutcome | null): void } | Refusal;
+export type Admission = { ok: true; start(): Promise<boolean>; done(outcome: AttemptOutcome | null): void } | Refusal;
 
 /** A held call: when to come back, why, and whether the destination's circuit is what holds it. */
 export interface Refusal {
@@ -65,6 +66,8 @@ interface Lane {
   cooldown: number;
   /** When the probe now out started; 0 when none is. */
   probeSince: number;
+  /** When this isolate last started a rate-limited call to it. */
+  lastStart: number;
   /** When the last call to it ended (0: none from this isolate yet). */
   lastOutcomeAt: number;
   /**
@@ -105,7 +108,7 @@ function laneOf(space: string, key: string): Lane {
   if (lane) {
     lanes.delete(id);
   } else {
-    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
+    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastStart: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
     if (lanes.size >= MAX_LANES) lanes.delete(lanes.keys().next().value!);
   }
   lanes.set(id, lane);
@@ -178,7 +181,22 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         lane.calls.set(ticket, started);
         return {
           ok: true,
-          fresh: () => Date.now() < slotEnds,
+          start: async () => {
+            if (rateLimit === null) return true;
+            // Starts in this isolate at least 0.9 of an interval apart, whatever the slots'
+            // timers did under load: what reaches the receiver bunches less.
+            const spacing = (0.9 * 1000) / rateLimit.perSecond;
+            for (;;) {
+              const at = Date.now();
+              const wait = lane.lastStart + spacing - at;
+              if (at >= slotEnds || at + Math.max(0, wait) >= slotEnds) return false;
+              if (wait <= 0) {
+                lane.lastStart = at;
+                return true;
+              }
+              await new Promise((resolve) => setTimeout(resolve, wait));
+            }
+          },
           done: (outcome) => {
             if (!lane.calls.delete(ticket)) return;
             if (probe && lane.probeSince === started) lane.probeSince = 0;

@@ -32,6 +32,8 @@ async function endpointReceiver(options: { down?: () => boolean; delayMs?: numbe
   let inFlight = 0;
   let maxInFlight = 0;
   const server: Server = createServer((req, res) => {
+    // When the call arrived, not when its body was read: the latter adds this process's own delays.
+    const at = Date.now();
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", async () => {
@@ -40,7 +42,7 @@ async function endpointReceiver(options: { down?: () => boolean; delayMs?: numbe
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
       const status = options.down?.() ? 503 : 200;
       const payload = JSON.parse(body) as { data: { id: string; seq: number; entity: { type: string; id: string } } };
-      hits.push({ at: Date.now(), status, entity: `${payload.data.entity.type}/${payload.data.entity.id}`, seq: payload.data.seq, id: payload.data.id });
+      hits.push({ at, status, entity: `${payload.data.entity.type}/${payload.data.entity.id}`, seq: payload.data.seq, id: payload.data.id });
       inFlight--;
       res.writeHead(status, { "content-type": "application/json" }).end(status === 200 ? '{"ok":true}' : '{"error":"down for maintenance"}');
     });
@@ -93,7 +95,9 @@ describe("delivery control", () => {
   it("holds an endpoint to 5 calls a second across 50 entities, delivers all 100 events, each entity's in order, with few limiter requests", async () => {
     const receiver = await endpointReceiver();
     receivers.push(receiver);
-    const api = <T>(method: string, path: string, body?: unknown) => call<T>(local.server.url, KEY, method, path, body);
+    // A tenant of its own, with only this endpoint: the calls measured are all the server makes.
+    const key = await newTenant(local.server.url, "limited");
+    const api = <T>(method: string, path: string, body?: unknown) => call<T>(local.server.url, key, method, path, body);
     const created = await api<{ id: string; rateLimit: unknown; maxConcurrency: unknown }>("POST", "/v1/endpoints", { url: receiver.url, eventTypes: ["lead.updated"], rateLimit: { perSecond: 5 } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ rateLimit: { perSecond: 5 }, maxConcurrency: null });
@@ -101,7 +105,7 @@ describe("delivery control", () => {
     await usage();
 
     const events = Array.from({ length: 100 }, (_, n) => ({ id: `rl-${n}`, type: "lead.updated", data: { id: `RL-${n % 50}`, step: Math.floor(n / 50) + 1 } }));
-    await postBatches(local.server.url, KEY, events);
+    await postBatches(local.server.url, key, events);
     await waitFor(() => receiver.hits.filter((h) => h.status === 200).length >= 100, () => `100 calls (got ${receiver.hits.length})`, 120_000, 200);
 
     expect(busiestSecond(receiver.hits.map((h) => h.at))).toBeLessThanOrEqual(6);

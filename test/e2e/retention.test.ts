@@ -11,6 +11,7 @@ const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000" });
 interface Settings {
   retention: { days: number | null; eventsPerEntity: number | null };
   erasure: { allowRecreate: boolean };
+  mirror: { events: boolean };
 }
 interface EntityView {
   state: Record<string, unknown>;
@@ -23,14 +24,14 @@ const update = (leadId: string, n: number) => ({ id: `${leadId}-${n}`, type: "le
 
 describe("settings", () => {
   it("answers the defaults, takes a change field by field, and refuses bad values without changing anything", async () => {
-    expect((await api<Settings>("GET", "/v1/settings")).body).toEqual({ retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false } });
+    expect((await api<Settings>("GET", "/v1/settings")).body).toEqual({ retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false }, mirror: { events: false } });
     for (const bad of [{ retention: { days: 0 } }, { retention: { eventsPerEntity: 1.5 } }, { retention: { weeks: 2 } }, { erasure: { allowRecreate: "yes" } }]) {
       const refused = await api<{ error: { code: string } }>("PATCH", "/v1/settings", bad);
       expect([refused.status, refused.body.error.code]).toEqual([400, "invalid_request"]);
     }
     expect((await api<Settings>("GET", "/v1/settings")).body.retention).toEqual({ days: null, eventsPerEntity: null });
     const changed = await api<Settings>("PATCH", "/v1/settings", { retention: { days: 30 } });
-    expect(changed.body).toEqual({ retention: { days: 30, eventsPerEntity: null }, erasure: { allowRecreate: false } });
+    expect(changed.body).toEqual({ retention: { days: 30, eventsPerEntity: null }, erasure: { allowRecreate: false }, mirror: { events: false } });
     const cleared = await api<Settings>("PATCH", "/v1/settings", { retention: { days: null } });
     expect(cleared.body.retention.days).toBeNull();
   });
@@ -75,6 +76,6 @@ describe("re-creation after erasure", () => {
     expect([view.status, view.body.events.lastSeq, view.body.state.step]).toEqual([200, 1, 3]);
     // The old event's id belongs to the erased log: under the new one it is a new event.
     expect((await api<{ status: string; seq: number }>("POST", "/v1/events", update("RC-1", 1))).body).toMatchObject({ status: "accepted", seq: 2 });
-    await api("PATCH", "/v1/settings", { erasure: { allowRecreate: false } });
+    await api("PATCH", "/v1/settings", { erasure: { allowRecreate: false }, mirror: { events: false } });
   });
 });

@@ -49,7 +49,7 @@ describe("upgrading a 0.4 control plane in place", () => {
     const created = await call<{ id: string; backfill: boolean; backfillId: string }>(server.url, written.key, "POST", "/v1/endpoints", { url: "http://127.0.0.1:9/history", backfill: true });
     expect([created.status, created.body.backfill]).toEqual([201, true]);
     expect(created.body.backfillId).toMatch(/^bf_/);
-    expect((await call(server.url, written.key, "GET", "/v1/settings")).body).toEqual({ retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false } });
+    expect((await call(server.url, written.key, "GET", "/v1/settings")).body).toEqual({ retention: { days: null, eventsPerEntity: null }, erasure: { allowRecreate: false }, mirror: { events: false } });
     const replayed = await call<{ replayed: number }>(server.url, written.key, "POST", "/v1/entities/lead/L-old/replay", { handler: `endpoint:${written.endpoint.id}`, fromSeq: 2 });
     expect(replayed.status).toBe(202);
   });

@@ -10,7 +10,7 @@ import type { TenantSettings } from "../../src/control/settings.ts";
 import { eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 const DAY = 86_400_000;
-const keepDays = (days: number): TenantSettings => ({ retention: { days, eventsPerEntity: null }, erasure: { allowRecreate: false } });
+const keepDays = (days: number): TenantSettings => ({ retention: { days, eventsPerEntity: null }, erasure: { allowRecreate: false }, mirror: { events: false } });
 
 // Each a millisecond after the last, so the newest step wins the state merge.
 const updates = (leadId: string, n: number, from = 0) =>
@@ -63,7 +63,7 @@ describe("retention", () => {
     await leadActor(leadId).ingest("demo", updates(leadId, 30, 4));
     await eventually(async () => ((await leadActor(leadId).getEntity())?.deliveries.pending === 30 ? true : undefined), "the held Slack deliveries");
     // Only the 4 Slack settled may go, and 4 is under the batch a count window waits for.
-    const count = (n: number): TenantSettings => ({ retention: { days: null, eventsPerEntity: n }, erasure: { allowRecreate: false } });
+    const count = (n: number): TenantSettings => ({ retention: { days: null, eventsPerEntity: n }, erasure: { allowRecreate: false }, mirror: { events: false } });
     expect(await compactAt(leadId, count(1), Date.now())).toEqual({ compacted: 0, left: 34 });
     // Past the time window by more than the grace, they go however few.
     expect(await compactAt(leadId, keepDays(1), Date.now() + 2 * DAY)).toEqual({ compacted: 4, left: 30 });
