@@ -23,6 +23,16 @@ export interface DeliveryControls {
 
 export type DeliveryControlsInput = Infer<typeof DeliveryControlsSchema>;
 
+/**
+ * The share of a rate limit edgeflow paces at. A call reaches the receiver some milliseconds after
+ * it starts, and how many varies (a new connection, a busy machine); pacing 10% under the limit
+ * leaves each interval room for that, so no second at the receiver goes over `perSecond + 1`.
+ */
+export const PACE = 0.9;
+
+/** The rate calls are paced at for a limit of `perSecond`. */
+export const pacedRate = (perSecond: number): number => perSecond * PACE;
+
 export const NO_CONTROLS: DeliveryControls = { rateLimit: null, maxConcurrency: null };
 
 /** Whether the controls limit anything (the gate then asks the limiter object for grants). */

@@ -12,7 +12,7 @@
 // call; a destination with no limit never asks it anything.
 import { deploymentSettings } from "../config.ts";
 import type { TenantConfiguration } from "../control/runtime.ts";
-import { controlsOf, type DeliveryControls } from "../delivery/controls.ts";
+import { controlsOf, pacedRate, type DeliveryControls } from "../delivery/controls.ts";
 import type { AttemptOutcome, DeliveryResult } from "../delivery/outcome.ts";
 import { endpointIdOf } from "../names.ts";
 import { limiterActor } from "../stubs.ts";
@@ -161,7 +161,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         const slot = await takeSlot(env, space, target, lane, Date.now(), deadline);
         if (slot === "later") ready = false;
         else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit", circuit: false };
-        else slotEnds = slot + usableFor(rateLimit.perSecond);
+        else slotEnds = slot + usableFor(pacedRate(rateLimit.perSecond));
         if (typeof slot === "number" && slot > Date.now()) {
           // In flight from here, so the permit it took is not taken twice while it waits.
           const waiting = nextTicket++;
@@ -185,7 +185,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
             if (rateLimit === null) return true;
             // Starts in this isolate at least 0.9 of an interval apart, whatever the slots'
             // timers did under load: what reaches the receiver bunches less.
-            const spacing = (0.9 * 1000) / rateLimit.perSecond;
+            const spacing = (0.9 * 1000) / pacedRate(rateLimit.perSecond);
             for (;;) {
               const at = Date.now();
               const wait = lane.lastStart + spacing - at;
@@ -269,7 +269,7 @@ function usableFor(perSecond: number): number {
  * isolate holds, not all at the first.
  */
 async function takeSlot(env: Cloudflare.Env, space: string, target: GateTarget, lane: Lane, now: number, deadline: number): Promise<number | "later" | { until: number }> {
-  const usable = usableFor(target.controls.rateLimit!.perSecond);
+  const usable = usableFor(pacedRate(target.controls.rateLimit!.perSecond));
   // A slot not used in time is gone: using it late would bunch calls.
   while (lane.slots.length > 0 && lane.slots[0]! + usable <= now) lane.slots.shift();
   if (lane.slots.length === 0 && lane.slotsRetryAt <= now) {
@@ -295,7 +295,7 @@ async function ask(env: Cloudflare.Env, space: string, target: GateTarget, lane:
   try {
     const { rateLimit, maxConcurrency } = target.controls;
     const wantPermits = maxConcurrency === null ? 0 : Math.min(maxConcurrency, inFlight(lane, now, stale) + lane.waiting);
-    const grant = await limiterActor(env, space, target.key).grant(isolateId, { slots, perSecond: rateLimit?.perSecond ?? null, permits: wantPermits, maxConcurrency });
+    const grant = await limiterActor(env, space, target.key).grant(isolateId, { slots, perSecond: rateLimit ? pacedRate(rateLimit.perSecond) : null, permits: wantPermits, maxConcurrency });
     lane.slots.push(...grant.slots);
     lane.slots.sort((a, b) => a - b);
     if (grant.retryAt !== null) lane.slotsRetryAt = grant.retryAt;
