@@ -1,7 +1,7 @@
 // Delivery control: how fast and how many at once a destination or an endpoint may be called,
 // across every entity of the tenant (`"rateLimit": {"perSecond": n}`, `"maxConcurrency": n`).
 // The gate (gate.ts) enforces them; this is their shape and validation.
-import { integer, nullable, number, object, optional, size, type Infer } from "superstruct";
+import { integer, nullable, number, object, optional, size } from "superstruct";
 
 /** Most calls a second a limit may allow: past this a limit is no limit, and the slot arithmetic stays exact. */
 export const MAX_PER_SECOND = 1_000;
@@ -14,14 +14,11 @@ export const DeliveryControlFields = {
   rateLimit: optional(nullable(RateLimit)),
   maxConcurrency: optional(nullable(size(integer(), 1, MAX_CONCURRENCY))),
 };
-export const DeliveryControlsSchema = object(DeliveryControlFields);
 
 export interface DeliveryControls {
   rateLimit: { perSecond: number } | null;
   maxConcurrency: number | null;
 }
-
-export type DeliveryControlsInput = Infer<typeof DeliveryControlsSchema>;
 
 /**
  * The share of a rate limit edgeflow paces at. A call reaches the receiver some milliseconds after
@@ -32,26 +29,6 @@ export const PACE = 0.9;
 
 /** The rate calls are paced at for a limit of `perSecond`. */
 export const pacedRate = (perSecond: number): number => perSecond * PACE;
-
-export const NO_CONTROLS: DeliveryControls = { rateLimit: null, maxConcurrency: null };
-
-/** Whether the controls limit anything (the gate then asks the limiter object for grants). */
-export function limits(controls: DeliveryControls): boolean {
-  return controls.rateLimit !== null || controls.maxConcurrency !== null;
-}
-
-/**
- * A body's delivery controls and the rest of it, apart: a destination's kind validates its own
- * fields, and the controls are validated here.
- */
-export function splitControls(body: unknown): { controls: unknown; rest: unknown } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return { controls: {}, rest: body };
-  const { rateLimit, maxConcurrency, ...rest } = body as Record<string, unknown>;
-  const controls: Record<string, unknown> = {};
-  if (rateLimit !== undefined) controls.rateLimit = rateLimit;
-  if (maxConcurrency !== undefined) controls.maxConcurrency = maxConcurrency;
-  return { controls, rest };
-}
 
 /** Controls read back from stored JSON (a destination's): anything malformed counts as unset. */
 export function controlsOf(value: { rateLimit?: unknown; maxConcurrency?: unknown } | undefined): DeliveryControls {

@@ -314,8 +314,3 @@ async function ask(env: Cloudflare.Env, space: string, target: GateTarget, lane:
 export function callOutcome(results: readonly DeliveryResult[]): AttemptOutcome | null {
   return results.length === 0 ? null : results[results.length - 1]!.report.outcome;
 }
-
-/** Whether the gate would let no call go now (tests, views): the circuit is open. */
-export function circuitOpen(space: string, key: string, now = Date.now()): boolean {
-  return (lanes.get(`${space}|${key}`)?.openUntil ?? 0) > now;
-}
