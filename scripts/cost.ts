@@ -7,10 +7,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Usage } from "../src/usage.ts";
 import { cli, numberArg } from "./lib/args.ts";
-import { edgeflowOptions, startLocalServer, type RunningServer } from "./lib/local-server.ts";
+import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { httpClient, type HttpClient } from "./lib/load.ts";
 import { formatBill, monthlyBill } from "./lib/bill.ts";
-import { price, settle, sum, takeUsage, type ScenarioCost } from "./lib/metering.ts";
+import { cpuMeter, price, settle, sum, takeUsage, type CpuMeter, type ScenarioCost } from "./lib/metering.ts";
 import { formatOperations, formatStorage, runOperations, runStorage, type StorageFigure } from "./lib/cost-operations.ts";
 export type { ScenarioCost, Units } from "./lib/metering.ts";
 import { PRICE_PER_MILLION, PRICES_AS_OF, type PricedUnit } from "./lib/prices.ts";
@@ -150,16 +150,16 @@ const SCENARIOS: Scenario[] = [
  * call has arrived and the server has done nothing billable for a second (D1 and Analytics Engine
  * writes have no receiver to watch).
  */
-async function runScenario(server: RunningServer, client: HttpClient, receiver: Receiver, scenario: Scenario, run: string, options: CostOptions, slackOnlyKey: string): Promise<ScenarioCost> {
+async function runScenario(cpu: CpuMeter, url: string, client: HttpClient, receiver: Receiver, scenario: Scenario, run: string, options: CostOptions, slackOnlyKey: string): Promise<ScenarioCost> {
   const auth = scenario.slackOnly ? { authorization: `Bearer ${slackOnlyKey}` } : AUTH;
   // Whatever earlier work left behind is not this scenario's.
   await settle(client, 1_000, options.settleTimeoutMs);
   const callsBefore = receiver.calls.length;
-  const cpuBefore = server.workerdCpuMs();
   const requests = scenario.requests(run, options.events);
   const events = requests.reduce((n, r) => n + r.events, 0);
-  const watcher = scenario.watched ? await watchLive(server.url) : null;
+  const watcher = scenario.watched ? await watchLive(url) : null;
   let usage = await takeUsage(client);
+  const cpuSpan = await cpu.begin();
   const send = async (request: (typeof requests)[number]) => {
     const answer = await client.send("POST", request.path, JSON.stringify(request.body), auth);
     if (answer.status !== 202 && answer.status !== 207) throw new Error(`${scenario.name}: ${request.path} answered ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -188,13 +188,12 @@ async function runScenario(server: RunningServer, client: HttpClient, receiver: 
     }
     if (missing.size === 0) break;
     if (Date.now() > deadline) throw new Error(`${scenario.name}: ${missing.size} expected receiver calls never arrived, e.g. ${[...missing][0]}`);
+    // The receiver is watched, not the server: reading /_usage here would add its own CPU to the event's.
     await new Promise((r) => setTimeout(r, 100));
-    usage = sum(usage, await takeUsage(client));
   }
   usage = sum(usage, await settle(client, 1_000, options.settleTimeoutMs));
   watcher?.close();
-  const cpuMs = server.workerdCpuMs() - cpuBefore;
-  return price(scenario.name, events, usage, cpuMs);
+  return price(scenario.name, events, usage, await cpuSpan());
 }
 
 /**
@@ -231,22 +230,26 @@ async function slackOnlyTenant(client: HttpClient, receiverUrl: string, run: str
 /** Runs every scenario (and, if asked, every operation and the storage figures) against one fresh server and receiver. */
 export async function runCost(options: CostOptions, log: (line: string) => void = () => {}): Promise<CostReport> {
   const receiver = await startReceiver();
+  const inspectorPort = await freePort();
   const server = await startLocalServer(
     edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: String(FOLLOW_UP_DELAY_MS) }, rateLimit: 1_000_000 }),
+    { inspectorPort },
   );
   const client = httpClient(server.url, 8);
+  const cpu = await cpuMeter(server, inspectorPort);
   const run = `cost${Date.now().toString(36)}`;
   try {
     const slackOnlyKey = await slackOnlyTenant(client, receiver.url, run);
     const results: ScenarioCost[] = [];
     for (const scenario of SCENARIOS) {
       log(`  ${scenario.name} …`);
-      results.push(await runScenario(server, client, receiver, scenario, run, options, slackOnlyKey));
+      results.push(await runScenario(cpu, server.url, client, receiver, scenario, run, options, slackOnlyKey));
     }
-    const operations = options.operations ? await runOperations(server, client, receiver, run, log) : [];
+    const operations = options.operations ? await runOperations(cpu, client, receiver, run, log) : [];
     const storage = options.storageEvents ? await runStorage(client, receiver, run, options.storageEvents, log) : [];
     return { scenarios: results, operations, storage };
   } finally {
+    cpu.close();
     client.close();
     await server.discard();
     await receiver.close();
@@ -269,6 +272,7 @@ export function formatCost(results: ScenarioCost[]): string {
     ["AE points", (r) => fmt(r.perEvent.analyticsPoints)],
     ["Worker invocations", (r) => fmt(r.perEvent.workerInvocations)],
     ["CPU ms", (r) => fmt(r.perEvent.workerCpuMs)],
+    ["workerd CPU ms", (r) => (r.workerdCpuMs === undefined ? "" : fmt(r.workerdCpuMs))],
     ["$ per M events", (r) => `$${r.dollarsPerMillion.total.toFixed(2)}`],
     ["of which DO rows written", (r) => `$${r.dollarsPerMillion.doRowsWritten.toFixed(2)}`],
   ];
@@ -277,6 +281,13 @@ export function formatCost(results: ScenarioCost[]): string {
   lines.push(`${"".padEnd(width)}  ${columns.map(([h]) => h).join(" | ")}`);
   for (const r of results) lines.push(`${r.name.padEnd(width)}  ${columns.map(([h, f]) => f(r).padStart(h.length)).join(" | ")}`);
   return lines.join("\n");
+}
+
+/** Where each scenario's CPU went in edgeflow's isolate: its `top` busiest functions, µs of self time per event. */
+export function formatTopFrames(results: ScenarioCost[], top: number): string {
+  return results
+    .map((r) => [`${r.name}: ${fmt(r.perEvent.workerCpuMs)} ms per event`, ...(r.topFrames ?? []).slice(0, top).map((f) => `  ${(1000 * f.msPerEvent).toFixed(0).padStart(6)} µs  ${f.frame}`)].join("\n"))
+    .join("\n\n");
 }
 
 /** The scenarios a `--mix` names: one per event type, as a client sends it. */
@@ -299,7 +310,7 @@ function parseMix(text: string): Record<string, number> {
 }
 
 if (import.meta.main) {
-  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--no-operations] [--storage-events N (default 500)] [--json FILE] [--monthly EVENTS [--mix created=40,updated=40,offer=20] [--from FILE]]", {
+  const values = cli("npm run cost -- [--events N (per scenario, default 50)] [--no-operations] [--storage-events N (default 500)] [--json FILE] [--top N (edgeflow's busiest functions per scenario)] [--monthly EVENTS [--mix created=40,updated=40,offer=20] [--from FILE]]", {
     events: { type: "string", default: "50" },
     "no-operations": { type: "boolean", default: false },
     "storage-events": { type: "string", default: "500" },
@@ -307,6 +318,7 @@ if (import.meta.main) {
     monthly: { type: "string", multiple: true },
     mix: { type: "string", default: "created=40,updated=40,offer=20" },
     from: { type: "string" },
+    top: { type: "string", default: "0" },
   });
   const events = numberArg(values.events, "events")!;
   if (!Number.isInteger(events) || events < 1) throw new Error("--events takes a whole number ≥ 1");
@@ -322,6 +334,8 @@ if (import.meta.main) {
     const report = await runCost({ events, settleTimeoutMs: 120_000, operations: !values["no-operations"], storageEvents }, (line) => console.error(line));
     results = report.scenarios;
     console.log(formatCost(results));
+    const top = numberArg(values.top, "top")!;
+    if (top > 0) console.log(`\n${formatTopFrames(results, top)}`);
     if (report.operations.length > 0) console.log(`\n${formatOperations(report.operations)}`);
     if (report.storage.length > 0) console.log(`\n${formatStorage(report.storage)}`);
     // Periodic, not per event (src/metrics/record.ts): shown apart so their independence of the event count is visible.

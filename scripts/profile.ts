@@ -2,61 +2,16 @@
 // while a closed-loop ingest load runs, then prints self time per isolate and per function.
 //   npm run profile [-- --entities hot|distinct] [--batch 100] [--concurrency 50] [--ms 5000] [--top 25]
 //                   [--without RATE_LIMITER,DB,ANALYTICS] [--no-sampling] [--state-dir DIR]
+//                   [--isolate core:user:edgeflow] [--interval 200]
 // --no-sampling skips V8's profiler and reports only workerd's CPU time per event, which the
 // sampler itself inflates.
 import { mkdtempSync } from "node:fs";
 import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient } from "./lib/load.ts";
+import { isolates, runningMs, selfTimes, session, type Profile } from "./lib/profiler.ts";
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
-async function session(url: string) {
-  const ws = new WebSocket(url);
-  await new Promise((done, fail) => {
-    ws.onopen = done;
-    ws.onerror = fail;
-  });
-  let next = 1;
-  const waiting = new Map<number, (result: unknown) => void>();
-  ws.onmessage = (message) => {
-    const data = JSON.parse(String(message.data));
-    if (data.id && waiting.has(data.id)) waiting.get(data.id)!(data.result);
-  };
-  return {
-    call: <T>(method: string, params: object = {}) =>
-      new Promise<T>((done) => {
-        const id = next++;
-        waiting.set(id, done as (r: unknown) => void);
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-function selfTimes(profile: Profile): Map<string, number> {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map<string, number>();
-  profile.samples.forEach((id, i) => {
-    const frame = byId.get(id)!.callFrame;
-    const file = frame.url.split("/").pop() ?? "";
-    const name = `${frame.functionName || "(anonymous)"}${file ? ` ${file}:${frame.lineNumber + 1}` : ""}`;
-    totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  });
-  return totals;
-}
-
-const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling]", {
+const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling] [--isolate core:user:edgeflow] [--interval µs]", {
   entities: { type: "string", default: "distinct" },
   concurrency: { type: "string", default: "50" },
   ms: { type: "string", default: "5000" },
@@ -65,6 +20,8 @@ const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N]
   without: { type: "string", default: "" },
   "state-dir": { type: "string", default: "" },
   "no-sampling": { type: "boolean", default: false },
+  isolate: { type: "string", default: "" },
+  interval: { type: "string", default: "200" },
 });
 const hot = args.entities === "hot";
 const concurrency = numberArg(args.concurrency, "concurrency")!;
@@ -83,12 +40,15 @@ for (const name of without) delete (options[bindingGroups[name] ?? name] as Reco
 // --state-dir /dev/shm/x puts the SQLite files on tmpfs, to see what disk commits cost.
 const stateDir = args["state-dir"];
 const server = await startLocalServer(options, { inspectorPort, ...(stateDir ? { persistDir: mkdtempSync(stateDir) } : {}) });
-const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl: string }>;
+// --isolate samples one isolate only (edgeflow's is core:user:edgeflow): each sampled isolate
+// costs the thread they all share, so one sampler inflates the figures least.
+const targets = (await isolates(inspectorPort)).filter((t) => !args.isolate || t.id === args.isolate);
 const sampling = !args["no-sampling"];
+const interval = numberArg(args.interval, "interval")!;
 const sessions = sampling ? await Promise.all(targets.map(async (t) => ({ id: t.id, cdp: await session(t.webSocketDebuggerUrl) }))) : [];
 for (const { cdp } of sessions) {
   await cdp.call("Profiler.enable");
-  await cdp.call("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.call("Profiler.setSamplingInterval", { interval });
   await cdp.call("Profiler.start");
 }
 const client = httpClient(server.url, concurrency);
@@ -128,7 +88,8 @@ for (const { id, cdp } of sessions) {
   const idle = times.get("(idle)") ?? 0;
   const busy = [...times.values()].reduce((a, b) => a + b, 0) - idle;
   if (busy < 50) continue;
-  console.log(`isolate ${id}: ${busy.toFixed(0)} ms busy (${((1000 * busy) / Math.max(1, events)).toFixed(0)} µs per event)`);
+  const running = runningMs(profile, interval);
+  console.log(`isolate ${id}: ${busy.toFixed(0)} ms busy, ${running.toFixed(0)} ms of it running (${((1000 * running) / Math.max(1, events)).toFixed(0)} µs per event)`);
   for (const [name, ms] of [...times].filter(([name]) => name !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`  ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${name}`);
   }

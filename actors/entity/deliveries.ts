@@ -61,6 +61,8 @@ const SCAN = 256;
 
 export class Deliveries {
   private readonly db: Db;
+  /** The last page pageAfter read, for the rest of the synchronous pass that read it. */
+  private recentPage: { after: number; lastSeq: number; rows: EventRow[] } | null = null;
 
   constructor(private readonly store: EntityStore) {
     this.db = store.db;
@@ -93,11 +95,7 @@ export class Deliveries {
     const events: EventRow[] = [];
     let scanned = through;
     for (;;) {
-      const page = this.db.all<EventRow>(
-        `SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
-        scanned,
-        SCAN,
-      );
+      const page = this.pageAfter(scanned);
       for (const event of page) {
         const seq = Number(event.seq);
         const done = settled.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
@@ -109,6 +107,24 @@ export class Deliveries {
       }
       if (page.length < SCAN || events.length > 0) return { events, scanned };
     }
+  }
+
+  /**
+   * Up to SCAN events after `after`, in seq order. A new event puts most handlers' cursors at the
+   * same place, and a turn asks for each handler's work in one synchronous pass: that pass reads
+   * the page once, not once per handler. The page is kept until the pass ends (a microtask), while
+   * nothing can append to or delete from the log, and only for the log's current last seq.
+   */
+  private pageAfter(after: number): EventRow[] {
+    const lastSeq = this.store.entity.lastSeq;
+    // Nothing is stored past the last seq: a cursor already there needs no query.
+    if (after >= lastSeq) return [];
+    const kept = this.recentPage;
+    if (kept && kept.after === after && kept.lastSeq === lastSeq) return kept.rows;
+    const rows = this.db.all<EventRow>(`SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, SCAN);
+    if (this.recentPage === null) queueMicrotask(() => (this.recentPage = null));
+    this.recentPage = { after, lastSeq, rows };
+    return rows;
   }
 
   /** The newest event received before `at` (0 if none): where a cursor starts that takes events from `at` on. */

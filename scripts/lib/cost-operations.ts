@@ -5,8 +5,7 @@
 import type { Usage } from "../../src/usage.ts";
 import type { Receiver } from "../receiver.ts";
 import type { HttpClient } from "./load.ts";
-import type { RunningServer } from "./local-server.ts";
-import { price, settle, sum, takeUsage, type ScenarioCost } from "./metering.ts";
+import { price, settle, sum, takeUsage, type CpuMeter, type ScenarioCost } from "./metering.ts";
 import { until } from "./poll.ts";
 import { STORAGE_PER_GB_MONTH } from "./prices.ts";
 
@@ -145,18 +144,18 @@ const OPERATIONS: Operation[] = [
 let limitedEndpoint: string | null = null;
 
 /** Units per operation, each measured alone on a quiet server. */
-export async function runOperations(server: RunningServer, client: HttpClient, receiver: Receiver, run: string, log: (line: string) => void): Promise<ScenarioCost[]> {
+export async function runOperations(cpu: CpuMeter, client: HttpClient, receiver: Receiver, run: string, log: (line: string) => void): Promise<ScenarioCost[]> {
   const ctx: Context = { client, receiver, run };
   const results: ScenarioCost[] = [];
   for (const op of OPERATIONS) {
     log(`  ${op.name} …`);
     await op.prepare?.(ctx);
     await settle(client, QUIET_MS, TIMEOUT_MS);
-    const cpuBefore = server.workerdCpuMs();
     let usage: Usage = await takeUsage(client);
+    const cpuSpan = await cpu.begin();
     await op.perform(ctx);
     usage = sum(usage, await settle(client, QUIET_MS, TIMEOUT_MS));
-    results.push(price(op.name, 1, usage, server.workerdCpuMs() - cpuBefore));
+    results.push(price(op.name, 1, usage, await cpuSpan()));
     await op.cleanup?.(ctx);
   }
   return results;

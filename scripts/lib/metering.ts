@@ -1,5 +1,7 @@
 // Reading the server's own usage counters (`GET /_usage`, on with USAGE_ENDPOINT) and pricing
 // them: shared by the per-event scenarios and the per-operation ones of `npm run cost`.
+import { EDGEFLOW_ISOLATE, isolateSampler, runningMs, selfTimes } from "./profiler.ts";
+import type { RunningServer } from "./local-server.ts";
 import type { Usage } from "../../src/usage.ts";
 import type { HttpClient } from "./load.ts";
 import { PRICE_PER_MILLION, type PricedUnit } from "./prices.ts";
@@ -16,6 +18,15 @@ export interface ScenarioCost {
   dollarsPerMillion: Record<PricedUnit, number> & { total: number };
   /** The raw counters, per event, for the finer split (entity vs tenant actor). */
   counters: Usage;
+  /**
+   * The whole local workerd process's CPU per event: edgeflow's isolate plus Miniflare's routing
+   * workers and its JavaScript stand-ins for D1, Analytics Engine, Queues and the rate limiter,
+   * none of which production bills as the Worker's CPU. Not priced; `perEvent.workerCpuMs` is
+   * edgeflow's own isolate.
+   */
+  workerdCpuMs?: number;
+  /** Edgeflow's isolate's busiest functions, self time per event (V8 samples; shares, not exact figures). */
+  topFrames?: Array<{ frame: string; msPerEvent: number }>;
 }
 
 export const sum = (a: Usage, b: Usage): Usage => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k as keyof Usage]])) as unknown as Usage;
@@ -43,11 +54,19 @@ export async function settle(client: HttpClient, quietMs: number, timeoutMs: num
   return total;
 }
 
-export function price(name: string, events: number, usage: Usage, cpuMs: number): ScenarioCost {
+/** CPU milliseconds of a measured span: edgeflow's isolate (priced) and, when measured, all of workerd. */
+export interface CpuSpan {
+  isolateMs: number;
+  workerdMs?: number;
+  /** The isolate's busiest functions in the span (ms of self time), for `npm run cost -- --top N`. */
+  top?: Array<[string, number]>;
+}
+
+export function price(name: string, events: number, usage: Usage, cpu: CpuSpan): ScenarioCost {
   const per = (n: number) => n / events;
   const perEvent: Units = {
     workerInvocations: per(usage.workerInvocations),
-    workerCpuMs: per(cpuMs),
+    workerCpuMs: per(cpu.isolateMs),
     doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.limiterRequests + usage.liveRequests),
     doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
     // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
@@ -62,6 +81,39 @@ export function price(name: string, events: number, usage: Usage, cpuMs: number)
   const dollars = Object.fromEntries(Object.entries(perEvent).map(([unit, n]) => [unit, n * PRICE_PER_MILLION[unit as PricedUnit]])) as Record<PricedUnit, number>;
   const total = Object.values(dollars).reduce((a, b) => a + b, 0);
   const counters = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, per(v)])) as unknown as Usage;
-  return { name, events, perEvent, dollarsPerMillion: { ...dollars, total }, counters };
+  return {
+    name,
+    events,
+    perEvent,
+    dollarsPerMillion: { ...dollars, total },
+    counters,
+    ...(cpu.workerdMs === undefined ? {} : { workerdCpuMs: per(cpu.workerdMs) }),
+    ...(cpu.top ? { topFrames: cpu.top.slice(0, 40).map(([frame, ms]) => ({ frame, msPerEvent: per(ms) })) } : {}),
+  };
 }
 
+
+/**
+ * Measures CPU over spans of a run: edgeflow's own isolate, from V8's samples of it (what
+ * production bills as CPU time: the router's, the consumer's and the actors' JavaScript with the
+ * storage calls it makes), and the whole workerd process from /proc. Sampling every millisecond
+ * keeps the sampler's own cost small beside what it measures.
+ */
+export async function cpuMeter(server: RunningServer, inspectorPort: number) {
+  const intervalUs = 1_000;
+  const sampler = await isolateSampler(inspectorPort, EDGEFLOW_ISOLATE, intervalUs);
+  return {
+    async begin(): Promise<() => Promise<CpuSpan>> {
+      const workerdBefore = server.workerdCpuMs();
+      await sampler.start();
+      return async () => {
+        const workerdMs = server.workerdCpuMs() - workerdBefore;
+        const profile = await sampler.stop();
+        const top = [...selfTimes(profile, 2 * intervalUs)].filter(([name]) => name !== "(program)" && name !== "(idle)").sort((a, b) => b[1] - a[1]);
+        return { isolateMs: runningMs(profile, intervalUs), workerdMs, top };
+      };
+    },
+    close: () => sampler.close(),
+  };
+}
+export type CpuMeter = Awaited<ReturnType<typeof cpuMeter>>;

@@ -84,8 +84,21 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
 }
 
 /** Hex SHA-256 of an API key: what is kept and compared, so a lookup never compares key bytes. */
+/**
+ * Digests of keys this isolate saw lately: a client sends the same key with every request.
+ * Bounded, and emptied when full, so a flood of made-up keys costs memory no more than it costs
+ * digests.
+ */
+const recentDigests = new Map<string, string>();
+const RECENT_DIGESTS = 256;
+
 export async function apiKeyDigest(key: string): Promise<string> {
-  return bytesToHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  const known = recentDigests.get(key);
+  if (known !== undefined) return known;
+  const digest = bytesToHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  if (recentDigests.size >= RECENT_DIGESTS) recentDigests.clear();
+  recentDigests.set(key, digest);
+  return digest;
 }
 
 /** A tenant's configuration by name; own properties only, so `__proto__` is just an unknown name. */

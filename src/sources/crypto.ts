@@ -9,8 +9,13 @@ export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> | null {
   return bytes;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+// A table and one string, not an array of strings per byte: every request's key digest comes through here.
 export function bytesToHex(bytes: ArrayBuffer | Uint8Array): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const b of new Uint8Array(bytes)) hex += HEX[b];
+  return hex;
 }
 
 export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> | null {

@@ -1,0 +1,20 @@
+import { edgeflowOptions, startLocalServer } from "./lib/local-server.ts";
+import { httpClient } from "./lib/load.ts";
+import { settle } from "./lib/metering.ts";
+import { startReceiver, receiverVars } from "./receiver.ts";
+const receiver = await startReceiver();
+const server = await startLocalServer(edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: "500" }, rateLimit: 1_000_000 }));
+const client = httpClient(server.url, 8);
+const auth = { authorization: "Bearer dev_demo_key" };
+const N = 5;
+for (let i = 0; i < N; i++) await client.send("POST", "/v1/events", JSON.stringify({ id: `c${i}`, type: "lead.created", data: { id: `L${i}`, email: "a@example.com", name: "A" } }), auth);
+await settle(client, 2000, 60000);
+const mark = server.output().length;
+for (let i = 0; i < N; i++) await client.send("POST", "/v1/events", JSON.stringify({ id: `u${i}`, type: "lead.updated", data: { id: `L${i}`, status: "contacted" } }), auth);
+await settle(client, 2000, 60000);
+const lines = server.output().slice(mark).split("\n").filter((l) => l.includes("SQLSTMT"));
+const counts = new Map<string, number>();
+for (const l of lines) { const q = l.slice(l.indexOf("SQLSTMT") + 8); counts.set(q, (counts.get(q) ?? 0) + 1); }
+console.log(`${lines.length / N} statements per lead.updated`);
+for (const [q, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`${(n / N).toFixed(1).padStart(5)}  ${q}`);
+client.close(); await server.discard(); await receiver.close();
