@@ -3,15 +3,16 @@
 //   npm run profile [-- --entities hot|distinct] [--batch 100] [--concurrency 50] [--ms 5000] [--top 25]
 //                   [--without RATE_LIMITER,DB,ANALYTICS] [--no-sampling] [--state-dir DIR]
 //                   [--isolate core:user:edgeflow] [--interval 200]
+//   npm run profile -- --check-sampler   (the sampler against a Worker burning a known CPU time)
 // --no-sampling skips V8's profiler and reports only workerd's CPU time per event, which the
 // sampler itself inflates.
 import { mkdtempSync } from "node:fs";
 import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient } from "./lib/load.ts";
-import { isolates, runningMs, selfTimes, session, type Profile } from "./lib/profiler.ts";
+import { EDGEFLOW_ISOLATE, isolates, isolateSampler, runningMs, selfTimes, session, type Profile } from "./lib/profiler.ts";
 
-const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling] [--isolate core:user:edgeflow] [--interval µs]", {
+const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling] [--isolate core:user:edgeflow] [--interval µs] [--check-sampler]", {
   entities: { type: "string", default: "distinct" },
   concurrency: { type: "string", default: "50" },
   ms: { type: "string", default: "5000" },
@@ -20,6 +21,7 @@ const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N]
   without: { type: "string", default: "" },
   "state-dir": { type: "string", default: "" },
   "no-sampling": { type: "boolean", default: false },
+  "check-sampler": { type: "boolean", default: false },
   isolate: { type: "string", default: "" },
   interval: { type: "string", default: "200" },
 });
@@ -29,6 +31,41 @@ const durationMs = numberArg(args.ms, "ms")!;
 const top = numberArg(args.top, "top")!;
 // --batch N sends N events a request to /v1/events/batch instead of one to /v1/events.
 const batch = numberArg(args.batch, "batch")!;
+
+if (args["check-sampler"]) {
+  await checkSampler();
+  process.exit(0);
+}
+
+/**
+ * How far to trust the cost table's CPU column: a Worker that burns a known CPU time per request,
+ * measured by the same sampler (runningMs) and by /proc for the whole workerd beside it.
+ */
+async function checkSampler(): Promise<void> {
+  const inspectorPort = await freePort();
+  const script = `export default { fetch(request) {
+    const ms = Number(new URL(request.url).searchParams.get("ms"));
+    const end = performance.now() + ms;
+    let n = 0;
+    while (performance.now() < end) n++;
+    return new Response(String(n));
+  } }`;
+  const server = await startLocalServer({ name: "edgeflow", modules: true, script, compatibilityDate: "2025-09-01" }, { inspectorPort });
+  const intervalUs = 1_000;
+  const requests = 100;
+  for (const burnMs of [0, 2, 5]) {
+    const sampler = await isolateSampler(inspectorPort, EDGEFLOW_ISOLATE, intervalUs);
+    await fetch(`${server.url}/?ms=0`);
+    const before = server.workerdCpuMs();
+    await sampler.start();
+    for (let i = 0; i < requests; i++) await (await fetch(`${server.url}/?ms=${burnMs}`)).text();
+    const profile = await sampler.stop();
+    const workerd = (server.workerdCpuMs() - before) / requests;
+    sampler.close();
+    console.log(`burning ${burnMs} ms a request: sampled ${(runningMs(profile, intervalUs) / requests).toFixed(2)} ms, all of workerd ${workerd.toFixed(2)} ms`);
+  }
+  await server.discard();
+}
 
 const inspectorPort = await freePort();
 // --without RATE_LIMITER,DB,ANALYTICS drops bindings, to see what edgeflow itself costs apart

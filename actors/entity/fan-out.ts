@@ -211,8 +211,9 @@ export class FanOut {
           this.settler.hold(work, admission);
           return;
         }
-        // The wait may have been long: take the work as it is now (a pause or a cancel may have come).
-        const current = admission ? this.work.next(handler.name, Date.now(), limit) : work;
+        // A wait on a timer or a limiter may have been long: take the work as it is now (a pause or
+        // a cancel may have come). An admission that did not wait let nothing else run here.
+        const current = admission?.waited ? this.work.next(handler.name, Date.now(), limit) : work;
         if (!current || this.paused(handler.name) || !(await startInlineCall(deadline))) {
           if (admission) admission.done(null);
           return;

@@ -83,6 +83,7 @@ export function formatBill(bill: Bill, asOf: string): string {
   return [
     `Monthly bill for ${count(bill.events)} events (mix ${mix}), Workers Paid list prices of ${asOf}:`,
     ...rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")),
-    "Not counted: Durable Object duration and storage (wall time and data size in production), R2 (no large payloads yet).",
+    "Not counted: Durable Object duration and storage (wall time and data size in production), R2 storage (the size of large payloads kept).",
+    "Workers CPU is edgeflow's isolate as sampled locally, the actors' share included (production bills the actors by duration instead).",
   ].join("\n");
 }

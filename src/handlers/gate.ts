@@ -49,7 +49,11 @@ export interface GateTarget {
  * a rate slot starts only once `start()` says so (false: its slot went by; ask again), right
  * before the call: a slot used late would bunch calls at the receiver.
  */
-export type Admission = { ok: true; start(): Promise<boolean>; done(outcome: AttemptOutcome | null): void } | Refusal;
+/**
+ * An admitted call (`waited`: whether admission waited on a timer or a limiter, during which the
+ * caller's state may have changed), or a held one.
+ */
+export type Admission = { ok: true; waited: boolean; start(): Promise<boolean>; done(outcome: AttemptOutcome | null): void } | Refusal;
 
 /** A held call: when to come back, why, and whether the destination's circuit is what holds it. */
 export interface Refusal {
@@ -144,6 +148,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
   const lane = laneOf(space, target.key);
   const { rateLimit, maxConcurrency } = target.controls;
   let wait: number = POLL_MS[0];
+  let waited = false;
   lane.waiting++;
   try {
     for (;;) {
@@ -155,9 +160,13 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
       const known = lane.failures === 0 && lane.lastOutcomeAt > now - FRESH_OUTCOME_MS;
       const stale = staleAfter(env);
       let ready = known || inFlight(lane, now, stale) === 0;
-      if (ready && maxConcurrency !== null) ready = await hasPermit(env, space, target, lane, now, stale);
+      if (ready && maxConcurrency !== null) {
+        waited = true;
+        ready = await hasPermit(env, space, target, lane, now, stale);
+      }
       let slotEnds = Number.POSITIVE_INFINITY;
       if (ready && rateLimit !== null) {
+        waited = true;
         const slot = await takeSlot(env, space, target, lane, Date.now(), deadline);
         if (slot === "later") ready = false;
         else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit", circuit: false };
@@ -181,6 +190,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         lane.calls.set(ticket, started);
         return {
           ok: true,
+          waited,
           start: async () => {
             if (rateLimit === null) return true;
             // Starts in this isolate at least 0.9 of an interval apart, whatever the slots'
@@ -208,6 +218,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         const reason = lane.failures > 0 ? "circuit: waiting for the call that tests the failing destination" : rateLimit !== null ? "rate limit" : "concurrency limit";
         return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason, circuit: lane.failures > 0 };
       }
+      waited = true;
       await new Promise((resolve) => setTimeout(resolve, jitter(wait, random) + wait / 2));
       wait = Math.min(wait * 2, POLL_MS[1]);
     }

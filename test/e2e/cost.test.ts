@@ -17,6 +17,8 @@ import { removeBuild } from "../../scripts/lib/local-server.ts";
 const BUDGET_LEAD_UPDATED = 8;
 const BUDGET_LEAD_CREATED = 16;
 const BUDGET_OFFER_SUBMITTED = 12;
+/** Rows read per lead.updated; `npm run cost -- --events 100` measures 8 (BENCHMARKS.md, 0.9). */
+const BUDGET_ROWS_READ_LEAD_UPDATED = 10;
 
 /**
  * Rows written per lifecycle operation (alarm operations included), as `npm run cost` measures them
@@ -58,7 +60,10 @@ describe("npm run cost (small run)", () => {
     for (const r of results) {
       expect(table).toContain(r.name);
       expect(r.dollarsPerMillion.total).toBeGreaterThan(0);
+      // Edgeflow's isolate (sampled, priced) and the whole local workerd beside it.
       expect(r.perEvent.workerCpuMs).toBeGreaterThan(0);
+      expect(r.workerdCpuMs).toBeGreaterThan(0);
+      expect(r.topFrames?.length).toBeGreaterThan(0);
     }
   });
 
@@ -111,6 +116,12 @@ describe("npm run cost (small run)", () => {
     expect(scenario("lead.updated (existing").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_UPDATED);
     expect(scenario("lead.created").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_LEAD_CREATED);
     expect(scenario("offer.submitted").perEvent.doRowsWritten).toBeLessThanOrEqual(BUDGET_OFFER_SUBMITTED);
+  });
+
+  it("reads the log's new events once per turn, not once per handler (Durable Object rows read per event)", () => {
+    // The ingest's dedupe lookup, one page of the log per turn, the queued work's event at its claim
+    // and at its report, and the head: 8 for a lead.updated, where a read per handler made it 23.
+    expect(scenario("lead.updated (existing").perEvent.doRowsRead).toBeLessThanOrEqual(BUDGET_ROWS_READ_LEAD_UPDATED);
   });
 
   it("holds the same budgets for a tenant with only Slack configured: an unconfigured handler costs no row", () => {
