@@ -1,0 +1,43 @@
+// The gate's holds (src/handlers/gate.ts): only an open circuit's hold is a circuit hold, the kind
+// that may cost a due retry an attempt (actors/entity/settle.ts). A call that waited its turn
+// behind the one call allowed to a destination that failed lately is paced, and costs nothing.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { AttemptOutcome } from "../../src/delivery/outcome.ts";
+import { admit, CIRCUIT_FAILURES, type GateTarget } from "../../src/handlers/gate.ts";
+import { uniqueId } from "./helpers.ts";
+
+const failure: AttemptOutcome = { kind: "retry", error: "HTTP 500", statusCode: 500 };
+const target = (): GateTarget => ({ key: `destination:gate-${uniqueId()}`, controls: { rateLimit: null, maxConcurrency: null } });
+
+/** One call through the gate, ended with `outcome`. */
+async function call(space: string, gated: GateTarget, outcome: AttemptOutcome): Promise<void> {
+  const admission = await admit(env, space, gated, Date.now() + 1_000);
+  if (!admission.ok) throw new Error(`held: ${admission.reason}`);
+  expect(await admission.start()).toBe(true);
+  admission.done(outcome);
+}
+
+describe("the gate's holds", () => {
+  it("paces calls behind a destination that failed lately without calling it a circuit hold", async () => {
+    const gated = target();
+    await call("gate", gated, failure);
+    // One call at a time while the last outcome was a failure: this one is out…
+    const first = await admit(env, "gate", gated, Date.now() + 1_000);
+    expect(first.ok).toBe(true);
+    // …so the next waits, and past its deadline is held: paced, not refused by the circuit.
+    const second = await admit(env, "gate", gated, Date.now() + 100);
+    expect(second).toMatchObject({ ok: false, circuit: false });
+    if (first.ok) first.done({ kind: "succeeded", statusCode: 200 });
+    // The destination answered: calls go at once again.
+    expect((await admit(env, "gate", gated, Date.now() + 100)).ok).toBe(true);
+  });
+
+  it("holds as a circuit once consecutive failures open it", async () => {
+    const gated = target();
+    for (let i = 0; i < CIRCUIT_FAILURES; i++) await call("gate", gated, failure);
+    const held = await admit(env, "gate", gated, Date.now() + 100);
+    expect(held).toMatchObject({ ok: false, circuit: true, reason: "circuit open" });
+    if (!held.ok) expect(held.until).toBeGreaterThan(Date.now());
+  });
+});
