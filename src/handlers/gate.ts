@@ -18,8 +18,15 @@ import { endpointIdOf } from "../names.ts";
 import { limiterActor } from "../stubs.ts";
 import { handler as findHandler } from "./registry.ts";
 
-/** Consecutive failures (5xx, timeouts, network errors) that open a destination's circuit. */
+/** Consecutive failures (5xx, timeouts, network errors) that open a destination's circuit… */
 export const CIRCUIT_FAILURES = 5;
+/**
+ * …provided at least this share of its last CIRCUIT_WINDOW outcomes failed. A destination that
+ * drops one call in five, called a hundred times a second, fails five in a row about every 40 s
+ * by chance: it is flaky, not down, and its retries (not its circuit) deal with it.
+ */
+export const CIRCUIT_FAILURE_SHARE = 0.5;
+export const CIRCUIT_WINDOW = 20;
 /** The first cool-down; each failed probe doubles it, up to CIRCUIT_MAX_COOLDOWN_MS. */
 export const CIRCUIT_COOLDOWN_MS = 5_000;
 export const CIRCUIT_MAX_COOLDOWN_MS = 20_000;
@@ -65,6 +72,8 @@ export interface Refusal {
 
 interface Lane {
   failures: number;
+  /** The last CIRCUIT_WINDOW outcomes, oldest first: true for a destination failure. */
+  recent: boolean[];
   /** While open: when the next probe may go; 0 while closed. */
   openUntil: number;
   cooldown: number;
@@ -112,7 +121,7 @@ function laneOf(space: string, key: string): Lane {
   if (lane) {
     lanes.delete(id);
   } else {
-    lane = { failures: 0, openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastStart: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
+    lane = { failures: 0, recent: [], openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastStart: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
     if (lanes.size >= MAX_LANES) lanes.delete(lanes.keys().next().value!);
   }
   lanes.set(id, lane);
@@ -243,7 +252,10 @@ function circuit(lane: Lane, now: number, random: () => number, stale: number): 
 /** The circuit's bookkeeping after a call. */
 function record(lane: Lane, outcome: AttemptOutcome, now: number): void {
   lane.lastOutcomeAt = now;
-  if (!isDestinationFailure(outcome)) {
+  const failed = isDestinationFailure(outcome);
+  lane.recent.push(failed);
+  if (lane.recent.length > CIRCUIT_WINDOW) lane.recent.shift();
+  if (!failed) {
     // Any answer but a failure of the destination closes it: the receiver is there.
     lane.failures = 0;
     lane.openUntil = 0;
@@ -255,7 +267,7 @@ function record(lane: Lane, outcome: AttemptOutcome, now: number): void {
     // A failed probe: open again, for longer.
     lane.cooldown = Math.min(lane.cooldown * 2, CIRCUIT_MAX_COOLDOWN_MS);
     lane.openUntil = now + lane.cooldown;
-  } else if (lane.failures >= CIRCUIT_FAILURES) {
+  } else if (lane.failures >= CIRCUIT_FAILURES && lane.recent.filter(Boolean).length >= CIRCUIT_FAILURE_SHARE * lane.recent.length) {
     lane.openUntil = now + lane.cooldown;
   }
 }

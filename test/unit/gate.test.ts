@@ -4,7 +4,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AttemptOutcome } from "../../src/delivery/outcome.ts";
-import { admit, CIRCUIT_FAILURES, type GateTarget } from "../../src/handlers/gate.ts";
+import { admit, CIRCUIT_FAILURES, CIRCUIT_WINDOW, type GateTarget } from "../../src/handlers/gate.ts";
 import { uniqueId } from "./helpers.ts";
 
 const failure: AttemptOutcome = { kind: "retry", error: "HTTP 500", statusCode: 500 };
@@ -39,5 +39,26 @@ describe("the gate's holds", () => {
     const held = await admit(env, "gate", gated, Date.now() + 100);
     expect(held).toMatchObject({ ok: false, circuit: true, reason: "circuit open" });
     if (!held.ok) expect(held.until).toBeGreaterThan(Date.now());
+  });
+
+  it("stays closed for a destination that fails one call in five, even through five failures in a row", async () => {
+    const gated = target();
+    const ok: AttemptOutcome = { kind: "succeeded", statusCode: 200 };
+    // Four successes to each failure, over a full window…
+    for (let i = 0; i < CIRCUIT_WINDOW - CIRCUIT_FAILURES; i++) await call("gate", gated, i % 4 === 3 ? failure : ok);
+    // …then the run of five that chance brings now and then: flaky, not down.
+    for (let i = 0; i < CIRCUIT_FAILURES; i++) await call("gate", gated, failure);
+    // Closed: one call at a time while the last outcome is a failure, and that call goes at once.
+    const next = await admit(env, "gate", gated, Date.now() + 100);
+    expect(next.ok).toBe(true);
+    if (next.ok) next.done(failure);
+    // A destination that goes on failing is down: once half the window failed, the circuit opens.
+    let refused = null;
+    for (let i = 0; i < CIRCUIT_WINDOW && refused === null; i++) {
+      const admission = await admit(env, "gate", gated, Date.now() + 100);
+      if (admission.ok) admission.done(failure);
+      else refused = admission;
+    }
+    expect(refused).toMatchObject({ ok: false, circuit: true, reason: "circuit open" });
   });
 });
