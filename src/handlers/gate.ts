@@ -227,8 +227,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         const reason = lane.failures > 0 ? "circuit: waiting for the call that tests the failing destination" : rateLimit !== null ? "rate limit" : "concurrency limit";
         // Only an open circuit's hold may cost a retry an attempt (entity/settle.ts). A call that
         // merely waited its turn behind one call to a destination that failed lately is paced,
-        // not refused: at a steady 20% failure rate that is most of the time, and counting those
-        // waits used up retries every second or two (ten thousand chaos events, 20 dead letters).
+        // not refused: at a steady 20% failure rate that is most of the time.
         return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason, circuit: lane.openUntil > 0 };
       }
       waited = true;
