@@ -10,7 +10,7 @@ import { mkdtempSync } from "node:fs";
 import { cli, numberArg } from "./lib/args.ts";
 import { edgeflowOptions, freePort, startLocalServer } from "./lib/local-server.ts";
 import { closedLoop, httpClient } from "./lib/load.ts";
-import { EDGEFLOW_ISOLATE, isolates, isolateSampler, runningMs, selfTimes, session, type Profile } from "./lib/profiler.ts";
+import { EDGEFLOW_ISOLATE, isolates, isolateSampler, runningMs, selfTimes } from "./lib/profiler.ts";
 
 const args = cli("npm run profile -- [--entities hot|distinct] [--concurrency N] [--ms N] [--top N] [--batch N] [--without RATE_LIMITER,DB,ANALYTICS] [--state-dir DIR] [--no-sampling] [--isolate core:user:edgeflow] [--interval µs] [--check-sampler]", {
   entities: { type: "string", default: "distinct" },
@@ -82,12 +82,8 @@ const server = await startLocalServer(options, { inspectorPort, ...(stateDir ? {
 const targets = (await isolates(inspectorPort)).filter((t) => !args.isolate || t.id === args.isolate);
 const sampling = !args["no-sampling"];
 const interval = numberArg(args.interval, "interval")!;
-const sessions = sampling ? await Promise.all(targets.map(async (t) => ({ id: t.id, cdp: await session(t.webSocketDebuggerUrl) }))) : [];
-for (const { cdp } of sessions) {
-  await cdp.call("Profiler.enable");
-  await cdp.call("Profiler.setSamplingInterval", { interval });
-  await cdp.call("Profiler.start");
-}
+const samplers = sampling ? await Promise.all(targets.map(async (t) => ({ id: t.id, sampler: await isolateSampler(inspectorPort, t.id, interval) }))) : [];
+for (const { sampler } of samplers) await sampler.start();
 const client = httpClient(server.url, concurrency);
 const cpuBefore = server.workerdCpuMs();
 let n = 0;
@@ -118,9 +114,9 @@ console.log(
   `${events} events in ${result.seconds.toFixed(1)} s: ${(events / result.seconds).toFixed(0)}/s${batch > 1 ? ` in batches of ${batch}` : ""}, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms; ` +
     `workerd CPU ${cpuPerEvent.toFixed(0)} µs per event${without.length ? ` (without ${without.join(", ")})` : ""}\n`,
 );
-for (const { id, cdp } of sessions) {
-  const { profile } = await cdp.call<{ profile: Profile }>("Profiler.stop");
-  cdp.close();
+for (const { id, sampler } of samplers) {
+  const profile = await sampler.stop();
+  sampler.close();
   const times = selfTimes(profile);
   const idle = times.get("(idle)") ?? 0;
   const busy = [...times.values()].reduce((a, b) => a + b, 0) - idle;

@@ -1,6 +1,6 @@
 // Reading the server's own usage counters (`GET /_usage`, on with USAGE_ENDPOINT) and pricing
 // them: shared by the per-event scenarios and the per-operation ones of `npm run cost`.
-import { EDGEFLOW_ISOLATE, isolateSampler, runningMs, selfTimes } from "./profiler.ts";
+import { EDGEFLOW_ISOLATE, isolateSampler, runningFrames } from "./profiler.ts";
 import type { RunningServer } from "./local-server.ts";
 import type { Usage } from "../../src/usage.ts";
 import type { HttpClient } from "./load.ts";
@@ -92,7 +92,6 @@ export function price(name: string, events: number, usage: Usage, cpu: CpuSpan):
   };
 }
 
-
 /**
  * Measures CPU over spans of a run: edgeflow's own isolate, from V8's samples of it (what
  * production bills as CPU time: the router's, the consumer's and the actors' JavaScript with the
@@ -108,9 +107,8 @@ export async function cpuMeter(server: RunningServer, inspectorPort: number) {
       await sampler.start();
       return async () => {
         const workerdMs = server.workerdCpuMs() - workerdBefore;
-        const profile = await sampler.stop();
-        const top = [...selfTimes(profile, 2 * intervalUs)].filter(([name]) => name !== "(program)" && name !== "(idle)").sort((a, b) => b[1] - a[1]);
-        return { isolateMs: runningMs(profile, intervalUs), workerdMs, top };
+        const top = runningFrames(await sampler.stop(), intervalUs);
+        return { isolateMs: top.reduce((sum, [, ms]) => sum + ms, 0), workerdMs, top };
       };
     },
     close: () => sampler.close(),

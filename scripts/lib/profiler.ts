@@ -15,7 +15,7 @@ export interface Profile {
 export const EDGEFLOW_ISOLATE = "core:user:edgeflow";
 
 /** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
-export async function session(url: string) {
+async function session(url: string) {
   const ws = new WebSocket(url);
   await new Promise((done, fail) => {
     ws.onopen = done;
@@ -37,7 +37,6 @@ export async function session(url: string) {
     close: () => ws.close(),
   };
 }
-export type Session = Awaited<ReturnType<typeof session>>;
 
 /** The isolates workerd's inspector lists: `id` names the worker (EDGEFLOW_ISOLATE, Miniflare's stand-ins…). */
 export async function isolates(inspectorPort: number): Promise<Array<{ id: string; webSocketDebuggerUrl: string }>> {
@@ -61,23 +60,31 @@ export function selfTimes(profile: Profile, capUs = Infinity): Map<string, numbe
 }
 
 /**
- * The time an isolate spent running: its JavaScript, what that JavaScript called natively (SQLite
- * shows under `exec`), and its garbage collection. workerd runs every isolate on one thread and
+ * Pseudo-frames that are nobody's time in particular. workerd runs every isolate on one thread and
  * does not tell V8 when an isolate is idle, so a sample taken while another isolate ran lands in
- * "(program)": that pseudo-frame, like "(idle)", is left out as nobody's time in particular.
- * Each sample stands for the time since the one before, but at most twice the interval: a
- * longer delta spans a quiet spell, and the sampler thread, late on a busy machine, rarely ticks
- * on time. Checked against a Worker that burns a known CPU time per request (BENCHMARKS.md):
- * 2 ms and 5 ms read as 1.9 and 5.0 at a 1 ms interval.
+ * "(program)".
+ */
+const NOT_RUNNING = new Set(["(program)", "(idle)"]);
+
+/**
+ * Each sample stands for the time since the one before, but at most twice the interval: a longer
+ * delta spans a quiet spell, and the sampler thread, late on a busy machine, rarely ticks on time.
+ * `npm run profile -- --check-sampler` checks this against a Worker that burns a known CPU time
+ * (2 ms and 5 ms read as 2.01 and 5.02 at a 1 ms interval; BENCHMARKS.md).
+ */
+const sampleCapUs = (intervalUs: number) => 2 * intervalUs;
+
+/**
+ * The time an isolate spent running: its JavaScript, what that JavaScript called natively (SQLite
+ * shows under `exec`), and its garbage collection.
  */
 export function runningMs(profile: Profile, intervalUs: number): number {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-  let us = 0;
-  profile.samples.forEach((id, i) => {
-    const name = byId.get(id);
-    if (name !== "(program)" && name !== "(idle)") us += Math.min(profile.timeDeltas[i] ?? 0, 2 * intervalUs);
-  });
-  return us / 1000;
+  return runningFrames(profile, intervalUs).reduce((sum, [, ms]) => sum + ms, 0);
+}
+
+/** The isolate's running functions, busiest first, with their self time in ms. */
+export function runningFrames(profile: Profile, intervalUs: number): Array<[string, number]> {
+  return [...selfTimes(profile, sampleCapUs(intervalUs))].filter(([name]) => !NOT_RUNNING.has(name)).sort((a, b) => b[1] - a[1]);
 }
 
 /** Samples one isolate between start() and stop(); interval in µs (coarser costs less). */

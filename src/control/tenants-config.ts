@@ -83,7 +83,6 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
   return cachedTenants;
 }
 
-/** Hex SHA-256 of an API key: what is kept and compared, so a lookup never compares key bytes. */
 /**
  * Digests of keys this isolate saw lately: a client sends the same key with every request.
  * Bounded, and emptied when full, so a flood of made-up keys costs memory no more than it costs
@@ -92,6 +91,7 @@ export function tenants(env: Cloudflare.Env): { tenants: TenantsConfig; keyDiges
 const recentDigests = new Map<string, string>();
 const RECENT_DIGESTS = 256;
 
+/** Hex SHA-256 of an API key: what is kept and compared, so a lookup never compares key bytes. */
 export async function apiKeyDigest(key: string): Promise<string> {
   const known = recentDigests.get(key);
   if (known !== undefined) return known;
