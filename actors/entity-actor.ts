@@ -6,7 +6,7 @@ import { staticTenant } from "../src/control/tenants-config.ts";
 import { currentSpace } from "../src/control/model.ts";
 import { tenantConfiguration } from "../src/control/runtime.ts";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
-import type { ClaimedWork, QueuedOutcome } from "../src/delivery/outcome.ts";
+import type { QueueClaim, QueuedOutcome } from "../src/delivery/outcome.ts";
 import type { ReplayFilter } from "../src/delivery/replay.ts";
 import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types.ts";
 import { publishLive } from "../src/live.ts";
@@ -16,6 +16,7 @@ import { deleteEntityPayloads, deletePayloads, entityPrefix, PayloadReader } fro
 import { pointAlarm, wakeBy } from "./shared/alarm.ts";
 import { Deliveries } from "./entity/deliveries.ts";
 import { FanOut } from "./entity/fan-out.ts";
+import { ReportSession } from "./entity/queue-leases.ts";
 import { appendEvents } from "./entity/log.ts";
 import { EntityStore } from "./entity/store.ts";
 import { Retention } from "./entity/retention.ts";
@@ -233,9 +234,14 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
   }
 
-  /** Queue consumer: claims the queued work sent under `token` (see FanOut.claim). */
-  claimWork(token: string): Promise<ClaimedWork[] | null> {
-    return this.fanOut.claim(token, Date.now());
+  /**
+   * Queue consumer: claims the queued work sent under `token` (see FanOut.claim), with a session
+   * whose report is `reportWork` without a second billed request.
+   */
+  async claimWork(token: string): Promise<QueueClaim | null> {
+    const work = await this.fanOut.claim(token, Date.now());
+    // Looked up when called, not bound now: a test may stand in for reportWork on the instance.
+    return work ? { work, session: new ReportSession((outcomes) => this.reportWork(token, outcomes)) } : null;
   }
 
   /** Queue consumer: the outcomes of claimed work. Stale reports (lease re-issued) are ignored. */

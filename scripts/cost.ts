@@ -266,6 +266,8 @@ export function formatCost(results: ScenarioCost[]): string {
     ["DO rows read", (r) => fmt(r.perEvent.doRowsRead, 1)],
     ["DO requests", (r) => fmt(r.perEvent.doRequests)],
     ["of which live feed", (r) => fmt(r.counters.liveRequests)],
+    // Report sessions keep an actor active instead of costing a request (src/queue.ts).
+    ["DO held ms", (r) => fmt(r.counters.entityHeldMs, 1)],
     ["queue ops", (r) => fmt(r.perEvent.queueOperations)],
     ["D1 rows written", (r) => fmt(r.perEvent.d1RowsWritten)],
     ["D1 rows read", (r) => fmt(r.perEvent.d1RowsRead, 1)],

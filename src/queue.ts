@@ -3,7 +3,8 @@ import { entityActor, type EntityActorRpc } from "./stubs.ts";
 import { tenantConfiguration } from "./control/runtime.ts";
 import { executeWork } from "./handlers/execute.ts";
 import { admit, callOutcome, gateTarget } from "./handlers/gate.ts";
-import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "./delivery/outcome.ts";
+import type { ClaimedWork, DeliveryResult, QueueClaim, QueuedOutcome } from "./delivery/outcome.ts";
+import { holdFor, holdSession, recordRun, type HeldSession } from "./report-session.ts";
 import { countQueue, flushAllMetrics } from "./metrics/record.ts";
 import { addUsage, queueUnits } from "./usage.ts";
 import type { EntityRef } from "./types.ts";
@@ -32,16 +33,37 @@ function isSlowWorkMessage(body: unknown): body is SlowWorkMessage {
 /** Tries to report outcomes a few times: the calls already ran, so only the report is repeated. */
 const REPORT_TRIES = 3;
 
-async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes: QueuedOutcome[]): Promise<void> {
+async function reportWithRetries(actor: EntityActorRpc, token: string, outcomes: QueuedOutcome[], tries: number): Promise<void> {
   for (let tryNo = 1; ; tryNo++) {
     try {
       await actor.reportWork(token, outcomes);
       return;
     } catch (err) {
-      if (tryNo >= REPORT_TRIES) throw err;
+      if (tryNo >= tries) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100 * tryNo));
     }
   }
+}
+
+/**
+ * Reports claimed work's outcomes: on the claim's session if it is still held (one billed request
+ * in all), else, or if that fails, as requests of their own.
+ */
+async function report(actor: EntityActorRpc, token: string, outcomes: QueuedOutcome[], session: HeldSession): Promise<void> {
+  let tries = REPORT_TRIES;
+  const stub = session.take();
+  if (stub) {
+    try {
+      await stub.report(outcomes);
+      return;
+    } catch {
+      // The session broke (the actor restarted) or the report failed: the next tries are requests.
+      tries -= 1;
+    } finally {
+      session.release();
+    }
+  }
+  await reportWithRetries(actor, token, outcomes, tries);
 }
 
 /**
@@ -101,26 +123,32 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
         ack();
         countQueue(tenant, "acked");
       };
-      let claimed: ClaimedWork[] | null;
+      let claim: QueueClaim | null;
       try {
-        claimed = await actor.claimWork(token);
+        claim = await actor.claimWork(token);
       } catch (err) {
         logLine(env, "warn", "queued work not claimed; retrying message", { tenant, entity, error: String(err) });
         message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
         return;
       }
-      if (claimed && claimed.length > 0) {
+      if (claim) {
+        const space = message.body.space ?? tenant;
+        const kind = `${space}|${claim.work.map((w) => w.handler).sort().join(",")}`;
+        const session = holdSession(claim.session, holdFor(kind));
+        const started = Date.now();
         let outcomes: QueuedOutcome[];
         try {
-          outcomes = await run(claimed, env, tenant, message.body.space ?? tenant);
+          outcomes = await run(claim.work, env, tenant, space);
+          recordRun(kind, Date.now() - started);
         } catch (err) {
+          session.release();
           // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
           logLine(env, "warn", "queued work not run: tenant configuration unavailable", { tenant, entity, error: String(err) });
           ackCounted();
           return;
         }
         try {
-          await reportWithRetries(actor, token, outcomes);
+          await report(actor, token, outcomes, session);
         } catch (err) {
           logLine(env, "warn", "queued outcome not reported; the lease will lapse", { tenant, entity, token, error: String(err) });
         }

@@ -2,7 +2,7 @@ import { actorName } from "./names.ts";
 import { addUsage, type UsageKey } from "./usage.ts";
 import type { ApiKeyInfo, EndpointInfo, EndpointStatus, StoredSource, TenantRecord, TenantSnapshot, TenantStatus } from "./control/model.ts";
 import type { Schedule, ScheduleChange, ScheduleSpec } from "./control/schedules.ts";
-import type { ClaimedWork, QueuedOutcome } from "./delivery/outcome.ts";
+import type { QueueClaim, QueuedOutcome } from "./delivery/outcome.ts";
 import type { ReplayFilter } from "./delivery/replay.ts";
 import type { Backfill, BackfillSpec } from "./control/backfills.ts";
 import type { SettingsPatch, TenantSettings } from "./control/settings.ts";
@@ -22,8 +22,11 @@ export interface EntityActorRpc {
   ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]>;
   getEntity(): Promise<EntityView | null>;
   listEvents(after: number, limit: number): Promise<EventPage | null>;
-  /** The queued work sent under `token`, or null if none of it is open any more (claimed, or re-sent under another token). */
-  claimWork(token: string): Promise<ClaimedWork[] | null>;
+  /**
+   * The queued work sent under `token` and a session to report its outcomes through, or null if
+   * none of it is open any more (claimed, or re-sent under another token).
+   */
+  claimWork(token: string): Promise<QueueClaim | null>;
   reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void>;
   replay(refs: DeliveryRef[]): Promise<number>;
   /** Re-delivers a handler's events matching the filter, in seq order (replay, backfill): how many; null if the entity has no event. */
@@ -208,7 +211,7 @@ const TENANT_METERS: Partial<Record<keyof TenantActorRpc, UsageKey>> = {
 export function entityActor(env: Cloudflare.Env, space: string, entity: EntityRef): EntityActorRpc {
   // The generated stub type maps JSON values recursively and exceeds tsc's instantiation depth;
   // this interface states the same methods (EntityActor `implements` their sync form).
-  return metered(env.ENTITY.getByName(actorName(space, entity)) as unknown as EntityActorRpc, () => "entityRequests");
+  return metered(env.ENTITY.getByName(actorName(space, entity)) as unknown as EntityActorRpc, (method) => (method === "reportWork" ? "entityReportRequests" : "entityRequests"));
 }
 
 /** Typed RPC stub for the deployment's tenant directory (one instance). */

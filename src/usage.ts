@@ -10,6 +10,13 @@ export interface Usage {
   workerInvocations: number;
   /** Durable Object requests: every RPC call and every alarm, per actor class. */
   entityRequests: number;
+  /**
+   * Milliseconds the queue consumer kept entity actors active by holding a claim's report session
+   * (src/queue.ts): billed as Durable Object duration. The rest of the actors' duration is not counted.
+   */
+  entityHeldMs: number;
+  /** Reports made as requests of their own, after the claim's session was let go (`reportWork`); apart from `entityRequests`. */
+  entityReportRequests: number;
   tenantRequests: number;
   /** The deployment's one tenant directory: admin listings, and the router's once-a-minute read of legacy-key tenants. */
   directoryRequests: number;
@@ -52,6 +59,8 @@ export type UsageKey = keyof Usage;
 const empty = (): Usage => ({
   workerInvocations: 0,
   entityRequests: 0,
+  entityHeldMs: 0,
+  entityReportRequests: 0,
   tenantRequests: 0,
   directoryRequests: 0,
   limiterRequests: 0,

@@ -2,6 +2,7 @@
 // consumer claims it (exclusively: a copy of the message finds nothing left) and reports outcomes,
 // which are settled like inline ones. The actor stays the source of truth: a lease that lapses
 // with no report is sent again, and after MAX_UNREPORTED_SENDS counts as a failed try.
+import { RpcTarget } from "cloudflare:workers";
 import type { DeploymentSettings } from "../../src/config.ts";
 import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
@@ -24,6 +25,27 @@ export const MAX_UNREPORTED_SENDS = 3;
 const LEASE_MARGIN_MS = 5_000;
 /** Most events one queued handler that calls once per event takes in one message. */
 const QUEUED_RUN = 5;
+
+/**
+ * Returned with a claim, so the consumer's report rides on the claim's RPC session: Cloudflare
+ * bills one request per session, not per call on a stub it returned. The actor stays active while
+ * the consumer holds it, so the consumer lets go after a short while (src/queue.ts).
+ */
+export class ReportSession extends RpcTarget {
+  readonly #report: (outcomes: QueuedOutcome[]) => Promise<void>;
+
+  constructor(report: (outcomes: QueuedOutcome[]) => Promise<void>) {
+    super();
+    this.#report = report;
+  }
+
+  report(outcomes: QueuedOutcome[]): Promise<void> {
+    return this.#report(outcomes);
+  }
+
+  /** workerd calls this when the consumer lets go. Nothing to free: the lease lives in the entity's state and lapses on its own. */
+  [Symbol.dispose](): void {}
+}
 
 export class QueueLeases {
   /** Queue tokens this instance issued: the only ones it grants claims on. */

@@ -4,7 +4,7 @@ import { EDGEFLOW_ISOLATE, isolateSampler, runningFrames } from "./profiler.ts";
 import type { RunningServer } from "./local-server.ts";
 import type { Usage } from "../../src/usage.ts";
 import type { HttpClient } from "./load.ts";
-import { PRICE_PER_MILLION, type PricedUnit } from "./prices.ts";
+import { DO_BILLED_GB, PRICE_PER_MILLION, type PricedUnit } from "./prices.ts";
 
 /** Units per event, as Cloudflare bills them. */
 export type Units = Record<PricedUnit, number>;
@@ -37,7 +37,7 @@ export async function takeUsage(client: HttpClient): Promise<Usage> {
   return answer.body as Usage;
 }
 
-export const busy = (u: Usage) => u.entityRequests + u.tenantRequests + u.directoryRequests + u.limiterRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
+export const busy = (u: Usage) => u.entityRequests + u.entityReportRequests + u.tenantRequests + u.directoryRequests + u.limiterRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
 
 /** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
 export async function settle(client: HttpClient, quietMs: number, timeoutMs: number): Promise<Usage> {
@@ -67,10 +67,11 @@ export function price(name: string, events: number, usage: Usage, cpu: CpuSpan):
   const perEvent: Units = {
     workerInvocations: per(usage.workerInvocations),
     workerCpuMs: per(cpu.isolateMs),
-    doRequests: per(usage.entityRequests + usage.tenantRequests + usage.directoryRequests + usage.limiterRequests + usage.liveRequests),
+    doRequests: per(usage.entityRequests + usage.entityReportRequests + usage.tenantRequests + usage.directoryRequests + usage.limiterRequests + usage.liveRequests),
     doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
     // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
     doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten + usage.entityKvWrites + usage.tenantKvWrites),
+    doDurationGbS: per((usage.entityHeldMs / 1000) * DO_BILLED_GB),
     queueOperations: per(usage.queueWrites + usage.queueReads + usage.queueDeletes),
     d1RowsRead: per(usage.d1RowsRead),
     d1RowsWritten: per(usage.d1RowsWritten),

@@ -7,8 +7,9 @@
 //   D1 (rows read and written):       https://developers.cloudflare.com/d1/platform/pricing/
 //   Workers Analytics Engine:         https://developers.cloudflare.com/analytics/analytics-engine/pricing/
 //   R2 (class A and class B operations): https://developers.cloudflare.com/r2/pricing/
-// Durable Object duration (GB-s while an actor is active) is not counted: it depends on wall time
-// in production, which a local run cannot stand in for.
+// Durable Object duration (GB-s while an actor is active) is counted only where edgeflow chooses
+// to keep an actor active for a saving elsewhere: the queue consumer's report sessions
+// (src/queue.ts). The rest depends on wall time in production, which a local run cannot stand in for.
 
 export const PRICES_AS_OF = "2026-11-24";
 
@@ -19,6 +20,8 @@ export const PRICE_PER_MILLION = {
   doRequests: 0.15,
   doRowsRead: 0.001,
   doRowsWritten: 1.0,
+  /** Per million GB-s; an actor is billed at 128 MB. */
+  doDurationGbS: 12.5,
   queueOperations: 0.4,
   d1RowsRead: 0.001,
   d1RowsWritten: 1.0,
@@ -26,6 +29,9 @@ export const PRICE_PER_MILLION = {
   r2ClassA: 4.5,
   r2ClassB: 0.36,
 } as const;
+
+/** The memory a Durable Object is billed at, in GB: duration is wall time × this. */
+export const DO_BILLED_GB = 0.125;
 
 export type PricedUnit = keyof typeof PRICE_PER_MILLION;
 

@@ -32,6 +32,22 @@ export interface ClaimedWork {
   jobs: DeliveryJob[];
 }
 
+/**
+ * The consumer's handle on its claim. A report made through it rides on the claim's RPC session,
+ * which Cloudflare bills as the one request already made; disposing it ends the session, after
+ * which a report is a request of its own (`reportWork`).
+ */
+export interface ReportSessionRpc {
+  report(outcomes: QueuedOutcome[]): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+/** What a claim hands the consumer: each handler's work, and the session to report it through. */
+export interface QueueClaim {
+  work: ClaimedWork[];
+  session: ReportSessionRpc;
+}
+
 /** What the consumer reports for one claimed handler: results in seq order, up to the first failure. */
 export interface QueuedOutcome {
   handler: string;

@@ -6,6 +6,8 @@ import { MAX_UNREPORTED_SENDS } from "../../actors/entity/queue-leases.ts";
 import type { Lease } from "../../actors/entity/head.ts";
 import worker from "../../src/index.ts";
 import type { SlowWorkMessage } from "../../src/queue.ts";
+import { REPORT_SESSION_HOLD_MS } from "../../src/report-session.ts";
+import { takeUsage } from "../../src/usage.ts";
 import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";
 
 const message = (leadId: string, token: string): SlowWorkMessage => ({ v: 2, tenant: "demo", entity: { type: "lead", id: leadId }, token });
@@ -103,13 +105,56 @@ describe("queue consumer", () => {
     const leadId = uniqueId();
     const event = await ingestWithCrmHeld(leadId);
     const actor = leadActor(leadId);
-    const claimed = await actor.claimWork("t1");
+    const claimed = (await actor.claimWork("t1"))?.work;
     expect(claimed).toEqual([expect.objectContaining({ handler: "crm", jobs: [expect.objectContaining({ handler: "crm", attempt: 1, idempotencyKey: leadKey(leadId, event.id, "crm") })] })]);
     expect(await actor.claimWork("t1")).toBeNull();
     // Two consumers holding copies of the message: neither runs the call.
     await consume([message(leadId, "t1"), message(leadId, "t1")]);
     expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(0);
     expect(await leaseOf(leadId)).toMatchObject({ token: "t1", claimed: true });
+  });
+
+  it("reports on the claim's session: one billed request for the claim and the report", async () => {
+    const leadId = uniqueId();
+    const event = await ingestWithCrmHeld(leadId);
+    // The ingest's alarm runs its other handlers now, so it cannot run (and count) during the consume.
+    await runDurableObjectAlarm(leadStub(leadId));
+    takeUsage();
+    await consume([message(leadId, "t1")]);
+    const used = takeUsage();
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(used.entityRequests).toBe(1);
+    expect(used.entityReportRequests).toBe(0);
+    // Held for the call and the report only, inside the hold time.
+    expect(used.entityHeldMs).toBeLessThan(REPORT_SESSION_HOLD_MS);
+  });
+
+  it("lets the actor go when the call outlasts the session's hold, and reports with a request of its own", async () => {
+    const leadId = uniqueId();
+    const event = await ingestWithCrmHeld(leadId);
+    await runDurableObjectAlarm(leadStub(leadId));
+    await receiver.script(`${event.id}:crm`, [{ status: 200, delayMs: REPORT_SESSION_HOLD_MS + 400 }]);
+    takeUsage();
+    await consume([message(leadId, "t1")]);
+    const used = takeUsage();
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
+    expect(used.entityRequests).toBe(1);
+    expect(used.entityReportRequests).toBe(1);
+    // Held for the hold time, not for the whole call.
+    expect(used.entityHeldMs).toBeGreaterThanOrEqual(REPORT_SESSION_HOLD_MS - 5);
+    expect(used.entityHeldMs).toBeLessThan(REPORT_SESSION_HOLD_MS + 400);
+
+    // Its runs are slow now: the next claim of this kind lets the actor go at once.
+    const next = await ingestWithCrmHeld(uniqueId(), "t2");
+    await runDurableObjectAlarm(leadStub(next.entity.id));
+    await receiver.script(`${next.id}:crm`, [{ status: 200, delayMs: REPORT_SESSION_HOLD_MS + 400 }]);
+    takeUsage();
+    await consume([message(next.entity.id, "t2")]);
+    const after = takeUsage();
+    expect((await deliveries(next.entity.id, next.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(after.entityReportRequests).toBe(1);
+    expect(after.entityHeldMs).toBeLessThan(REPORT_SESSION_HOLD_MS / 2);
   });
 
   it("runs the call once for two copies of one message in a batch", async () => {
@@ -229,7 +274,7 @@ describe("queue consumer", () => {
     expect(await leaseOf(leadId, "crm")).toMatchObject({ token: sent[0]!.token });
     expect(await leaseOf(leadId, "ai-analysis")).toMatchObject({ token: sent[0]!.token });
     // Claiming that one message's token hands the consumer both handlers' work.
-    const claimed = await leadActor(leadId).claimWork(sent[0]!.token);
+    const claimed = (await leadActor(leadId).claimWork(sent[0]!.token))?.work;
     expect(claimed?.map((c) => c.handler).sort()).toEqual(["ai-analysis", "crm"]);
     expect(claimed?.every((c) => c.jobs.length === 1 && c.jobs[0]!.event.id === event.id)).toBe(true);
   });
