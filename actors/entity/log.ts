@@ -5,6 +5,7 @@ import { stateData, storedData } from "../../src/payloads.ts";
 import type { IncomingEvent, IngestResult } from "../../src/types.ts";
 import { mergeState, type EntityHead } from "./head.ts";
 import { Retention } from "./retention.ts";
+import { DEDUPE_INDEX, DEDUPE_INDEX_AFTER } from "./schema.ts";
 import type { EntityStore } from "./store.ts";
 
 /**
@@ -12,13 +13,16 @@ import type { EntityStore } from "./store.ts";
  * with another fingerprint is a conflict), append it to the log with the next seq, and merge its
  * data into the state. That is the whole of "marking the work due": every handler's cursor is
  * behind the new seq, so its deliveries are due. Writes per new event: its log row (with its id's
- * index entry) and, once per call, the entity's head (row 0).
+ * index entry once the log has one, schema.ts) and, once per call, the entity's head (row 0).
  */
 export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number): IngestResult[] {
   return store.update(() => {
     const first = events[0]!.entity;
     const model = store.model ?? store.create(tenant, first, now);
-    return events.map((event) => appendOne(store, model, tenant, event, now));
+    const before = model.lastSeq;
+    const results = events.map((event) => appendOne(store, model, tenant, event, now));
+    if (before < DEDUPE_INDEX_AFTER && model.lastSeq >= DEDUPE_INDEX_AFTER) store.db.schema([DEDUPE_INDEX]);
+    return results;
   });
 }
 

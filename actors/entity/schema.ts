@@ -7,7 +7,7 @@ import type { Db } from "../shared/sql.ts";
 /** The schema this code writes; recorded in the head's data (future migrations key on it). */
 export const SCHEMA_VERSION = 5;
 
-/** Created in the transaction that stores a new entity's first event: 3 billed rows. */
+/** Created in the transaction that stores a new entity's first event: 2 billed rows. */
 export const BASELINE: readonly string[] = [
   // The log, which is also the outbox: seq is assigned lastSeq + 1 in the ingest transaction.
   // Row 0 is not an event: it is the entity's head (head.ts), its columns reused for it.
@@ -21,9 +21,22 @@ export const BASELINE: readonly string[] = [
     fingerprint TEXT,
     source TEXT
   )`,
-  // Dedupe forever: one event per id. Partial, so writing the head never touches the index.
-  `CREATE UNIQUE INDEX events_by_id ON events (id) WHERE seq > 0`,
 ];
+
+/**
+ * The log's id index is made in the ingest transaction that takes the log to this many events.
+ * Until then the dedupe lookup scans at most this many rows (read rows cost a thousandth of a
+ * written one), and each event's insert writes no index entry: most entities see a handful of
+ * events, so most never pay for the index at all. Making it later costs what its entries would
+ * have cost one by one.
+ */
+export const DEDUPE_INDEX_AFTER = 32;
+
+/**
+ * Dedupe forever: one event per id. Partial, so writing the head never touches the index. `IF NOT
+ * EXISTS`: entities made before 0.10 got it with their first event.
+ */
+export const DEDUPE_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id) WHERE seq > 0`;
 
 /** Created the first time a delivery needs a row of its own. */
 export const EXCEPTION_TABLES: readonly string[] = [

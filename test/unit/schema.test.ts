@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { migrateLegacy } from "../../actors/entity/legacy-migrations.ts";
 import { EntityStore } from "../../actors/entity/store.ts";
+import { DEDUPE_INDEX_AFTER } from "../../actors/entity/schema.ts";
+import { takeUsage } from "../../src/usage.ts";
 import { Db, ENTITY_SQL } from "../../actors/shared/sql.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers.ts";
 
@@ -15,7 +17,7 @@ const tablesOf = (storage: DurableObjectStorage) =>
     .filter((name) => !name.startsWith("_cf_"));
 
 describe("schema set-up", () => {
-  it("creates nothing until the first event, then only the log and its id index; re-opening changes nothing", async () => {
+  it("creates nothing until the first event, then only the log; re-opening changes nothing", async () => {
     const leadId = uniqueId();
     const actor = leadActor(leadId);
     const stub = leadStub(leadId);
@@ -25,7 +27,7 @@ describe("schema set-up", () => {
     await actor.ingest("demo", [leadEvent(leadId)]);
     await runInDurableObject(stub, async (instance: EntityActor, state) => {
       const before = tablesOf(state.storage);
-      expect(before).toEqual(["events", "events_by_id"]);
+      expect(before).toEqual(["events"]);
       // Opening the store again over the same database (what a new instance does) changes nothing.
       const store = new EntityStore(state.storage, new Db(state.storage.sql, ENTITY_SQL));
       expect(tablesOf(state.storage)).toEqual(before);
@@ -37,6 +39,35 @@ describe("schema set-up", () => {
     const view = await actor.getEntity();
     expect(view?.events.count).toBe(1);
     expect(view?.state.email).toBe("ada@example.com");
+  });
+
+  it("makes the log's id index in the ingest that takes the log to DEDUPE_INDEX_AFTER events, and dedupes the same before and after", async () => {
+    const leadId = uniqueId();
+    const actor = leadActor(leadId);
+    const stub = leadStub(leadId);
+    const first = leadEvent(leadId);
+    await actor.ingest("demo", [first]);
+    const more = Array.from({ length: DEDUPE_INDEX_AFTER - 2 }, () => leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }));
+    await actor.ingest("demo", more);
+    // One event short: still no index, and a repeat is still found (by a scan).
+    expect(await runInDurableObject(stub, (_instance, state) => tablesOf(state.storage))).toEqual(["events"]);
+    expect((await actor.ingest("demo", [first]))[0]).toMatchObject({ status: "duplicate", seq: 1 });
+    const written = await runInDurableObject(stub, async (instance: EntityActor, state) => {
+      takeUsage();
+      await instance.ingest("demo", [leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" } }), more[3]!]);
+      expect(tablesOf(state.storage)).toEqual(["events", "events_by_id"]);
+      return takeUsage().entityRowsWritten;
+    });
+    // The event (1), the head (1), the index (1) and its entries for the log's 32 events.
+    expect(written).toBe(3 + DEDUPE_INDEX_AFTER);
+    expect((await actor.ingest("demo", [more[5]!]))[0]).toMatchObject({ status: "duplicate", seq: 7 });
+    // An entity made before 0.10 already has the index: crossing the mark leaves it as it is.
+    const older = uniqueId();
+    await leadActor(older).ingest("demo", [leadEvent(older)]);
+    await runInDurableObject(leadStub(older), (_instance, state) => state.storage.sql.exec(`CREATE UNIQUE INDEX events_by_id ON events (id) WHERE seq > 0`));
+    const results = await leadActor(older).ingest("demo", Array.from({ length: DEDUPE_INDEX_AFTER }, () => leadEvent(older, { type: "lead.updated", data: { id: older } })));
+    expect(results.every((r) => r.status === "accepted")).toBe(true);
+    expect(await runInDurableObject(leadStub(older), (_instance, state) => tablesOf(state.storage))).toEqual(["events", "events_by_id"]);
   });
 
   it("converts a pre-v2 actor in place: its log, state, timer, and every delivery as it stood", async () => {
