@@ -125,7 +125,9 @@ export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudfl
       };
       let claim: QueueClaim | null;
       try {
-        claim = await actor.claimWork(token);
+        const answer: QueueClaim | ClaimedWork[] | null = await actor.claimWork(token);
+        // An actor still on the code before report sessions (a deploy under way) answers with the work alone.
+        claim = Array.isArray(answer) ? { work: answer, session: null } : answer;
       } catch (err) {
         logLine(env, "warn", "queued work not claimed; retrying message", { tenant, entity, error: String(err) });
         message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });

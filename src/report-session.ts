@@ -42,7 +42,8 @@ export interface HeldSession {
   release(): void;
 }
 
-export function holdSession(stub: ReportSessionRpc, holdMs: number): HeldSession {
+export function holdSession(stub: ReportSessionRpc | null, holdMs: number): HeldSession {
+  if (!stub) return { take: () => null, release: () => {} };
   const since = Date.now();
   let held = true;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -45,7 +45,8 @@ export interface ReportSessionRpc {
 /** What a claim hands the consumer: each handler's work, and the session to report it through. */
 export interface QueueClaim {
   work: ClaimedWork[];
-  session: ReportSessionRpc;
+  /** Null only from an actor on the code before report sessions. */
+  session: ReportSessionRpc | null;
 }
 
 /** What the consumer reports for one claimed handler: results in seq order, up to the first failure. */

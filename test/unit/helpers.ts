@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { EntityStore } from "../../actors/entity/store.ts";
+import type { ClaimedWork } from "../../src/delivery/outcome.ts";
 import { entityActor } from "../../src/stubs.ts";
 import { actorName } from "../../src/names.ts";
 import type { IncomingEvent } from "../../src/types.ts";
@@ -78,8 +79,10 @@ export async function deliveries(leadId: string, eventId: string, tenant = "demo
  * The parts of an entity actor a test may reach into: its store (the in-memory head) and the
  * queue tokens its fan-out issued (the only ones it grants claims on).
  */
-export function internals(instance: unknown): { store: EntityStore; fanOut: { leases: { issued: Set<string> } } } {
-  return instance as { store: EntityStore; fanOut: { leases: { issued: Set<string> } } };
+type Internals = { store: EntityStore; fanOut: { leases: { issued: Set<string> }; claim(token: string, now: number): Promise<ClaimedWork[] | null> } };
+
+export function internals(instance: unknown): Internals {
+  return instance as Internals;
 }
 
 /** A lead delivery's idempotency key (src/delivery/keys.ts), as the receiver sees it. */

@@ -157,6 +157,29 @@ describe("queue consumer", () => {
     expect(after.entityHeldMs).toBeLessThan(REPORT_SESSION_HOLD_MS / 2);
   });
 
+  it("runs and reports the work of an actor still on the code before report sessions (a deploy under way)", async () => {
+    const leadId = uniqueId();
+    const event = await ingestWithCrmHeld(leadId);
+    await runDurableObjectAlarm(leadStub(leadId));
+    // 0.9's claimWork answered with the work alone. RPC reaches methods of the class, not of the
+    // instance, so the class's method stands in for this one consume.
+    const proto = await runInDurableObject(leadStub(leadId), (instance: EntityActor) => Object.getPrototypeOf(instance) as EntityActor);
+    const current = proto.claimWork;
+    Object.defineProperty(proto, "claimWork", {
+      value(this: EntityActor, token: string) {
+        return internals(this).fanOut.claim(token, Date.now());
+      },
+      configurable: true,
+      writable: true,
+    });
+    takeUsage();
+    const result = await consume([message(leadId, "t1")]).finally(() => Object.defineProperty(proto, "claimWork", { value: current, configurable: true, writable: true }));
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(await receiver.calls(`${event.id}:crm`)).toHaveLength(1);
+    expect(takeUsage().entityReportRequests).toBe(1);
+  });
+
   it("runs the call once for two copies of one message in a batch", async () => {
     const leadId = uniqueId();
     const event = await ingestWithCrmHeld(leadId);
