@@ -80,7 +80,7 @@ async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string, 
     claimed.map(async ({ handler, jobs }): Promise<QueuedOutcome> => {
       const target = gateTarget(handler, config);
       const admission = target ? await admit(env, space, target, Date.now() + GATE_WAIT_MS) : null;
-      if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason, circuit: admission.circuit } };
+      if (admission && !admission.ok) return { handler, results: [], held: { until: admission.until, reason: admission.reason, down: admission.down } };
       let results: DeliveryResult[] = [];
       try {
         // Its slot went by (it waited to be spaced from the isolate's last call): held briefly.

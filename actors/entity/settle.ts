@@ -32,15 +32,15 @@ export class Settler {
   ) {}
 
   /**
-   * The gate held a handler's call: nothing ran. A call held by a limit, or a first delivery held
-   * by an open circuit, uses no attempt and is due again at `until`. A retry that falls due while
-   * its destination's circuit is open counts as a failed attempt, with the reason: the probes say
-   * the destination is still down, and a destination that stays down must still end its
-   * deliveries dead (and alert) on the retry schedule, not hold them for ever. It counts once
-   * per cool-down at most.
+   * The gate held a handler's call: nothing ran. A call held by a limit or by a circuit that just
+   * opened, or a first delivery however held, uses no attempt and is due again at `until`. A retry
+   * that falls due while its destination is down (its circuit open through failed probes,
+   * src/handlers/gate.ts) counts as a failed attempt, with the reason: a destination that stays
+   * down must still end its deliveries dead (and alert) on the retry schedule, not hold them for
+   * ever. It counts once per cool-down at most.
    */
   hold(work: Work, held: Hold): void {
-    if (held.circuit && work.tries !== undefined) {
+    if (held.down && work.tries !== undefined) {
       const now = Date.now();
       this.settle(work, [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error: held.reason }, startedAt: now, durationMs: 0 } }]);
     }

@@ -61,6 +61,6 @@ export interface QueuedOutcome {
 export interface Hold {
   until: number;
   reason: string;
-  /** Held by the destination's open circuit (not by a limit). */
-  circuit?: boolean;
+  /** Held because the destination is down: its circuit stayed open through failed probes (src/handlers/gate.ts). */
+  down?: boolean;
 }

@@ -27,6 +27,14 @@ export const CIRCUIT_FAILURES = 5;
  */
 export const CIRCUIT_FAILURE_SHARE = 0.5;
 export const CIRCUIT_WINDOW = 20;
+/**
+ * Failed probes in a row after which an open circuit says the destination is down, not flaky:
+ * only then may its holds cost a due retry an attempt (actors/entity/settle.ts). A flaky
+ * destination's circuit can still open by chance, or a local overload can time calls out; its
+ * first probe then succeeds four times in five, and its holds must not burn the retry budgets of
+ * every delivery waiting on it (a 10,000-event chaos run ended three deliveries dead that way).
+ */
+export const DOWN_AFTER_PROBES = 2;
 /** The first cool-down; each failed probe doubles it, up to CIRCUIT_MAX_COOLDOWN_MS. */
 export const CIRCUIT_COOLDOWN_MS = 5_000;
 export const CIRCUIT_MAX_COOLDOWN_MS = 20_000;
@@ -62,12 +70,12 @@ export interface GateTarget {
  */
 export type Admission = { ok: true; waited: boolean; start(): Promise<boolean>; done(outcome: AttemptOutcome | null): void } | Refusal;
 
-/** A held call: when to come back, why, and whether the destination's circuit is what holds it. */
+/** A held call: when to come back, why, and whether it is held because the destination is down (DOWN_AFTER_PROBES). */
 export interface Refusal {
   ok: false;
   until: number;
   reason: string;
-  circuit: boolean;
+  down: boolean;
 }
 
 interface Lane {
@@ -77,6 +85,8 @@ interface Lane {
   /** While open: when the next probe may go; 0 while closed. */
   openUntil: number;
   cooldown: number;
+  /** Probes that failed since the circuit last opened from closed. */
+  failedProbes: number;
   /** When the probe now out started; 0 when none is. */
   probeSince: number;
   /** When this isolate last started a rate-limited call to it. */
@@ -121,7 +131,7 @@ function laneOf(space: string, key: string): Lane {
   if (lane) {
     lanes.delete(id);
   } else {
-    lane = { failures: 0, recent: [], openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, probeSince: 0, lastStart: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
+    lane = { failures: 0, recent: [], openUntil: 0, cooldown: CIRCUIT_COOLDOWN_MS, failedProbes: 0, probeSince: 0, lastStart: 0, lastOutcomeAt: 0, calls: new Map(), waiting: 0, slots: [], askingSince: 0, slotsRetryAt: 0, permits: 0, permitsUntil: 0 };
     if (lanes.size >= MAX_LANES) lanes.delete(lanes.keys().next().value!);
   }
   lanes.set(id, lane);
@@ -178,7 +188,7 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
         waited = true;
         const slot = await takeSlot(env, space, target, lane, Date.now(), deadline);
         if (slot === "later") ready = false;
-        else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit", circuit: false };
+        else if (typeof slot === "object") return { ok: false, until: slot.until, reason: "rate limit", down: false };
         else slotEnds = slot + usableFor(pacedRate(rateLimit.perSecond));
         if (typeof slot === "number" && slot > Date.now()) {
           // In flight from here, so the permit it took is not taken twice while it waits.
@@ -225,10 +235,10 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
       }
       if (Date.now() + wait > deadline) {
         const reason = lane.failures > 0 ? "circuit: waiting for the call that tests the failing destination" : rateLimit !== null ? "rate limit" : "concurrency limit";
-        // Only an open circuit's hold may cost a retry an attempt (entity/settle.ts). A call that
+        // Only a down destination's hold may cost a retry an attempt (entity/settle.ts). A call that
         // merely waited its turn behind one call to a destination that failed lately is paced,
         // not refused: at a steady 20% failure rate that is most of the time.
-        return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason, circuit: lane.openUntil > 0 };
+        return { ok: false, until: Date.now() + 1_000 + jitter(1_000, random), reason, down: isDown(lane) };
       }
       waited = true;
       await new Promise((resolve) => setTimeout(resolve, jitter(wait, random) + wait / 2));
@@ -241,11 +251,16 @@ export async function admit(env: Cloudflare.Env, space: string, target: GateTarg
 
 /** True while calls may go (closed, or half-open with no probe out); else the hold. */
 function circuit(lane: Lane, now: number, random: () => number, stale: number): true | Refusal {
-  if (lane.openUntil > now) return { ok: false, until: lane.openUntil + jitter(RETURN_SPREAD_MS, random), reason: "circuit open", circuit: true };
+  if (lane.openUntil > now) return { ok: false, until: lane.openUntil + jitter(RETURN_SPREAD_MS, random), reason: "circuit open", down: isDown(lane) };
   // The probe is one call; its outcome is known within a timeout at worst, usually at once. A
   // probe whose actor died never reports: past a call's longest life another goes.
-  if (lane.openUntil > 0 && lane.probeSince > now - stale) return { ok: false, until: now + RETURN_SPREAD_MS / 4 + jitter(RETURN_SPREAD_MS, random), reason: "circuit half-open: a probe is out", circuit: true };
+  if (lane.openUntil > 0 && lane.probeSince > now - stale) return { ok: false, until: now + RETURN_SPREAD_MS / 4 + jitter(RETURN_SPREAD_MS, random), reason: "circuit half-open: a probe is out", down: isDown(lane) };
   return true;
+}
+
+/** Open through DOWN_AFTER_PROBES failed probes in a row: down, not flaky. */
+function isDown(lane: Lane): boolean {
+  return lane.openUntil > 0 && lane.failedProbes >= DOWN_AFTER_PROBES;
 }
 
 /** The circuit's bookkeeping after a call. */
@@ -259,11 +274,13 @@ function record(lane: Lane, outcome: AttemptOutcome, now: number): void {
     lane.failures = 0;
     lane.openUntil = 0;
     lane.cooldown = CIRCUIT_COOLDOWN_MS;
+    lane.failedProbes = 0;
     return;
   }
   lane.failures++;
   if (lane.openUntil > 0) {
     // A failed probe: open again, for longer.
+    lane.failedProbes++;
     lane.cooldown = Math.min(lane.cooldown * 2, CIRCUIT_MAX_COOLDOWN_MS);
     lane.openUntil = now + lane.cooldown;
   } else if (lane.failures >= CIRCUIT_FAILURES && lane.recent.filter(Boolean).length >= CIRCUIT_FAILURE_SHARE * lane.recent.length) {

@@ -1,10 +1,11 @@
-// The gate's holds (src/handlers/gate.ts): only an open circuit's hold is a circuit hold, the kind
-// that may cost a due retry an attempt (actors/entity/settle.ts). A call that waited its turn
-// behind the one call allowed to a destination that failed lately is paced, and costs nothing.
+// The gate's holds (src/handlers/gate.ts): only a down destination's hold (its circuit open
+// through failed probes) may cost a due retry an attempt (actors/entity/settle.ts). A call that
+// waited its turn behind the one call allowed to a destination that failed lately is paced, and
+// costs nothing; so is a call held by a circuit that has only just opened.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AttemptOutcome } from "../../src/delivery/outcome.ts";
-import { admit, CIRCUIT_FAILURES, CIRCUIT_WINDOW, type GateTarget } from "../../src/handlers/gate.ts";
+import { admit, CIRCUIT_FAILURES, CIRCUIT_WINDOW, DOWN_AFTER_PROBES, type GateTarget } from "../../src/handlers/gate.ts";
 import { uniqueId } from "./helpers.ts";
 
 const failure: AttemptOutcome = { kind: "retry", error: "HTTP 500", statusCode: 500 };
@@ -27,19 +28,36 @@ describe("the gate's holds", () => {
     expect(first.ok).toBe(true);
     // …so the next waits, and past its deadline is held: paced, not refused by the circuit.
     const second = await admit(env, "gate", gated, Date.now() + 100);
-    expect(second).toMatchObject({ ok: false, circuit: false });
+    expect(second).toMatchObject({ ok: false, down: false });
     if (first.ok) first.done({ kind: "succeeded", statusCode: 200 });
     // The destination answered: calls go at once again.
     expect((await admit(env, "gate", gated, Date.now() + 100)).ok).toBe(true);
   });
 
-  it("holds as a circuit once consecutive failures open it", async () => {
+  it("opens on consecutive failures, and calls the destination down only once its probes have failed too", async () => {
     const gated = target();
     for (let i = 0; i < CIRCUIT_FAILURES; i++) await call("gate", gated, failure);
     const held = await admit(env, "gate", gated, Date.now() + 100);
-    expect(held).toMatchObject({ ok: false, circuit: true, reason: "circuit open" });
+    // Open, but not yet down: this hold costs a due retry no attempt.
+    expect(held).toMatchObject({ ok: false, down: false, reason: "circuit open" });
     if (!held.ok) expect(held.until).toBeGreaterThan(Date.now());
-  });
+    for (let probe = 1; probe <= DOWN_AFTER_PROBES; probe++) {
+      // After the cool-down one call goes: the probe. It fails.
+      const deadline = Date.now() + 30_000;
+      let admission = await admit(env, "gate", gated, Date.now() + 100);
+      while (!admission.ok && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        admission = await admit(env, "gate", gated, Date.now() + 100);
+      }
+      expect(admission.ok).toBe(true);
+      if (admission.ok) {
+        expect(await admission.start()).toBe(true);
+        admission.done(failure);
+      }
+      const after = await admit(env, "gate", gated, Date.now() + 100);
+      expect(after).toMatchObject({ ok: false, reason: "circuit open", down: probe >= DOWN_AFTER_PROBES });
+    }
+  }, 60_000);
 
   it("stays closed for a destination that fails one call in five, even through five failures in a row", async () => {
     const gated = target();
@@ -59,6 +77,6 @@ describe("the gate's holds", () => {
       if (admission.ok) admission.done(failure);
       else refused = admission;
     }
-    expect(refused).toMatchObject({ ok: false, circuit: true, reason: "circuit open" });
+    expect(refused).toMatchObject({ ok: false, down: false, reason: "circuit open" });
   });
 });
