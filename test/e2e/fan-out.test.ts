@@ -144,8 +144,9 @@ describe("fan-out under failures", () => {
       await waitFor(async () => {
         list = (await client().deadLetters({ limit: 500 })).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
         return list.length === REMOTE["lead.created"]!.length;
-        // Five failures open each destination's circuit; then a retry counts once per cool-down
-        // (5, 10, 20 s …: src/handlers/gate.ts), so 12 attempts take about a minute.
+        // Five failures open each destination's circuit; its probes (this delivery's retries) fail
+        // after 5 and 10 s, and from then on a retry counts once per cool-down (20 s:
+        // src/handlers/gate.ts), so 12 attempts take one to two minutes.
       }, "a dead letter per remote handler", 150_000, 200);
       return list;
     })();
