@@ -37,7 +37,10 @@ export async function takeUsage(client: HttpClient): Promise<Usage> {
   return answer.body as Usage;
 }
 
-export const busy = (u: Usage) => u.entityRequests + u.entityReportRequests + u.tenantRequests + u.directoryRequests + u.limiterRequests + u.liveRequests + u.workerInvocations + u.queueReads > 0;
+/** Durable Object requests of every actor class: RPC calls (claims, reports apart) and alarms. */
+const doRequests = (u: Usage) => u.entityRequests + u.entityReportRequests + u.tenantRequests + u.directoryRequests + u.limiterRequests + u.liveRequests;
+
+export const busy = (u: Usage) => doRequests(u) + u.workerInvocations + u.queueReads > 0;
 
 /** Polls until nothing billable happened for `quietMs`; returns what happened meanwhile. */
 export async function settle(client: HttpClient, quietMs: number, timeoutMs: number): Promise<Usage> {
@@ -67,7 +70,7 @@ export function price(name: string, events: number, usage: Usage, cpu: CpuSpan):
   const perEvent: Units = {
     workerInvocations: per(usage.workerInvocations),
     workerCpuMs: per(cpu.isolateMs),
-    doRequests: per(usage.entityRequests + usage.entityReportRequests + usage.tenantRequests + usage.directoryRequests + usage.limiterRequests + usage.liveRequests),
+    doRequests: per(doRequests(usage)),
     doRowsRead: per(usage.entityRowsRead + usage.tenantRowsRead),
     // Alarm operations (setAlarm, deleteAlarm) and deleteAll are billed as rows written.
     doRowsWritten: per(usage.entityRowsWritten + usage.tenantRowsWritten + usage.entityKvWrites + usage.tenantKvWrites),
