@@ -161,7 +161,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (due.length === 0) return;
     this.store.update(() => {
       model.timers = model.timers.filter((t) => !due.includes(t));
-      appendEvents(
+      const results = appendEvents(
         this.store,
         model.tenant,
         due.map((t) => ({
@@ -170,7 +170,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         })),
         now,
       );
-    });
+      // A timer leaves with the row of its event (replayTail drops it again); one whose event was
+      // not appended (its id already taken) leaves no row to say so.
+      if (results.some((r) => r.status !== "accepted")) this.store.headChanged();
+    }, "unless-logged");
   }
 
   /**
@@ -246,7 +249,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Queue consumer: the outcomes of claimed work. Stale reports (lease re-issued) are ignored. */
   async reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void> {
-    this.fanOut.report(token, outcomes);
+    await this.fanOut.report(token, outcomes);
     // A queued handler is often the last to settle: its report is when the events become compactable.
     await this.compact();
     await this.scheduleNextAlarm();

@@ -27,6 +27,13 @@ import { LONG_RUN, WorkSource } from "./work.ts";
 const CHAIN_FLUSH_MS = 1_000;
 /** How long a turn's cursor moves may wait for a queued report's write to carry them. */
 const DEFERRED_FLUSH_MS = 2_000;
+/**
+ * How long a queued report waits for an alarm turn in progress. Its write then carries the turn's
+ * cursor moves too; without the wait it writes the head, and the turn's moves after it need a
+ * second write. A turn is normally over in milliseconds; this bounds what a slow inline call (or a
+ * backlog, which writes every CHAIN_FLUSH_MS anyway) can make the consumer wait.
+ */
+const REPORT_WAITS_FOR_TURN_MS = 5_000;
 
 type Log = (level: "warn" | "error", msg: string, err: unknown, extra?: Record<string, unknown>) => void;
 
@@ -39,6 +46,8 @@ export class FanOut {
   private readonly running = new Set<string>();
   /** See flushDueAt. */
   private flushBy: number | null = null;
+  /** The alarm turn in progress, if any (see REPORT_WAITS_FOR_TURN_MS). */
+  private turning: Promise<void> | null = null;
 
   constructor(
     private readonly store: EntityStore,
@@ -133,8 +142,14 @@ export class FanOut {
     return this.leases.claim(token, now);
   }
 
-  /** The queue consumer's outcomes for the work sent under `token`. */
-  report(token: string, outcomes: readonly QueuedOutcome[]): void {
+  /** The queue consumer's outcomes for the work sent under `token`, once any turn in progress has ended (or a second has gone by). */
+  async report(token: string, outcomes: readonly QueuedOutcome[]): Promise<void> {
+    const turn = this.turning;
+    if (turn) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([turn, new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAITS_FOR_TURN_MS)))]);
+      clearTimeout(timer);
+    }
     this.leases.report(token, outcomes);
   }
 
@@ -145,6 +160,16 @@ export class FanOut {
    * within DEFERRED_FLUSH_MS.
    */
   async turn(deadline: number): Promise<void> {
+    const turn = this.runTurn(deadline);
+    this.turning = turn;
+    try {
+      await turn;
+    } finally {
+      if (this.turning === turn) this.turning = null;
+    }
+  }
+
+  private async runTurn(deadline: number): Promise<void> {
     const model = this.store.entity;
     await this.configuration.load();
     this.configuration.followMembers();
@@ -230,7 +255,7 @@ export class FanOut {
           this.settler.settle(current, results);
           // A long chain (a backlog) writes its progress every so often, so a crash re-runs
           // at most that much of it.
-          if (this.store.sinceWrite() > CHAIN_FLUSH_MS) this.store.flush();
+          if (this.store.unwrittenFor() > CHAIN_FLUSH_MS) this.store.flush();
         } catch (err) {
           // A bug must not loop: the work stays due and the next alarm tries again.
           this.log("error", "delivery attempt failed unexpectedly", err, { handler: handler.name });

@@ -2,7 +2,8 @@
 import { eventDefinition } from "../../src/events/registry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import { stateData, storedData } from "../../src/payloads.ts";
-import type { IncomingEvent, IngestResult } from "../../src/types.ts";
+import type { IncomingEvent, IngestResult, JsonObject } from "../../src/types.ts";
+import type { Db } from "../shared/sql.ts";
 import { mergeState, type EntityHead } from "./head.ts";
 import { Retention } from "./retention.ts";
 import { DEDUPE_INDEX, DEDUPE_INDEX_AFTER } from "./schema.ts";
@@ -13,7 +14,10 @@ import type { EntityStore } from "./store.ts";
  * with another fingerprint is a conflict), append it to the log with the next seq, and merge its
  * data into the state. That is the whole of "marking the work due": every handler's cursor is
  * behind the new seq, so its deliveries are due. Writes per new event: its log row (with its id's
- * index entry once the log has one, schema.ts) and, once per call, the entity's head (row 0).
+ * index entry once the log has one, schema.ts). The entity's head (row 0) is written only when the
+ * call changed something its log rows do not say (a new entity, a newly scheduled event, an event
+ * with data in R2), or when LOGGED_TAIL_MAX events have gone by since it was: everything else a new row
+ * changes in the head follows from the row alone, and the next load replays it (replayTail).
  */
 export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number): IngestResult[] {
   return store.update(() => {
@@ -23,7 +27,7 @@ export function appendEvents(store: EntityStore, tenant: string, events: readonl
     const results = events.map((event) => appendOne(store, model, tenant, event, now));
     if (before < DEDUPE_INDEX_AFTER && model.lastSeq >= DEDUPE_INDEX_AFTER) store.db.schema([DEDUPE_INDEX]);
     return results;
-  });
+  }, "unless-logged");
 }
 
 function appendOne(store: EntityStore, model: EntityHead, tenant: string, event: IncomingEvent, now: number): IngestResult {
@@ -49,6 +53,7 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   if (event.deliverAt !== undefined && event.deliverAt > now) {
     // Kept in the head until it is due; the alarm appends it then, through this same function.
     // Large data waits by reference, its large values as references too (src/payloads.ts).
+    store.headChanged();
     model.timers.push({
       id: event.id, type: event.type, at: event.deliverAt, data: stateData(event), occurredAt: event.occurredAt,
       ...(event.fingerprint ? { fingerprint: event.fingerprint } : {}), ...(event.payload ? { payload: event.payload } : {}),
@@ -60,12 +65,40 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
                VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
                        ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
+  // State from data in R2 holds references sized from the whole data, which the row does not keep.
+  if (event.payload) store.headChanged();
+  applyLogged(model, seq, event.type, event.id, event.occurredAt, stateData(event), now);
+  return { id: event.id, entity: event.entity, status: "accepted", seq };
+}
+
+/**
+ * What appending the event at `seq` changes in the head: the same whether it is appended now or
+ * replayed from its row at the next load, so a head written before the row and the row together
+ * say what the head would have said had it been written after.
+ */
+function applyLogged(model: EntityHead, seq: number, type: string, id: string, occurredAt: number, data: JsonObject, at: number): void {
   model.lastSeq = seq;
   model.version++;
-  model.updatedAt = now;
-  mergeState(model.state, stateData(event), event.occurredAt, event.id);
+  model.updatedAt = at;
+  mergeState(model.state, data, occurredAt, id);
+  // An event appended from a timer (a follow-up, a scheduled event) takes its timer's place.
+  if (model.timers.some((t) => t.id === id)) model.timers = model.timers.filter((t) => t.id !== id);
   // A handler this entity has not needed before starts at this event, not at the start of the
   // log: deploying a new handler does not replay history (a backfill would set it to 0).
-  for (const handler of handlersFor(definition.type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };
-  return { id: event.id, entity: event.entity, status: "accepted", seq };
+  for (const handler of handlersFor(type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };
+}
+
+/**
+ * Brings a head read from row 0 up to the log's end: the events appended since it was last
+ * written, at most LOGGED_TAIL_MAX (appendEvents writes the head before more go by). Returns how
+ * many there were.
+ */
+export function replayTail(db: Db, model: EntityHead): number {
+  const rows = db.sql<{ seq: number; id: string; type: string; occurred_at: number; received_at: number; data: string }>`
+    SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ${model.lastSeq} ORDER BY seq`;
+  for (const row of rows) {
+    // Rows of events with data in R2 never reach a tail (their ingest writes the head): this data is the event's own.
+    applyLogged(model, Number(row.seq), row.type, row.id, Number(row.occurred_at), JSON.parse(row.data) as JsonObject, Number(row.received_at));
+  }
+  return rows.length;
 }

@@ -6,7 +6,14 @@ import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
 import { insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
+import { replayTail } from "./log.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
+
+/**
+ * Events a head may lag behind the log's end: past this an ingest writes the head, so a load never
+ * replays more (an entity whose cursors stand still, paused or failing, would otherwise grow it).
+ */
+export const LOGGED_TAIL_MAX = 32;
 
 export class EntityStore {
   /** The entity row; null until the first event is stored. */
@@ -15,7 +22,12 @@ export class EntityStore {
   /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
   private dirty = false;
   private depth = 0;
-  private writtenAt = Date.now();
+  /** When the oldest change not yet written was made (meaningful while dirty). */
+  private dirtyAt = 0;
+  /** The log's end as the head row says it: later events are in their rows only (log.ts). */
+  private writtenSeq = 0;
+  /** Within an `update` that may skip the head's write: whether it changed what no log row says. */
+  private unlogged = false;
   /** Set once the entity's storage is deleted: this instance writes nothing more. */
   private erased = false;
   /** The entity's tombstone, once it was erased on request: it takes no events, ever. */
@@ -31,6 +43,10 @@ export class EntityStore {
     }
     this.current = db.tables.has("events") ? readModel(db) : null;
     this.inserted = this.current !== null;
+    if (this.current) {
+      this.writtenSeq = this.current.lastSeq;
+      replayTail(db, this.current);
+    }
     this.tomb = db.tables.has("tombstone") ? readTombstone(db) : null;
   }
 
@@ -57,30 +73,49 @@ export class EntityStore {
   /**
    * Runs `change` in one synchronous transaction and then writes the entity row, once. If anything
    * throws, the transaction rolls back and the in-memory row is restored, so memory never holds
-   * what storage does not. Nested calls join the outer transaction.
+   * what storage does not. Nested calls join the outer transaction (and its `writeRow`).
+   *
+   * `writeRow`: false for changes to exception rows alone (a replay, a dead letter reported);
+   * "unless-logged" for appends, whose rows say what they change in the head unless the change
+   * calls `headChanged` (log.ts).
    */
-  update<T>(change: () => T, writeRow = true): T {
+  update<T>(change: () => T, writeRow: boolean | "unless-logged" = true): T {
     if (this.erased) throw new Error("entity erased");
-    if (this.depth > 0) return change();
+    if (this.depth > 0) {
+      if (writeRow === true) this.unlogged = true;
+      return change();
+    }
     const before = this.current === null ? null : structuredClone(this.current);
     const inserted = this.inserted;
+    const writtenSeq = this.writtenSeq;
     const tables = this.db.tables.snapshot();
     this.depth++;
+    this.unlogged = writeRow === true;
     try {
       return this.storage.transactionSync(() => {
         const result = change();
-        // Changes to exception rows alone (a replay, a dead letter reported) leave the row as it is.
-        if (writeRow) this.write();
+        if (writeRow === true || (writeRow === "unless-logged" && this.headDue())) this.write();
         return result;
       });
     } catch (err) {
       this.current = before;
       this.inserted = inserted;
+      this.writtenSeq = writtenSeq;
       this.db.tables.restore(tables);
       throw err;
     } finally {
       this.depth--;
     }
+  }
+
+  /** Within an "unless-logged" update: the change touched the head in a way no log row records. */
+  headChanged(): void {
+    this.unlogged = true;
+  }
+
+  /** Whether an append must write the head (see `update`). */
+  private headDue(): boolean {
+    return this.unlogged || !this.inserted || this.current === null || this.current.lastSeq - this.writtenSeq >= LOGGED_TAIL_MAX;
   }
 
   /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */
@@ -101,6 +136,7 @@ export class EntityStore {
    * allowed (same idempotency key) and a row write per delivery is what this engine exists to avoid.
    */
   touch(): void {
+    if (!this.dirty) this.dirtyAt = Date.now();
     this.dirty = true;
   }
 
@@ -122,6 +158,9 @@ export class EntityStore {
     this.erased = true;
     this.current = null;
     this.dirty = false;
+    // Its head row is gone with the rest: a revived entity inserts a new one.
+    this.inserted = false;
+    this.writtenSeq = 0;
     this.db.tables.forget(true);
     await deleteEverything(this.storage, "entityKvWrites");
   }
@@ -166,17 +205,21 @@ export class EntityStore {
     return this.storage.sql.databaseSize;
   }
 
-  /** Milliseconds since the entity's head was last written (or loaded). */
-  sinceWrite(): number {
-    return Date.now() - this.writtenAt;
+  /**
+   * Milliseconds the oldest unwritten change has waited; 0 when there is none. (Not the time since
+   * the head's last write: an ingest no longer writes it, so that would say nothing of what a
+   * crash would re-run.)
+   */
+  unwrittenFor(): number {
+    return this.dirty ? Date.now() - this.dirtyAt : 0;
   }
 
   private write(): void {
     if (!this.current) return;
-    this.writtenAt = Date.now();
     if (this.inserted) updateModel(this.db, this.current);
     else insertModel(this.db, this.current);
     this.inserted = true;
+    this.writtenSeq = this.current.lastSeq;
     this.dirty = false;
   }
 }

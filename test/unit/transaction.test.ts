@@ -16,12 +16,11 @@ describe("ingest transaction", () => {
       leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }),
     ];
 
-    // A real SQLite failure on the last write of the transaction (the entity's head, row 0 of the
-    // log), after both events were appended to the log inside it.
+    // A real SQLite failure on the last write of the transaction (the second event's log row; the
+    // head, row 0, is not written: the rows say what changed in it), after the first event was
+    // appended to the log and merged into the state inside it.
     await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec(
-        `CREATE TRIGGER fail_head BEFORE UPDATE ON events WHEN NEW.seq = 0 AND json_extract(NEW.data, '$.lastSeq') = 3 BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
-      );
+      state.storage.sql.exec(`CREATE TRIGGER fail_head BEFORE INSERT ON events WHEN NEW.seq = 3 BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
     });
     const failure = await actor.ingest("demo", batch).then(
       () => null,

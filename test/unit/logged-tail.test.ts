@@ -1,0 +1,119 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { appendEvents } from "../../actors/entity/log.ts";
+import { EntityStore, LOGGED_TAIL_MAX } from "../../actors/entity/store.ts";
+import { Db, ENTITY_SQL } from "../../actors/shared/sql.ts";
+import { takeUsage } from "../../src/usage.ts";
+import type { IncomingEvent } from "../../src/types.ts";
+import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
+
+/** What row 0 says the log's end is: the head as last written. */
+const headSeq = (storage: DurableObjectStorage) =>
+  Number(storage.sql.exec<{ n: number }>(`SELECT json_extract(data, '$.lastSeq') AS n FROM events WHERE seq = 0`).one().n);
+
+const open = (storage: DurableObjectStorage) => new EntityStore(storage, new Db(storage.sql, ENTITY_SQL));
+
+/** Appends one event at its own receivedAt, returning the entity rows the call wrote. */
+function append(store: EntityStore, event: IncomingEvent): number {
+  takeUsage();
+  appendEvents(store, "demo", [event], event.receivedAt);
+  return takeUsage().entityRowsWritten;
+}
+
+describe("the head as a checkpoint of the log", () => {
+  it("writes only the log row for an event of an existing entity; a new instance replays it into the same head", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      // A new entity: its table (2), its head and its event.
+      expect(append(store, leadEvent(leadId))).toBe(4);
+      const update = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro", email: "new@example.com" }, occurredAt: Date.now() + 1 });
+      expect(append(store, update)).toBe(1);
+      expect(headSeq(state.storage)).toBe(1);
+
+      const reopened = open(state.storage);
+      expect(reopened.model).toEqual(store.model);
+      expect(reopened.model).toMatchObject({ lastSeq: 2, version: 2 });
+      expect(reopened.model!.state.plan![0]).toBe("pro");
+      // The replayed event is no different from a stored one: its id is still a duplicate.
+      expect(appendEvents(reopened, "demo", [update], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 2 });
+    });
+  });
+
+  it(`writes the head once the log is LOGGED_TAIL_MAX (${LOGGED_TAIL_MAX}) events past it, so a load replays no more`, async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      const written: number[] = [];
+      for (let i = 0; i < LOGGED_TAIL_MAX + 2; i++) written.push(append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, step: i } })));
+      // Every append is its row; the one that takes the tail to the bound writes the head too
+      // (the log's id index, made at 32 events, adds its own rows to one of them).
+      const withHead = written.map((rows, i) => (rows > 1 ? i : -1)).filter((i) => i >= 0);
+      expect(withHead).toContain(LOGGED_TAIL_MAX - 1);
+      expect(headSeq(state.storage)).toBe(LOGGED_TAIL_MAX + 1);
+      expect(open(state.storage).model).toEqual(store.model);
+    });
+  });
+
+  it("writes the head at once for what no row says: a scheduled event, data kept in R2", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      const later = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, deliverAt: Date.now() + 3_600_000 });
+      expect(append(store, later)).toBe(1);
+      expect(open(state.storage).model!.timers.map((t) => t.id)).toEqual([later.id]);
+      const large = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, notes: "x".repeat(2_000) }, payload: { key: `demo/lead/${leadId}/large`, bytes: 2_100 } as IncomingEvent["payload"] });
+      expect(append(store, large)).toBe(2);
+      expect(headSeq(state.storage)).toBe(2);
+    });
+  });
+
+  it("lets a due timer's event take the timer with it: one row, and a reload no longer has the timer", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      const later = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, deliverAt: Date.now() + 3_600_000 });
+      append(store, later);
+      // What the alarm does when the timer is due (EntityActor.fireTimers).
+      takeUsage();
+      store.update(() => {
+        store.entity.timers = store.entity.timers.filter((t) => t.id !== later.id);
+        appendEvents(store, "demo", [{ ...later, deliverAt: undefined }], later.receivedAt);
+      }, "unless-logged");
+      expect(takeUsage().entityRowsWritten).toBe(1);
+      const reopened = open(state.storage).model!;
+      expect(reopened.timers).toEqual([]);
+      expect(reopened).toEqual(store.model);
+    });
+  });
+
+  it("keeps an entity revived after erasure across an eviction (its new head row is inserted, not updated)", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), async (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }));
+      await store.eraseToTombstone({ tenant: "demo", space: "demo", entity: { type: "lead", id: leadId }, mirrorTables: [] }, Date.now());
+      store.cleanedUp();
+      expect(store.revive()).toBe(true);
+      append(store, leadEvent(leadId, { data: { id: leadId, name: "Grace" } }));
+      const reopened = open(state.storage).model;
+      expect(reopened).toMatchObject({ lastSeq: 1, version: 1 });
+      expect(reopened!.state.name![0]).toBe("Grace");
+    });
+  });
+
+  it("answers for the replayed state after a real eviction of the actor", async () => {
+    const leadId = uniqueId();
+    const actor = leadActor(leadId);
+    await actor.ingest("demo", [leadEvent(leadId)]);
+    await actor.ingest("demo", [leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "enterprise" }, occurredAt: Date.now() + 1 })]);
+    const before = await actor.getEntity();
+    await evictDurableObject(leadStub(leadId));
+    const after = await actor.getEntity();
+    expect(after).toMatchObject({ version: before!.version, events: { lastSeq: 2 }, state: { plan: "enterprise" } });
+  });
+});
