@@ -147,7 +147,8 @@ export class FanOut {
     const turn = this.turning;
     if (turn) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([turn, new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAITS_FOR_TURN_MS)))]);
+      // The turn's own failure is the alarm's to handle; the report goes on either way.
+      await Promise.race([turn.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, REPORT_WAITS_FOR_TURN_MS)))]);
       clearTimeout(timer);
     }
     this.leases.report(token, outcomes);
