@@ -15,9 +15,11 @@ import type { EntityStore } from "./store.ts";
  * data into the state. That is the whole of "marking the work due": every handler's cursor is
  * behind the new seq, so its deliveries are due. Writes per new event: its log row (with its id's
  * index entry once the log has one, schema.ts). The entity's head (row 0) is written only when the
- * call changed something its log rows do not say (a new entity, a newly scheduled event, an event
- * with data in R2), or when LOGGED_TAIL_MAX events have gone by since it was: everything else a new row
- * changes in the head follows from the row alone, and the next load replays it (replayTail).
+ * call changed something its log rows do not say (a newly scheduled event, an event with data in
+ * R2), or when LOGGED_TAIL_MAX events have gone by since it was: everything else a new row changes
+ * in the head follows from the row alone, and the next load replays it (replayTail). A new
+ * entity's first row also says who the entity is (its `entity` column), so even its head can wait
+ * for the first turn's write (seedModel).
  */
 export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number): IngestResult[] {
   return store.update(() => {
@@ -62,9 +64,17 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   }
 
   const seq = model.lastSeq + 1;
-  store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
-               VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
-                       ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
+  // Only a head not yet written needs the seed, and only on the log's first row.
+  const seed: EntitySeed | null = seq === 1 && !store.headStored ? { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt } : null;
+  if (seed) {
+    store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source, entity)
+                 VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
+                         ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null}, ${JSON.stringify(seed)})`;
+  } else {
+    store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
+                 VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
+                         ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
+  }
   // State from data in R2 holds references sized from the whole data, which the row does not keep.
   if (event.payload) store.headChanged();
   applyLogged(model, seq, event.type, event.id, event.occurredAt, stateData(event), now);
@@ -88,8 +98,35 @@ function applyLogged(model: EntityHead, seq: number, type: string, id: string, o
   for (const handler of handlersFor(type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };
 }
 
+/** Who a new entity is, on its first log row until its head is written (schema.ts). */
+interface EntitySeed {
+  tenant: string;
+  type: string;
+  id: string;
+  createdAt: number;
+}
+
 /**
- * Brings a head read from row 0 up to the log's end: the events appended since it was last
+ * The head of an entity whose first events are stored but whose head row is not written yet: as
+ * `create` made it, from the seed on its first row. Null when there is no such row (an entity
+ * without events, or a log made before 0.11, which has no `entity` column and always a head).
+ */
+export function seedModel(db: Db): EntityHead | null {
+  let rows: Array<{ entity: string | null }>;
+  try {
+    rows = db.sql<{ entity: string | null }>`SELECT entity FROM events WHERE seq = 1`;
+  } catch {
+    return null;
+  }
+  const text = rows[0]?.entity;
+  if (!text) return null;
+  // Written only by appendOne from an EntitySeed.
+  const seed = JSON.parse(text) as EntitySeed;
+  return { tenant: seed.tenant, entity: { type: seed.type, id: seed.id }, version: 0, createdAt: seed.createdAt, updatedAt: seed.createdAt, lastSeq: 0, state: {}, progress: {}, timers: [] };
+}
+
+/**
+ * Brings a head read from row 0 (or seeded) up to the log's end: the events appended since it was last
  * written, at most LOGGED_TAIL_MAX (appendEvents writes the head before more go by). Returns how
  * many there were.
  */

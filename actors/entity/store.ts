@@ -6,7 +6,7 @@ import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
 import { insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
-import { replayTail } from "./log.ts";
+import { replayTail, seedModel } from "./log.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
 
 /**
@@ -43,6 +43,7 @@ export class EntityStore {
     }
     this.current = db.tables.has("events") ? readModel(db) : null;
     this.inserted = this.current !== null;
+    if (!this.current && db.tables.has("events")) this.current = seedModel(db);
     if (this.current) {
       this.writtenSeq = this.current.lastSeq;
       replayTail(db, this.current);
@@ -113,9 +114,17 @@ export class EntityStore {
     this.unlogged = true;
   }
 
+  /** Whether the head has a row yet: until it does, the log's first row carries the seed (log.ts). */
+  get headStored(): boolean {
+    return this.inserted;
+  }
+
   /** Whether an append must write the head (see `update`). */
   private headDue(): boolean {
-    return this.unlogged || !this.inserted || this.current === null || this.current.lastSeq - this.writtenSeq >= LOGGED_TAIL_MAX;
+    if (this.unlogged || this.current === null) return true;
+    // A new entity with no event appended has no seeded row to be read back from.
+    if (!this.inserted && this.current.lastSeq === 0) return true;
+    return this.current.lastSeq - this.writtenSeq >= LOGGED_TAIL_MAX;
   }
 
   /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */

@@ -44,8 +44,11 @@ export function openWork(persistDir: string): OpenWork[] {
       if (!hasTable(db, "events")) continue;
       // Row 0 of the log is the entity's head: its cursors and timers.
       const row = db.prepare(`SELECT data FROM events WHERE seq = 0`).get() as { data: string } | undefined;
-      if (!row) continue;
-      const head = JSON.parse(row.data) as { progress: Progress; timers: unknown[] };
+      // A new entity whose head is not written yet (its first row carries who it is): all of its
+      // events are open for every handler.
+      const head = row
+        ? (JSON.parse(row.data) as { progress: Progress; timers: unknown[] })
+        : { progress: Object.fromEntries([...new Set([...HANDLERS_OF.values()].flatMap((h) => [...h]))].map((h) => [h, { through: 0 }])) as Progress, timers: [] };
       let open = head.timers.length;
       const progress = head.progress;
       const lowest = Math.min(...Object.values(progress).map((p) => p.through));

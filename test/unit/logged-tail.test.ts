@@ -25,8 +25,8 @@ describe("the head as a checkpoint of the log", () => {
     const leadId = uniqueId();
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       const store = open(state.storage);
-      // A new entity: its table (2), its head and its event.
-      expect(append(store, leadEvent(leadId))).toBe(4);
+      append(store, leadEvent(leadId));
+      store.update(() => undefined);
       const update = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro", email: "new@example.com" }, occurredAt: Date.now() + 1 });
       expect(append(store, update)).toBe(1);
       expect(headSeq(state.storage)).toBe(1);
@@ -40,11 +40,32 @@ describe("the head as a checkpoint of the log", () => {
     });
   });
 
+  it("writes a new entity's table and first row only, the row saying who the entity is; a reload seeds the head from it", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      const first = leadEvent(leadId);
+      // Its table (2) and its event (1): no head row yet.
+      expect(append(store, first)).toBe(3);
+      expect(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM events WHERE seq = 0`).one().n).toBe(0);
+      expect(append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }))).toBe(1);
+      const reopened = open(state.storage);
+      expect(reopened.model).toEqual(store.model);
+      expect(reopened.model).toMatchObject({ tenant: "demo", entity: { type: "lead", id: leadId }, lastSeq: 2, version: 2 });
+      expect(appendEvents(reopened, "demo", [first], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 1 });
+      // The first write of the reloaded head inserts row 0, and later loads read it.
+      reopened.update(() => undefined);
+      expect(headSeq(state.storage)).toBe(2);
+      expect(open(state.storage).model).toEqual(reopened.model);
+    });
+  });
+
   it(`writes the head once the log is LOGGED_TAIL_MAX (${LOGGED_TAIL_MAX}) events past it, so a load replays no more`, async () => {
     const leadId = uniqueId();
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       const store = open(state.storage);
       append(store, leadEvent(leadId));
+      store.update(() => undefined);
       const written: number[] = [];
       for (let i = 0; i < LOGGED_TAIL_MAX + 2; i++) written.push(append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, step: i } })));
       // Every append is its row; the one that takes the tail to the bound writes the head too
@@ -61,6 +82,7 @@ describe("the head as a checkpoint of the log", () => {
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       const store = open(state.storage);
       append(store, leadEvent(leadId));
+      store.update(() => undefined);
       const later = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, deliverAt: Date.now() + 3_600_000 });
       expect(append(store, later)).toBe(1);
       expect(open(state.storage).model!.timers.map((t) => t.id)).toEqual([later.id]);

@@ -87,13 +87,15 @@ describe("queue consumer", () => {
     // lease); the claim, which keeps the lease, still writes.
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       state.storage.sql.exec(`CREATE TRIGGER fail_reports BEFORE UPDATE ON events WHEN NEW.seq = 0 AND NEW.data NOT LIKE '%"t1"%' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
+      // A new entity's head may not have its row yet: its first write is an insert.
+      state.storage.sql.exec(`CREATE TRIGGER fail_first_report BEFORE INSERT ON events WHEN NEW.seq = 0 AND NEW.data NOT LIKE '%"t1"%' BEGIN SELECT RAISE(ABORT, 'injected fault'); END`);
     });
     const first = await consume([message(leadId, "t1")]);
     expect(first.explicitAcks).toEqual(["msg-0"]);
     expect(first.retryMessages).toEqual([]);
     // Still leased and claimed; no attempt has reported, so none is counted.
     expect((await deliveries(leadId, event.id)).crm).toMatchObject({ status: "in_flight", attempts: 0 });
-    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_reports`));
+    await runInDurableObject(leadStub(leadId), (_instance, state) => state.storage.sql.exec(`DROP TRIGGER fail_reports; DROP TRIGGER fail_first_report`));
 
     // The queue delivers the same message again (at-least-once): the work is already claimed.
     const again = await consume([message(leadId, "t1")]);
