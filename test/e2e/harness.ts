@@ -47,9 +47,23 @@ export interface ServerOptions {
  * port with its own persisted state, and resolves once `/healthz` answers.
  */
 export async function startServer(options: ServerOptions = {}): Promise<LocalServer> {
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edgeflow-e2e-"));
+  // A free port can be taken by another test file's server between freePort() and wrangler's bind
+  // (files run in parallel): wrangler then says so and waits, so try again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, persistDir);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(options: ServerOptions, persistDir: string): Promise<LocalServer> {
   const port = await freePort();
   const inspector = await freePort();
-  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edgeflow-e2e-"));
   const args = ["start", "--", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persistDir];
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
   const child: ChildProcess = spawn("npm", args, {
@@ -84,12 +98,17 @@ export async function startServer(options: ServerOptions = {}): Promise<LocalSer
   };
 
   try {
+    // waitFor keeps polling through a probe's errors, so the ones that end the wait are kept here.
+    let ended: Error | null = null;
     await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-      return (await fetch(`${url}/healthz`)).ok;
+      if (child.exitCode !== null) ended = new Error(`server exited early:\n${output}`);
+      else if (output.includes("Address already in use")) ended = new PortTaken(`a port was taken before wrangler could bind it:\n${output}`);
+      return ended !== null || (await fetch(`${url}/healthz`)).ok;
     }, "the local server to answer /healthz", 90_000, 100);
+    if (ended) throw ended;
   } catch (err) {
     await stop("SIGKILL");
+    if (err instanceof PortTaken) throw err;
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- server output ---\n${output}`);
   }
   servedUrls.add(url);

@@ -68,4 +68,24 @@ describe("upgrading a 0.4 control plane in place", () => {
     // An untagged key under the legacy tenant's name is looked up (it may be one of its old keys), and refused.
     expect((await call(server.url, `ek_legacy_${"cd".repeat(24)}`, "GET", "/v1/dead-letters")).status).toBe(401);
   });
+
+  it("keeps what it accepted across a SIGKILL right after the 202: an old entity's new event, and a new entity, whose heads may not be written yet (0.11)", async () => {
+    const old = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_2", type: "lead.updated", data: { id: "L-old", status: "lost" } });
+    const fresh = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_fresh_1", type: "lead.created", data: { id: "L-fresh", email: "fresh@example.com", name: "Fresh" } });
+    expect([old.status, fresh.status]).toEqual([202, 202]);
+    await server.stop("SIGKILL");
+    server = await startServer({ persistDir: server.persistDir, vars: { SECRETS_KEY, USAGE_ENDPOINT: "1" } });
+
+    const entity = await call<{ state: Record<string, unknown>; events: { count: number; lastSeq: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-old");
+    expect(entity.body.state).toMatchObject({ id: "L-old", email: "old@example.com", status: "lost" });
+    expect(entity.body.events).toMatchObject({ count: 3, lastSeq: 3 });
+    const created = await call<{ state: Record<string, unknown>; events: { count: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-fresh");
+    expect(created.status).toBe(200);
+    expect(created.body.state).toMatchObject({ id: "L-fresh", email: "fresh@example.com" });
+    // Each id is still known, and the next event takes the next seq.
+    const again = await call<{ status: string; seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_2", type: "lead.updated", data: { id: "L-old", status: "lost" } });
+    expect(again.body).toMatchObject({ status: "duplicate", seq: 3 });
+    const next = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_fresh_2", type: "lead.updated", data: { id: "L-fresh", plan: "pro" } });
+    expect(next.body.seq).toBe(2);
+  });
 });
