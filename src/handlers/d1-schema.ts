@@ -9,6 +9,7 @@ import { addUsage } from "../usage.ts";
 const MIGRATIONS = async (): Promise<ReadonlyArray<readonly [name: string, sql: string]>> => [
   ["0001_init.sql", (await import("../../migrations/0001_init.sql")).default],
   ["0002_events_one_index.sql", (await import("../../migrations/0002_events_one_index.sql")).default],
+  ["0003_mirror_tables_without_rowid.sql", (await import("../../migrations/0003_mirror_tables_without_rowid.sql")).default],
 ];
 
 /** wrangler's own table for applied D1 migrations. */

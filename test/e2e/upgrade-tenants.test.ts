@@ -5,19 +5,43 @@
 // code must serve all of it with no manual step: the untagged key, the sealed destination and
 // endpoint secret, the entity under its pre-incarnation actor name; and still refuse forged keys
 // of other names without a lookup.
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Usage } from "../../src/usage.ts";
 import { ADMIN, call } from "./control.ts";
-import { startServer, type LocalServer } from "./harness.ts";
+import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
 const FIXTURE = join(import.meta.dirname, "../fixtures/v04-state");
 const SECRETS_KEY = "AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK+2vcTL0tk=";
 const written = JSON.parse(readFileSync(join(FIXTURE, "fixture.json"), "utf8")) as { key: string; endpoint: { id: string; secret: string } };
 
 let server: LocalServer;
+
+const d1Files = (persistDir: string) => {
+  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
+  return readdirSync(dir).filter((f) => f.endsWith(".sqlite")).map((f) => join(dir, f));
+};
+
+function d1Read<T>(persistDir: string, read: (db: DatabaseSync) => T | undefined): T | undefined {
+  for (const path of d1Files(persistDir)) {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const found = read(db);
+      if (found !== undefined) return found;
+    } finally {
+      db.close();
+    }
+  }
+  return undefined;
+}
+
+const d1LeadStatus = (persistDir: string, tenant: string, id: string) =>
+  d1Read(persistDir, (db) => (db.prepare(`SELECT status FROM leads WHERE tenant = ? AND id = ?`).get(tenant, id) as { status: string } | undefined)?.status);
+const d1TableSql = (persistDir: string, table: string) =>
+  d1Read(persistDir, (db) => (db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) as { sql: string } | undefined)?.sql);
 
 beforeAll(async () => {
   const persistDir = mkdtempSync(join(tmpdir(), "edgeflow-upgrade04-"));
@@ -87,5 +111,8 @@ describe("upgrading a 0.4 control plane in place", () => {
     expect(again.body).toMatchObject({ status: "duplicate", seq: 3 });
     const next = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_fresh_2", type: "lead.updated", data: { id: "L-fresh", plan: "pro" } });
     expect(next.body.seq).toBe(2);
+    // The D1 mirror 0.4 wrote went through migration 0003 (WITHOUT ROWID) and goes on mirroring.
+    await waitFor(() => d1LeadStatus(server.persistDir, "legacy", "L-old") === "lost", "L-old's mirror row to say lost", 30_000, 200);
+    expect(d1TableSql(server.persistDir, "leads")).toMatch(/WITHOUT ROWID/);
   });
 });
