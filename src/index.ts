@@ -21,6 +21,11 @@ import { postBatch, postEvent } from "./routes/events.ts";
 import { getMetrics, getMetricsSummary } from "./routes/metrics.ts";
 import { getLive, postLiveTicket } from "./routes/live.ts";
 import { flushMetrics } from "./metrics/record.ts";
+import { provideMigrations } from "./handlers/d1-schema.ts";
+import { D1_MIGRATIONS } from "./handlers/d1-migrations.ts";
+
+// The D1 mirror's schema files, for the database handler to apply on its first use.
+provideMigrations(D1_MIGRATIONS);
 
 export { EntityActor } from "../actors/entity-actor.ts";
 export { TenantActor } from "../actors/tenant-actor.ts";

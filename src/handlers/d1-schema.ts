@@ -4,13 +4,12 @@
 // missing on its first use in an isolate.
 import { addUsage } from "../usage.ts";
 
-// wrangler bundles .sql as text. Loaded on first use, so Node (the CLI, the dashboard build) can
-// load the handler registry without a loader for .sql.
-const MIGRATIONS = async (): Promise<ReadonlyArray<readonly [name: string, sql: string]>> => [
-  ["0001_init.sql", (await import("../../migrations/0001_init.sql")).default],
-  ["0002_events_one_index.sql", (await import("../../migrations/0002_events_one_index.sql")).default],
-  ["0003_mirror_tables_without_rowid.sql", (await import("../../migrations/0003_mirror_tables_without_rowid.sql")).default],
-];
+/** The migration files, in order: handed over by the Worker's entry (d1-migrations.ts says why). */
+let migrations: ReadonlyArray<readonly [name: string, sql: string]> | null = null;
+
+export function provideMigrations(files: ReadonlyArray<readonly [name: string, sql: string]>): void {
+  migrations = files;
+}
 
 /** wrangler's own table for applied D1 migrations. */
 const TRACKING = `CREATE TABLE IF NOT EXISTS d1_migrations(
@@ -41,7 +40,8 @@ async function apply(db: D1Database): Promise<void> {
   const tracked = await db.batch([db.prepare(TRACKING), db.prepare(`SELECT name FROM d1_migrations`)]);
   countRows(tracked);
   const applied = new Set((tracked[1]!.results as Array<{ name: string }>).map((r) => r.name));
-  for (const [name, sql] of await MIGRATIONS()) {
+  if (!migrations) throw new Error("the D1 migrations were not provided (src/index.ts provides them)");
+  for (const [name, sql] of migrations) {
     if (applied.has(name)) continue;
     // Each file and its record in one batch (one transaction). Two isolates racing apply the same
     // idempotent statements; the record is written once.
