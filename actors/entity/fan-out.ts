@@ -142,7 +142,7 @@ export class FanOut {
     return this.leases.claim(token, now);
   }
 
-  /** The queue consumer's outcomes for the work sent under `token`, once any turn in progress has ended (or a second has gone by). */
+  /** The queue consumer's outcomes for the work sent under `token`, once any turn in progress has ended (or REPORT_WAITS_FOR_TURN_MS has gone by). */
   async report(token: string, outcomes: readonly QueuedOutcome[]): Promise<void> {
     const turn = this.turning;
     if (turn) {

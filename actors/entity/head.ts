@@ -86,6 +86,11 @@ export interface EntityHead {
   pinned?: string[];
 }
 
+/** A new entity's head: no event yet, every handler's cursor still to come. */
+export function emptyHead(tenant: string, entity: EntityRef, createdAt: number): EntityHead {
+  return { tenant, entity, version: 0, createdAt, updatedAt: createdAt, lastSeq: 0, state: {}, progress: {}, timers: [] };
+}
+
 /** In `EntityHead.paused`: every handler. */
 export const ALL_HANDLERS = "*";
 

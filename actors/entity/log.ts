@@ -4,7 +4,7 @@ import { handlersFor } from "../../src/handlers/registry.ts";
 import { stateData, storedData } from "../../src/payloads.ts";
 import type { IncomingEvent, IngestResult, JsonObject } from "../../src/types.ts";
 import type { Db } from "../shared/sql.ts";
-import { mergeState, type EntityHead } from "./head.ts";
+import { emptyHead, mergeState, type EntityHead } from "./head.ts";
 import { Retention } from "./retention.ts";
 import { DEDUPE_INDEX, DEDUPE_INDEX_AFTER } from "./schema.ts";
 import type { EntityStore } from "./store.ts";
@@ -64,17 +64,16 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   }
 
   const seq = model.lastSeq + 1;
-  // Only a head not yet written needs the seed, and only on the log's first row.
-  const seed: EntitySeed | null = seq === 1 && !store.headStored ? { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt } : null;
-  if (seed) {
-    store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source, entity)
-                 VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
-                         ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null}, ${JSON.stringify(seed)})`;
-  } else {
-    store.db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data, fingerprint, source)
-                 VALUES (${seq}, ${event.id}, ${event.type}, ${event.occurredAt}, ${event.receivedAt}, ${storedData(event)},
-                         ${event.fingerprint ?? null}, ${event.source ? JSON.stringify(event.source) : null})`;
+  const row: SqlStorageValue[] = [seq, event.id, event.type, event.occurredAt, event.receivedAt, storedData(event), event.fingerprint ?? null, event.source ? JSON.stringify(event.source) : null];
+  // Only a head not yet written needs the seed, and only on the log's first row. Logs made before
+  // 0.11 have no `entity` column; they always have a head, so they never get here with a seed.
+  const columns = ["seq", "id", "type", "occurred_at", "received_at", "data", "fingerprint", "source"];
+  if (seq === 1 && !store.headStored) {
+    const seed: EntitySeed = { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt };
+    columns.push("entity");
+    row.push(JSON.stringify(seed));
   }
+  store.db.all(`INSERT INTO events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...row);
   // State from data in R2 holds references sized from the whole data, which the row does not keep.
   if (event.payload) store.headChanged();
   applyLogged(model, seq, event.type, event.id, event.occurredAt, stateData(event), now);
@@ -122,20 +121,18 @@ export function seedModel(db: Db): EntityHead | null {
   if (!text) return null;
   // Written only by appendOne from an EntitySeed.
   const seed = JSON.parse(text) as EntitySeed;
-  return { tenant: seed.tenant, entity: { type: seed.type, id: seed.id }, version: 0, createdAt: seed.createdAt, updatedAt: seed.createdAt, lastSeq: 0, state: {}, progress: {}, timers: [] };
+  return emptyHead(seed.tenant, { type: seed.type, id: seed.id }, seed.createdAt);
 }
 
 /**
  * Brings a head read from row 0 (or seeded) up to the log's end: the events appended since it was last
- * written, at most LOGGED_TAIL_MAX (appendEvents writes the head before more go by). Returns how
- * many there were.
+ * written, at most LOGGED_TAIL_MAX (appendEvents writes the head before more go by).
  */
-export function replayTail(db: Db, model: EntityHead): number {
+export function replayTail(db: Db, model: EntityHead): void {
   const rows = db.sql<{ seq: number; id: string; type: string; occurred_at: number; received_at: number; data: string }>`
     SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ${model.lastSeq} ORDER BY seq`;
   for (const row of rows) {
     // Rows of events with data in R2 never reach a tail (their ingest writes the head): this data is the event's own.
     applyLogged(model, Number(row.seq), row.type, row.id, Number(row.occurred_at), JSON.parse(row.data) as JsonObject, Number(row.received_at));
   }
-  return rows.length;
 }

@@ -5,7 +5,7 @@ import type { EntityRef } from "../../src/types.ts";
 import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
-import { insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
+import { emptyHead, insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
 import { replayTail, seedModel } from "./log.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
 
@@ -130,7 +130,7 @@ export class EntityStore {
   /** Creates the entity (and, for a new actor, its tables). Call inside `update` only. */
   create(tenant: string, entity: EntityRef, now: number): EntityHead {
     this.db.tables.make("events", BASELINE);
-    this.current = { tenant, entity, version: 0, createdAt: now, updatedAt: now, lastSeq: 0, state: {}, progress: {}, timers: [] };
+    this.current = emptyHead(tenant, entity, now);
     return this.current;
   }
 

@@ -18,6 +18,9 @@ export interface OpenWork {
 
 type Progress = Record<string, { through: number }>;
 
+/** Every handler's cursor before the first event: the head of an entity that has none written yet. */
+const NO_PROGRESS: Progress = Object.fromEntries([...new Set([...HANDLERS_OF.values()].flatMap((h) => [...h]))].map((h) => [h, { through: 0 }]));
+
 
 function hasTable(db: DatabaseSync, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
@@ -46,9 +49,7 @@ export function openWork(persistDir: string): OpenWork[] {
       const row = db.prepare(`SELECT data FROM events WHERE seq = 0`).get() as { data: string } | undefined;
       // A new entity whose head is not written yet (its first row carries who it is): all of its
       // events are open for every handler.
-      const head = row
-        ? (JSON.parse(row.data) as { progress: Progress; timers: unknown[] })
-        : { progress: Object.fromEntries([...new Set([...HANDLERS_OF.values()].flatMap((h) => [...h]))].map((h) => [h, { through: 0 }])) as Progress, timers: [] };
+      const head = row ? (JSON.parse(row.data) as { progress: Progress; timers: unknown[] }) : { progress: NO_PROGRESS, timers: [] };
       let open = head.timers.length;
       const progress = head.progress;
       const lowest = Math.min(...Object.values(progress).map((p) => p.through));
