@@ -46,6 +46,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private readonly fanOut: FanOut;
   private readonly retention: Retention;
   private readonly settings: DeploymentSettings;
+  /** The alarm's last pointing (scheduleNextAlarm), which the next one waits for. */
+  private pointing: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -76,9 +78,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
     const now = Date.now();
     const results = appendEvents(this.store, tenant, events, now);
+    const accepted = results.some((r) => r.status === "accepted");
+    // An alarm waiting for a queued report stops waiting: the new event's turn goes first.
+    if (accepted) this.fanOut.interrupt();
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
     // needs; if a handler waits behind a pending retry, that early alarm finds nothing and re-arms.
-    if (results.some((r) => r.status === "accepted")) await wakeBy(this.ctx.storage, now, "entityKvWrites");
+    if (accepted) await wakeBy(this.ctx.storage, now, "entityKvWrites");
     const scheduled = results.filter((r) => r.status === "scheduled").map((r) => r.deliverAt!);
     if (scheduled.length > 0) await wakeBy(this.ctx.storage, Math.min(...scheduled), "entityKvWrites");
     return results;
@@ -109,6 +114,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       this.fireTimers(Date.now());
       await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
+      // The turn's outcomes go to the live feed now, not after the wait.
+      this.ctx.waitUntil(publishLive(this.env, this.store.entity.tenant, this.fanOut.takeLive()));
+      // Until then, or until anything else is due (a retry, a timer), whichever comes first.
+      await this.fanOut.awaitReport(Math.min(deadline, this.nextWakeAt(true) ?? deadline));
       await this.compact();
     } catch (err) {
       this.log("error", "alarm failed", err);
@@ -121,8 +130,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /**
    * When the actor next has something to do: a handler behind the log's end (now), a pending
    * retry or replay, a queued lease ending, an unreported dead letter, or a timer. Null when idle.
+   * `besidesReports`: what is due other than a queued report's lease and the cursor moves waiting
+   * for it, which bounds an alarm's wait for that report.
    */
-  private nextWakeAt(): number | null {
+  private nextWakeAt(besidesReports = false): number | null {
     const model = this.store.model;
     if (this.store.tombstone?.cleanup) return Date.now() + REPORT_RETRY_MS;
     if (!model) return null;
@@ -132,7 +143,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (dead !== null) times.push(dead);
     // A registration that failed is tried again.
     if (!model.listed) times.push(now + REPORT_RETRY_MS);
-    const flush = this.fanOut.flushDueAt;
+    const flush = besidesReports ? null : this.fanOut.flushDueAt;
     if (flush !== null) times.push(flush);
     const settings = this.fanOut.tenantSettings();
     const compactAt = settings ? this.retention.wakeAt(settings, now) : null;
@@ -142,16 +153,23 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       if (this.fanOut.paused(handler)) continue;
       // Held by its destination's gate (a limit, an open circuit): due again when the hold ends.
       const held = this.fanOut.heldUntil(handler, now) ?? 0;
-      if (progress.lease) times.push(progress.lease.until);
-      else if (pending.has(handler)) times.push(Math.max(pending.get(handler)!, held));
+      if (progress.lease) {
+        if (!besidesReports) times.push(progress.lease.until);
+      } else if (pending.has(handler)) times.push(Math.max(pending.get(handler)!, held));
       else if (progress.through < model.lastSeq) times.push(Math.max(now, held));
     }
     return times.length === 0 ? null : Math.min(...times);
   }
 
-  /** Points the single alarm at the earliest due work (overdue included), or deletes it when idle. */
-  private async scheduleNextAlarm(): Promise<void> {
-    await pointAlarm(this.ctx.storage, this.nextWakeAt(), "entityKvWrites");
+  /**
+   * Points the single alarm at the earliest due work (overdue included), or deletes it when idle.
+   * One at a time: an alarm that waited for a report ends beside the report, and two pointings that
+   * each read the alarm before the other set it would both set it (two billed rows for one).
+   */
+  private scheduleNextAlarm(): Promise<void> {
+    const pointed = this.pointing.then(() => pointAlarm(this.ctx.storage, this.nextWakeAt(), "entityKvWrites"));
+    this.pointing = pointed.catch(() => undefined);
+    return pointed;
   }
 
   /** Emits due timers as internal events of this entity, through the normal log append. */

@@ -11,8 +11,9 @@ export interface Usage {
   /** Durable Object requests: every RPC call and every alarm, per actor class. */
   entityRequests: number;
   /**
-   * Milliseconds the queue consumer kept entity actors active by holding a claim's report session
-   * (src/queue.ts): billed as Durable Object duration. The rest of the actors' duration is not counted.
+   * Milliseconds edgeflow kept entity actors active to save a request or rows: the queue consumer
+   * holding a claim's report session (src/queue.ts), and an alarm waiting for its queued report
+   * (actors/entity/fan-out.ts). Billed as Durable Object duration; the rest of it is not counted.
    */
   entityHeldMs: number;
   /** Reports made as requests of their own, after the claim's session was let go (`reportWork`); apart from `entityRequests`. */

@@ -14,11 +14,12 @@ import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
 import type { TenantSettings } from "../../src/control/settings.ts";
 import type { LiveMessage } from "../../src/types.ts";
+import { addUsage } from "../../src/usage.ts";
 import { endInlineCall, startInlineCall } from "../shared/outbound.ts";
 import { HandlerConfiguration } from "./configuration.ts";
 import type { Deliveries } from "./deliveries.ts";
 import type { Progress } from "./head.ts";
-import { QueueLeases } from "./queue-leases.ts";
+import { QueueLeases, REPORT_WAIT_PAYS_MS, reportWaitPays } from "./queue-leases.ts";
 import { Settler } from "./settle.ts";
 import type { EntityStore } from "./store.ts";
 import { LONG_RUN, WorkSource } from "./work.ts";
@@ -48,6 +49,12 @@ export class FanOut {
   private flushBy: number | null = null;
   /** The alarm turn in progress, if any (see REPORT_WAITS_FOR_TURN_MS). */
   private turning: Promise<void> | null = null;
+  /** The token the last turn sent its queued work under, whose report that turn's alarm may wait for. */
+  private sentThisTurn: string | null = null;
+  /** Ends the alarm's wait for a report (awaitReport), if it is waiting. */
+  private endWait: (() => void) | null = null;
+  /** Ends that wait because new work arrived. */
+  private interruptWait: (() => void) | null = null;
 
   constructor(
     private readonly store: EntityStore,
@@ -152,6 +159,46 @@ export class FanOut {
       clearTimeout(timer);
     }
     this.leases.report(token, outcomes);
+    this.endWait?.();
+  }
+
+  /**
+   * Keeps the alarm open, after its turn, until the queued work it sent reports, so that the report
+   * writes the head with nothing left to do and the alarm ends unset: one alarm operation for the
+   * event (the ingest's), not three (the re-arm for the lease's end, and its delete when the report
+   * comes). Waits only while it pays (queue-leases.ts, REPORT_WAIT_PAYS_MS) and ends early when new
+   * work arrives (`interrupt`), so an event never waits behind another's report. The wait is billed
+   * as duration, so counted: an upper bound, since the claim's session overlaps it.
+   */
+  async awaitReport(until: number): Promise<void> {
+    const token = this.sentThisTurn;
+    this.sentThisTurn = null;
+    const started = Date.now();
+    if (token === null || until <= started || !this.leases.awaitingReport(token, started) || !reportWaitPays(this.space())) return;
+    const end = Math.min(until, started + REPORT_WAIT_PAYS_MS);
+    let interrupted = false;
+    while (!interrupted && Date.now() < end && this.leases.awaitingReport(token, Date.now())) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.endWait = resolve;
+        this.interruptWait = () => {
+          interrupted = true;
+          resolve();
+        };
+        timer = setTimeout(resolve, end - Date.now());
+      });
+      clearTimeout(timer);
+      this.endWait = null;
+      this.interruptWait = null;
+    }
+    const waited = Date.now() - started;
+    addUsage("entityHeldMs", waited);
+    if (!interrupted && this.leases.awaitingReport(token, Date.now())) this.leases.reportLate();
+  }
+
+  /** New work arrived: an alarm waiting for a report stops waiting, so the next turn takes it now. */
+  interrupt(): void {
+    this.interruptWait?.();
   }
 
   /**
@@ -185,7 +232,8 @@ export class FanOut {
       if (!handler || !due(name, p) || this.paused(name)) continue;
       (handler.mode === "queued" ? queued : inline).push(handler);
     }
-    await Promise.all([this.leases.send(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
+    const [sent] = await Promise.all([this.leases.send(queued), ...inline.map((handler) => this.chain(handler, deadline))]);
+    this.sentThisTurn = sent;
     this.configuration.dropDeletedMembers();
     const after = Date.now();
     const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > after);

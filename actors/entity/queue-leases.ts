@@ -27,6 +27,32 @@ const LEASE_MARGIN_MS = 5_000;
 const QUEUED_RUN = 5;
 
 /**
+ * How long an alarm turn may stay open for its queued work's report. A turn that closes before
+ * the report re-arms the alarm for the lease's end (a billed row) and the report then deletes it
+ * (another): $2 per million at $1 a row. An open actor costs $12.50 per million GB-s at 128 MB, so
+ * 1,280 ms of waiting costs the same. Waiting longer than that never pays.
+ */
+export const REPORT_WAIT_PAYS_MS = 1_280;
+/** Weight of the newest report in the moving estimate of how long reports take. */
+const NEWEST_WEIGHT = 0.3;
+/** Tenant spaces whose report times this isolate remembers; the oldest is forgotten first. */
+const REMEMBERED = 1_000;
+const reportTimes = new Map<string, number>();
+
+/** Whether waiting for a report of this space's queued work has paid lately (none seen yet: it may). */
+export function reportWaitPays(space: string): boolean {
+  const estimate = reportTimes.get(space);
+  return estimate === undefined || estimate < REPORT_WAIT_PAYS_MS;
+}
+
+function recordReportTime(space: string, ms: number): void {
+  const before = reportTimes.get(space);
+  reportTimes.delete(space);
+  reportTimes.set(space, before === undefined ? ms : before + NEWEST_WEIGHT * (ms - before));
+  if (reportTimes.size > REMEMBERED) reportTimes.delete(reportTimes.keys().next().value!);
+}
+
+/**
  * Returned with a claim, so the consumer's report rides on the claim's RPC session: Cloudflare
  * bills one request per session, not per call on a stub it returned. The actor stays active while
  * the consumer holds it, so the consumer lets go after a short while (src/queue.ts).
@@ -48,8 +74,8 @@ export class ReportSession extends RpcTarget {
 }
 
 export class QueueLeases {
-  /** Queue tokens this instance issued: the only ones it grants claims on. */
-  private readonly issued = new Set<string>();
+  /** Queue tokens this instance issued (the only ones it grants claims on), with when each was sent. */
+  private readonly issued = new Map<string, number>();
 
   constructor(
     private readonly store: EntityStore,
@@ -67,7 +93,7 @@ export class QueueLeases {
    * The lease is held in memory until the next row write: if the actor dies first, the message's
    * claim finds no such lease and runs nothing, and the restarted actor sends the work again.
    */
-  async send(handlers: readonly Handler[]): Promise<void> {
+  async send(handlers: readonly Handler[]): Promise<string | null> {
     const model = this.store.entity;
     const now = Date.now();
     const token = `${now.toString(36)}.${crypto.randomUUID().slice(0, 8)}`;
@@ -109,13 +135,14 @@ export class QueueLeases {
       sent.push(handler.name);
     }
     this.forgetTokens();
-    if (sent.length === 0) return;
-    this.issued.add(token);
+    if (sent.length === 0) return null;
+    this.issued.set(token, now);
     const message: SlowWorkMessage = { v: 2, tenant: model.tenant, space: this.space(), entity: model.entity, token };
     try {
       await this.env().SLOW_WORK.send(message, { contentType: "json" });
       addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
       countQueue(model.tenant, "sent");
+      return token;
     } catch (err) {
       for (const name of sent) {
         const progress = model.progress[name]!;
@@ -123,6 +150,7 @@ export class QueueLeases {
         delete progress.lease;
         this.failTry(name, `queue send failed: ${String(err)}`, Date.now());
       }
+      return null;
     }
   }
 
@@ -166,6 +194,8 @@ export class QueueLeases {
     if (!model) return;
     const live = outcomes.filter((o) => model.progress[o.handler]?.lease?.token === token);
     if (live.length === 0) return;
+    const sentAt = this.issued.get(token);
+    if (sentAt !== undefined) recordReportTime(this.space(), Date.now() - sentAt);
     this.store.update(() => {
       for (const outcome of live) {
         const progress = model.progress[outcome.handler]!;
@@ -178,9 +208,23 @@ export class QueueLeases {
     this.forgetTokens();
   }
 
+  /** Whether work sent under `token` is still out: a lease under it has neither reported nor lapsed. */
+  awaitingReport(token: string, now: number): boolean {
+    return Object.values(this.store.entity.progress).some((p) => p.lease?.token === token && p.lease.until > now);
+  }
+
+  /**
+   * A waited-for report did not come in time. Its time is unknown (a report that comes later is
+   * recorded then; a lost one never is), so it counts as twice the break-even: two in a row and this
+   * space's turns close without waiting until reports are quick again.
+   */
+  reportLate(): void {
+    recordReportTime(this.space(), 2 * REPORT_WAIT_PAYS_MS);
+  }
+
   /** Drops issued tokens no lease holds any more (reported, or re-sent under another). */
   private forgetTokens(): void {
     const held = new Set(Object.values(this.store.entity.progress).map((p) => p.lease?.token));
-    for (const token of this.issued) if (!held.has(token)) this.issued.delete(token);
+    for (const token of this.issued.keys()) if (!held.has(token)) this.issued.delete(token);
   }
 }

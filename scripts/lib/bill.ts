@@ -28,7 +28,7 @@ const LABEL: Record<PricedUnit, string> = {
   doRequests: "Durable Objects requests",
   doRowsRead: "Durable Objects rows read",
   doRowsWritten: "Durable Objects rows written",
-  doDurationGbS: "Durable Objects duration, GB-s (report sessions only)",
+  doDurationGbS: "Durable Objects duration, GB-s (report sessions and waits only)",
   queueOperations: "Queues operations",
   d1RowsRead: "D1 rows read",
   d1RowsWritten: "D1 rows written",
@@ -85,7 +85,7 @@ export function formatBill(bill: Bill, asOf: string): string {
   return [
     `Monthly bill for ${count(bill.events)} events (mix ${mix}), Workers Paid list prices of ${asOf}:`,
     ...rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")),
-    "Not counted: Durable Object storage, and their duration outside report sessions (wall time and data size in production), R2 storage (the size of large payloads kept).",
+    "Not counted: Durable Object storage, and their duration outside report sessions and report waits (wall time and data size in production), R2 storage (the size of large payloads kept).",
     "Workers CPU is edgeflow's isolate as sampled locally, the actors' share included (production bills the actors by duration instead).",
   ].join("\n");
 }

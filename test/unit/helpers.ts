@@ -79,7 +79,7 @@ export async function deliveries(leadId: string, eventId: string, tenant = "demo
  * The parts of an entity actor a test may reach into: its store (the in-memory head) and the
  * queue tokens its fan-out issued (the only ones it grants claims on).
  */
-type Internals = { store: EntityStore; fanOut: { leases: { issued: Set<string> }; claim(token: string, now: number): Promise<ClaimedWork[] | null> } };
+type Internals = { store: EntityStore; fanOut: { leases: { issued: Map<string, number> }; claim(token: string, now: number): Promise<ClaimedWork[] | null> } };
 
 export function internals(instance: unknown): Internals {
   return instance as Internals;

@@ -17,7 +17,7 @@ async function holdCrm(leadId: string, lease: Partial<Lease> & { token: string }
   await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
     const model = internals(instance).store.entity;
     model.progress.crm!.lease = { seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0, ...lease };
-    internals(instance).fanOut.leases.issued.add(lease.token);
+    internals(instance).fanOut.leases.issued.set(lease.token, Date.now());
     internals(instance).store.flush();
   });
 }
@@ -32,7 +32,7 @@ async function ingestWithCrmHeld(leadId: string, token = "t1") {
     await instance.ingest("demo", [event]);
     const model = internals(instance).store.entity;
     model.progress.crm!.lease = { token, seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0 };
-    internals(instance).fanOut.leases.issued.add(token);
+    internals(instance).fanOut.leases.issued.set(token, Date.now());
     internals(instance).store.touch();
   });
   return event;
@@ -198,6 +198,7 @@ describe("queue consumer", () => {
       Object.defineProperty(instance, "reportWork", { value: () => Promise.reject(new Error("consumer died")), configurable: true });
     });
     // Each turn: the lease lapses (or the backoff ends) and the alarm runs, as time would make it.
+    // A turn that sends may wait for its report (REPORT_WAIT_PAYS_MS) until waiting stops paying.
     const crm = await eventually(
       async () => {
         await runInDurableObject(leadStub(leadId), (instance: EntityActor, state) => {
@@ -225,7 +226,7 @@ describe("queue consumer", () => {
     const calls = await receiver.calls(`${event.id}:crm`);
     expect(calls.length).toBeLessThanOrEqual(4 * MAX_UNREPORTED_SENDS);
     for (const call of calls) expect(call.headers["idempotency-key"]).toBe(leadKey(leadId, event.id, "crm"));
-  });
+  }, 30_000);
 
   it("grants claims only on tokens this instance issued: after a restart, old messages claim nothing", async () => {
     const leadId = uniqueId();
