@@ -64,7 +64,10 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   }
 
   const seq = model.lastSeq + 1;
-  const row: SqlStorageValue[] = [seq, event.id, event.type, event.occurredAt, event.receivedAt, storedData(event), event.fingerprint ?? null, event.source ? JSON.stringify(event.source) : null];
+  // A scheduled event whose time came while it was on its way here is appended now, as its timer
+  // would have been, and the log says when it took it: never a time before its deliverAt.
+  const receivedAt = event.deliverAt !== undefined ? Math.max(event.receivedAt, now) : event.receivedAt;
+  const row: SqlStorageValue[] = [seq, event.id, event.type, event.occurredAt, receivedAt, storedData(event), event.fingerprint ?? null, event.source ? JSON.stringify(event.source) : null];
   // Only a head not yet written needs the seed, and only on the log's first row. Logs made before
   // 0.11 have no `entity` column; they always have a head, so they never get here with a seed.
   const columns = ["seq", "id", "type", "occurred_at", "received_at", "data", "fingerprint", "source"];

@@ -35,7 +35,17 @@ export async function pointAlarm(storage: DurableObjectStorage, at: number | nul
     return;
   }
   const target = alarmTime(at);
-  if (current !== target) await setAlarm(storage, target, meter);
+  if (alarmMoves(current, target, Date.now())) await setAlarm(storage, target, meter);
+}
+
+/**
+ * Whether an alarm set for `current` must be set again to wake at `target`. Not when both times
+ * have come: an alarm already due fires at once either way (as when an ingest set it for its event
+ * a moment before the turn that points it at "now" again).
+ */
+export function alarmMoves(current: number | null, target: number, now: number): boolean {
+  if (current === null) return true;
+  return current !== target && !(current <= now && target <= now);
 }
 
 /** Moves the alarm earlier to `at` if it is unset or later; never later. */

@@ -10,7 +10,13 @@ export interface HttpClient {
   close(): void;
 }
 
-export function httpClient(baseUrl: string, sockets: number): HttpClient {
+/**
+ * Longest wait for one answer. Without it a request the server never answers (a stalled server)
+ * hangs a run that prints nothing; with it the run fails saying which request it was.
+ */
+const ANSWER_TIMEOUT_MS = 60_000;
+
+export function httpClient(baseUrl: string, sockets: number, answerTimeoutMs = ANSWER_TIMEOUT_MS): HttpClient {
   const agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   const transport: Transport = ({ method, url, headers, body }) =>
     new Promise((done, fail) => {
@@ -32,6 +38,7 @@ export function httpClient(baseUrl: string, sockets: number): HttpClient {
         },
       );
       req.on("error", fail);
+      req.setTimeout(answerTimeoutMs, () => req.destroy(new Error(`no answer to ${method} ${target.pathname} within ${answerTimeoutMs} ms`)));
       req.end(body);
     });
   const api = new EdgeflowClient({ baseUrl, transport });

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/shared/alarm.ts";
+import { alarmMoves, alarmTime, MAX_ALARM_AHEAD_MS } from "../../actors/shared/alarm.ts";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
@@ -13,6 +13,18 @@ describe("alarm times", () => {
     expect(alarmTime(now - 5, now)).toBe(now - 5);
     expect(alarmTime(1_732_400_000_000_000, now)).toBe(now + MAX_ALARM_AHEAD_MS);
     expect(alarmTime(Number.NaN, now)).toBe(now);
+  });
+
+  it("sets the alarm again only when it would wake at another time: never between two times already come", () => {
+    const now = Date.parse("2026-11-29T00:00:00Z");
+    expect(alarmMoves(null, now, now)).toBe(true);
+    expect(alarmMoves(now + 10, now + 10, now)).toBe(false);
+    // Both due: it fires at once either way, so the billed setAlarm is saved.
+    expect(alarmMoves(now - 30, now - 5, now)).toBe(false);
+    expect(alarmMoves(now - 5, now, now)).toBe(false);
+    // Due now but wanted later (a backoff), or set for later but due now: moved.
+    expect(alarmMoves(now - 5, now + 1_000, now)).toBe(true);
+    expect(alarmMoves(now + 1_000, now, now)).toBe(true);
   });
 
   it("keeps an actor working when a stored timer is due far beyond what setAlarm accepts", async () => {

@@ -92,6 +92,22 @@ describe("the head as a checkpoint of the log", () => {
     });
   });
 
+  it("appends at once a scheduled event whose time came on its way to the actor, received when the log took it", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      // The router saw deliverAt 40 ms ahead; the actor gets the event 50 ms later.
+      const routed = Date.now();
+      const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, receivedAt: routed, deliverAt: routed + 40 });
+      const [result] = appendEvents(store, "demo", [event], routed + 50);
+      expect(result).toMatchObject({ status: "accepted", seq: 2 });
+      expect(store.entity.timers).toEqual([]);
+      const stored = state.storage.sql.exec<{ received_at: number }>(`SELECT received_at FROM events WHERE seq = 2`).one();
+      expect(stored.received_at).toBe(routed + 50);
+    });
+  });
+
   it("lets a due timer's event take the timer with it: one row, and a reload no longer has the timer", async () => {
     const leadId = uniqueId();
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
