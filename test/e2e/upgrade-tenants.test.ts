@@ -1,7 +1,8 @@
 // An upgrade in place of the control plane: test/fixtures/v04-state was written by 0.4 (commit
 // 02d9bb2, the last before API-key tags and tenant incarnations) running `npm start` with the
 // SECRETS_KEY below: the admin API created tenant `legacy` and a key for it (fixture.json), the
-// tenant set a CRM destination and an endpoint, and sent lead.created for lead L-old. Today's
+// tenant set a CRM destination and an endpoint, and sent lead.created for lead L-old (whose
+// follow-up, due a day later, has been due since 2026-11-29 05:35 UTC). Today's
 // code must serve all of it with no manual step: the untagged key, the sealed destination and
 // endpoint secret, the entity under its pre-incarnation actor name; and still refuse forged keys
 // of other names without a lookup.
@@ -47,6 +48,14 @@ beforeAll(async () => {
   const persistDir = mkdtempSync(join(tmpdir(), "edgeflow-upgrade04-"));
   cpSync(FIXTURE, persistDir, { recursive: true });
   server = await startServer({ persistDir, vars: { SECRETS_KEY, USAGE_ENDPOINT: "1" } });
+  // L-old's follow-up, scheduled by 0.4 a day after its lead.created (2026-11-28 05:35 UTC), has
+  // been due since: the new code's alarm appends it as the entity's second event.
+  await waitFor(
+    async () => (await call<{ scheduled: unknown[] }>(server.url, written.key, "GET", "/v1/entities/lead/L-old/scheduled")).body.scheduled?.length === 0,
+    "L-old's follow-up from 0.4 to be appended",
+    30_000,
+    200,
+  );
 });
 afterAll(() => server?.discard());
 
@@ -55,7 +64,13 @@ describe("upgrading a 0.4 control plane in place", () => {
     const entity = await call<{ state: Record<string, unknown>; events: { count: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-old");
     expect(entity.status).toBe(200);
     expect(entity.body.state).toMatchObject({ id: "L-old", email: "old@example.com" });
-    expect(entity.body.events.count).toBe(1);
+    // Its event from 0.4 and the follow-up that event scheduled then.
+    expect(entity.body.events.count).toBe(2);
+    const events = await call<{ events: Array<{ seq: number; id: string; type: string }> }>(server.url, written.key, "GET", "/v1/entities/lead/L-old/events");
+    expect(events.body.events.map((e) => [e.seq, e.type])).toEqual([
+      [1, "lead.created"],
+      [2, "lead.follow_up_due"],
+    ]);
     const destinations = await call<{ destinations: Record<string, Record<string, string>> }>(server.url, written.key, "GET", "/v1/destinations");
     expect(destinations.body.destinations.crm).toEqual({ url: "http://127.0.0.1:9911/crm", apiKey: "…cret" });
     // The endpoints table 0.4 wrote has no backfill column: it gains it, and the old endpoint did not ask for history.
@@ -64,7 +79,7 @@ describe("upgrading a 0.4 control plane in place", () => {
     // New events land in the same entity (its pre-incarnation actor name), after the old one.
     const posted = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_1", type: "lead.updated", data: { id: "L-old", status: "won" } });
     expect(posted.status).toBe(202);
-    expect(posted.body.seq).toBe(2);
+    expect(posted.body.seq).toBe(3);
     const detail = await call(server.url, ADMIN, "GET", "/v1/admin/tenants/legacy");
     expect(detail.body).toMatchObject({ name: "legacy", status: "active", inheritDestinations: false, keys: 1 });
   });
@@ -102,13 +117,13 @@ describe("upgrading a 0.4 control plane in place", () => {
 
     const entity = await call<{ state: Record<string, unknown>; events: { count: number; lastSeq: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-old");
     expect(entity.body.state).toMatchObject({ id: "L-old", email: "old@example.com", status: "lost" });
-    expect(entity.body.events).toMatchObject({ count: 3, lastSeq: 3 });
+    expect(entity.body.events).toMatchObject({ count: 4, lastSeq: 4 });
     const created = await call<{ state: Record<string, unknown>; events: { count: number } }>(server.url, written.key, "GET", "/v1/entities/lead/L-fresh");
     expect(created.status).toBe(200);
     expect(created.body.state).toMatchObject({ id: "L-fresh", email: "fresh@example.com" });
     // Each id is still known, and the next event takes the next seq.
     const again = await call<{ status: string; seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_new_2", type: "lead.updated", data: { id: "L-old", status: "lost" } });
-    expect(again.body).toMatchObject({ status: "duplicate", seq: 3 });
+    expect(again.body).toMatchObject({ status: "duplicate", seq: 4 });
     const next = await call<{ seq: number }>(server.url, written.key, "POST", "/v1/events", { id: "evt_fresh_2", type: "lead.updated", data: { id: "L-fresh", plan: "pro" } });
     expect(next.body.seq).toBe(2);
     // The D1 mirror 0.4 wrote went through migration 0003 (WITHOUT ROWID) and goes on mirroring.
