@@ -2,8 +2,9 @@
 // replayed row first, else the range after its cursor), runs it, and settles the outcome. Queued
 // handlers' work leaves in ONE queue message per alarm turn and is settled when the consumer
 // reports (queue-leases.ts). Successes only move cursors in memory; the moves are written once:
-// with the queued report when one is due within 2 s, else at the end of the turn (and every second
-// in a long one), or earlier with any other write the entity makes. The rooms it composes: what is
+// with the queued report when one is due within 2 s (the alarm waits for it while that pays, so
+// it ends with nothing left to re-arm for), else at the end of the turn (and every second in a
+// long one), or earlier with any other write the entity makes. The rooms it composes: what is
 // due (work.ts), what the configuration allows (configuration.ts), how outcomes settle (settle.ts).
 import type { DeploymentSettings } from "../../src/config.ts";
 import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
