@@ -3,6 +3,7 @@
 // duration, for as long as the consumer holds it. Whether holding pays depends on how long the
 // calls take, so it is decided per tenant space and claimed handlers from their recent runs.
 import type { ReportSessionRpc } from "./delivery/outcome.ts";
+import { MovingEstimates } from "./moving-estimate.ts";
 import { addUsage } from "./usage.ts";
 
 /**
@@ -12,27 +13,20 @@ import { addUsage } from "./usage.ts";
  */
 export const REPORT_SESSION_HOLD_MS = 96;
 
-/** Weight of the newest run in the moving estimate of a claim's run time. */
-const NEWEST_WEIGHT = 0.3;
-/** Claim kinds remembered per isolate; the oldest is forgotten first. */
-const REMEMBERED = 1_000;
-const estimates = new Map<string, number>();
+/** Recent run times by claim kind. */
+const runTimes = new MovingEstimates();
 
 /**
  * How long to hold the session of a claim of this kind: the full hold unless its recent runs took
  * longer on average, in which case holding would only add duration to the request paid anyway.
  */
 export function holdFor(kind: string): number {
-  const estimate = estimates.get(kind);
-  return estimate === undefined || estimate < REPORT_SESSION_HOLD_MS ? REPORT_SESSION_HOLD_MS : 0;
+  return runTimes.under(kind, REPORT_SESSION_HOLD_MS) ? REPORT_SESSION_HOLD_MS : 0;
 }
 
 /** Records how long a claim of this kind took to run, for the next `holdFor`. */
 export function recordRun(kind: string, ms: number): void {
-  const before = estimates.get(kind);
-  estimates.delete(kind);
-  estimates.set(kind, before === undefined ? ms : before + NEWEST_WEIGHT * (ms - before));
-  if (estimates.size > REMEMBERED) estimates.delete(estimates.keys().next().value!);
+  runTimes.record(kind, ms);
 }
 
 /** A claim's report session, let go once: after the report, or when its hold time is up. */

@@ -52,10 +52,8 @@ export class FanOut {
   private turning: Promise<void> | null = null;
   /** The token the last turn sent its queued work under, whose report that turn's alarm may wait for. */
   private sentThisTurn: string | null = null;
-  /** Ends the alarm's wait for a report (awaitReport), if it is waiting. */
-  private endWait: (() => void) | null = null;
-  /** Ends that wait because new work arrived. */
-  private interruptWait: (() => void) | null = null;
+  /** Ends the alarm's wait for a report (awaitReport), if it is waiting; `interrupted`: new work came, not a report. */
+  private endWait: ((interrupted: boolean) => void) | null = null;
 
   constructor(
     private readonly store: EntityStore,
@@ -160,7 +158,7 @@ export class FanOut {
       clearTimeout(timer);
     }
     this.leases.report(token, outcomes);
-    this.endWait?.();
+    this.endWait?.(false);
   }
 
   /**
@@ -180,17 +178,12 @@ export class FanOut {
     let interrupted = false;
     while (!interrupted && Date.now() < end && this.leases.awaitingReport(token, Date.now())) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
+      interrupted = await new Promise<boolean>((resolve) => {
         this.endWait = resolve;
-        this.interruptWait = () => {
-          interrupted = true;
-          resolve();
-        };
-        timer = setTimeout(resolve, end - Date.now());
+        timer = setTimeout(() => resolve(false), end - Date.now());
       });
       clearTimeout(timer);
       this.endWait = null;
-      this.interruptWait = null;
     }
     const waited = Date.now() - started;
     addUsage("entityHeldMs", waited);
@@ -199,7 +192,7 @@ export class FanOut {
 
   /** New work arrived: an alarm waiting for a report stops waiting, so the next turn takes it now. */
   interrupt(): void {
-    this.interruptWait?.();
+    this.endWait?.(true);
   }
 
   /**

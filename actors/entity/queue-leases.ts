@@ -8,6 +8,7 @@ import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { countQueue } from "../../src/metrics/record.ts";
+import { MovingEstimates } from "../../src/moving-estimate.ts";
 import type { SlowWorkMessage } from "../../src/queue.ts";
 import { addUsage, queueUnits } from "../../src/usage.ts";
 import type { HandlerConfiguration } from "./configuration.ts";
@@ -33,23 +34,12 @@ const QUEUED_RUN = 5;
  * 1,280 ms of waiting costs the same. Waiting longer than that never pays.
  */
 export const REPORT_WAIT_PAYS_MS = 1_280;
-/** Weight of the newest report in the moving estimate of how long reports take. */
-const NEWEST_WEIGHT = 0.3;
-/** Tenant spaces whose report times this isolate remembers; the oldest is forgotten first. */
-const REMEMBERED = 1_000;
-const reportTimes = new Map<string, number>();
+/** How long each tenant space's reports have taken lately, from the send to the report. */
+const reportTimes = new MovingEstimates();
 
 /** Whether waiting for a report of this space's queued work has paid lately (none seen yet: it may). */
 export function reportWaitPays(space: string): boolean {
-  const estimate = reportTimes.get(space);
-  return estimate === undefined || estimate < REPORT_WAIT_PAYS_MS;
-}
-
-function recordReportTime(space: string, ms: number): void {
-  const before = reportTimes.get(space);
-  reportTimes.delete(space);
-  reportTimes.set(space, before === undefined ? ms : before + NEWEST_WEIGHT * (ms - before));
-  if (reportTimes.size > REMEMBERED) reportTimes.delete(reportTimes.keys().next().value!);
+  return reportTimes.under(space, REPORT_WAIT_PAYS_MS);
 }
 
 /**
@@ -195,7 +185,7 @@ export class QueueLeases {
     const live = outcomes.filter((o) => model.progress[o.handler]?.lease?.token === token);
     if (live.length === 0) return;
     const sentAt = this.issued.get(token);
-    if (sentAt !== undefined) recordReportTime(this.space(), Date.now() - sentAt);
+    if (sentAt !== undefined) reportTimes.record(this.space(), Date.now() - sentAt);
     this.store.update(() => {
       for (const outcome of live) {
         const progress = model.progress[outcome.handler]!;
@@ -219,7 +209,7 @@ export class QueueLeases {
    * space's turns close without waiting until reports are quick again.
    */
   reportLate(): void {
-    recordReportTime(this.space(), 2 * REPORT_WAIT_PAYS_MS);
+    reportTimes.record(this.space(), 2 * REPORT_WAIT_PAYS_MS);
   }
 
   /** Drops issued tokens no lease holds any more (reported, or re-sent under another). */

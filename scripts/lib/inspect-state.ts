@@ -21,7 +21,6 @@ type Progress = Record<string, { through: number }>;
 /** Every handler's cursor before the first event: the head of an entity that has none written yet. */
 const NO_PROGRESS: Progress = Object.fromEntries([...new Set([...HANDLERS_OF.values()].flatMap((h) => [...h]))].map((h) => [h, { through: 0 }]));
 
-
 function hasTable(db: DatabaseSync, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
 }
