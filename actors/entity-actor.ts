@@ -8,7 +8,7 @@ import { tenantConfiguration } from "../src/control/runtime.ts";
 import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
 import type { QueueClaim, QueuedOutcome } from "../src/delivery/outcome.ts";
 import type { ReplayFilter } from "../src/delivery/replay.ts";
-import type { EntityExport, EntityView, EventPage, IncomingEvent, IngestResult } from "../src/types.ts";
+import type { EntityView, EventPage, ExportHead, IncomingEvent, IngestResult } from "../src/types.ts";
 import { publishLive } from "../src/live.ts";
 import { flushMetrics } from "../src/metrics/record.ts";
 import { addUsage } from "../src/usage.ts";
@@ -17,13 +17,12 @@ import { pointAlarm, wakeBy } from "./shared/alarm.ts";
 import { Deliveries } from "./entity/deliveries.ts";
 import { FanOut } from "./entity/fan-out.ts";
 import { ReportSession } from "./entity/queue-leases.ts";
-import { appendEvents } from "./entity/log.ts";
+import { appendEvents, appendScheduled } from "./entity/log.ts";
 import { EntityStore } from "./entity/store.ts";
 import { Retention } from "./entity/retention.ts";
-import { entityView, eventPage, exportView, withPayloads } from "./entity/views.ts";
+import { entityView, eventPage, exportHead, scheduledList, withPayloads } from "./entity/views.ts";
 import { ALL_HANDLERS, type EntityHead } from "./entity/head.ts";
-import { eventDefinition } from "../src/events/registry.ts";
-import { eraseEntityRows } from "../src/handlers/database.ts";
+import { eraseEntityRows, mirrorTablesOf } from "../src/handlers/database.ts";
 import { Db, ENTITY_SQL } from "./shared/sql.ts";
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
@@ -71,19 +70,25 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * see entity/log.ts). The RPC answers only after the write is durable (the output gate holds the
    * reply until then).
    */
-  async ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]> {
-    // Erased on request: a late retry must not bring it back, unless the tenant allows re-creation.
-    if (this.store.tombstone && !((await tenantConfiguration(this.env, tenant)).settings.erasure.allowRecreate && this.store.revive())) {
+  async ingest(tenant: string, events: IncomingEvent[], options: { recreate?: boolean } = {}): Promise<IngestResult[]> {
+    // Erased on request: a late retry must not bring it back, unless the tenant allows re-creation
+    // (and the caller is a client, not a schedule's firing).
+    const recreate = async () => options.recreate !== false && (await tenantConfiguration(this.env, tenant)).settings.erasure.allowRecreate && this.store.revive();
+    if (this.store.tombstone && !(await recreate())) {
       return events.map((e) => ({ id: e.id, entity: e.entity, status: "erased", seq: 0 }));
     }
     const now = Date.now();
-    const results = appendEvents(this.store, tenant, events, now);
+    const results = appendEvents(this.store, tenant, events, now, { maxScheduled: this.settings.maxScheduledPerEntity });
     const accepted = results.some((r) => r.status === "accepted");
     // An alarm waiting for a queued report stops waiting: the new event's turn goes first.
     if (accepted) this.fanOut.interrupt();
     // New events are due at once, so making the alarm fire by now is all the scheduling ingest
     // needs; if a handler waits behind a pending retry, that early alarm finds nothing and re-arms.
-    if (accepted) await wakeBy(this.ctx.storage, now, "entityKvWrites");
+    // So is an entity not yet in its tenant's list, whatever it stored: it belongs to the tenant
+    // from its first accepted event, scheduled ones too, and the first alarm registers it (an
+    // offboarding that runs meanwhile finds it listed, or the alarm finds it orphaned).
+    const unlisted = this.store.model !== null && !this.store.model.listed && results.some((r) => r.status === "scheduled");
+    if (accepted || unlisted) await wakeBy(this.ctx.storage, now, "entityKvWrites");
     const scheduled = results.filter((r) => r.status === "scheduled").map((r) => r.deliverAt!);
     if (scheduled.length > 0) await wakeBy(this.ctx.storage, Math.min(...scheduled), "entityKvWrites");
     return results;
@@ -109,7 +114,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         // Its tenant was erased (and perhaps created again as another incarnation) and the erasure
         // missed it: nothing of it may reach anyone, so it erases itself instead of delivering.
         this.log("warn", "entity of an erased tenant erased itself", "its space is not its tenant's current one");
-        await this.store.erase();
+        await this.erase();
         return;
       }
       this.fireTimers(Date.now());
@@ -140,6 +145,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const now = Date.now();
     const { pending, dead } = this.deliveries.wakeTimes();
     const times: number[] = model.timers.map((t) => t.at);
+    const scheduledAt = this.store.scheduled.soonest();
+    if (scheduledAt !== null) times.push(scheduledAt);
     if (dead !== null) times.push(dead);
     // A registration that failed is tried again.
     if (!model.listed) times.push(now + REPORT_RETRY_MS);
@@ -172,9 +179,15 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     return pointed;
   }
 
-  /** Emits due timers as internal events of this entity, through the normal log append. */
+  /**
+   * Appends what is due: clients' scheduled events (their rows become log events, entity/scheduled.ts)
+   * and timers (internal events, and clients' scheduled events kept in the head before 0.6), through
+   * the normal log append.
+   */
   private fireTimers(now: number): void {
     const model = this.store.entity;
+    const dueRows = this.store.scheduled.due(now, TIMERS_PER_TURN);
+    if (dueRows.length > 0) this.store.update(() => dueRows.forEach((entry) => appendScheduled(this.store, model, entry, now)), "unless-logged");
     const due = model.timers.filter((t) => t.at <= now).slice(0, TIMERS_PER_TURN);
     if (due.length === 0) return;
     this.store.update(() => {
@@ -328,9 +341,9 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (this.store.tombstone) return "gone";
     const model = this.store.model;
     if (!model) return "missing";
-    const types = this.store.db.all<{ type: string }>(`SELECT DISTINCT type FROM events WHERE seq > 0`).map((r) => r.type);
-    const mirrorTables = [...new Set(types.flatMap((t) => eventDefinition(t)?.mirror?.table ?? []))];
-    await this.store.eraseToTombstone({ tenant: model.tenant, space: this.space, entity: model.entity, mirrorTables }, Date.now());
+    // The mirror tables come from the entity's type when the cleanup runs (database.ts), not from
+    // the types its log still holds: retention may have compacted every event that wrote a row.
+    await this.store.eraseToTombstone({ tenant: model.tenant, space: this.space, entity: model.entity, mirrorTables: mirrorTablesOf(model.entity.type) }, Date.now());
     await this.cleanUpErased();
     return "erased";
   }
@@ -352,16 +365,26 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** The events the entity will append itself later: clients' scheduled events and internal ones. */
   scheduled(): Array<{ id: string; type: string; deliverAt: number }> | null {
-    const model = this.store.model;
-    return model ? model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at })).sort((a, b) => a.deliverAt - b.deliverAt) : null;
+    return this.store.model ? scheduledList(this.store) : null;
   }
 
-  /** Cancels a scheduled event before it is appended: false when there is none of that id (appended, or never scheduled). */
+  /**
+   * Cancels a scheduled event before it is appended: false when there is none of that id
+   * (appended, or never scheduled). Its data's object in R2, if any, goes too.
+   */
   async cancelScheduled(eventId: string): Promise<boolean | null> {
     const model = this.store.model;
     if (!model) return null;
-    if (!model.timers.some((t) => t.id === eventId)) return false;
-    this.store.update(() => (model.timers = model.timers.filter((t) => t.id !== eventId)));
+    const timer = model.timers.find((t) => t.id === eventId);
+    let payloadKey: string | null = timer?.payload?.key ?? null;
+    if (timer) this.store.update(() => (model.timers = model.timers.filter((t) => t.id !== eventId)));
+    else {
+      const removed = this.store.update(() => this.store.scheduled.remove(eventId), false);
+      if (!removed) return false;
+      payloadKey = removed.payloadKey;
+    }
+    // After the commit: the row that referred to it is gone, and nothing else can (its key names its content).
+    if (payloadKey !== null) await deletePayloads(this.env, [payloadKey]);
     await this.scheduleNextAlarm();
     return true;
   }
@@ -416,10 +439,13 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.store.tombstone?.erasedAt ?? null;
   }
 
-  /** Everything the entity holds as one document (state, the whole log with deliveries, dead letters, scheduled events). */
-  async exportEntity(): Promise<EntityExport | null> {
-    const view = exportView(this.store, this.deliveries, this.fanOut.tenantPaused());
-    return view && (await withPayloads(this.payloads(), view));
+  /**
+   * What an export holds besides the log (state, dead letters, scheduled events); the router pages
+   * through the log with listEvents, and reads the state's values kept in R2 itself, one at a time,
+   * as it streams them: resolved here, a large state alone could pass what one answer may carry.
+   */
+  exportHead(): ExportHead | null {
+    return exportHead(this.store, this.deliveries);
   }
 
   // ─── Reads ──────────────────────────────────────────────────────────────────────────────────

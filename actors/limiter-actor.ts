@@ -30,12 +30,15 @@ export class LimiterActor extends DurableObject<Cloudflare.Env> implements Imple
     const grant: LimiterGrant = { slots: [], permits: 0, permitsUntil: 0, retryAt: null };
     if (request.perSecond !== null && request.slots > 0) {
       const interval = 1000 / request.perSecond;
+      // A slow rate's interval can be longer than the horizon: the horizon then stretches to hold
+      // one slot, so any accepted rate gets its next slot (the first at once), never none forever.
+      const horizon = Math.max(HORIZON_MS, Math.ceil(interval));
       const start = Math.max(this.nextSlot, now);
-      const room = Math.floor((now + HORIZON_MS - start) / interval);
+      const room = Math.floor((now + horizon - start) / interval);
       const count = Math.max(0, Math.min(request.slots, room));
       for (let i = 0; i < count; i++) grant.slots.push(start + i * interval);
       this.nextSlot = start + count * interval;
-      if (count === 0) grant.retryAt = start - HORIZON_MS + interval;
+      if (count === 0) grant.retryAt = start - horizon + interval;
     }
     if (request.maxConcurrency !== null) {
       let others = 0;

@@ -1,9 +1,10 @@
-import { offloadPayloads } from "../src/payloads.ts";
+import { offloadPayloads, releaseRefused } from "../src/payloads.ts";
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
 import { directory, entityActor, type EndpointChange, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
 import { currentAdminDigest } from "../src/auth.ts";
-import { deploymentSettings } from "../src/config.ts";
+import { deploymentSettings, mirrorBudget } from "../src/config.ts";
+import { mirrorBytes } from "../src/handlers/database.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
 import { destinationOf, refusedDestination } from "../src/handlers/destinations.ts";
 import { notificationChannels } from "../src/handlers/registry.ts";
@@ -23,11 +24,12 @@ import type { MetricsSnapshot } from "../src/metrics/exposition.ts";
 import { takeLocalCounts } from "../src/metrics/record.ts";
 import { ControlStore } from "./tenant/control.ts";
 import { alertNotification, DeadLetterIndex, type DeadLetterRow } from "./tenant/dead-letter-index.ts";
+import { AlertOutbox, channelOutcome, type AlertChannel } from "./tenant/alerts.ts";
 import { endpointDisabledNotification } from "./tenant/endpoint-health.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
 import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
-import { firingEventId, nextFiring, type Schedule, type ScheduleChange, type ScheduleSpec } from "../src/control/schedules.ts";
+import { erasedScheduleError, firingEventId, nextFiring, scheduleEntity, type Schedule, type ScheduleChange, type ScheduleSpec } from "../src/control/schedules.ts";
 import { parseEnvelope } from "../src/events/envelope.ts";
 import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
 import { BackfillStore, MAX_RUNNING } from "./tenant/backfills.ts";
@@ -44,6 +46,10 @@ const WAKE_PAGE = 50;
 /** Entities a backfill walks per page, and how long one alarm keeps walking before it re-arms. */
 const BACKFILL_PAGE = 100;
 const BACKFILL_BUDGET_MS = 2_000;
+/** When a firing that could not go (its entity unreachable, or the tenant over its rate limit) is tried again. */
+const FIRING_RETRY_MS = 5_000;
+/** How often a tenant with traffic has its rows in the D1 mirror measured against its budget. */
+const MIRROR_MEASURE_EVERY_MS = 600_000;
 
 /**
  * One Durable Object per tenant: its stored configuration (record, API keys, destinations,
@@ -53,6 +59,9 @@ const BACKFILL_BUDGET_MS = 2_000;
  */
 export class TenantActor extends DurableObject<Cloudflare.Env> implements Implementation<TenantActorRpc> {
   private readonly index: DeadLetterIndex;
+  private readonly alerts: AlertOutbox;
+  /** A measure of the D1 mirror is under way in this instance. */
+  private measuringMirror = false;
   private readonly control: ControlStore;
   private readonly metricTotals: MetricsStore;
   private readonly watchers: Watchers;
@@ -67,6 +76,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     this.schedules = new ScheduleStore(db);
     this.backfills = new BackfillStore(db);
     this.index = new DeadLetterIndex(db);
+    this.alerts = new AlertOutbox(db, (change) => ctx.storage.transactionSync(change), (msg, extra) => logLine(env, "warn", msg, { tenant: this.tenant, ...extra }));
     this.control = new ControlStore(db, ctx.storage, env, this.tenant);
     this.metricTotals = new MetricsStore(new Db(ctx.storage.sql, METRICS_SQL));
     this.watchers = new Watchers(ctx);
@@ -143,8 +153,10 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return this.writable(space) ? this.control.deleteDestination(kind) : null;
   }
 
-  async createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | null> {
+  async createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | "limit" | null> {
     if (!this.writable(space)) return null;
+    // Each endpoint is a call per event it takes: a tenant's count is bounded (MAX_ENDPOINTS).
+    if (this.control.endpointCount() >= deploymentSettings(this.env).maxEndpoints) return "limit";
     const created = await this.control.createEndpoint({ ...input, backfill: input.backfill === true }, Date.now());
     if (!input.backfill) return created;
     // Its cursor starts at each entity's first event; the walk makes every listed entity take it now.
@@ -247,8 +259,13 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return resumeAt;
   }
 
-  putSource(space: string, name: string, value: StoredSource): Promise<boolean> {
-    return this.writable(space) ? this.control.putSource(name, value).then(() => true) : Promise.resolve(false);
+  async putSource(space: string, name: string, value: StoredSource): Promise<boolean | "limit"> {
+    if (!this.writable(space)) return false;
+    // A new name past MAX_SOURCES is refused; a tenant over it (stored before the cap) can still replace and delete.
+    const sources = this.control.sourceNames();
+    if (!sources.includes(name) && sources.length >= deploymentSettings(this.env).maxSources) return "limit";
+    await this.control.putSource(name, value);
+    return true;
   }
 
   /** Null: refused; else whether there was one to delete. */
@@ -318,10 +335,16 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     return paused;
   }
 
-  /** One entity was erased on request: its dead letters and its place in the tenant's list go too. */
+  /**
+   * One entity was erased on request: its dead letters and its place in the tenant's list go too,
+   * and the schedules that name it pause, so no firing knocks on its tombstone (or revives it).
+   */
   forgetEntity(space: string, entity: EntityRef): void {
     if (!this.isCurrentSpace(space)) return;
-    this.ctx.storage.transactionSync(() => this.index.forgetEntity(entity));
+    this.ctx.storage.transactionSync(() => {
+      this.index.forgetEntity(entity);
+      this.schedules.pauseNaming(entity, erasedScheduleError(entity));
+    });
     this.control.forgetEntities([entity]);
   }
 
@@ -401,6 +424,23 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     const { health, ...totals } = counts;
     this.metricTotals.add(totals);
     if (health) await this.recordEndpointHealth(health);
+    // Flushes come while the tenant has traffic: the time to see how much of the shared D1 mirror it holds.
+    const usage = this.control.mirrorUsage();
+    if (this.env.DB && !this.measuringMirror && (usage === null || usage.measuredAt < Date.now() - MIRROR_MEASURE_EVERY_MS)) {
+      this.measuringMirror = true;
+      this.ctx.waitUntil(this.measureMirror(this.env.DB).finally(() => (this.measuringMirror = false)));
+    }
+  }
+
+  /** Measures the tenant's rows in the D1 mirror; over D1_TENANT_BUDGET_BYTES, its `database` deliveries skip. */
+  private async measureMirror(db: D1Database): Promise<void> {
+    try {
+      const bytes = await mirrorBytes(db, this.tenant);
+      this.control.putMirrorUsage(bytes, Date.now());
+      if (bytes > mirrorBudget(this.env)) logLine(this.env, "warn", "tenant over its D1 mirror budget", { tenant: this.tenant, bytes, budget: mirrorBudget(this.env) });
+    } catch (err) {
+      logLine(this.env, "warn", "D1 mirror not measured", { tenant: this.tenant, error: String(err) });
+    }
   }
 
   /**
@@ -574,12 +614,22 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     for (const schedule of due) {
       const firingAt = schedule.nextAt!;
       let error: string | null = null;
+      let erased = false;
       try {
         const event = await parseEnvelope({ id: "schedule", type: schedule.event.type, data: schedule.event.data, occurredAt: firingAt }, { receivedAt: now });
         event.id = firingEventId(schedule.id, firingAt);
-        // Large data goes to R2 as a posted event's does (src/payloads.ts).
-        const [result] = await entityActor(this.env, space, event.entity).ingest(this.tenant, await offloadPayloads(this.env, space, [event]));
-        if (result?.status === "erased") error = `entity_erased: ${event.entity.type}/${event.entity.id} was erased`;
+        // A firing is a request the tenant makes: it counts against the tenant's rate limit, and
+        // waits for the next window when over it (its id is fixed, so it fires once however late).
+        if (this.env.RATE_LIMITER && !(await this.env.RATE_LIMITER.limit({ key: this.tenant })).success) {
+          waiting.add(schedule.id);
+          continue;
+        }
+        // Large data goes to R2 as a posted event's does (src/payloads.ts); a firing never re-creates an erased entity.
+        const offloaded = await offloadPayloads(this.env, space, [event]);
+        const results = await entityActor(this.env, space, event.entity).ingest(this.tenant, offloaded, { recreate: false });
+        await releaseRefused(this.env, offloaded, results);
+        const [result] = results;
+        if (result?.status === "erased") erased = true;
       } catch (err) {
         if (err instanceof ApiError) {
           error = `${err.code}: ${err.message}${(err.issues ?? []).map((i) => `; ${i.path}: ${i.message}`).join("")}`.slice(0, 500);
@@ -589,10 +639,14 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
           continue;
         }
       }
-      this.ctx.storage.transactionSync(() => this.schedules.fired(schedule, firingAt, error, Date.now()));
+      this.ctx.storage.transactionSync(() => {
+        this.schedules.fired(schedule, firingAt, erased ? erasedScheduleError(scheduleEntity(schedule)) : error, Date.now());
+        // An erased entity's schedules pause: no firing knocks on its tombstone again, nor brings it back.
+        if (erased) this.schedules.pauseNaming(scheduleEntity(schedule), erasedScheduleError(scheduleEntity(schedule)));
+      });
     }
     const soonest = this.schedules.soonest(waiting);
-    const at = [waiting.size > 0 ? now + 5_000 : null, soonest, due.length === 20 ? now : null].filter((t): t is number => t !== null);
+    const at = [waiting.size > 0 ? now + FIRING_RETRY_MS : null, soonest, due.length === 20 ? now : null].filter((t): t is number => t !== null);
     if (at.length > 0) await wakeBy(this.ctx.storage, Math.min(...at), "tenantKvWrites");
   }
 
@@ -603,12 +657,12 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
     addUsage("tenantRequests");
     if (this.control.record()?.status === "erasing") return this.eraseSome();
     const more = await this.wakeSome();
-    await this.alert();
-    await this.alertDisabledEndpoints();
+    const alertAt = await this.alert();
     await this.fireSchedules();
     const walkAt = await this.backfillSome(Date.now() + BACKFILL_BUDGET_MS);
     if (more) await wakeBy(this.ctx.storage, Date.now(), "tenantKvWrites");
     if (walkAt !== null) await wakeBy(this.ctx.storage, walkAt, "tenantKvWrites");
+    if (alertAt !== null) await wakeBy(this.ctx.storage, alertAt, "tenantKvWrites");
   }
 
   /** Wakes a page of entities after a resume (8 at once); true while more remain. */
@@ -652,57 +706,67 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
   }
 
   /**
-   * Sends one alert for everything that went dead since the last one, to every chat service the
-   * tenant has a destination for (Slack, Discord, Teams: each renders the same message its own way).
-   * A failure of any retries the alert later under the same idempotency key, which receivers dedupe.
+   * Queues what there is to alert about: everything that went dead since the last dead-letter alert
+   * (at most one per ALERT_INTERVAL_MS, the rest summarised in the next) and each endpoint disabled
+   * since; then delivers the queue to every chat service the tenant has a destination for, each on
+   * its own (./tenant/alerts.ts). Answers when to come back, or null.
    */
-  private async alert(): Promise<void> {
-    const pending = this.index.unalerted();
-    if (pending.length === 0) return;
+  private async alert(): Promise<number | null> {
     const now = Date.now();
-    if (!(await this.notify(alertNotification(this.tenant, pending), `alert:${this.tenant}:${pending[pending.length - 1]!.n}`))) {
-      await pointAlarm(this.ctx.storage, now + Math.max(deploymentSettings(this.env).alertIntervalMs, 10_000), "tenantKvWrites");
-      return;
+    let comeBack: number | null = null;
+    const unalerted = this.index.unalerted();
+    if (unalerted.count > 0) {
+      const at = this.index.lastAlertAt() + deploymentSettings(this.env).alertIntervalMs;
+      if (at <= now) {
+        this.ctx.storage.transactionSync(() => {
+          this.alerts.enqueue(`alert:${this.tenant}:${unalerted.lastN}`, alertNotification(this.tenant, unalerted), now);
+          this.index.markAlerted(unalerted.lastN, now);
+        });
+      } else comeBack = at;
     }
-    this.ctx.storage.transactionSync(() => this.index.markAlerted(pending[pending.length - 1]!.n, now));
-  }
-
-  /** Tells the tenant about each endpoint disabled since the last alarm; retried until it goes. */
-  private async alertDisabledEndpoints(): Promise<void> {
     for (const { id, at } of this.control.pendingEndpointAlerts()) {
       const endpoint = this.control.endpoint(id);
-      if (endpoint && !(await this.notify(endpointDisabledNotification(this.tenant, endpoint), `endpoint-disabled:${this.tenant}:${id}:${at}`))) {
-        await wakeBy(this.ctx.storage, Date.now() + 10_000, "tenantKvWrites");
-        return;
-      }
-      this.ctx.storage.transactionSync(() => this.control.endpointAlerted(id));
+      this.ctx.storage.transactionSync(() => {
+        if (endpoint) this.alerts.enqueue(`endpoint-disabled:${this.tenant}:${id}:${at}`, endpointDisabledNotification(this.tenant, endpoint), now);
+        this.control.endpointAlerted(id);
+      });
     }
+    if (this.alerts.pending() === 0) return comeBack;
+    const retryAt = await this.alerts.deliver(await this.alertChannels(), now);
+    return retryAt === null ? comeBack : Math.min(retryAt, comeBack ?? Infinity);
   }
 
   /**
-   * Sends one message to every chat service the tenant has a destination for (Slack, Discord,
-   * Teams: each renders it its own way). False if any failed: the caller tries again later under
-   * the same idempotency key, which receivers dedupe.
+   * The chat services the tenant has a destination for now (Slack, Discord, Teams: each renders the
+   * same message its own way). A URL the outbound address policy refuses is never called: that
+   * service is left out, as with none.
    */
-  private async notify(notification: Notification, idempotencyKey: string): Promise<boolean> {
+  private async alertChannels(): Promise<AlertChannel[]> {
     const configuration = await openSnapshot(this.env, this.tenant, this.control.snapshot());
+    const channels: AlertChannel[] = [];
     for (const { kind, channel } of notificationChannels()) {
       const found = destinationOf(this.env, configuration, kind);
-      // A URL the outbound address policy refuses is never called: that channel is skipped, as with none.
       if (!found || refusedDestination(this.env, found)) continue;
-      try {
-        const response = await fetch(channel.target?.(found.destination.url) ?? found.destination.url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": idempotencyKey },
-          body: JSON.stringify(channel.render(notification)),
-        });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      } catch (err) {
-        logLine(this.env, "warn", "alert not delivered; will retry", { kind: kind.kind, error: String(err) });
-        return false;
-      }
+      const url = channel.target?.(found.destination.url) ?? found.destination.url;
+      channels.push({
+        name: kind.kind,
+        send: async (notification, idempotencyKey) => {
+          try {
+            const response = await fetch(url, {
+              method: "POST",
+              headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": idempotencyKey },
+              body: JSON.stringify(channel.render(notification)),
+              signal: AbortSignal.timeout(deploymentSettings(this.env).handlerTimeoutMs),
+            });
+            await response.body?.cancel();
+            return channelOutcome(response.status);
+          } catch (err) {
+            return { kind: "failed", error: String(err).slice(0, 200) };
+          }
+        },
+      });
     }
-    return true;
+    return channels;
   }
 
 }

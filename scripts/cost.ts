@@ -232,7 +232,7 @@ export async function runCost(options: CostOptions, log: (line: string) => void 
   const receiver = await startReceiver();
   const inspectorPort = await freePort();
   const server = await startLocalServer(
-    edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: String(FOLLOW_UP_DELAY_MS) }, rateLimit: 1_000_000 }),
+    edgeflowOptions({ vars: { ...receiverVars(receiver.url), USAGE_ENDPOINT: "1", FOLLOW_UP_DELAY_MS: String(FOLLOW_UP_DELAY_MS), SCHEDULE_MIN_INTERVAL_SECONDS: "1" }, rateLimit: 1_000_000 }),
     { inspectorPort },
   );
   const client = httpClient(server.url, 8);

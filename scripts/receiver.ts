@@ -29,8 +29,8 @@ export interface Receiver {
   /** 2xx answers per idempotency key. More than one means a duplicate side effect. */
   successes: Map<string, number>;
   setFailRate(rate: number): void;
-  /** The next calls whose idempotency key contains `match` get these answers, in order. */
-  script(match: string, responses: ScriptedResponse[]): void;
+  /** The next calls whose idempotency key contains `match` (and, if given, to `path`) get these answers, in order. */
+  script(match: string, responses: ScriptedResponse[], path?: string): void;
   /** Resolves with the receiver's own `Date.now()` of each call, for measuring latency. */
   onCall(listener: (call: ReceivedCall) => void): void;
   close(): Promise<void>;
@@ -69,7 +69,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
   const random = seededRandom(options.seed ?? 42);
   const calls: ReceivedCall[] = [];
   const successes = new Map<string, number>();
-  const scripts: Array<{ match: string; responses: ScriptedResponse[] }> = [];
+  const scripts: Array<{ match: string; responses: ScriptedResponse[]; path?: string }> = [];
   const listeners: Array<(call: ReceivedCall) => void> = [];
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
@@ -89,7 +89,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
     // Control API, so tests running inside workerd can script this receiver over HTTP.
     if (url.pathname.startsWith("/_control/")) {
       const input = body ? JSON.parse(body) : {};
-      if (url.pathname === "/_control/script") scripts.push({ match: input.match, responses: [...input.responses] });
+      if (url.pathname === "/_control/script") scripts.push({ match: input.match, responses: [...input.responses], ...(input.path ? { path: String(input.path) } : {}) });
       else if (url.pathname === "/_control/fail-rate") failRate = Number(input.rate);
       else if (url.pathname === "/_control/calls") {
         const match = url.searchParams.get("match") ?? "";
@@ -99,7 +99,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
     }
     const key = String(req.headers["idempotency-key"] ?? "");
     let answer: ScriptedResponse = { status: 200 };
-    const scripted = scripts.find((s) => s.responses.length > 0 && key.includes(s.match));
+    const scripted = scripts.find((s) => s.responses.length > 0 && key.includes(s.match) && (s.path === undefined || s.path === url.pathname));
     if (scripted) answer = scripted.responses.shift()!;
     else if (failRate > 0 && random() < failRate) answer = { status: 500, body: '{"error":"injected failure"}' };
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
@@ -130,7 +130,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
     calls,
     successes,
     setFailRate: (rate) => (failRate = rate),
-    script: (match, responses) => scripts.push({ match, responses: [...responses] }),
+    script: (match, responses, path) => scripts.push({ match, responses: [...responses], ...(path ? { path } : {}) }),
     onCall: (listener) => listeners.push(listener),
     close: () =>
       new Promise((done) => {

@@ -1,3 +1,5 @@
+import { DEFAULT_TENANT_BUDGET_BYTES } from "./handlers/mirror-bounds.ts";
+
 // The deployment's numeric settings (wrangler vars with the contract's defaults) and the error for
 // configuration the operator must fix. Tenants (TENANTS) are the control plane's:
 // src/control/tenants-config.ts.
@@ -30,6 +32,14 @@ export interface DeploymentSettings {
   backfillRate: number;
   /** An endpoint failing continuously for this long is disabled (its deliveries hold). */
   endpointDisableAfterMs: number;
+  /** The shortest interval a schedule may fire at (everySeconds, and the gaps of a cron). */
+  scheduleMinIntervalSeconds: number;
+  /** Endpoints a tenant may have: each is a call per event it takes. */
+  maxEndpoints: number;
+  /** Signed sources a tenant may store. */
+  maxSources: number;
+  /** Scheduled events one entity may hold at once, each a row until its time comes. */
+  maxScheduledPerEntity: number;
 }
 
 export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
@@ -44,5 +54,14 @@ export function deploymentSettings(env: Cloudflare.Env): DeploymentSettings {
     alertIntervalMs: intSetting(env.ALERT_INTERVAL_MS, 300_000),
     backfillRate: Math.max(1, intSetting(env.BACKFILL_RATE, 100)),
     endpointDisableAfterMs: Math.max(1, intSetting(env.ENDPOINT_DISABLE_AFTER_MS, 432_000_000)),
+    scheduleMinIntervalSeconds: Math.max(1, intSetting(env.SCHEDULE_MIN_INTERVAL_SECONDS, 60)),
+    maxEndpoints: intSetting(env.MAX_ENDPOINTS, 100),
+    maxSources: intSetting(env.MAX_SOURCES, 50),
+    maxScheduledPerEntity: intSetting(env.MAX_SCHEDULED_PER_ENTITY, 1000),
   };
+}
+
+/** D1_TENANT_BUDGET_BYTES: what one tenant's rows may hold in the shared D1 mirror (src/handlers/mirror-bounds.ts). */
+export function mirrorBudget(env: Cloudflare.Env): number {
+  return intSetting(env.D1_TENANT_BUDGET_BYTES, DEFAULT_TENANT_BUDGET_BYTES);
 }

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   "not_found",
   "id_conflict",
   "tenant_exists",
+  "limit_exceeded",
   "payload_too_large",
   "unsupported_media_type",
   "unknown_event_type",

@@ -9,7 +9,7 @@
 // actor's dedupe makes safe (if the group did store them, that request is answered `duplicate`).
 import { entityActor } from "./stubs.ts";
 import { actorName } from "./names.ts";
-import { offloadPayloads } from "./payloads.ts";
+import { offloadPayloads, releaseRefused } from "./payloads.ts";
 import type { EntityRef, IncomingEvent, IngestResult, TenantScope } from "./types.ts";
 
 /** How long a gathered request waits for its group before it sends its own events. */
@@ -59,10 +59,16 @@ export async function ingestGrouped(
   events: IncomingEvent[],
   options: { send?: IngestSender; waitMs?: number } = {},
 ): Promise<IngestResult[]> {
-  const key = actorName(scope.space, entity);
   const rpc: IngestSender = options.send ?? ((batch) => entityActor(env, scope.space, entity).ingest(scope.tenant, batch));
-  // Large data goes to R2 first, so the actor keeps a reference (src/payloads.ts).
-  events = await offloadPayloads(env, scope.space, events);
+  // Large data goes to R2 first, so the actor keeps a reference; what it refuses is deleted again (src/payloads.ts).
+  const offloaded = await offloadPayloads(env, scope.space, events);
+  const results = await grouped(actorName(scope.space, entity), rpc, offloaded, options.waitMs ?? GROUP_WAIT_MS);
+  await releaseRefused(env, offloaded, results);
+  return results;
+}
+
+/** Sends one request's events through the entity's lane (see the top of this file). */
+async function grouped(key: string, rpc: IngestSender, events: IncomingEvent[], waitMs: number): Promise<IngestResult[]> {
   const current = lanes.get(key);
   if (!current) {
     const lane: Lane = { gathered: [] };
@@ -78,7 +84,7 @@ export async function ingestGrouped(
   const waited = await Promise.race([
     self.results.promise.then((results) => ({ kind: "results" as const, results }), () => ({ kind: "failed" as const })),
     self.turn.promise.then(({ group, lane }) => ({ kind: "turn" as const, group, lane })),
-    new Promise<{ kind: "late" }>((done) => (timer = setTimeout(() => done({ kind: "late" }), options.waitMs ?? GROUP_WAIT_MS))),
+    new Promise<{ kind: "late" }>((done) => (timer = setTimeout(() => done({ kind: "late" }), waitMs))),
   ]);
   clearTimeout(timer);
   if (waited.kind === "results") return waited.results;

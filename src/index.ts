@@ -136,9 +136,21 @@ router.get("/v1/schedules/:id", authed(getSchedule));
 router.patch("/v1/schedules/:id", authed(updateSchedule));
 router.delete("/v1/schedules/:id", authed(deleteSchedule));
 
+/** Whether every percent-escape in a path decodes: a malformed one names no resource, and must not reach a route. */
+function wellFormedPath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export default {
   fetch: (request, env, ctx) => {
-    if (new URL(request.url).pathname !== "/_usage") addUsage("workerInvocations");
+    const path = new URL(request.url).pathname;
+    if (path !== "/_usage") addUsage("workerInvocations");
+    if (!wellFormedPath(path)) return errorResponse(new ApiError(400, "invalid_request", "The path holds a malformed percent-escape", [{ path: "path", message: "is not valid percent-encoding" }]));
     return router.fetch(request, env, ctx);
   },
   queue: (batch, env) => {

@@ -106,10 +106,11 @@ const schemas: Record<string, Schema> = {
       occurredAt: dateTime,
       receivedAt: dateTime,
       data: { type: "object" },
+      dataError: { type: "string", description: "present when the event's data, kept in R2, can no longer be read (its object gone or changed): `data` is then empty" },
       source: obj({ name: str, deliveryId: str }, ["deliveryId"]),
       deliveries: { type: "array", items: ref("Delivery") },
     },
-    ["source"],
+    ["source", "dataError"],
   ),
   EventPage: obj({ events: { type: "array", items: ref("Event") }, next: nullable(str) }),
   EntityExport: obj({
@@ -229,6 +230,7 @@ const error = (description: string) => json(ref("Error"), description);
 const noContent = { description: "Done; no body" };
 /** The answers every authenticated operation may give besides its own. */
 const common = {
+  "400": error("A malformed percent-escape in the path (invalid_request)"),
   "401": error("Missing, malformed or unknown key"),
   "429": error("Rate limited; see Retry-After"),
   "503": error("Unavailable; retry after Retry-After"),
@@ -256,7 +258,7 @@ export function openApiDocument(): Record<string, unknown> {
       post: op("Store one event", {
         "202": json(ref("IngestResult"), "Stored (status accepted, with seq), or scheduled for deliverAt (status scheduled)"),
         "200": json(ref("IngestResult"), "A repeat of a known id with the same content (status duplicate)"),
-        "409": error("The id is known with different content (id_conflict); nothing stored"),
+        "409": error("The id is known with different content (id_conflict), or a scheduled event past what its entity may hold (limit_exceeded, MAX_SCHEDULED_PER_ENTITY); nothing stored"),
         "410": error("The entity was erased (entity_erased); nothing stored"),
         "422": error("The type is not registered"),
         ...withBody,
@@ -395,7 +397,7 @@ export function openApiDocument(): Record<string, unknown> {
       }),
     },
     "/v1/endpoints": {
-      post: op("Register a customer webhook endpoint", { "201": json(ref("NewEndpoint"), "Created; the secret is shown only here"), "422": error("An unregistered event type"), ...withBody }, {
+      post: op("Register a customer webhook endpoint", { "201": json(ref("NewEndpoint"), "Created; the secret is shown only here"), "409": error("The tenant has MAX_ENDPOINTS endpoints (limit_exceeded)"), "422": error("An unregistered event type"), ...withBody }, {
         requestBody: body(ref("EndpointInput")),
       }),
       get: op("The tenant's endpoints", { "200": json(obj({ endpoints: { type: "array", items: ref("Endpoint") } }), "Endpoints") }),
@@ -423,7 +425,7 @@ export function openApiDocument(): Record<string, unknown> {
     "/v1/schedules": {
       post: op(
         "A recurring event: cron (5 fields, or 6 with seconds first) or everySeconds, in an IANA time zone (default UTC). Each firing sends the event with id edgeflow:schedule:{id}:{firingEpochMs} and occurredAt the firing time; a firing missed while the tenant's actor was not running fires once on wake-up",
-        { "201": json(ref("Schedule"), "Created, with its first nextAt"), "422": error("The event's type is not registered"), ...withBody },
+        { "201": json(ref("Schedule"), "Created, with its first nextAt"), "409": error("The tenant has 100 schedules (limit_exceeded)"), "422": error("The event's type is not registered"), ...withBody },
         { requestBody: body(ref("ScheduleInput")) },
       ),
       get: op("The tenant's schedules", { "200": json(obj({ schedules: { type: "array", items: ref("Schedule") } }), "Schedules") }),
@@ -440,7 +442,7 @@ export function openApiDocument(): Record<string, unknown> {
     "/v1/sources/{name}": {
       put: op(
         "Set a signed source; POST /v1/sources/{tenant}/{name} verifies with it at once",
-        { "200": json(ref("Source"), "The source, secret masked"), ...withBody },
+        { "200": json(ref("Source"), "The source, secret masked"), "409": error("A new source past MAX_SOURCES (limit_exceeded); replacing one is always allowed"), ...withBody },
         { parameters: [pathParam("name")], requestBody: body(ref("Source")) },
       ),
       delete: op("Remove a signed source; later posts to it answer 401 invalid_signature", { "204": noContent }, { parameters: [pathParam("name")] }),

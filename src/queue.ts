@@ -7,6 +7,7 @@ import type { ClaimedWork, DeliveryResult, QueueClaim, QueuedOutcome } from "./d
 import { holdFor, holdSession, recordRun, type HeldSession } from "./report-session.ts";
 import { countQueue, flushAllMetrics } from "./metrics/record.ts";
 import { addUsage, queueUnits } from "./usage.ts";
+import { recordSpaceRun, SLOW_LANE_QUEUE, toSlowLane, type Lane } from "./slow-lane.ts";
 import type { EntityRef } from "./types.ts";
 
 /**
@@ -103,60 +104,73 @@ async function run(claimed: ClaimedWork[], env: Cloudflare.Env, tenant: string, 
  * `MAX_UNREPORTED_SENDS` lapses it counts a failed try, so such a delivery still ends dead.
  */
 export async function consumeSlowWork(batch: MessageBatch<unknown>, env: Cloudflare.Env): Promise<void> {
+  const lane: Lane = batch.queue === SLOW_LANE_QUEUE ? "slow" : "fast";
   await Promise.all(
-    batch.messages.map(async (message) => {
+    batch.messages.map((message) => {
       const units = queueUnits(JSON.stringify(message.body ?? null).length);
       addUsage("queueReads", units);
       const ack = () => {
         message.ack();
         addUsage("queueDeletes", units);
       };
-      if (!isSlowWorkMessage(message.body)) {
-        // Includes messages sent by the pre-v2 engine: their actors send the work again under v2.
-        logLine(env, "warn", "unrecognised queue message dropped", { id: message.id });
-        ack();
-        return;
-      }
-      const { tenant, entity, token } = message.body;
-      const actor = entityActor(env, message.body.space ?? tenant, entity);
-      const ackCounted = () => {
-        ack();
-        countQueue(tenant, "acked");
-      };
-      let claim: QueueClaim | null;
-      try {
-        const answer: QueueClaim | ClaimedWork[] | null = await actor.claimWork(token);
-        // An actor still on the code before report sessions (a deploy under way) answers with the work alone.
-        claim = Array.isArray(answer) ? { work: answer, session: null } : answer;
-      } catch (err) {
-        logLine(env, "warn", "queued work not claimed; retrying message", { tenant, entity, error: String(err) });
-        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-        return;
-      }
-      if (claim) {
-        const space = message.body.space ?? tenant;
-        const kind = `${space}|${claim.work.map((w) => w.handler).sort().join(",")}`;
-        const session = holdSession(claim.session, holdFor(kind));
-        const started = Date.now();
-        let outcomes: QueuedOutcome[];
-        try {
-          outcomes = await run(claim.work, env, tenant, space);
-          recordRun(kind, Date.now() - started);
-        } catch (err) {
-          session.release();
-          // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
-          logLine(env, "warn", "queued work not run: tenant configuration unavailable", { tenant, entity, error: String(err) });
-          ackCounted();
-          return;
-        }
-        try {
-          await report(actor, token, outcomes, session);
-        } catch (err) {
-          logLine(env, "warn", "queued outcome not reported; the lease will lapse", { tenant, entity, token, error: String(err) });
-        }
-      }
-      ackCounted();
+      return consumeOne(message, env, ack, lane);
     }),
   );
   await flushAllMetrics(env);
+}
+
+/** Claims, runs and reports one message's work (see consumeSlowWork); acks it unless the claim failed. */
+async function consumeOne(message: Message<unknown>, env: Cloudflare.Env, ack: () => void, lane: Lane): Promise<void> {
+  if (!isSlowWorkMessage(message.body)) {
+    // Includes messages sent by the pre-v2 engine: their actors send the work again under v2.
+    logLine(env, "warn", "unrecognised queue message dropped", { id: message.id });
+    ack();
+    return;
+  }
+  const { tenant, entity, token } = message.body;
+  const space = message.body.space ?? tenant;
+  // A tenant whose queued calls lately took long goes through the slow lane, so it does not hold
+  // the batches that every other tenant's calls wait behind (src/slow-lane.ts).
+  if (lane === "fast" && (await toSlowLane(env, space, message.body))) {
+    ack();
+    return;
+  }
+  const actor = entityActor(env, space, entity);
+  const ackCounted = () => {
+    ack();
+    countQueue(tenant, "acked");
+  };
+  let claim: QueueClaim | null;
+  try {
+    const answer: QueueClaim | ClaimedWork[] | null = await actor.claimWork(token);
+    // An actor still on the code before report sessions (a deploy under way) answers with the work alone.
+    claim = Array.isArray(answer) ? { work: answer, session: null } : answer;
+  } catch (err) {
+    logLine(env, "warn", "queued work not claimed; retrying message", { tenant, entity, error: String(err) });
+    message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+    return;
+  }
+  if (claim) {
+    const kind = `${space}|${claim.work.map((w) => w.handler).sort().join(",")}`;
+    const session = holdSession(claim.session, holdFor(kind));
+    const started = Date.now();
+    let outcomes: QueuedOutcome[];
+    try {
+      outcomes = await run(claim.work, env, tenant, space);
+      recordRun(kind, Date.now() - started);
+      recordSpaceRun(space, Date.now() - started);
+    } catch (err) {
+      session.release();
+      // The tenant's configuration could not be read: nothing ran; the lease lapses and the actor re-sends.
+      logLine(env, "warn", "queued work not run: tenant configuration unavailable", { tenant, entity, error: String(err) });
+      ackCounted();
+      return;
+    }
+    try {
+      await report(actor, token, outcomes, session);
+    } catch (err) {
+      logLine(env, "warn", "queued outcome not reported; the lease will lapse", { tenant, entity, token, error: String(err) });
+    }
+  }
+  ackCounted();
 }

@@ -10,7 +10,7 @@ export type { SettingsPatch } from "./control/settings.ts";
 import type { DeadLetterEntry, DeadLetterFilter, DeadLetterPage, DeliveryRef } from "./dead-letters.ts";
 import type { Counts } from "./metrics/counts.ts";
 import type { MetricsSnapshot } from "./metrics/exposition.ts";
-import type { EntityExport, EntityRef, EntityView, EventPage, IncomingEvent, IngestResult, LiveMessage } from "./types.ts";
+import type { EntityRef, EntityView, EventPage, ExportHead, IncomingEvent, IngestResult, LiveMessage } from "./types.ts";
 
 /** What a class must provide to serve an RPC interface: each method may answer synchronously. */
 export type Implementation<T> = {
@@ -19,7 +19,8 @@ export type Implementation<T> = {
 
 /** The entity actor's RPC surface, as callers see it. `EntityActor` is checked against it. */
 export interface EntityActorRpc {
-  ingest(tenant: string, events: IncomingEvent[]): Promise<IngestResult[]>;
+  /** `recreate: false`: an erased entity stays erased whatever the tenant's settings (a schedule's firing). */
+  ingest(tenant: string, events: IncomingEvent[], options?: { recreate?: boolean }): Promise<IngestResult[]>;
   getEntity(): Promise<EntityView | null>;
   listEvents(after: number, limit: number): Promise<EventPage | null>;
   /**
@@ -55,8 +56,8 @@ export interface EntityActorRpc {
   wake(): Promise<void>;
   /** When the entity was erased on request, or null. */
   erasedAt(): Promise<number | null>;
-  /** Everything the entity holds, as one document; null if it never had an event (or was erased). */
-  exportEntity(): Promise<EntityExport | null>;
+  /** What an export holds besides the log; null if it never had an event (or was erased). The log comes from listEvents, a page at a time. */
+  exportHead(): Promise<ExportHead | null>;
 }
 
 /** What an isolate asks a delivery limiter for (gate.ts), with the limits as configured now. */
@@ -126,8 +127,8 @@ export interface TenantActorRpc {
   putDestination(space: string, kind: string, value: object): Promise<boolean>;
   /** Null: refused; else whether there was one to delete. */
   deleteDestination(space: string, kind: string): Promise<boolean | null>;
-  /** A new endpoint; with `backfill`, a history backfill starts with it (its id in `backfillId`). */
-  createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | null>;
+  /** A new endpoint; with `backfill`, a history backfill starts with it (its id in `backfillId`). "limit": the tenant has MAX_ENDPOINTS. */
+  createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | "limit" | null>;
   /** Starts a backfill; `limit` when the tenant runs as many as it may; null when refused (stale view). */
   startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null>;
   getBackfill(id: string): Promise<Backfill | null>;
@@ -140,8 +141,8 @@ export interface TenantActorRpc {
   updateEndpoint(space: string, id: string, change: EndpointChange & { backfill?: boolean }): Promise<EndpointInfo | null>;
   deleteEndpoint(space: string, id: string): Promise<boolean>;
   rotateEndpointSecret(space: string, id: string): Promise<string | null>;
-  /** False: refused. */
-  putSource(space: string, name: string, value: StoredSource): Promise<boolean>;
+  /** False: refused; "limit": a new source past MAX_SOURCES (replacing one is always allowed). */
+  putSource(space: string, name: string, value: StoredSource): Promise<boolean | "limit">;
   /** Null: refused; else whether there was one to delete. */
   deleteSource(space: string, name: string): Promise<boolean | null>;
   registerEntities(space: string, entities: EntityRef[]): Promise<void>;

@@ -38,9 +38,10 @@ export interface SourceMeta {
 
 /**
  * `conflict`: the id is known with a different fingerprint; `erased`: the entity was erased
- * (`DELETE /v1/entities/{type}/{id}`) and takes no more events. Nothing was stored for either.
+ * (`DELETE /v1/entities/{type}/{id}`) and takes no more events; `limit`: a scheduled event past
+ * what one entity may hold (MAX_SCHEDULED_PER_ENTITY). Nothing was stored for any of the three.
  */
-type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased" | "scheduled";
+type IngestStatus = "accepted" | "duplicate" | "conflict" | "erased" | "scheduled" | "limit";
 
 export interface IngestResult {
   id: string;
@@ -49,6 +50,12 @@ export interface IngestResult {
   seq: number;
   /** For `scheduled`: when the event will be appended (epoch ms). */
   deliverAt?: number;
+  /**
+   * For an event with data in R2 that was not accepted or scheduled (a duplicate, a conflict, an
+   * erased entity): whether the entity stores its object's key all the same (a duplicate of the
+   * event that put it there). When false, nothing refers to that object, and the router deletes it.
+   */
+  payloadInUse?: boolean;
 }
 
 /** `paused`: due, but held while the entity or the tenant pauses the handler (POST …/pause). */
@@ -70,6 +77,8 @@ export interface EventView {
   occurredAt: string;
   receivedAt: string;
   data: JsonObject;
+  /** Why `data` is empty: its object in R2 is gone or no longer matches its hash (no retry can read it). */
+  dataError?: string;
   /** Present for events from a signed source. */
   source?: SourceMeta;
   deliveries: DeliveryView[];
@@ -129,6 +138,9 @@ export interface TenantScope {
   tenant: string;
   space: string;
 }
+
+/** What an export holds besides the log, which is streamed a page at a time (src/routes/entities.ts). */
+export type ExportHead = Omit<EntityExport, "events" | "exportedAt">;
 
 /** `GET /v1/entities/{type}/{id}/export`: everything one entity holds, in one document. */
 export interface EntityExport {

@@ -10,7 +10,7 @@ import type { DeploymentSettings } from "../../src/config.ts";
 import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
 import { executeWork } from "../../src/handlers/execute.ts";
 import { admit, callOutcome, gateTarget } from "../../src/handlers/gate.ts";
-import type { Handler } from "../../src/handlers/handler.ts";
+import type { DeliveryJob, Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
 import type { TenantSettings } from "../../src/control/settings.ts";
@@ -23,7 +23,7 @@ import type { Progress } from "./head.ts";
 import { QueueLeases, REPORT_WAIT_PAYS_MS, reportWaitPays } from "./queue-leases.ts";
 import { Settler } from "./settle.ts";
 import type { EntityStore } from "./store.ts";
-import { LONG_RUN, WorkSource } from "./work.ts";
+import { LONG_RUN, unreadableRun, WorkSource } from "./work.ts";
 
 /** How much of a long chain's progress may be unwritten: what a crash would deliver again. */
 const CHAIN_FLUSH_MS = 1_000;
@@ -288,7 +288,13 @@ export class FanOut {
         }
         let results: DeliveryResult[] = [];
         try {
-          const jobs = await this.work.jobs(current);
+          let jobs: DeliveryJob[];
+          try {
+            jobs = await this.work.jobs(current);
+          } catch (err) {
+            this.settler.settle(current, unreadableRun(current, err, Date.now()));
+            continue;
+          }
           if (admission && !(await admission.start())) {
             // Its rate slot went by while it waited for an inline slot: ask again, from the top.
             continue;

@@ -134,11 +134,12 @@ export function readModel(db: Db): EntityHead | null {
     ...(head.listed ? { listed: true } : {}),
     ...(head.paused?.length ? { paused: head.paused } : {}),
     ...(head.compacted ? { compacted: head.compacted } : {}),
+    ...(head.pinned?.length ? { pinned: head.pinned } : {}),
   };
 }
 
 function headData(m: EntityHead): string {
-  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}), ...(m.compacted ? { compacted: m.compacted } : {}) };
+  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}), ...(m.compacted ? { compacted: m.compacted } : {}), ...(m.pinned?.length ? { pinned: m.pinned } : {}) };
   return JSON.stringify(head);
 }
 

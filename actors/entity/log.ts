@@ -1,13 +1,14 @@
 // The entity's log and state: what one ingest transaction does, and nothing else.
 import { eventDefinition } from "../../src/events/registry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
-import { stateData, storedData } from "../../src/payloads.ts";
+import { PAYLOAD_MARK, refOf, stateData, storedData } from "../../src/payloads.ts";
 import type { IncomingEvent, IngestResult, JsonObject } from "../../src/types.ts";
 import type { Db } from "../shared/sql.ts";
 import { emptyHead, mergeState, type EntityHead } from "./head.ts";
 import { Retention } from "./retention.ts";
 import { DEDUPE_INDEX, DEDUPE_INDEX_AFTER } from "./schema.ts";
 import type { EntityStore } from "./store.ts";
+import type { ScheduledEntry } from "./scheduled.ts";
 
 /**
  * Stores events for this entity in ONE synchronous transaction: for each, dedupe by id (a known id
@@ -21,27 +22,58 @@ import type { EntityStore } from "./store.ts";
  * entity's first row also says who the entity is (its `entity` column), so even its head can wait
  * for the first turn's write (seedModel).
  */
-export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number): IngestResult[] {
+export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number, limits: AppendLimits = NO_LIMITS): IngestResult[] {
   return store.update(() => {
     const first = events[0]!.entity;
     const model = store.model ?? store.create(tenant, first, now);
     const before = model.lastSeq;
-    const results = events.map((event) => appendOne(store, model, tenant, event, now));
+    const results = events.map((event) => withPayloadUse(store, model, event, appendOne(store, model, tenant, event, now, limits)));
     if (before < DEDUPE_INDEX_AFTER && model.lastSeq >= DEDUPE_INDEX_AFTER) store.db.schema([DEDUPE_INDEX]);
     return results;
   }, "unless-logged");
 }
 
-function appendOne(store: EntityStore, model: EntityHead, tenant: string, event: IncomingEvent, now: number): IngestResult {
+/** Bounds an append checks: scheduled events one entity may hold (MAX_SCHEDULED_PER_ENTITY). */
+export interface AppendLimits {
+  maxScheduled: number;
+}
+const NO_LIMITS: AppendLimits = { maxScheduled: Number.POSITIVE_INFINITY };
+
+/**
+ * For an event with data in R2 that is neither stored nor scheduled now: whether the entity refers
+ * to that object anyway (a repeat of the event that put it there), so the router knows whether it
+ * may delete it (src/payloads.ts).
+ */
+function withPayloadUse(store: EntityStore, model: EntityHead, event: IncomingEvent, result: IngestResult): IngestResult {
+  if (!event.payload || result.status === "accepted" || result.status === "scheduled") return result;
+  return { ...result, payloadInUse: payloadKeyInUse(store, model, event.payload.key, result.seq) };
+}
+
+/**
+ * Whether the stored event of that id (`seq`, when it is still in the log), a scheduled one, a state
+ * value or a pinned key refers to this R2 object. Keys name the content (src/payloads.ts), so only
+ * a repeat of the same event can share one; a conflict's key is its own.
+ */
+function payloadKeyInUse(store: EntityStore, model: EntityHead, key: string, seq: number): boolean {
+  if (seq > 0) return refOf(JSON.parse(store.db.all<{ data: string }>(`SELECT data FROM events WHERE seq = ?`, seq)[0]?.data ?? "null"))?.key === key;
+  if (model.pinned?.includes(key)) return true;
+  if (store.scheduled.list().some((e) => e.payloadKey === key)) return true;
+  if (model.timers.some((t) => t.payload?.key === key)) return true;
+  return Object.values(model.state).some(([value]) => refOf(value)?.key === key);
+}
+
+function appendOne(store: EntityStore, model: EntityHead, tenant: string, event: IncomingEvent, now: number, limits: AppendLimits): IngestResult {
   if (model.tenant !== tenant || model.entity.type !== event.entity.type || model.entity.id !== event.entity.id) {
     // Actor names are derived from these three values, so a mismatch is a routing bug.
     throw new Error("event routed to the wrong entity actor");
   }
   const known = store.db.sql<{ seq: number; fingerprint: string | null }>`SELECT seq, fingerprint FROM events WHERE id = ${event.id} AND seq > 0`[0];
-  const scheduled = model.timers.find((t) => t.id === event.id);
-  if (scheduled) {
-    const conflict = scheduled.fingerprint !== undefined && event.fingerprint !== undefined && scheduled.fingerprint !== event.fingerprint;
-    return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: 0, deliverAt: scheduled.at };
+  // Scheduled and waiting: a row of its own (scheduled.ts), or, written before 0.6, a timer in the head.
+  const waiting = store.scheduled.get(event.id) ?? model.timers.find((t) => t.id === event.id);
+  if (waiting) {
+    const fingerprint = waiting.fingerprint ?? undefined;
+    const conflict = fingerprint !== undefined && event.fingerprint !== undefined && fingerprint !== event.fingerprint;
+    return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: 0, deliverAt: waiting.at };
   }
   // An id compacted away by retention is still known: a repeat is a duplicate, its seq no longer kept.
   if (!known && model.compacted && new Retention(store).forgot(event.id)) return { id: event.id, entity: event.entity, status: "duplicate", seq: 0 };
@@ -53,13 +85,11 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   const definition = eventDefinition(event.type);
   if (!definition) throw new Error(`unregistered event type reached the actor: ${event.type}`);
   if (event.deliverAt !== undefined && event.deliverAt > now) {
-    // Kept in the head until it is due; the alarm appends it then, through this same function.
-    // Large data waits by reference, its large values as references too (src/payloads.ts).
-    store.headChanged();
-    model.timers.push({
-      id: event.id, type: event.type, at: event.deliverAt, data: stateData(event), occurredAt: event.occurredAt,
-      ...(event.fingerprint ? { fingerprint: event.fingerprint } : {}), ...(event.payload ? { payload: event.payload } : {}),
-    });
+    // Each waits as a row of its own until it is due (scheduled.ts); the alarm appends it then.
+    // An entity holds a bounded number: those kept in the head before 0.6 count, and stay.
+    const waitingNow = store.scheduled.count + model.timers.filter((t) => t.fingerprint !== undefined).length;
+    if (waitingNow >= limits.maxScheduled) return { id: event.id, entity: event.entity, status: "limit", seq: 0 };
+    store.scheduled.add({ ...event, deliverAt: event.deliverAt });
     return { id: event.id, entity: event.entity, status: "scheduled", seq: 0, deliverAt: event.deliverAt };
   }
 
@@ -81,6 +111,27 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   if (event.payload) store.headChanged();
   applyLogged(model, seq, event.type, event.id, event.occurredAt, stateData(event), now);
   return { id: event.id, entity: event.entity, status: "accepted", seq };
+}
+
+/**
+ * Appends a scheduled event whose time has come: its own row becomes the next event of the log
+ * (one UPDATE, whatever its size), merged into the state like any other. Inside `appendEvents`'s
+ * kind of update only (the caller's).
+ */
+export function appendScheduled(store: EntityStore, model: EntityHead, entry: ScheduledEntry, now: number): IngestResult {
+  const due = store.scheduled.take(entry);
+  const seq = model.lastSeq + 1;
+  const data = due.payload ? JSON.stringify({ [PAYLOAD_MARK]: due.payload }) : JSON.stringify(due.data);
+  if (seq === 1 && !store.headStored) {
+    const seed: EntitySeed = { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt };
+    store.db.all(`UPDATE events SET seq = ?, received_at = ?, data = ?, entity = ? WHERE seq = ?`, seq, now, data, JSON.stringify(seed), due.seq);
+  } else {
+    store.db.all(`UPDATE events SET seq = ?, received_at = ?, data = ? WHERE seq = ?`, seq, now, data, due.seq);
+  }
+  // As for an event appended at once: state from data in R2 holds references the row does not keep.
+  if (due.payload) store.headChanged();
+  applyLogged(model, seq, due.type, due.id, due.occurredAt, due.data, now);
+  return { id: due.id, entity: model.entity, status: "accepted", seq };
 }
 
 /**

@@ -14,7 +14,7 @@ import { addUsage, queueUnits } from "../../src/usage.ts";
 import type { HandlerConfiguration } from "./configuration.ts";
 import type { Settler } from "./settle.ts";
 import type { EntityStore } from "./store.ts";
-import { LONG_RUN, type Work, type WorkSource } from "./work.ts";
+import { LONG_RUN, unreadableRun, type Work, type WorkSource } from "./work.ts";
 
 /**
  * Sends of a queued delivery whose lease lapsed with no report (a consumer killed by a CPU limit,
@@ -175,7 +175,25 @@ export class QueueLeases {
     }
     if (claimed.length === 0) return null;
     this.store.touch();
-    return Promise.all(claimed.map(async (work) => ({ handler: work.handler, jobs: await this.work.jobs(work) })));
+    const ready: ClaimedWork[] = [];
+    const unreadable: Array<{ work: Work; err: unknown }> = [];
+    for (const work of claimed) {
+      try {
+        ready.push({ handler: work.handler, jobs: await this.work.jobs(work) });
+      } catch (err) {
+        unreadable.push({ work, err });
+      }
+    }
+    // Work whose data cannot be read back fails its try here, and is never handed out.
+    if (unreadable.length > 0) {
+      this.store.update(() => {
+        for (const { work, err } of unreadable) {
+          delete model.progress[work.handler]!.lease;
+          this.settler.settle(work, unreadableRun(work, err, Date.now()));
+        }
+      });
+    }
+    return ready.length > 0 ? ready : null;
   }
 
   /** The consumer's outcomes for the work sent under `token`. Anything not under a live lease is stale and ignored. */

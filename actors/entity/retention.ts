@@ -83,10 +83,12 @@ export class Retention {
    * pending retry or replay and no dead letter, which may yet be replayed). How many events went.
    */
   compact(settings: TenantSettings, now: number): { events: number; unusedPayloads: string[] } {
-    const none = { events: 0, unusedPayloads: [] };
+    const model = this.store.entity;
+    // Objects kept for a state value that a newer event has since replaced: free whether or not
+    // anything is compacted this turn (a quiet entity would otherwise keep them until its next event).
+    const none = { events: 0, unusedPayloads: this.unpin() };
     const { days, eventsPerEntity } = settings.retention;
     if (days === null && eventsPerEntity === null) return none;
-    const model = this.store.entity;
     const settled = this.settledThrough();
     const countBound = eventsPerEntity === null ? 0 : model.lastSeq - eventsPerEntity;
     const cutoff = days === null ? 0 : now - days * DAY_MS;
@@ -133,6 +135,21 @@ export class Retention {
       else delete model.pinned;
     });
     return { events: rows.length, unusedPayloads };
+  }
+
+  /** Forgets pinned objects no state value points at any more, and answers their keys (to delete). */
+  private unpin(): string[] {
+    const model = this.store.entity;
+    if (!model.pinned?.length) return [];
+    const inState = new Set(Object.values(model.state).flatMap(([value]) => refOf(value)?.key ?? []));
+    const unused = model.pinned.filter((key) => !inState.has(key));
+    if (unused.length === 0) return [];
+    this.store.update(() => {
+      const kept = model.pinned!.filter((key) => inState.has(key));
+      if (kept.length > 0) model.pinned = kept;
+      else delete model.pinned;
+    });
+    return unused;
   }
 
   /**

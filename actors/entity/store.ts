@@ -8,6 +8,7 @@ import { migrateLegacy } from "./legacy-migrations.ts";
 import { emptyHead, insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
 import { replayTail, seedModel } from "./log.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
+import { ScheduledEvents } from "./scheduled.ts";
 
 /**
  * Events a head may lag behind the log's end: past this an ingest writes the head, so a load never
@@ -32,6 +33,8 @@ export class EntityStore {
   private erased = false;
   /** The entity's tombstone, once it was erased on request: it takes no events, ever. */
   private tomb: Tombstone | null;
+  /** Clients' events scheduled for later, a row each (scheduled.ts). */
+  readonly scheduled: ScheduledEvents;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -49,6 +52,7 @@ export class EntityStore {
       replayTail(db, this.current);
     }
     this.tomb = db.tables.has("tombstone") ? readTombstone(db) : null;
+    this.scheduled = new ScheduledEvents(db);
   }
 
   /** The tombstone of an entity erased on request, or null. */
@@ -90,6 +94,7 @@ export class EntityStore {
     const inserted = this.inserted;
     const writtenSeq = this.writtenSeq;
     const tables = this.db.tables.snapshot();
+    const scheduled = this.scheduled.snapshot();
     this.depth++;
     this.unlogged = writeRow === true;
     try {
@@ -103,6 +108,7 @@ export class EntityStore {
       this.inserted = inserted;
       this.writtenSeq = writtenSeq;
       this.db.tables.restore(tables);
+      this.scheduled.restore(scheduled);
       throw err;
     } finally {
       this.depth--;
@@ -170,6 +176,7 @@ export class EntityStore {
     // Its head row is gone with the rest: a revived entity inserts a new one.
     this.inserted = false;
     this.writtenSeq = 0;
+    this.scheduled.clear();
     this.db.tables.forget(true);
     await deleteEverything(this.storage, "entityKvWrites");
   }

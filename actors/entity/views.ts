@@ -1,9 +1,9 @@
 // What the read endpoints show of an entity: its state and counters, and pages of its log with
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
-import { PAYLOAD_MARK, refOf, type PayloadReader } from "../../src/payloads.ts";
+import { PAYLOAD_MARK, PayloadUnreadable, refOf, type PayloadReader } from "../../src/payloads.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import { deadLetterId } from "../../src/dead-letters.ts";
-import type { DeliveryStatus, DeliveryView, EntityExport, EntityView, EventPage, EventView, JsonObject, SourceMeta } from "../../src/types.ts";
+import type { DeliveryStatus, DeliveryView, EntityView, EventPage, EventView, ExportHead, JsonObject, SourceMeta } from "../../src/types.ts";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries.ts";
 import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityHead } from "./head.ts";
 import type { EntityStore } from "./store.ts";
@@ -158,25 +158,20 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
   };
 }
 
-/** Events read per page while exporting: the whole log goes into the document. */
-const EXPORT_PAGE = 500;
+/** What the entity will append later, soonest first: clients' scheduled events (rows, and timers kept before 0.6) and internal timers. */
+export function scheduledList(store: EntityStore): Array<{ id: string; type: string; deliverAt: number }> {
+  const model = store.entity;
+  return [...store.scheduled.list().map((e) => ({ id: e.id, type: e.type, deliverAt: e.at })), ...model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at }))].sort(
+    (a, b) => a.deliverAt - b.deliverAt,
+  );
+}
 
-/** Everything the entity holds, as `GET …/export` answers it; null if it has no event. */
-export function exportView(store: EntityStore, deliveries: Deliveries, tenantPaused: ReadonlySet<string> = new Set()): EntityExport | null {
+/** Everything an export holds but the log (which the router pages through, src/routes/entities.ts); null if it has no event. */
+export function exportHead(store: EntityStore, deliveries: Deliveries): ExportHead | null {
   const model = store.model;
   if (!model) return null;
-  const events: EventView[] = [];
-  let after = 0;
-  for (;;) {
-    const page = eventPage(store, deliveries, after, EXPORT_PAGE, tenantPaused);
-    if (!page) break;
-    events.push(...page.events);
-    if (page.next === null) break;
-    after = Number(page.next);
-  }
   return {
     ...entityHead(model),
-    events,
     compacted: model.compacted?.events ?? 0,
     deadLetters: deliveries.deadRows().map((r) => ({
       id: deadLetterId(model.entity, Number(r.seq), r.handler),
@@ -186,8 +181,7 @@ export function exportView(store: EntityStore, deliveries: Deliveries, tenantPau
       lastError: r.last_error,
       deadAt: iso(r.completed_at)!,
     })),
-    scheduled: model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: iso(t.at)! })),
-    exportedAt: new Date().toISOString(),
+    scheduled: scheduledList(store).map((e) => ({ ...e, deliverAt: iso(e.deliverAt)! })),
   };
 }
 
@@ -196,9 +190,20 @@ export function exportView(store: EntityStore, deliveries: Deliveries, tenantPau
  * none, and then this reads nothing.
  */
 export async function withPayloads<V extends { state?: JsonObject; events?: EventView[] | { count: number } }>(reader: PayloadReader, view: V): Promise<V> {
-  if (view.state) view.state = await reader.state(view.state);
+  if (view.state) view.state = await reader.state(view.state, true);
   if (Array.isArray(view.events)) {
-    for (const event of view.events) if (refOf(event.data)) event.data = await reader.data(JSON.stringify(event.data));
+    for (const event of view.events) {
+      if (!refOf(event.data)) continue;
+      try {
+        event.data = await reader.data(JSON.stringify(event.data));
+      } catch (err) {
+        // An object that is gone or changed: no retry brings it back, so the event shows without
+        // its data and says why, rather than the whole answer failing for good.
+        if (!(err instanceof PayloadUnreadable)) throw err;
+        event.data = {};
+        event.dataError = err.message;
+      }
+    }
   }
   return view;
 }

@@ -1,8 +1,10 @@
 // A handler's due work, read from the log and the exception rows: what the inline chains run and
 // the queued leases send. Only reads; settling is settle.ts's.
 import { idempotencyKey } from "../../src/delivery/keys.ts";
-import { entityPrefix, PayloadReader } from "../../src/payloads.ts";
+import { entityPrefix, PAYLOAD_MARK, PayloadReader, refOf } from "../../src/payloads.ts";
+import type { JsonValue } from "../../src/types.ts";
 import type { DeliveryJob } from "../../src/handlers/handler.ts";
+import type { DeliveryResult } from "../../src/delivery/outcome.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
 import { advance, stateValues, type Lease } from "./head.ts";
 import type { EntityStore } from "./store.ts";
@@ -71,7 +73,12 @@ export class WorkSource {
     const model = this.store.entity;
     // Values kept in R2 (src/payloads.ts) are read back: handlers see the whole data.
     const payloads = new PayloadReader(this.env(), entityPrefix(this.space(), model.entity));
-    const state = await payloads.state(stateValues(model.state));
+    const values = stateValues(model.state);
+    // A state value whose object is gone for good shows as null: failing every later delivery of the
+    // entity for it would stop the entity for ever. An event's own data that cannot be read fails that delivery.
+    const state = await payloads.state(values, true);
+    // The stored form of values kept in R2, for handlers that copy the state elsewhere (the D1 mirror).
+    const stateRefs = Object.fromEntries(Object.entries(values).filter(([, value]) => refOf(value) !== null));
     // A pending row behind the cursor is a replay: a retrying head is always ahead of it.
     const through = model.progress[work.handler]?.through ?? 0;
     return Promise.all(
@@ -93,7 +100,27 @@ export class WorkSource {
         // tenant to its receivers too, and its events never collide with the old one's keys.
         idempotencyKey: await idempotencyKey(this.space(), model.entity, event.id, work.handler),
         ...(work.tries !== undefined && Number(event.seq) <= through ? { replay: true as const } : {}),
+        ...storedForm(stateRefs, event.data),
       })),
     );
   }
+}
+
+/**
+ * A run whose jobs could not be made, because an event's data or a state value kept in R2 could
+ * not be read back (its object missing or not matching its hash, or R2 out of reach): a failed
+ * attempt at the run's first event, retried with backoff and dead in the end like any other, so
+ * it never loops and never holds the rest of the entity's work.
+ */
+export function unreadableRun(work: Work, err: unknown, now: number): DeliveryResult[] {
+  const error = `payload: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+  return [{ seq: Number(work.events[0]!.seq), report: { outcome: { kind: "retry", error }, startedAt: now, durationMs: 0 } }];
+}
+
+/** A job's `stored`: only when the entity keeps something of it in R2 (most jobs carry nothing). */
+function storedForm(stateRefs: Record<string, JsonValue>, data: string): Pick<DeliveryJob, "stored"> {
+  const payload = data.includes(PAYLOAD_MARK) ? refOf(JSON.parse(data)) : null;
+  const hasState = Object.keys(stateRefs).length > 0;
+  if (!payload && !hasState) return {};
+  return { stored: { ...(hasState ? { state: stateRefs } : {}), ...(payload ? { payload } : {}) } };
 }

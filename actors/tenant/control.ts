@@ -10,6 +10,7 @@ import { sealSecret } from "../../src/control/secrets.ts";
 import { keyPrefix, newApiKey, newSigningSecret, randomHex, recordId } from "../../src/control/keys.ts";
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
+import { mirrorBudget } from "../../src/config.ts";
 import type { EntityRef } from "../../src/types.ts";
 import type { EndpointChange, EndpointInput } from "../../src/stubs.ts";
 import type { Db, Row } from "../shared/sql.ts";
@@ -58,6 +59,7 @@ const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
 };
 const ENDPOINT_ALERTS = `CREATE TABLE IF NOT EXISTS endpoint_alerts (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`;
 const SETTINGS = `CREATE TABLE IF NOT EXISTS settings (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), doc TEXT NOT NULL)`;
+const MIRROR_USAGE = `CREATE TABLE IF NOT EXISTS mirror_usage (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), bytes INTEGER NOT NULL, measured_at INTEGER NOT NULL)`;
 const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
 interface RecordRow extends Row {
@@ -245,6 +247,11 @@ export class ControlStore {
     return this.db.all<EndpointRow>(`SELECT * FROM endpoints ORDER BY created_at, id`).map((r) => ({ ...endpointInfo(r), secret: r.secret }));
   }
 
+  endpointCount(): number {
+    if (!this.has("endpoints")) return 0;
+    return Number(this.db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM endpoints`)[0]?.n ?? 0);
+  }
+
   endpoint(id: string): EndpointInfo | null {
     if (!this.has("endpoints")) return null;
     const row = this.db.all<EndpointRow>(`SELECT * FROM endpoints WHERE id = ?`, id)[0];
@@ -327,6 +334,11 @@ export class ControlStore {
   sealedSources(): Record<string, string> {
     if (!this.has("sources")) return {};
     return Object.fromEntries(this.db.all<{ name: string; sealed: string } & Row>(`SELECT name, sealed FROM sources ORDER BY name`).map((r) => [r.name, r.sealed]));
+  }
+
+  sourceNames(): string[] {
+    if (!this.has("sources")) return [];
+    return this.db.all<{ name: string }>(`SELECT name FROM sources`).map((r) => r.name);
   }
 
   putSource(name: string, value: StoredSource): Promise<void> {
@@ -422,6 +434,21 @@ export class ControlStore {
     this.db.sql`INSERT INTO settings (singleton, doc) VALUES (1, ${JSON.stringify(settings)}) ON CONFLICT (singleton) DO UPDATE SET doc = excluded.doc`;
   }
 
+  // ─── The D1 mirror's budget ────────────────────────────────────────────────────────────────────
+
+  /** What the tenant's rows held in the D1 mirror when last measured, and when; null before the first measure. */
+  mirrorUsage(): { bytes: number; measuredAt: number } | null {
+    if (!this.has("mirror_usage")) return null;
+    const row = this.db.all<{ bytes: number; measured_at: number }>(`SELECT bytes, measured_at FROM mirror_usage`)[0];
+    return row ? { bytes: Number(row.bytes), measuredAt: Number(row.measured_at) } : null;
+  }
+
+  putMirrorUsage(bytes: number, now: number): void {
+    this.db.tables.make("mirror_usage", [MIRROR_USAGE]);
+    this.db.sql`INSERT INTO mirror_usage (singleton, bytes, measured_at) VALUES (1, ${bytes}, ${now})
+                ON CONFLICT (singleton) DO UPDATE SET bytes = excluded.bytes, measured_at = excluded.measured_at`;
+  }
+
   // ─── Lookups ──────────────────────────────────────────────────────────────────────────────────
 
   snapshot(): TenantSnapshot {
@@ -435,6 +462,7 @@ export class ControlStore {
       pausedHandlers: this.pausedHandlers(),
       settings: this.settings(),
       watching: false,
+      mirrorOverBudget: (this.mirrorUsage()?.bytes ?? 0) > mirrorBudget(this.env),
     };
   }
 }

@@ -36,6 +36,15 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS alert_state (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), last_alert_at INTEGER NOT NULL)`,
 ];
 
+/** What went dead since the last alert (DeadLetterIndex.unalerted). */
+export interface Unalerted {
+  count: number;
+  lastN: number;
+  byHandler: Record<string, number>;
+  /** The entry, when there is exactly one. */
+  only: DeadLetterRow | null;
+}
+
 export class DeadLetterIndex {
   constructor(private readonly db: Db) {}
 
@@ -122,8 +131,19 @@ export class DeadLetterIndex {
     return Object.fromEntries(rows.map((r) => [r.handler, Number(r.n)]));
   }
 
-  unalerted(): DeadLetterRow[] {
-    return this.exists ? this.db.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE alerted = 0 ORDER BY n` : [];
+  /**
+   * What went dead since the last alert, for its message: how many (by handler), the newest `n`,
+   * and the one entry when there is only one. Bounded, however many there are.
+   */
+  unalerted(): Unalerted {
+    const none: Unalerted = { count: 0, lastN: 0, byHandler: {}, only: null };
+    if (!this.exists) return none;
+    const groups = this.db.sql<{ handler: string; n: number; last: number }>`SELECT handler, COUNT(*) AS n, MAX(n) AS last FROM dead_letters WHERE alerted = 0 GROUP BY handler`;
+    if (groups.length === 0) return none;
+    const count = groups.reduce((sum, g) => sum + Number(g.n), 0);
+    const lastN = Math.max(...groups.map((g) => Number(g.last)));
+    const only = count === 1 ? (this.db.sql<DeadLetterRow>`SELECT * FROM dead_letters WHERE n = ${lastN}`[0] ?? null) : null;
+    return { count, lastN, byHandler: Object.fromEntries(groups.map((g) => [g.handler, Number(g.n)])), only };
   }
 
   /** Call inside a transaction. */
@@ -150,9 +170,9 @@ function toEntry(row: DeadLetterRow): DeadLetterEntry {
  * names its delivery; several are summarised by handler. Client text (a receiver's error) goes in
  * as it came; each chat service escapes it its own way.
  */
-export function alertNotification(tenant: string, rows: DeadLetterRow[]): Notification {
-  if (rows.length === 1) {
-    const r = rows[0]!;
+export function alertNotification(tenant: string, unalerted: Unalerted): Notification {
+  if (unalerted.only) {
+    const r = unalerted.only;
     const error = r.last_error ?? "unknown error";
     return {
       icon: "rotating_light",
@@ -165,13 +185,12 @@ export function alertNotification(tenant: string, rows: DeadLetterRow[]): Notifi
       ],
     };
   }
-  const byHandler = new Map<string, number>();
-  for (const r of rows) byHandler.set(r.handler, (byHandler.get(r.handler) ?? 0) + 1);
-  const summary = [...byHandler].map(([h, n]) => `${h}: ${n}`).join(", ");
+  const byHandler = Object.entries(unalerted.byHandler);
+  const summary = byHandler.map(([h, n]) => `${h}: ${n}`).join(", ");
   return {
     icon: "rotating_light",
     title: "Dead letters",
-    text: [`[${tenant}] ${rows.length} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`],
-    fields: [...byHandler].map(([h, n]) => ({ name: h, value: String(n) })),
+    text: [`[${tenant}] ${unalerted.count} deliveries went dead since the last alert (${summary}). List them with GET /v1/dead-letters; replay with POST /v1/dead-letters/replay.`],
+    fields: byHandler.map(([h, n]) => ({ name: h, value: String(n) })),
   };
 }

@@ -2,6 +2,7 @@
 // size is erased in bounded steps, with progress readable throughout.
 import { entityActor } from "../../src/stubs.ts";
 import { eraseTenantRows } from "../../src/handlers/database.ts";
+import { deleteSpacePayloadsPage } from "../../src/payloads.ts";
 import type { ControlStore } from "./control.ts";
 
 /** Entities erased per alarm, and at once. */
@@ -19,7 +20,8 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
 
 /**
  * One step of a tenant's erasure: erases a page of its entities (each actor deletes all of its
- * storage and its alarm) and forgets them. When none is left, deletes the tenant's D1 rows.
+ * storage and its alarm) and forgets them. When none is left, deletes the space's objects in R2
+ * (a page a step) and the tenant's D1 rows.
  * Returns true when the entities and D1 rows are gone; the caller then drops the tenant itself.
  */
 export async function eraseStep(env: Cloudflare.Env, control: ControlStore, tenant: string, space: string): Promise<boolean> {
@@ -34,6 +36,9 @@ export async function eraseStep(env: Cloudflare.Env, control: ControlStore, tena
     control.countErased(erased.length);
     return false;
   }
+  // Every object under the space's prefix, a listing page per step: those of entities the list
+  // never had (or whose own erasure failed to reach R2) go too.
+  if (!(await deleteSpacePayloadsPage(env, space))) return false;
   if (env.DB) await eraseTenantRows(env.DB, tenant);
   return true;
 }

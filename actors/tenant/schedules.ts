@@ -1,6 +1,8 @@
 // A tenant's schedules, in its own actor: one row each, made on the first schedule. The actor's
 // alarm fires what is due (tenant-actor.ts) and re-arms for the soonest next one.
-import { nextFiring, type Schedule, type ScheduleSpec } from "../../src/control/schedules.ts";
+import { nextFiring, scheduleEntity, type Schedule, type ScheduleSpec } from "../../src/control/schedules.ts";
+import type { EntityRef } from "../../src/types.ts";
+export { MAX_SCHEDULES } from "../../src/control/schedules.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
 const SCHEMA = [
@@ -28,8 +30,6 @@ interface ScheduleRow extends Row {
 /** What a schedule is, as opposed to where it has got to: kept as one JSON column. */
 type Spec = ScheduleSpec;
 
-/** Schedules per tenant: a bound on what one tenant's alarm fires. */
-export const MAX_SCHEDULES = 100;
 
 export class ScheduleStore {
   constructor(private readonly db: Db) {}
@@ -82,6 +82,21 @@ export class ScheduleStore {
   soonest(except: ReadonlySet<string> = new Set()): number | null {
     const times = this.list().flatMap((s) => (!s.paused && s.nextAt !== null && !except.has(s.id) ? [s.nextAt] : []));
     return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  /**
+   * Pauses every schedule whose event names `entity` (an erased one), saying why: a firing would
+   * be refused, or, where the tenant allows re-creation, bring the entity back. How many it paused.
+   */
+  pauseNaming(entity: EntityRef, reason: string): number {
+    let paused = 0;
+    for (const schedule of this.list()) {
+      const named = scheduleEntity(schedule);
+      if (schedule.paused || named.type !== entity.type || named.id !== entity.id) continue;
+      this.put({ ...schedule, paused: true, nextAt: null, lastError: reason });
+      paused++;
+    }
+    return paused;
   }
 
   /** Records a firing at `firedAt` (the time it was due) and moves the schedule to its next one after now. */

@@ -120,6 +120,8 @@ export interface TenantSnapshot {
   settings: TenantSettings;
   /** Whether a dashboard or `edgeflow tail` is watching the tenant's live feed. */
   watching: boolean;
+  /** The tenant's rows in the shared D1 mirror passed D1_TENANT_BUDGET_BYTES when last measured (absent from actors before 0.6). */
+  mirrorOverBudget?: boolean;
 }
 
 /**

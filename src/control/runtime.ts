@@ -41,6 +41,8 @@ export interface TenantConfiguration {
   settings: TenantSettings;
   /** Someone watches the live feed (src/live.ts). */
   watching: boolean;
+  /** Its rows in the D1 mirror are over D1_TENANT_BUDGET_BYTES: `database` deliveries skip (src/handlers/mirror-bounds.ts). */
+  mirrorOverBudget: boolean;
 }
 
 /**
@@ -108,7 +110,8 @@ export async function openSnapshot(env: Cloudflare.Env, tenant: string, snapshot
       pausedHandlers: new Set([...snapshot.pausedHandlers, ...snapshot.endpoints.filter((e) => e.status === "disabled").map((e) => endpointHandlerName(e.id))]),
       // A snapshot from a router or actor of the release before has none.
       settings: settingsOf(snapshot.settings ?? null),
-      watching: snapshot.watching };
+      watching: snapshot.watching,
+      mirrorOverBudget: snapshot.mirrorOverBudget === true };
   } catch (err) {
     // A sealed value that will not open means SECRETS_KEY changed: the operator's to fix.
     if (err instanceof ConfigError) throw err;

@@ -1,3 +1,4 @@
+import { entityTypeOf } from "./entity-type.ts";
 import { object, optional, record, string, unknown, validate, type Infer } from "superstruct";
 import { PAYLOAD_MARK } from "../payload-ref.ts";
 import { ApiError, type Issue } from "../errors.ts";
@@ -34,11 +35,6 @@ interface EnvelopeContext {
   receivedAt: number;
   /** Prefix for issue paths, e.g. `events.3` inside a batch. */
   path?: string;
-}
-
-/** The entity type an event type belongs to: the prefix before the first dot (`lead.created` → `lead`). */
-function entityTypeOf(eventType: string): string {
-  return eventType.split(".")[0]!;
 }
 
 /**

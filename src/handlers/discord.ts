@@ -2,6 +2,7 @@ import type { Notification, Segment } from "../events/notification.ts";
 import { defineDestination } from "./destination-kind.ts";
 import { defineHandler, type NotificationChannel } from "./handler.ts";
 import { clip, postNotification, withNotification } from "./notify.ts";
+import { oneLine } from "../text.ts";
 
 export const DISCORD = defineDestination({
   kind: "discord",
@@ -10,12 +11,12 @@ export const DISCORD = defineDestination({
 });
 
 /**
- * Escapes Discord markdown with backslashes: emphasis, code, spoilers, quotes, headings, lists,
+ * One line (src/text.ts), then Discord markdown escaped with backslashes: emphasis, code, spoilers, quotes, headings, lists,
  * masked links, emoji shortcodes and mentions (`<@id>`, `@everyone`). Mentions cannot ping anyway
  * (`allowed_mentions` parses none); escaped, they do not even look like one.
  */
 export function discordEscape(text: string): string {
-  return text.replace(/[\\*_~`|>#\-[\]()<:@]/g, "\\$&");
+  return oneLine(text).replace(/[\\*_~`|>#\-[\]()<:@]/g, "\\$&");
 }
 
 const markdown = (segments: Segment[]) => segments.map((s) => (typeof s === "string" ? discordEscape(s) : `**${discordEscape(s.strong)}**`)).join("");

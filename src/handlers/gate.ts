@@ -320,7 +320,8 @@ async function takeSlot(env: Cloudflare.Env, space: string, target: GateTarget, 
     await ask(env, space, target, lane, batch, staleAfter(env));
   }
   const slot = lane.slots[0];
-  if (slot === undefined) return "later";
+  // None to be had before the limiter's horizon frees one: held until then, not polled for.
+  if (slot === undefined) return lane.slotsRetryAt > deadline ? { until: lane.slotsRetryAt + Math.floor(Math.random() * usable) } : "later";
   if (slot > deadline) {
     const last = lane.slots[lane.slots.length - 1]!;
     return { until: slot + Math.floor(Math.random() * (last - slot + usable)) };

@@ -1,7 +1,8 @@
 import type { DeploymentSettings } from "../config.ts";
 import type { TenantConfiguration } from "../control/runtime.ts";
 import type { EventDefinition } from "../events/definition.ts";
-import type { EntityRef, JsonObject } from "../types.ts";
+import type { EntityRef, JsonObject, JsonValue } from "../types.ts";
+import type { PayloadRef } from "../payload-ref.ts";
 import type { Notification } from "../events/notification.ts";
 import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
 
@@ -35,6 +36,8 @@ export interface DeliveryJob {
   idempotencyKey: string;
   /** A delivery the handler's cursor had already passed: a replay (of a dead letter, or on request). */
   replay?: true;
+  /** Where the entity keeps large values in R2 (src/payloads.ts): the stored form of the state's fields kept there, and the event's data's object. */
+  stored?: { state?: Record<string, JsonValue>; payload?: PayloadRef };
 }
 
 export interface HandlerContext extends DeliveryJob {

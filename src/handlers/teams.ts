@@ -2,6 +2,7 @@ import type { Notification, Segment } from "../events/notification.ts";
 import { defineDestination } from "./destination-kind.ts";
 import { defineHandler, type NotificationChannel } from "./handler.ts";
 import { clip, postNotification, withNotification } from "./notify.ts";
+import { oneLine } from "../text.ts";
 
 export const TEAMS = defineDestination({
   kind: "teams",
@@ -13,12 +14,12 @@ export const TEAMS = defineDestination({
 const ICONS: Record<string, string> = { wave: "👋", pencil2: "✏️", moneybag: "💰", alarm_clock: "⏰", rotating_light: "🚨" };
 
 /**
- * Escapes the markdown subset Adaptive Cards render in Teams (emphasis, links, lists, headings,
+ * One line (src/text.ts), then the markdown subset Adaptive Cards render in Teams (emphasis, links, lists, headings,
  * code) with backslashes, and breaks `{{…}}`, which a card would read as a DATE/TIME function.
  * Mentions need an `msteams.entities` entry, which edgeflow never sends, so `<at>` is just text.
  */
 export function teamsEscape(text: string): string {
-  return text.replace(/[\\*_~`[\]()#>+\-!|]/g, "\\$&").replace(/\{\{/g, "{\u200b{");
+  return oneLine(text).replace(/[\\*_~`[\]()#>+\-!|]/g, "\\$&").replace(/\{\{/g, "{\u200b{");
 }
 
 const markdown = (segments: Segment[]) => segments.map((s) => (typeof s === "string" ? teamsEscape(s) : `**${teamsEscape(s.strong)}**`)).join("");

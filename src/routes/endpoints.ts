@@ -4,6 +4,8 @@ import { tenantActor } from "../stubs.ts";
 import type { AuthedRequest } from "../auth.ts";
 import { CreateEndpoint, UpdateEndpoint, type EndpointAnswer, type EndpointInfo } from "../control/model.ts";
 import { forgetTenant } from "../control/runtime.ts";
+import { deploymentSettings } from "../config.ts";
+import { ApiError } from "../errors.ts";
 import { checkUrl, iso, notFound, readRequest, requireRegisteredTypes, requireSecretsKey, staleTenant } from "./control-body.ts";
 
 function view(e: EndpointInfo): EndpointAnswer {
@@ -38,6 +40,10 @@ export async function createEndpoint(request: AuthedRequest, env: Cloudflare.Env
     rateLimit: input.rateLimit ?? null,
     maxConcurrency: input.maxConcurrency ?? null,
   });
+  if (created === "limit") {
+    const max = deploymentSettings(env).maxEndpoints;
+    throw new ApiError(409, "limit_exceeded", `The tenant has as many endpoints as it may (${max}, MAX_ENDPOINTS); delete one first`);
+  }
   if (!created) throw staleTenant();
   forgetTenant(request.tenant);
   return Response.json({ ...view(created), secret: created.secret, ...(created.backfillId ? { backfillId: created.backfillId } : {}) }, { status: 201 });

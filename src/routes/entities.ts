@@ -4,6 +4,8 @@ import type { AuthedRequest } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { EntityId, EntityType } from "../schemas/common.ts";
 import { intParam } from "./query.ts";
+import { logLine } from "../log.ts";
+import { entityPrefix, PayloadReader } from "../payloads.ts";
 import type { EntityRef } from "../types.ts";
 
 const DEFAULT_PAGE = 100;
@@ -35,12 +37,59 @@ export async function getEntity(request: AuthedRequest, env: Cloudflare.Env): Pr
   return Response.json(view);
 }
 
-/** `GET /v1/entities/{type}/{id}/export`: state, the whole log with deliveries, dead letters and scheduled events. */
-export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
+/** Events read per page of an export; the actor also cuts a page at its byte budget (MAX_PAGE_BYTES). */
+const EXPORT_PAGE = 500;
+
+/**
+ * `GET /v1/entities/{type}/{id}/export`: state, the whole log with deliveries, dead letters and
+ * scheduled events, as one JSON document streamed a page of the log at a time, so an entity of
+ * any size exports (one RPC answer may carry at most 32 MiB; the whole log once went in one).
+ * Once streaming has begun a failure can only cut the document short, never turn it into a 503.
+ */
+export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env, ctx: ExecutionContext): Promise<Response> {
   const actor = entityActor(env, request.space, entityFromPath(request));
-  const document = await actor.exportEntity();
-  if (!document) throw await missingEntity(actor);
-  return Response.json(document);
+  const head = await actor.exportHead();
+  if (!head) throw await missingEntity(actor);
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  const write = (text: string) => writer.write(encoder.encode(text));
+  const { compacted, deadLetters, scheduled, state, ...entity } = head;
+  const prefix = entityPrefix(request.space, head.entity);
+  ctx.waitUntil(
+    (async () => {
+      try {
+        // The head's fields; the state a value at a time (values kept in R2 read back one by one);
+        // then the log a page at a time; then what follows it in EntityExport.
+        await write(`${JSON.stringify(entity).slice(0, -1)},"state":{`);
+        let field = 0;
+        for (const [name, value] of Object.entries(state)) {
+          // A reader per value: one that cached every object would hold the whole state at once.
+          const whole = await new PayloadReader(env, prefix).state({ [name]: value }, true);
+          await write(`${field++ === 0 ? "" : ","}${JSON.stringify(name)}:${JSON.stringify(whole[name] ?? null)}`);
+        }
+        await write(`},"events":[`);
+        let after = 0;
+        let first = true;
+        for (;;) {
+          const page = await actor.listEvents(after, EXPORT_PAGE);
+          if (!page) break;
+          for (const event of page.events) {
+            await write(`${first ? "" : ","}${JSON.stringify(event)}`);
+            first = false;
+          }
+          if (page.next === null) break;
+          after = Number(page.next);
+        }
+        await write(`],"compacted":${compacted},"deadLetters":${JSON.stringify(deadLetters)},"scheduled":${JSON.stringify(scheduled)},"exportedAt":${JSON.stringify(new Date().toISOString())}}`);
+        await writer.close();
+      } catch (err) {
+        logLine(env, "error", "export cut short", { tenant: request.tenant, entity: entity.entity, error: String(err) });
+        await writer.abort(err);
+      }
+    })(),
+  );
+  return new Response(readable, { headers: { "content-type": "application/json" } });
 }
 
 /** `GET /v1/entities/{type}/{id}/scheduled`: events the entity will append later, soonest first. */

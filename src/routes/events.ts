@@ -49,9 +49,9 @@ function recordResults(env: Cloudflare.Env, ctx: ExecutionContext, tenant: strin
   const at = Date.now();
   results.forEach((result, i) => {
     const type = events[i]?.type ?? "unknown";
-    if (result.status === "conflict") countReceived(tenant, type, "rejected", "id_conflict");
-    else if (result.status === "erased") countReceived(tenant, type, "rejected", "entity_erased");
-    else countReceived(tenant, type, result.status === "scheduled" ? "accepted" : result.status);
+    const refused = refusalOf(result);
+    if (refused) countReceived(tenant, type, "rejected", refused.code);
+    else countReceived(tenant, type, result.status === "scheduled" ? "accepted" : result.status === "duplicate" ? "duplicate" : "accepted");
     if ((result.status === "accepted" || result.status === "duplicate") && result.deliverAt === undefined) live.push({ kind: "event", id: result.id, type, entity: result.entity, seq: result.seq, status: result.status, at });
   });
   ctx.waitUntil(publishLive(env, tenant, live));
@@ -68,9 +68,21 @@ export async function storeEvent(env: Cloudflare.Env, scope: TenantScope, event:
   if (!result) throw new Error("actor returned no result");
   logReceived(env, tenant, [result], 0, started);
   recordResults(env, ctx, tenant, [event], [result]);
-  if (result.status === "conflict") throw idConflict(result.id);
-  if (result.status === "erased") throw entityErased(result.entity);
+  const refused = refusalOf(result);
+  if (refused) throw refused;
   return Response.json(resultView(result), { status: result.status === "duplicate" ? 200 : 202 });
+}
+
+/** The error a result the actor refused is answered with (nothing was stored), or null for a stored one. */
+function refusalOf(result: IngestResult): ApiError | null {
+  if (result.status === "conflict") return idConflict(result.id);
+  if (result.status === "erased") return entityErased(result.entity);
+  if (result.status === "limit") {
+    return new ApiError(409, "limit_exceeded", `Entity ${result.entity.type}/${result.entity.id} holds as many scheduled events as it may (MAX_SCHEDULED_PER_ENTITY); cancel one or wait for one to be appended`, [
+      { path: "deliverAt", message: "the entity's scheduled events are at their limit" },
+    ]);
+  }
+  return null;
 }
 
 /** A stored or scheduled event as the API answers it: `seq` once in the log, `deliverAt` while scheduled. */
@@ -95,12 +107,8 @@ type BatchResult = Record<string, unknown> | ReturnType<typeof errorBody>;
 
 /** A batch item's answer: the stored result, or the same error a single POST would have got. */
 function batchResult(result: IngestResult, index: number): BatchResult {
-  if (result.status === "erased") {
-    const err = entityErased(result.entity);
-    return errorBody(err.code, err.message);
-  }
-  if (result.status !== "conflict") return resultView(result);
-  const err = idConflict(result.id);
+  const err = refusalOf(result);
+  if (!err) return resultView(result);
   return errorBody(err.code, err.message, err.issues?.map((issue) => ({ ...issue, path: `events.${index}.${issue.path}` })));
 }
 

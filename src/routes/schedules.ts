@@ -2,7 +2,8 @@
 // `edgeflow:schedule:{id}:{firingEpochMs}`, through the same validation as a posted one, into the
 // entity its data names (the tenant actor's alarm fires them: actors/tenant-actor.ts).
 import type { AuthedRequest } from "../auth.ts";
-import { CreateSchedule, UpdateSchedule, type Schedule, type ScheduleAnswer } from "../control/schedules.ts";
+import { CreateSchedule, intervalProblem, MAX_SCHEDULES, scheduleDataProblem, UpdateSchedule, type Schedule, type ScheduleAnswer } from "../control/schedules.ts";
+import { deploymentSettings } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { parseEnvelope } from "../events/envelope.ts";
 import { tenantActor } from "../stubs.ts";
@@ -31,8 +32,16 @@ function checkRecurrence(cron: string | undefined | null, everySeconds: number |
   }
 }
 
-/** The event a firing would send passes the same checks a posted event does (unknown type: 422). */
+/** Fires no more often than the deployment allows (SCHEDULE_MIN_INTERVAL_SECONDS). */
+function checkInterval(env: Cloudflare.Env, recurrence: { cron?: string | null; everySeconds?: number | null; timezone?: string }): void {
+  const problem = intervalProblem(recurrence, deploymentSettings(env).scheduleMinIntervalSeconds);
+  if (problem) throw new ApiError(400, "invalid_request", "The schedule would fire too often", [problem]);
+}
+
+/** The event a firing would send passes the same checks a posted event does (unknown type: 422), and its data has a bounded size. */
 async function checkEvent(event: { type: string; data: Record<string, unknown> }): Promise<void> {
+  const tooLarge = scheduleDataProblem(event.data);
+  if (tooLarge) throw new ApiError(400, "invalid_request", "The schedule's event data is too large", [tooLarge]);
   try {
     await parseEnvelope({ id: "schedule-check", type: event.type, data: event.data }, { receivedAt: Date.now(), path: "event" });
   } catch (err) {
@@ -47,6 +56,7 @@ const idOf = (request: AuthedRequest): string => request.params.id ?? "";
 export async function createSchedule(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const input = await readRequest(request, env, CreateSchedule, "schedule");
   checkRecurrence(input.cron, input.everySeconds);
+  checkInterval(env, input);
   await checkEvent(input.event);
   const created = await tenantActor(env, request.tenant).createSchedule(request.space, {
     name: input.name ?? null,
@@ -55,7 +65,7 @@ export async function createSchedule(request: AuthedRequest, env: Cloudflare.Env
     timezone: input.timezone ?? "UTC",
     event: input.event,
   });
-  if (created === "limit") throw new ApiError(400, "invalid_request", "The tenant has as many schedules as it may (100)");
+  if (created === "limit") throw new ApiError(409, "limit_exceeded", `The tenant has as many schedules as it may (${MAX_SCHEDULES})`);
   if (!created) throw staleTenant();
   return Response.json(view(created), { status: 201 });
 }
@@ -76,6 +86,7 @@ export async function getSchedule(request: AuthedRequest, env: Cloudflare.Env): 
 export async function updateSchedule(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const change = await readRequest(request, env, UpdateSchedule, "schedule");
   if (change.cron !== undefined && change.everySeconds !== undefined) checkRecurrence(change.cron, change.everySeconds);
+  checkInterval(env, change);
   if (change.event) await checkEvent(change.event);
   const updated = await tenantActor(env, request.tenant).updateSchedule(request.space, idOf(request), change);
   if (!updated) throw notFound("schedule");

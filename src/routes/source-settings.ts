@@ -7,6 +7,8 @@ import { PutSource, SIMPLE_NAME, type StoredSource } from "../control/model.ts";
 import { forgetTenant, freshTenantConfiguration } from "../control/runtime.ts";
 import { maskSecret } from "../control/secrets.ts";
 import { ApiError } from "../errors.ts";
+import { deploymentSettings } from "../config.ts";
+import { MAX_MAPPING_BYTES } from "../sources/mapping-schema.ts";
 import { signatureScheme } from "../sources/schemes.ts";
 import { notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
 
@@ -38,8 +40,16 @@ export async function putSource(request: AuthedRequest, env: Cloudflare.Env): Pr
   if (source.header !== undefined && !signatureScheme(source.scheme)?.defaultHeader) {
     throw new ApiError(400, "invalid_request", "The source is invalid", [{ path: "header", message: `the ${source.scheme} scheme has a fixed signature header` }]);
   }
+  const mappingBytes = source.mapping === undefined ? 0 : new TextEncoder().encode(JSON.stringify(source.mapping)).length;
+  if (mappingBytes > MAX_MAPPING_BYTES) {
+    throw new ApiError(400, "invalid_request", "The source's mapping is too large", [{ path: "mapping", message: `is ${mappingBytes} bytes as JSON; at most ${MAX_MAPPING_BYTES}` }]);
+  }
   requireSecretsKey(env, request);
-  if (!(await tenantActor(env, request.tenant).putSource(request.space, name, source))) throw staleTenant();
+  const stored = await tenantActor(env, request.tenant).putSource(request.space, name, source);
+  if (stored === "limit") {
+    throw new ApiError(409, "limit_exceeded", `The tenant has as many sources as it may (${deploymentSettings(env).maxSources}, MAX_SOURCES); delete one first`);
+  }
+  if (!stored) throw staleTenant();
   forgetTenant(request.tenant);
   return Response.json(masked(source));
 }

@@ -8,3 +8,9 @@ export const SourceMappingSchema = object({
   id: optional(size(string(), 0, 200)),
   occurredAt: optional(size(string(), 0, 200)),
 });
+
+/**
+ * Most bytes a source's mapping may hold as JSON. The tenant's configuration travels whole to every
+ * router that looks it up, in one RPC (at most 32 MiB), so each part of it is bounded.
+ */
+export const MAX_MAPPING_BYTES = 64 * 1024;

@@ -1,8 +1,6 @@
 // Helpers for the control-plane tests: JSON calls with a key, and reading the D1 mirror's file.
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { EdgeflowClient, type ApiAnswer } from "../../src/client.ts";
+import { d1Rows } from "./local-files.ts";
 
 export const ADMIN = "dev_admin_key";
 
@@ -22,37 +20,15 @@ export async function newTenant(url: string, name: string): Promise<string> {
 
 /** Rows of a tenant in the D1 mirror's tables, read from the local database files. */
 export function d1RowsOf(persistDir: string, tenant: string): number {
-  // wrangler dev keeps its local state under v3/ in the --persist-to directory.
-  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
-  if (!existsSync(dir)) throw new Error(`no local D1 database under ${persistDir}`);
-  let rows = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite"))) {
-    const db = new DatabaseSync(join(dir, file), { readOnly: true });
-    try {
-      for (const table of ["leads", "offers", "events"]) {
-        const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
-        if (exists) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ?`).get(tenant) as { n: number }).n);
-      }
-    } finally {
-      db.close();
-    }
-  }
-  return rows;
+  return ["leads", "offers", "events"].reduce((sum, table) => sum + countOf(d1Rows(persistDir, `SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ?`, tenant)), 0);
 }
 
 /** One entity's rows in the D1 mirror (its events, and its state row in `table`), read from the local database files. */
 export function d1RowsOfEntity(persistDir: string, tenant: string, entity: { type: string; id: string }, table: string): number {
-  const dir = join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject");
-  let rows = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sqlite"))) {
-    const db = new DatabaseSync(join(dir, file), { readOnly: true });
-    try {
-      const has = (name: string) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name);
-      if (has("events")) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM events WHERE tenant = ? AND entity_type = ? AND entity_id = ?`).get(tenant, entity.type, entity.id) as { n: number }).n);
-      if (has(table)) rows += Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ? AND id = ?`).get(tenant, entity.id) as { n: number }).n);
-    } finally {
-      db.close();
-    }
-  }
-  return rows;
+  return (
+    countOf(d1Rows(persistDir, `SELECT COUNT(*) AS n FROM events WHERE tenant = ? AND entity_type = ? AND entity_id = ?`, tenant, entity.type, entity.id)) +
+    countOf(d1Rows(persistDir, `SELECT COUNT(*) AS n FROM ${table} WHERE tenant = ? AND id = ?`, tenant, entity.id))
+  );
 }
+
+const countOf = (rows: Array<Record<string, unknown>>): number => rows.reduce((sum, r) => sum + Number(r.n ?? 0), 0);

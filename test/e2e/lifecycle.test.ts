@@ -11,7 +11,8 @@ import { call } from "./control.ts";
 import { serverWithReceiver, waitFor } from "./harness.ts";
 
 const KEY = "dev_demo_key";
-const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000" });
+// Schedules every second here, so a test sees several firings (the default bound is 60 s).
+const local = serverWithReceiver({ FOLLOW_UP_DELAY_MS: "600000", SCHEDULE_MIN_INTERVAL_SECONDS: "1" });
 
 interface Delivery {
   handler: string;
@@ -218,9 +219,13 @@ describe("schedules", () => {
     await refused({ everySeconds: 5, timezone: "Mars/Olympus", event }, 400, "invalid_request");
     await refused({ everySeconds: 5, event: { type: "lead.sold", data: { id: "L-1" } } }, 422, "unknown_event_type");
     await refused({ everySeconds: 5, event: { type: "lead.created", data: { id: "L-1" } } }, 400, "invalid_request");
+    // A date that never comes (30 February): refused, not stored to fire nothing for ever.
+    await refused({ cron: "0 0 30 2 *", event }, 400, "invalid_request");
+    // Event data past 64 KiB: every firing would carry it.
+    await refused({ everySeconds: 5, event: { type: "lead.updated", data: { id: "L-1", notes: "x".repeat(65 * 1024) } } }, 400, "invalid_request");
   });
 
-  it("records a refused firing on the schedule (an erased entity) and does not retry it", async () => {
+  it("pauses a schedule whose firing meets an erased entity, saying why, and never fires it again", async () => {
     const leadId = `L-gone-${Date.now().toString(36)}`;
     await post({ id: `${leadId}-0`, type: "lead.updated", data: { id: leadId } });
     await waitFor(async () => (await call(local.server.url, KEY, "GET", `/v1/entities/lead/${leadId}`)).status === 200, "the entity", 10_000, 100);
@@ -232,6 +237,7 @@ describe("schedules", () => {
     const seen = await get();
     expect(seen.lastError).toMatch(/^entity_erased/);
     expect(seen.lastFiredAt).not.toBeNull();
+    expect(seen).toMatchObject({ paused: true, nextAt: null });
     await call(local.server.url, KEY, "DELETE", `/v1/schedules/${id}`);
   });
 });

@@ -110,8 +110,18 @@ describe("dead letters", () => {
     await eventually(async () => ((await listAll("alerts", 100)).length === 3 ? true : undefined), "three dead letters");
     // ALERT_INTERVAL_MS is 60 s in the tests: nothing more is sent meanwhile...
     expect(await alertCalls()).toHaveLength(1);
-    // ...and when the interval's alarm fires, one summary covers both.
-    expect(await runDurableObjectAlarm(env.TENANT.getByName("alerts"))).toBe(true);
+    // ...not even from an alarm that fires early for other work...
+    const tenant = env.TENANT.getByName("alerts");
+    await runInDurableObject(tenant, async (_instance, state) => {
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(tenant)).toBe(true);
+    expect(await alertCalls()).toHaveLength(1);
+    // ...and once the interval has gone by, one summary covers both.
+    await runInDurableObject(tenant, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE alert_state SET last_alert_at = last_alert_at - 60000`);
+    });
+    expect(await runDurableObjectAlarm(tenant)).toBe(true);
     const all = await alertCalls();
     expect(all).toHaveLength(2);
     expect(JSON.parse(all[1]!.body).text).toMatch(/2 deliveries went dead since the last alert \(slack: 2\)/);
@@ -164,3 +174,41 @@ function storedSpace(instance: TenantActor): string {
   if (!record) throw new Error("tenant exists already");
   return tenantSpace(record.name, record);
 }
+
+describe("alerts per chat service", () => {
+  it("sends each alert once to each service: a 4xx ends it there, a failure is retried there alone, with a backoff", async () => {
+    const tenant = env.TENANT.getByName("t19");
+    const calls = async (path: string) => (await receiver.calls("alert:t19:")).filter((c) => c.path === path);
+    await receiver.script("alert:t19:", [{ status: 410, body: "channel archived" }], "/slack");
+    await receiver.script("alert:t19:", [{ status: 503 }], "/discord");
+    // A TENANTS tenant: its chat services are the deployment's (the local receiver's).
+    await runInDurableObject(tenant, async (instance: TenantActor) => {
+      await instance.recordDeadLetters("t19", [
+        { id: "lead/L-alert/1:crm", entity: { type: "lead", id: "L-alert" }, eventId: "evt_alert", handler: "crm", attempts: 3, lastError: "HTTP 500", deadAt: new Date().toISOString() },
+      ]);
+    });
+    await runDurableObjectAlarm(tenant);
+    // Slack refused it (410) and Teams took it: neither is sent it again. Discord failed (503).
+    expect([(await calls("/slack")).length, (await calls("/discord")).length, (await calls("/teams")).length]).toEqual([1, 1, 1]);
+    const retryAt = await runInDurableObject(tenant, (_instance, state) =>
+      state.storage.sql.exec<{ next_at: number }>(`SELECT next_at FROM alert_channels WHERE channel = 'discord'`).one().next_at,
+    );
+    expect(retryAt).toBeGreaterThan(Date.now() + 5_000);
+    // An alarm before the backoff ends sends nothing.
+    await runInDurableObject(tenant, async (_instance, state) => state.storage.setAlarm(Date.now()));
+    await runDurableObjectAlarm(tenant);
+    expect((await calls("/discord")).length).toBe(1);
+    // Once it ends, Discord alone is tried again, under the same idempotency key; then the alert is done.
+    await runInDurableObject(tenant, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE alert_channels SET next_at = 0`);
+    });
+    await runInDurableObject(tenant, async (_instance, state) => state.storage.setAlarm(Date.now()));
+    await runDurableObjectAlarm(tenant);
+    const discord = await calls("/discord");
+    expect(discord.map((c) => c.status)).toEqual([503, 200]);
+    expect(discord[0]!.headers["idempotency-key"]).toBe(discord[1]!.headers["idempotency-key"]);
+    expect([(await calls("/slack")).length, (await calls("/teams")).length]).toEqual([1, 1]);
+    const left = await runInDurableObject(tenant, (_instance, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM alert_outbox`).one().n);
+    expect(left).toBe(0);
+  });
+});

@@ -79,4 +79,26 @@ describe("the gate's holds", () => {
     }
     expect(refused).toMatchObject({ ok: false, down: false, reason: "circuit open" });
   });
+
+  it("lets any accepted rate call at once, and holds the next call until its slot instead of polling for it", async () => {
+    // 0.01 a second: one call per 100 s (111 s paced), longer than the limiter's 30 s horizon. On
+    // 0.5.0 no slot ever fitted that horizon, so nothing was delivered and every turn polled.
+    const gated: GateTarget = { key: `endpoint:ep_slow${uniqueId()}`, controls: { rateLimit: { perSecond: 0.01 }, maxConcurrency: null } };
+    const started = Date.now();
+    const first = await admit(env, "gate-slow", gated, Date.now() + 2_000);
+    expect(first.ok).toBe(true);
+    if (first.ok) {
+      expect(await first.start()).toBe(true);
+      first.done({ kind: "succeeded", statusCode: 200 });
+    }
+    // Held with a time near its slot, answered without waiting out the deadline.
+    const asked = Date.now();
+    const second = await admit(env, "gate-slow", gated, Date.now() + 5_000);
+    expect(Date.now() - asked).toBeLessThan(4_000);
+    expect(second).toMatchObject({ ok: false, reason: "rate limit" });
+    if (!second.ok) {
+      expect(second.until).toBeGreaterThan(started + 100_000);
+      expect(second.until).toBeLessThan(started + 200_000);
+    }
+  });
 });

@@ -60,8 +60,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
 export const receiver = {
   url: (): string => (env as unknown as Record<string, string>).SLACK_WEBHOOK_URL!.replace(/\/slack$/, ""),
   /** The next calls whose idempotency key contains `match` get these answers, in order. */
-  async script(match: string, responses: Array<{ status: number; headers?: Record<string, string>; body?: string; delayMs?: number }>) {
-    await fetch(`${receiver.url()}/_control/script`, { method: "POST", body: JSON.stringify({ match, responses }) });
+  async script(match: string, responses: Array<{ status: number; headers?: Record<string, string>; body?: string; delayMs?: number }>, path?: string) {
+    await fetch(`${receiver.url()}/_control/script`, { method: "POST", body: JSON.stringify({ match, responses, ...(path ? { path } : {}) }) });
   },
   async calls(match: string): Promise<Array<{ path: string; headers: Record<string, string>; body: string; at: number; status: number }>> {
     return (await fetch(`${receiver.url()}/_control/calls?match=${encodeURIComponent(match)}`)).json();

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { appendEvents } from "../../actors/entity/log.ts";
+import { appendEvents, appendScheduled } from "../../actors/entity/log.ts";
 import { EntityStore, LOGGED_TAIL_MAX } from "../../actors/entity/store.ts";
 import { Db, ENTITY_SQL } from "../../actors/shared/sql.ts";
 import { takeUsage } from "../../src/usage.ts";
@@ -77,7 +77,7 @@ describe("the head as a checkpoint of the log", () => {
     });
   });
 
-  it("writes the head at once for what no row says: a scheduled event, data kept in R2", async () => {
+  it("writes a scheduled event as a row of its own, never into the head, and the head at once for data kept in R2", async () => {
     const leadId = uniqueId();
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       const store = open(state.storage);
@@ -85,10 +85,42 @@ describe("the head as a checkpoint of the log", () => {
       store.update(() => undefined);
       const later = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, deliverAt: Date.now() + 3_600_000 });
       expect(append(store, later)).toBe(1);
-      expect(open(state.storage).model!.timers.map((t) => t.id)).toEqual([later.id]);
+      expect(headSeq(state.storage)).toBe(1);
+      expect(open(state.storage).scheduled.list().map((e) => e.id)).toEqual([later.id]);
       const large = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, notes: "x".repeat(2_000) }, payload: { key: `demo/lead/${leadId}/large`, bytes: 2_100 } as IncomingEvent["payload"] });
       expect(append(store, large)).toBe(2);
       expect(headSeq(state.storage)).toBe(2);
+    });
+  });
+
+  it("keeps the head small however much an entity has scheduled (0.5 kept it all inline: 80 events of 30 KiB made a 2.4 MB row)", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      for (let i = 0; i < 80; i++) {
+        append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, notes: `${i}`.padEnd(30 * 1024, "x") }, deliverAt: Date.now() + 3_600_000 + i }));
+      }
+      store.update(() => undefined);
+      const head = state.storage.sql.exec<{ n: number }>(`SELECT length(data) AS n FROM events WHERE seq = 0`).one().n;
+      expect(head).toBeLessThan(8 * 1024);
+      expect(open(state.storage).scheduled.count).toBe(80);
+    });
+  });
+
+  it("refuses a scheduled event past the entity's bound, writing nothing", async () => {
+    const leadId = uniqueId();
+    await runInDurableObject(leadStub(leadId), (_instance, state) => {
+      const store = open(state.storage);
+      append(store, leadEvent(leadId));
+      const at = Date.now() + 3_600_000;
+      const schedule = (n: number) => appendEvents(store, "demo", [leadEvent(leadId, { id: `evt_s${n}`, type: "lead.updated", data: { id: leadId, n }, deliverAt: at + n })], Date.now(), { maxScheduled: 3 })[0]!;
+      expect([1, 2, 3].map((n) => schedule(n).status)).toEqual(["scheduled", "scheduled", "scheduled"]);
+      takeUsage();
+      expect(schedule(4)).toMatchObject({ status: "limit", seq: 0 });
+      expect(takeUsage().entityRowsWritten).toBe(0);
+      // A repeat of one already waiting is still a duplicate, at the bound as below it.
+      expect(schedule(2)).toMatchObject({ status: "duplicate" });
     });
   });
 
@@ -108,23 +140,24 @@ describe("the head as a checkpoint of the log", () => {
     });
   });
 
-  it("lets a due timer's event take the timer with it: one row, and a reload no longer has the timer", async () => {
+  it("turns a due scheduled event's own row into the next event: one row written, and a reload has it in the log, not waiting", async () => {
     const leadId = uniqueId();
     await runInDurableObject(leadStub(leadId), (_instance, state) => {
       const store = open(state.storage);
       append(store, leadEvent(leadId));
       const later = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, deliverAt: Date.now() + 3_600_000 });
       append(store, later);
-      // What the alarm does when the timer is due (EntityActor.fireTimers).
+      // What the alarm does when it is due (EntityActor.fireTimers).
       takeUsage();
-      store.update(() => {
-        store.entity.timers = store.entity.timers.filter((t) => t.id !== later.id);
-        appendEvents(store, "demo", [{ ...later, deliverAt: undefined }], later.receivedAt);
-      }, "unless-logged");
+      const [entry] = store.scheduled.due(Date.now() + 3_600_000, 10);
+      store.update(() => appendScheduled(store, store.entity, entry!, Date.now()), "unless-logged");
       expect(takeUsage().entityRowsWritten).toBe(1);
-      const reopened = open(state.storage).model!;
-      expect(reopened.timers).toEqual([]);
-      expect(reopened).toEqual(store.model);
+      const reopened = open(state.storage);
+      expect(reopened.scheduled.count).toBe(0);
+      expect(reopened.model).toEqual(store.model);
+      expect(reopened.model).toMatchObject({ lastSeq: 2 });
+      expect(reopened.model!.state.plan![0]).toBe("team");
+      expect(appendEvents(reopened, "demo", [later], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 2 });
     });
   });
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { discordEscape } from "../../src/handlers/discord.ts";
 import { slackEscape } from "../../src/handlers/slack.ts";
+import { teamsEscape } from "../../src/handlers/teams.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
 
 const HOSTILE = "<!channel> @everyone **bold** [x](http://evil) `code` <@123>";
@@ -34,5 +35,27 @@ describe("notifications", () => {
     expect(embed.title).toBe("New lead");
     expect(embed.fields).toContainEqual({ name: "Name", value: discordEscape(HOSTILE), inline: true });
     expect(JSON.stringify(discord)).not.toMatch(/[^\\]@everyone/);
+  });
+
+  it("keeps client text on one line in every service: no forged lines, list items, emphasis or reordering", async () => {
+    // A name that, rendered as it came, would add a line of its own claiming a payment, as a list
+    // item, in bold, with its words reordered by a right-to-left override.
+    const forged = "Ada\n\n• *Payment received: 10,000 EUR*\r\n> _approved_ ~~x~~ \u202Eevil\u2028- item\u0085end";
+    expect(slackEscape(forged)).not.toMatch(/[\n\r\u2028\u0085\u202E*_~]/);
+    expect(slackEscape(forged)).toBe("Ada • \u2217Payment received: 10,000 EUR\u2217 &gt; \u02cdapproved\u02cd \u223c\u223cx\u223c\u223c evil - itemend");
+    // Inside a word an underscore is no marker, and stays as it is (emails, ids).
+    expect(slackEscape("first_last@example.com ep_3a0b")).toBe("first_last@example.com ep_3a0b");
+    expect(discordEscape(forged)).not.toMatch(/[\n\r\u2028\u202E]|[^\\][*_~>]/);
+    expect(teamsEscape(forged)).not.toMatch(/[\n\r\u2028\u202E]|[^\\][*_~>-]/);
+
+    const leadId = uniqueId();
+    const event = leadEvent(leadId, { data: { id: leadId, email: "ada@example.com", name: forged } });
+    await leadActor(leadId).ingest("demo", [event]);
+    const [slack] = await bodiesFor(event.id, leadId, "slack");
+    expect(slack!.text).toBe(`:wave: New lead *${slackEscape(forged)}* (ada@example.com) (${leadId})`);
+    const [discord] = await bodiesFor(event.id, leadId, "discord");
+    expect(String(discord!.content)).not.toMatch(/[\n\r\u2028\u202E]/);
+    const embed = (discord!.embeds as Array<{ fields: Array<{ name: string; value: string }> }>)[0]!;
+    expect(embed.fields).toContainEqual({ name: "Name", value: discordEscape(forged), inline: true });
   });
 });
