@@ -1,83 +1,101 @@
-// Which way imports run (ARCHITECTURE.md, "Imports run one way"); `npm test` runs this check
-// (`npm run deps`). Value imports only: a type-only import is erased at build time and ties no
-// module to another's load order, so it may point anywhere.
+// Which way imports run (ARCHITECTURE.md, "The rooms"); `npm test` runs this check (`npm run deps`).
+// From the top: the Worker's entry (src/index.ts); the router's own modules (src/router/); the
+// actors (actors/); the delivery machinery (src/delivery/); the contracts between router and
+// actors (src/rpc/); the control plane (src/control/); the handlers (src/handlers/); event types
+// and the delivery policy (src/events/, src/delivery/policy/); field schemas (src/schemas/); leaves.
+// The layer rules hold for value imports; cycles are refused for type-only imports too, since a
+// type that points up the layers is a dependency waiting to become a value one.
 /** @type {import('dependency-cruiser').IConfiguration} */
 const below = (from, ...to) => ({ from: { path: from }, to: { path: to.length === 1 ? to[0] : `(${to.join("|")})`, dependencyTypesNot: ["type-only"] } });
+/** The same, type-only imports included. */
+const strictlyBelow = (from, ...to) => ({ from: { path: from }, to: { path: to.length === 1 ? to[0] : `(${to.join("|")})` } });
 
 module.exports = {
   forbidden: [
     {
       name: "no-circular",
       severity: "error",
-      comment: "A cycle makes load order decide what a module sees at start-up.",
+      comment: "A cycle makes load order decide what a module sees at start-up; a type cycle hides a layer pointing up.",
       from: {},
-      to: { circular: true, dependencyTypesNot: ["type-only"], viaOnly: { dependencyTypesNot: ["type-only"] } },
+      to: { circular: true },
     },
     {
       name: "src-below-actors",
       severity: "error",
-      comment: "The Worker's modules reach actors through RPC stubs (src/stubs.ts); only the entry point exports the classes.",
+      comment: "The Worker's modules reach actors through RPC stubs (src/rpc/actors.ts); only the entry point exports the classes.",
       ...below("^src/(?!index\\.ts$)", "^actors/"),
     },
     {
-      name: "routes-only-from-entry",
+      name: "router-only-from-entry",
       severity: "error",
-      comment: "HTTP routes are the top: only the router (src/index.ts) wires them.",
-      ...below("^(src/(?!index\\.ts$)(?!routes/)|actors/)", "^src/routes/"),
+      comment: "The router's own modules (routes, auth, bodies) are the top: only the entry wires them, and nothing of the actors or the delivery machinery reaches up to them.",
+      ...below("^(src/(?!index\\.ts$)(?!router/)|actors/|client/)", "^src/router/"),
     },
     {
-      name: "entry-points-are-top",
+      name: "entry-point-is-top",
       severity: "error",
-      comment: "Nothing imports the Worker's entry points.",
-      ...below("^(src/(?!index\\.ts$)|actors/)", "^src/(index|queue)\\.ts$"),
+      comment: "Nothing imports the Worker's entry point.",
+      ...strictlyBelow("^(src/(?!index\\.ts$)|actors/|client/)", "^src/index\\.ts$"),
+    },
+    {
+      name: "delivery-below-router-and-actors",
+      severity: "error",
+      comment: "The delivery machinery (gate, runner, queue consumer) serves the actors and the entry; it never reaches up to them.",
+      ...strictlyBelow("^src/delivery/", "^(src/router/|actors/)"),
     },
     {
       name: "control-above-handlers",
       severity: "error",
-      comment: "Handlers know destinations through their kinds (src/handlers/kinds.ts); the control plane stores them.",
-      ...below("^src/handlers/", "^src/control/"),
+      comment: "Handlers know destinations through their kinds (src/handlers/kinds.ts) and read the tenant's configuration through HandlerTenant; the control plane stores it.",
+      ...strictlyBelow("^src/handlers/", "^src/(control|delivery/(?!policy/))"),
     },
     {
-      name: "handlers-above-events-and-delivery",
+      name: "handlers-above-events-and-policy",
       severity: "error",
       comment: "Event types and the delivery policy know no handler; handlers declare what they take.",
-      ...below("^src/(events|delivery)/", "^src/(handlers|control)/"),
+      ...strictlyBelow("^src/(events|delivery/policy)/", "^src/(handlers|control|delivery/(?!policy/))"),
     },
     {
       name: "events-above-schemas",
       severity: "error",
       comment: "Field schemas are shared building blocks; event types and the envelope use them.",
-      ...below("^src/schemas/", "^src/(events|handlers|control)/"),
+      ...strictlyBelow("^src/schemas/", "^src/(events|handlers|control|delivery)/"),
     },
     {
       name: "leaves-stay-leaves",
       severity: "error",
-      comment: "Signature schemes, the address policy and metrics formats depend on nothing above them.",
-      ...below("^src/(sources|net|metrics)/", "^src/(events|handlers|control|delivery)/"),
+      comment: "Signature schemes, the address policy and metrics formats depend on nothing above them (metrics/record.ts, which flushes counts to the tenant's actor, is not a format).",
+      ...strictlyBelow("^src/(sources|net|metrics/(?!record\\.ts$))", "^src/(events|handlers|control|delivery|router|rpc)/"),
+    },
+    {
+      name: "api-declarations-are-data",
+      severity: "error",
+      comment: "Route declarations and the contract's errors are what the client shares with the server: they import no Worker code (the OpenAPI builder alone reads the registries).",
+      ...below("^src/api/(?!openapi\\.ts$)", "^(src/(?!api/)|actors/)"),
     },
     {
       name: "actor-rooms-below-actors",
       severity: "error",
       comment: "An actor's rooms (actors/entity, actors/tenant) serve their class; shared pieces serve all.",
-      ...below("^actors/(entity|tenant|shared)/", "^actors/[^/]+\\.ts$"),
+      ...strictlyBelow("^actors/(entity|tenant|shared)/", "^actors/[^/]+\\.ts$"),
     },
     {
       name: "actor-rooms-apart",
       severity: "error",
       comment: "Entity and tenant actors talk over RPC, never by importing each other's rooms.",
       from: { path: "^actors/(entity|tenant)/" },
-      to: { path: "^actors/(entity|tenant)/", pathNot: "^actors/$1/", dependencyTypesNot: ["type-only"] },
+      to: { path: "^actors/(entity|tenant)/", pathNot: "^actors/$1/" },
     },
     {
       name: "client-stands-alone",
       severity: "error",
-      comment: "The typed client runs in browsers and Node: it takes the server's types, never its code.",
-      ...below("^src/client\\.ts$", "^(src|actors)/"),
+      comment: "The typed client runs in browsers and Node: it takes the server's types and its route declarations, never its code.",
+      ...below("^client/", "^(src/(?!api/)|actors/)"),
     },
     {
       name: "shared-below-rooms",
       severity: "error",
-      ...below("^actors/shared/", "^actors/(entity|tenant)/"),
+      ...strictlyBelow("^actors/shared/", "^actors/(entity|tenant)/"),
     },
   ],
   options: {

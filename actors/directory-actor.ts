@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DirectoryActorRpc, DirectoryEntry, Implementation } from "../src/stubs.ts";
+import type { DirectoryActorRpc, DirectoryEntry, Implementation } from "../src/rpc/actors.ts";
 import type { TenantStatus } from "../src/control/model.ts";
 import { addUsage } from "../src/usage.ts";
 import { Db, TENANT_SQL } from "./shared/sql.ts";

@@ -1,15 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import { tenantActor, type EntityActorRpc, type Implementation } from "../src/stubs.ts";
-import { spaceOfActorName } from "../src/names.ts";
+import { tenantActor, type EntityActorRpc, type Implementation } from "../src/rpc/actors.ts";
+import { spaceOfActorName } from "../src/rpc/names.ts";
 import { deploymentSettings, type DeploymentSettings } from "../src/config.ts";
 import { staticTenant } from "../src/control/tenants-config.ts";
 import { currentSpace } from "../src/control/model.ts";
 import { tenantConfiguration } from "../src/control/runtime.ts";
-import { deadLetterId, type DeliveryRef } from "../src/dead-letters.ts";
-import type { QueueClaim, QueuedOutcome } from "../src/delivery/outcome.ts";
-import type { ReplayFilter } from "../src/delivery/replay.ts";
+import { deadLetterId, type DeliveryRef } from "../src/delivery/policy/dead-letters.ts";
+import type { QueueClaim, QueuedOutcome } from "../src/delivery/policy/outcome.ts";
+import type { ReplayFilter } from "../src/delivery/policy/replay.ts";
 import type { EntityView, EventPage, ExportHead, IncomingEvent, IngestResult } from "../src/types.ts";
-import { publishLive } from "../src/live.ts";
+import { publishLive } from "../src/live/feed.ts";
 import { flushMetrics } from "../src/metrics/record.ts";
 import { addUsage } from "../src/usage.ts";
 import { deleteEntityPayloads, deletePayloads, entityPrefix, PayloadReader } from "../src/payloads.ts";
@@ -58,7 +58,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, () => this.space, this.settings, (level, msg, err, extra) => this.log(level, msg, err, extra));
     // Storage is the truth and the alarm only points at it: if work is waiting but the alarm was
     // lost (a crash between commit and setAlarm, a code reload), point it again.
-    if (this.store.model) {
+    if (this.store.head) {
       ctx.blockConcurrencyWhile(async () => {
         if (this.nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.scheduleNextAlarm();
       });
@@ -87,7 +87,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     // So is an entity not yet in its tenant's list, whatever it stored: it belongs to the tenant
     // from its first accepted event, scheduled ones too, and the first alarm registers it (an
     // offboarding that runs meanwhile finds it listed, or the alarm finds it orphaned).
-    const unlisted = this.store.model !== null && !this.store.model.listed && results.some((r) => r.status === "scheduled");
+    const unlisted = this.store.head !== null && !this.store.head.listed && results.some((r) => r.status === "scheduled");
     if (accepted || unlisted) await wakeBy(this.ctx.storage, now, "entityKvWrites");
     const scheduled = results.filter((r) => r.status === "scheduled").map((r) => r.deliverAt!);
     if (scheduled.length > 0) await wakeBy(this.ctx.storage, Math.min(...scheduled), "entityKvWrites");
@@ -109,8 +109,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
         await this.cleanUpErased();
         return;
       }
-      if (!this.store.model) return;
-      if (await this.orphaned(this.store.model.tenant)) {
+      if (!this.store.head) return;
+      if (await this.orphaned(this.store.head.tenant)) {
         // Its tenant was erased (and perhaps created again as another incarnation) and the erasure
         // missed it: nothing of it may reach anyone, so it erases itself instead of delivering.
         this.log("warn", "entity of an erased tenant erased itself", "its space is not its tenant's current one");
@@ -120,7 +120,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.fireTimers(Date.now());
       await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
       // The turn's outcomes go to the live feed now, not after the wait.
-      this.ctx.waitUntil(publishLive(this.env, this.store.entity.tenant, this.fanOut.takeLive()));
+      this.ctx.waitUntil(publishLive(this.env, this.store.existingHead.tenant, this.fanOut.takeLive()));
       // Until then, or until anything else is due (a retry, a timer), whichever comes first.
       await this.fanOut.awaitReport(Math.min(deadline, this.nextWakeAt(true) ?? deadline));
       await this.compact();
@@ -128,7 +128,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       this.log("error", "alarm failed", err);
     } finally {
       await this.scheduleNextAlarm();
-      if (this.store.model) await this.afterWork(this.store.model.tenant);
+      if (this.store.head) await this.afterWork(this.store.head.tenant);
     }
   }
 
@@ -139,23 +139,23 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * for it, which bounds an alarm's wait for that report.
    */
   private nextWakeAt(besidesReports = false): number | null {
-    const model = this.store.model;
+    const head = this.store.head;
     if (this.store.tombstone?.cleanup) return Date.now() + REPORT_RETRY_MS;
-    if (!model) return null;
+    if (!head) return null;
     const now = Date.now();
     const { pending, dead } = this.deliveries.wakeTimes();
-    const times: number[] = model.timers.map((t) => t.at);
+    const times: number[] = head.timers.map((t) => t.at);
     const scheduledAt = this.store.scheduled.soonest();
     if (scheduledAt !== null) times.push(scheduledAt);
     if (dead !== null) times.push(dead);
     // A registration that failed is tried again.
-    if (!model.listed) times.push(now + REPORT_RETRY_MS);
+    if (!head.listed) times.push(now + REPORT_RETRY_MS);
     const flush = besidesReports ? null : this.fanOut.flushDueAt;
     if (flush !== null) times.push(flush);
     const settings = this.fanOut.tenantSettings();
     const compactAt = settings ? this.retention.wakeAt(settings, now) : null;
     if (compactAt !== null) times.push(compactAt);
-    for (const [handler, progress] of Object.entries(model.progress)) {
+    for (const [handler, progress] of Object.entries(head.progress)) {
       // Held work needs no alarm: resuming wakes the entity.
       if (this.fanOut.paused(handler)) continue;
       // Held by its destination's gate (a limit, an open circuit): due again when the hold ends.
@@ -163,7 +163,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       if (progress.lease) {
         if (!besidesReports) times.push(progress.lease.until);
       } else if (pending.has(handler)) times.push(Math.max(pending.get(handler)!, held));
-      else if (progress.through < model.lastSeq) times.push(Math.max(now, held));
+      else if (progress.through < head.lastSeq) times.push(Math.max(now, held));
     }
     return times.length === 0 ? null : Math.min(...times);
   }
@@ -185,18 +185,18 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * the normal log append.
    */
   private fireTimers(now: number): void {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     const dueRows = this.store.scheduled.due(now, TIMERS_PER_TURN);
-    if (dueRows.length > 0) this.store.update(() => dueRows.forEach((entry) => appendScheduled(this.store, model, entry, now)), "unless-logged");
-    const due = model.timers.filter((t) => t.at <= now).slice(0, TIMERS_PER_TURN);
+    if (dueRows.length > 0) this.store.update(() => dueRows.forEach((entry) => appendScheduled(this.store, head, entry, now)), "unless-logged");
+    const due = head.timers.filter((t) => t.at <= now).slice(0, TIMERS_PER_TURN);
     if (due.length === 0) return;
     this.store.update(() => {
-      model.timers = model.timers.filter((t) => !due.includes(t));
+      head.timers = head.timers.filter((t) => !due.includes(t));
       const results = appendEvents(
         this.store,
-        model.tenant,
+        head.tenant,
         due.map((t) => ({
-          id: t.id, type: t.type, entity: model.entity, occurredAt: t.occurredAt ?? t.at, receivedAt: now, data: t.data,
+          id: t.id, type: t.type, entity: head.entity, occurredAt: t.occurredAt ?? t.at, receivedAt: now, data: t.data,
           ...(t.fingerprint ? { fingerprint: t.fingerprint } : {}), ...(t.payload ? { payload: t.payload } : {}),
         })),
         now,
@@ -213,11 +213,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * the head; a crash before it only registers again (a no-op for the tenant).
    */
   private async register(): Promise<void> {
-    const model = this.store.entity;
-    if (model.listed) return;
+    const head = this.store.existingHead;
+    if (head.listed) return;
     try {
-      await tenantActor(this.env, model.tenant).registerEntities(this.space, [model.entity]);
-      model.listed = true;
+      await tenantActor(this.env, head.tenant).registerEntities(this.space, [head.entity]);
+      head.listed = true;
       this.store.touch();
     } catch (err) {
       this.log("warn", "could not register with the tenant; will retry", err);
@@ -228,7 +228,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   private async reportDeadLetters(): Promise<void> {
     const rows = this.deliveries.unreportedDead(Date.now());
     if (rows.length === 0) return;
-    const { tenant, entity } = this.store.entity;
+    const { tenant, entity } = this.store.existingHead;
     const refs = rows.map((r) => ({ handler: r.handler, seq: Number(r.seq) }));
     try {
       await tenantActor(this.env, tenant).recordDeadLetters(
@@ -253,7 +253,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Compacts events past the tenant's retention windows (entity/retention.ts); never throws. */
   private async compact(): Promise<void> {
     const settings = this.fanOut.tenantSettings();
-    if (!settings || !this.store.model) return;
+    if (!settings || !this.store.head) return;
     let unused: string[] = [];
     try {
       unused = this.retention.compact(settings, Date.now()).unusedPayloads;
@@ -284,7 +284,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     // A queued handler is often the last to settle: its report is when the events become compactable.
     await this.compact();
     await this.scheduleNextAlarm();
-    await this.afterWork(this.store.entity.tenant);
+    await this.afterWork(this.store.existingHead.tenant);
   }
 
   /**
@@ -292,7 +292,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * tenant, when due (every 10 s at most): neither costs a request per event.
    */
   private async afterWork(tenant: string): Promise<void> {
-    // The feed's batch gathers for a moment (src/live.ts): the alarm does not wait for it.
+    // The feed's batch gathers for a moment (src/live/feed.ts): the alarm does not wait for it.
     this.ctx.waitUntil(publishLive(this.env, tenant, this.fanOut.takeLive()));
     await flushMetrics(this.env, tenant);
   }
@@ -310,7 +310,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * has no event; 0 when nothing of it is the handler's.
    */
   async replayHandler(handler: string, filter: ReplayFilter): Promise<number | null> {
-    if (!this.store.model) return null;
+    if (!this.store.head) return null;
     const replayed = (await this.fanOut.replay(handler, filter, Date.now())) ?? 0;
     await this.scheduleNextAlarm();
     return replayed;
@@ -318,7 +318,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** A new endpoint takes this entity's whole log: its cursor starts at the first event. How many it has ahead. */
   async followHandler(handler: string): Promise<number | null> {
-    if (!this.store.model) return null;
+    if (!this.store.head) return null;
     const ahead = await this.fanOut.follow(handler);
     await this.scheduleNextAlarm();
     return ahead;
@@ -327,8 +327,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Offboarding: deletes all of this entity's storage and its alarm. */
   async erase(): Promise<void> {
     // Its large data first: should that fail, the erasure is tried again with the storage intact.
-    const model = this.store.model;
-    if (model) await deleteEntityPayloads(this.env, this.space, model.entity);
+    const head = this.store.head;
+    if (head) await deleteEntityPayloads(this.env, this.space, head.entity);
     await this.store.erase();
   }
 
@@ -339,11 +339,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    */
   async eraseEntity(): Promise<"erased" | "missing" | "gone"> {
     if (this.store.tombstone) return "gone";
-    const model = this.store.model;
-    if (!model) return "missing";
+    const head = this.store.head;
+    if (!head) return "missing";
     // The mirror tables come from the entity's type when the cleanup runs (database.ts), not from
     // the types its log still holds: retention may have compacted every event that wrote a row.
-    await this.store.eraseToTombstone({ tenant: model.tenant, space: this.space, entity: model.entity, mirrorTables: mirrorTablesOf(model.entity.type) }, Date.now());
+    await this.store.eraseToTombstone({ tenant: head.tenant, space: this.space, entity: head.entity, mirrorTables: mirrorTablesOf(head.entity.type) }, Date.now());
     await this.cleanUpErased();
     return "erased";
   }
@@ -365,7 +365,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** The events the entity will append itself later: clients' scheduled events and internal ones. */
   scheduled(): Array<{ id: string; type: string; deliverAt: number }> | null {
-    return this.store.model ? scheduledList(this.store) : null;
+    return this.store.head ? scheduledList(this.store) : null;
   }
 
   /**
@@ -373,11 +373,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * (appended, or never scheduled). Its data's object in R2, if any, goes too.
    */
   async cancelScheduled(eventId: string): Promise<boolean | null> {
-    const model = this.store.model;
-    if (!model) return null;
-    const timer = model.timers.find((t) => t.id === eventId);
+    const head = this.store.head;
+    if (!head) return null;
+    const timer = head.timers.find((t) => t.id === eventId);
     let payloadKey: string | null = timer?.payload?.key ?? null;
-    if (timer) this.store.update(() => (model.timers = model.timers.filter((t) => t.id !== eventId)));
+    if (timer) this.store.update(() => (head.timers = head.timers.filter((t) => t.id !== eventId)));
     else {
       const removed = this.store.update(() => this.store.scheduled.remove(eventId), false);
       if (!removed) return false;
@@ -391,48 +391,48 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Holds `handler`'s deliveries (all handlers' when absent); null if the entity has no event. */
   pause(handler?: string): string[] | null {
-    const model = this.store.model;
-    if (!model) return null;
-    const paused = handler === undefined ? [ALL_HANDLERS] : [...new Set([...(model.paused ?? []), handler])];
-    if (JSON.stringify(paused) !== JSON.stringify(model.paused ?? [])) this.store.update(() => (model.paused = paused));
-    return this.pausedList(model);
+    const head = this.store.head;
+    if (!head) return null;
+    const paused = handler === undefined ? [ALL_HANDLERS] : [...new Set([...(head.paused ?? []), handler])];
+    if (JSON.stringify(paused) !== JSON.stringify(head.paused ?? [])) this.store.update(() => (head.paused = paused));
+    return this.pausedList(head);
   }
 
   /** Lets `handler`'s held deliveries (all, when absent) drain in seq order; answers what stays paused. */
   async resume(handler?: string): Promise<string[] | null> {
-    const model = this.store.model;
-    if (!model) return null;
-    let paused = model.paused ?? [];
+    const head = this.store.head;
+    if (!head) return null;
+    let paused = head.paused ?? [];
     if (handler === undefined) paused = [];
     // Resuming one handler of an entity that holds all: the others stay held, by name.
-    else if (paused.includes(ALL_HANDLERS)) paused = Object.keys(model.progress).filter((h) => h !== handler);
+    else if (paused.includes(ALL_HANDLERS)) paused = Object.keys(head.progress).filter((h) => h !== handler);
     else paused = paused.filter((h) => h !== handler);
     this.store.update(() => {
-      if (paused.length === 0) delete model.paused;
-      else model.paused = paused;
+      if (paused.length === 0) delete head.paused;
+      else head.paused = paused;
     });
     await this.scheduleNextAlarm();
-    return this.pausedList(model);
+    return this.pausedList(head);
   }
 
   /** Ends what is pending for `handler` (all, when absent) as skipped with the reason. */
   async cancel(handler: string | undefined, reason: string): Promise<number | null> {
-    const model = this.store.model;
-    if (!model) return null;
-    const cancelled = this.fanOut.cancel(handler === undefined ? Object.keys(model.progress) : [handler], reason, Date.now());
+    const head = this.store.head;
+    if (!head) return null;
+    const cancelled = this.fanOut.cancel(handler === undefined ? Object.keys(head.progress) : [handler], reason, Date.now());
     await this.scheduleNextAlarm();
     return cancelled;
   }
 
   /** The tenant resumed a handler for every entity: its held work here is due again. */
   async wake(): Promise<void> {
-    if (!this.store.model) return;
+    if (!this.store.head) return;
     await this.fanOut.reloadConfiguration();
     await this.scheduleNextAlarm();
   }
 
-  private pausedList(model: EntityHead): string[] {
-    return model.paused?.includes(ALL_HANDLERS) ? Object.keys(model.progress) : [...(model.paused ?? [])];
+  private pausedList(head: EntityHead): string[] {
+    return head.paused?.includes(ALL_HANDLERS) ? Object.keys(head.progress) : [...(head.paused ?? [])];
   }
 
   erasedAt(): number | null {
@@ -462,7 +462,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   /** Reads what this entity keeps in R2 (large event data), and nothing else. */
   private payloads(): PayloadReader {
-    return new PayloadReader(this.env, entityPrefix(this.space, this.store.entity.entity));
+    return new PayloadReader(this.env, entityPrefix(this.space, this.store.existingHead.entity));
   }
 
   /**

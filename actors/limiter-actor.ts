@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Implementation, LimiterActorRpc, LimiterGrant, LimiterRequest } from "../src/stubs.ts";
+import type { Implementation, LimiterActorRpc, LimiterGrant, LimiterRequest } from "../src/rpc/actors.ts";
 
 /** How long concurrency permits last unless renewed: what an isolate that went away holds them for. */
 export const PERMIT_TTL_MS = 10_000;

@@ -1,8 +1,8 @@
 import { offloadPayloads, releaseRefused } from "../src/payloads.ts";
 import { logLine } from "../src/log.ts";
 import { DurableObject } from "cloudflare:workers";
-import { directory, entityActor, type EndpointChange, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/stubs.ts";
-import { currentAdminDigest } from "../src/auth.ts";
+import { directory, entityActor, type EndpointChange, type EndpointInput, type Implementation, type SettingsPatch, type TenantActorRpc, type TenantDescription, type Watcher } from "../src/rpc/actors.ts";
+import { currentAdminDigest } from "../src/control/admin-key.ts";
 import { deploymentSettings, mirrorBudget } from "../src/config.ts";
 import { mirrorBytes } from "../src/handlers/database.ts";
 import { staticTenant, tenants } from "../src/control/tenants-config.ts";
@@ -10,8 +10,8 @@ import { destinationOf, refusedDestination } from "../src/handlers/destinations.
 import { notificationChannels } from "../src/handlers/registry.ts";
 import { forgetTenant, openSnapshot } from "../src/control/runtime.ts";
 import { currentSpace, type ApiKeyInfo, type EndpointInfo, type EndpointStatus, type StoredSource, type TenantRecord, type TenantSnapshot } from "../src/control/model.ts";
-import { endpointHandlerName, endpointIdOf, tenantSpace } from "../src/names.ts";
-import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/dead-letters.ts";
+import { endpointHandlerName, endpointIdOf, tenantSpace } from "../src/rpc/names.ts";
+import { deliveryRefOf, type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../src/delivery/policy/dead-letters.ts";
 import { VERSION } from "../src/version.ts";
 import { LIVE_PROTOCOL, type EntityRef, type LiveMessage } from "../src/types.ts";
 import { addUsage } from "../src/usage.ts";
@@ -28,7 +28,7 @@ import { AlertOutbox, channelOutcome, type AlertChannel } from "./tenant/alerts.
 import { endpointDisabledNotification } from "./tenant/endpoint-health.ts";
 import { eraseStep, forEachLimited } from "./tenant/erase.ts";
 import { CLOSE, MAX_WATCHERS, Watchers, type WatcherCheck } from "./tenant/watchers.ts";
-import { ApiError, errorBody, type ErrorCode } from "../src/errors.ts";
+import { ApiError, errorBody, type ErrorCode } from "../src/api/errors.ts";
 import { erasedScheduleError, firingEventId, nextFiring, scheduleEntity, type Schedule, type ScheduleChange, type ScheduleSpec } from "../src/control/schedules.ts";
 import { parseEnvelope } from "../src/events/envelope.ts";
 import { MAX_SCHEDULES, ScheduleStore } from "./tenant/schedules.ts";
@@ -36,7 +36,7 @@ import { BackfillStore, MAX_RUNNING } from "./tenant/backfills.ts";
 import { patched, type TenantSettings } from "../src/control/settings.ts";
 import type { Backfill, BackfillSpec } from "../src/control/backfills.ts";
 import { recordId } from "../src/control/keys.ts";
-import { INTERNAL } from "../src/live-ticket.ts";
+import { INTERNAL } from "../src/live/ticket.ts";
 
 /** Dead letters read per page of a replay, and entity replays in flight at once. */
 const REPLAY_PAGE = 200;
@@ -480,7 +480,7 @@ export class TenantActor extends DurableObject<Cloudflare.Env> implements Implem
 
   // ─── Live feed ────────────────────────────────────────────────────────────────────────────────
 
-  /** A single-use ticket to open the live feed as `watcher` (src/live-ticket.ts); null if it may not watch. */
+  /** A single-use ticket to open the live feed as `watcher` (src/live/ticket.ts); null if it may not watch. */
   async issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null> {
     if ((await this.watcherCheck())(watcher) !== null) return null;
     return this.watchers.issueTicket(watcher, Date.now());

@@ -1,7 +1,7 @@
 // The dashboard's only way to the server: the same HTTP API as everyone else, with the key the
 // user signed in with (kept in sessionStorage, so closing the tab signs out), through the one
-// typed client every caller uses (src/client.ts).
-import { EdgeflowClient } from "../src/client.ts";
+// typed client every caller uses (client/index.ts).
+import { EdgeflowClient } from "../client/index.ts";
 
 export interface Session {
   key: string;
@@ -22,9 +22,9 @@ export function saveSession(session: Session | null): void {
   else sessionStorage.removeItem(STORE);
 }
 
-export { EdgeflowError as ApiError } from "../src/client.ts";
+export { EdgeflowError as ApiError } from "../client/index.ts";
 
-/** The typed client (src/client.ts) for a session, on the page's own origin. */
+/** The typed client (client/index.ts) for a session, on the page's own origin. */
 export function clientOf(session: Session): EdgeflowClient {
   return new EdgeflowClient({ baseUrl: "", key: session.key, tenant: session.admin ? session.tenant : null });
 }
@@ -54,5 +54,5 @@ export async function liveTicket(session: Session): Promise<string> {
 
 // The API's answers, typed where the server defines them.
 export type { EntityView, EventPage, EventView, LiveMessage, MetricsSummary } from "../src/types.ts";
-export type { DeadLetterEntry as DeadLetter, DeadLetterPage } from "../src/dead-letters.ts";
+export type { DeadLetterEntry as DeadLetter, DeadLetterPage } from "../src/delivery/policy/dead-letters.ts";
 export type { Answered, ApiKeyInfo, EndpointAnswer } from "../src/control/model.ts";

@@ -277,7 +277,7 @@ export function formatCost(results: ScenarioCost[]): string {
     ["DO rows read", (r) => fmt(r.perEvent.doRowsRead, 1)],
     ["DO requests", (r) => fmt(r.perEvent.doRequests)],
     ["of which live feed", (r) => fmt(r.counters.liveRequests)],
-    // Report sessions keep an actor active instead of costing a request (src/queue.ts).
+    // Report sessions keep an actor active instead of costing a request (src/delivery/consumer.ts).
     ["DO held ms", (r) => fmt(r.counters.entityHeldMs, 1)],
     ["queue ops", (r) => fmt(r.perEvent.queueOperations)],
     ["D1 rows written", (r) => fmt(r.perEvent.d1RowsWritten)],

@@ -1,4 +1,4 @@
-// Writes openapi.json from src/openapi.ts, the document the Worker serves at GET /openapi.json.
+// Writes openapi.json from src/api/openapi.ts, the document the Worker serves at GET /openapi.json.
 // A unit test fails while the two differ; run `npm run openapi` after changing the API.
 //   npm run openapi
 import { writeFileSync } from "node:fs";

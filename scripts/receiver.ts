@@ -142,7 +142,7 @@ export async function startReceiver(options: { port?: number; failRate?: number;
 
 /**
  * The `{eventId}:{handler}` part of an idempotency key (`{tenant}/{type}/{id}/{eventId}:{handler}`,
- * src/delivery/keys.ts): tenant, type and id hold no '/', so it follows the third one. A hashed
+ * src/delivery/policy/keys.ts): tenant, type and id hold no '/', so it follows the third one. A hashed
  * key is returned as it is.
  */
 export function deliveryOf(key: string): string {

@@ -1,25 +1,26 @@
 import { logLine } from "./log.ts";
 import { AutoRouter, type IRequest } from "itty-router";
-import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./auth.ts";
+import { authenticate, authenticateAdmin, whoami, type AuthedRequest } from "./router/auth.ts";
 import { ConfigError } from "./config.ts";
-import { ApiError, errorResponse } from "./errors.ts";
-import { openApiDocument } from "./openapi.ts";
-import { consumeSlowWork } from "./queue.ts";
+import { ApiError } from "./api/errors.ts";
+import { errorResponse } from "./router/respond.ts";
+import { openApiDocument } from "./api/openapi.ts";
+import { consumeSlowWork } from "./delivery/consumer.ts";
 import { addUsage, takeUsage } from "./usage.ts";
-import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey, updateTenant } from "./routes/admin.ts";
-import { listDeadLetters, replayDeadLetters } from "./routes/dead-letters.ts";
-import { getSettings, patchSettings } from "./routes/settings.ts";
-import { createBackfill, getBackfill, listBackfills, replayEntity } from "./routes/backfills.ts";
-import { deleteDestination, getDestinations, putDestination } from "./routes/destinations.ts";
-import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./routes/endpoints.ts";
-import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents, listScheduled } from "./routes/entities.ts";
-import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./routes/pausing.ts";
-import { postSourceEvent } from "./routes/sources.ts";
-import { deleteSource, getSources, putSource } from "./routes/source-settings.ts";
-import { createSchedule, deleteSchedule, getSchedule, listSchedules, updateSchedule } from "./routes/schedules.ts";
-import { postBatch, postEvent } from "./routes/events.ts";
-import { getMetrics, getMetricsSummary } from "./routes/metrics.ts";
-import { getLive, postLiveTicket } from "./routes/live.ts";
+import { createKey, createTenant, deleteTenant, getTenant, listKeys, listTenants, revokeKey, updateTenant } from "./router/routes/admin.ts";
+import { listDeadLetters, replayDeadLetters } from "./router/routes/dead-letters.ts";
+import { getSettings, patchSettings } from "./router/routes/settings.ts";
+import { createBackfill, getBackfill, listBackfills, replayEntity } from "./router/routes/backfills.ts";
+import { deleteDestination, getDestinations, putDestination } from "./router/routes/destinations.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "./router/routes/endpoints.ts";
+import { cancelScheduled, deleteEntity, exportEntity, getEntity, getEntityEvents, listScheduled } from "./router/routes/entities.ts";
+import { cancelEntity, holdEntity, listHandlers, setHandlerPaused } from "./router/routes/pausing.ts";
+import { postSourceEvent } from "./router/routes/sources.ts";
+import { deleteSource, getSources, putSource } from "./router/routes/source-settings.ts";
+import { createSchedule, deleteSchedule, getSchedule, listSchedules, updateSchedule } from "./router/routes/schedules.ts";
+import { postBatch, postEvent } from "./router/routes/events.ts";
+import { getMetrics, getMetricsSummary } from "./router/routes/metrics.ts";
+import { getLive, postLiveTicket } from "./router/routes/live.ts";
 import { flushMetrics } from "./metrics/record.ts";
 import { provideMigrations } from "./handlers/d1-schema.ts";
 import { D1_MIGRATIONS } from "./handlers/d1-migrations.ts";
@@ -79,7 +80,7 @@ router.get("/v1/admin/tenants/:name/keys", listKeys);
 router.delete("/v1/admin/tenants/:name/keys/:id", revokeKey);
 router.all("/v1/admin/*", () => errorResponse(new ApiError(404, "not_found", "No such route")));
 
-// A ticket (or an Authorization header) authenticates the live feed; see src/routes/live.ts.
+// A ticket (or an Authorization header) authenticates the live feed; see src/router/routes/live.ts.
 router.get("/v1/live", getLive);
 
 // Either kind of key: the dashboard's sign-in asks which one it holds.

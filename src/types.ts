@@ -105,7 +105,7 @@ export interface EntityView {
 /** The WebSocket subprotocol a watcher speaks; a browser sends its key as a second one, `bearer.{key}`. */
 export const LIVE_PROTOCOL = "edgeflow.live";
 
-/** One message of the live feed (`GET /v1/live`, src/live.ts): an accepted event or a delivery's outcome. */
+/** One message of the live feed (`GET /v1/live`, src/live/feed.ts): an accepted event or a delivery's outcome. */
 export type LiveMessage =
   | { kind: "event"; id: string; type: string; entity: EntityRef; seq: number; status: string; at: number }
   | {
@@ -139,7 +139,7 @@ export interface TenantScope {
   space: string;
 }
 
-/** What an export holds besides the log, which is streamed a page at a time (src/routes/entities.ts). */
+/** What an export holds besides the log, which is streamed a page at a time (src/router/routes/entities.ts). */
 export type ExportHead = Omit<EntityExport, "events" | "exportedAt">;
 
 /** `GET /v1/entities/{type}/{id}/export`: everything one entity holds, in one document. */

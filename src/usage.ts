@@ -12,7 +12,7 @@ export interface Usage {
   entityRequests: number;
   /**
    * Milliseconds edgeflow kept entity actors active to save a request or rows: the queue consumer
-   * holding a claim's report session (src/queue.ts), and an alarm waiting for its queued report
+   * holding a claim's report session (src/delivery/consumer.ts), and an alarm waiting for its queued report
    * (actors/entity/fan-out.ts). Billed as Durable Object duration; the rest of it is not counted.
    */
   entityHeldMs: number;

@@ -23,7 +23,7 @@ export class HandlerConfiguration {
 
   /** The configuration for a turn (cached in the isolate for a few seconds). */
   async load(): Promise<TenantConfiguration> {
-    this.runtime = await tenantConfiguration(this.env(), this.store.entity.tenant);
+    this.runtime = await tenantConfiguration(this.env(), this.store.existingHead.tenant);
     return this.runtime;
   }
 
@@ -32,7 +32,7 @@ export class HandlerConfiguration {
    * may still say paused, and what is due is decided from it.
    */
   async reload(): Promise<void> {
-    this.runtime = await freshTenantConfiguration(this.env(), this.store.entity.tenant);
+    this.runtime = await freshTenantConfiguration(this.env(), this.store.existingHead.tenant);
   }
 
   /** The configuration as of the last turn; null before the first. */
@@ -47,7 +47,7 @@ export class HandlerConfiguration {
 
   /** Whether the entity, or the tenant for every entity, holds this handler's deliveries. */
   paused(name: string): boolean {
-    return isPaused(this.store.entity, name) || (this.runtime?.pausedHandlers.has(name) ?? false);
+    return isPaused(this.store.existingHead, name) || (this.runtime?.pausedHandlers.has(name) ?? false);
   }
 
   /**
@@ -85,10 +85,10 @@ export class HandlerConfiguration {
    */
   followMembers(): void {
     if (!this.runtime) return;
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     for (const family of FAMILIES) {
       for (const member of family.members(this.runtime)) {
-        const progress = model.progress[member.name];
+        const progress = head.progress[member.name];
         if (progress) {
           // Stored as `endpoint` (the field predates families), so heads written before read the same.
           if (progress.endpoint && JSON.stringify(progress.endpoint.types) !== JSON.stringify(member.types)) {
@@ -98,8 +98,8 @@ export class HandlerConfiguration {
           continue;
         }
         const before = this.deliveries.lastSeqBefore(member.since);
-        if (before >= model.lastSeq) continue;
-        model.progress[member.name] = { through: before, marks: [], endpoint: { from: before, types: member.types } };
+        if (before >= head.lastSeq) continue;
+        head.progress[member.name] = { through: before, marks: [], endpoint: { from: before, types: member.types } };
         this.store.touch();
       }
     }
@@ -109,13 +109,13 @@ export class HandlerConfiguration {
   dropDeletedMembers(): void {
     const runtime = this.runtime;
     if (!runtime) return;
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     const { pending } = this.deliveries.wakeTimes();
-    for (const [name, progress] of Object.entries(model.progress)) {
+    for (const [name, progress] of Object.entries(head.progress)) {
       const family = familyOf(name);
       if (!family || family.unconfigured(name, runtime) === null) continue;
-      if (progress.through >= model.lastSeq && !progress.lease && !pending.has(name)) {
-        delete model.progress[name];
+      if (progress.through >= head.lastSeq && !progress.lease && !pending.has(name)) {
+        delete head.progress[name];
         this.store.touch();
       }
     }

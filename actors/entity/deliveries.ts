@@ -1,10 +1,10 @@
 // Every statement about deliveries, in one place. A delivery is an (event, handler) pair; most
-// are settled by the handler's cursor alone (progress.through in the entity row) and have no row.
+// are settled by the handler's cursor alone (progress.through in the head) and have no row.
 // A `deliveries` row exists only for what is exceptional: a pending retry or replay, a skip with
 // its reason, a dead letter, or a success that took more than one attempt. Failed attempts are
 // kept in `failures`; successful ones leave nothing behind.
 import { withoutControls } from "../../src/text.ts";
-import type { DeliveryRef } from "../../src/dead-letters.ts";
+import type { DeliveryRef } from "../../src/delivery/policy/dead-letters.ts";
 import type { Db, Row } from "../shared/sql.ts";
 import type { EntityStore } from "./store.ts";
 
@@ -70,8 +70,8 @@ export class Deliveries {
 
   // ─── What is due ──────────────────────────────────────────────────────────────────────────────
 
-  /** A handler's lowest pending exception row (a retry of its head, or a replay), if any. */
-  openHead(handler: string): ExceptionRow | undefined {
+  /** A handler's lowest pending exception row (a retry of its first undelivered event, or a replay), if any. */
+  firstOpen(handler: string): ExceptionRow | undefined {
     if (!this.store.hasExceptions) return undefined;
     return this.db.all<ExceptionRow>(
       `SELECT * FROM deliveries WHERE handler = ? AND status = 'pending' ORDER BY seq LIMIT 1`,
@@ -116,7 +116,7 @@ export class Deliveries {
    * nothing can append to or delete from the log, and only for the log's current last seq.
    */
   private pageAfter(after: number): EventRow[] {
-    const lastSeq = this.store.entity.lastSeq;
+    const lastSeq = this.store.existingHead.lastSeq;
     // Nothing is stored past the last seq: a cursor already there needs no query.
     if (after >= lastSeq) return [];
     const kept = this.recentPage;

@@ -7,12 +7,12 @@
 // long one), or earlier with any other write the entity makes. The rooms it composes: what is
 // due (work.ts), what the configuration allows (configuration.ts), how outcomes settle (settle.ts).
 import type { DeploymentSettings } from "../../src/config.ts";
-import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/outcome.ts";
-import { executeWork } from "../../src/handlers/execute.ts";
-import { admit, callOutcome, gateTarget } from "../../src/handlers/gate.ts";
+import type { ClaimedWork, DeliveryResult, QueuedOutcome } from "../../src/delivery/policy/outcome.ts";
+import { executeWork } from "../../src/delivery/execute.ts";
+import { admit, callOutcome, gateTarget } from "../../src/delivery/gate.ts";
 import type { DeliveryJob, Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
-import { replays, type ReplayFilter } from "../../src/delivery/replay.ts";
+import { replays, type ReplayFilter } from "../../src/delivery/policy/replay.ts";
 import type { TenantSettings } from "../../src/control/settings.ts";
 import type { LiveMessage } from "../../src/types.ts";
 import { addUsage } from "../../src/usage.ts";
@@ -101,11 +101,11 @@ export class FanOut {
   private async cursorOf(handler: string): Promise<Progress | undefined> {
     await this.configuration.load();
     this.configuration.followMembers();
-    if (!this.store.entity.progress[handler]) {
+    if (!this.store.existingHead.progress[handler]) {
       await this.configuration.reload();
       this.configuration.followMembers();
     }
-    return this.store.entity.progress[handler];
+    return this.store.existingHead.progress[handler];
   }
 
   /** The tenant's settings as of the last turn (retention); null before the first. */
@@ -113,7 +113,7 @@ export class FanOut {
     return this.configuration.current?.settings ?? null;
   }
 
-  /** Outcomes for the live feed's watchers since the last call (src/live.ts). */
+  /** Outcomes for the live feed's watchers since the last call (src/live/feed.ts). */
   takeLive(): LiveMessage[] {
     return this.settler.takeLive();
   }
@@ -212,15 +212,15 @@ export class FanOut {
   }
 
   private async runTurn(deadline: number): Promise<void> {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     await this.configuration.load();
     this.configuration.followMembers();
     const { pending } = this.deliveries.wakeTimes();
     const now = Date.now();
-    const due = (name: string, p: Progress) => (pending.has(name) || p.through < model.lastSeq || p.lease !== undefined) && (p.lease !== undefined || this.settler.heldUntil(name, now) === null);
+    const due = (name: string, p: Progress) => (pending.has(name) || p.through < head.lastSeq || p.lease !== undefined) && (p.lease !== undefined || this.settler.heldUntil(name, now) === null);
     const inline: Handler[] = [];
     const queued: Handler[] = [];
-    for (const [name, p] of Object.entries(model.progress)) {
+    for (const [name, p] of Object.entries(head.progress)) {
       const handler = findHandler(name);
       // Held: nothing of it runs until it is resumed (its cursor and rows stay as they are).
       if (!handler || !due(name, p) || this.paused(name)) continue;
@@ -230,7 +230,7 @@ export class FanOut {
     this.sentThisTurn = sent;
     this.configuration.dropDeletedMembers();
     const after = Date.now();
-    const reportDue = Object.values(model.progress).some((p) => p.lease !== undefined && p.lease.until > after);
+    const reportDue = Object.values(head.progress).some((p) => p.lease !== undefined && p.lease.until > after);
     if (reportDue && (this.flushBy === null || after < this.flushBy)) {
       // A queued call is out, and its report will write the head anyway, normally within a
       // second: the cursor moves ride on that write. Should the report be slow, the alarm comes
@@ -272,7 +272,7 @@ export class FanOut {
           this.settler.skip(work, reason);
           continue;
         }
-        // The destination's gate: its circuit, rate and concurrency limits (src/handlers/gate.ts).
+        // The destination's gate: its circuit, rate and concurrency limits (src/delivery/gate.ts).
         const target = gateTarget(handler.name, this.configuration.current!);
         const admission = target ? await admit(this.env(), this.space(), target, deadline) : null;
         if (admission && !admission.ok) {

@@ -95,8 +95,8 @@ export function emptyHead(tenant: string, entity: EntityRef, createdAt: number):
 export const ALL_HANDLERS = "*";
 
 /** Whether the entity holds this handler's deliveries. */
-export function isPaused(model: Pick<EntityHead, "paused">, handler: string): boolean {
-  return model.paused !== undefined && (model.paused.includes(ALL_HANDLERS) || model.paused.includes(handler));
+export function isPaused(head: Pick<EntityHead, "paused">, handler: string): boolean {
+  return head.paused !== undefined && (head.paused.includes(ALL_HANDLERS) || head.paused.includes(handler));
 }
 
 /** The log's row 0 holds the entity's head; no client or internal event id can take this one. */
@@ -109,45 +109,45 @@ interface HeadRow extends Row {
   data: string;
 }
 
-/** What row 0's data holds: the model, less what the row's own columns say (type, created, updated). */
+/** What row 0's data holds: the head, less what the row's own columns say (type, created, updated). */
 type HeadData = Omit<EntityHead, "entity" | "createdAt" | "updatedAt"> & { schema: number; id: string };
 
 /** Marks kept per handler: enough to date recent deliveries; older ones get the oldest mark's time. */
 const MAX_MARKS = 16;
 
 /** The entity's head, or null for an actor that has never stored an event. */
-export function readModel(db: Db): EntityHead | null {
+export function readHead(db: Db): EntityHead | null {
   const row = db.all<HeadRow>(`SELECT type, occurred_at, received_at, data FROM events WHERE seq = 0`)[0];
   if (!row) return null;
-  // Written only by writeModel from these same types.
-  const head = JSON.parse(row.data) as HeadData;
+  // Written only by headData from these same types.
+  const data = JSON.parse(row.data) as HeadData;
   return {
-    tenant: head.tenant,
-    entity: { type: row.type, id: head.id },
-    version: head.version,
+    tenant: data.tenant,
+    entity: { type: row.type, id: data.id },
+    version: data.version,
     createdAt: Number(row.occurred_at),
     updatedAt: Number(row.received_at),
-    lastSeq: head.lastSeq,
-    state: head.state,
-    progress: head.progress,
-    timers: head.timers,
-    ...(head.listed ? { listed: true } : {}),
-    ...(head.paused?.length ? { paused: head.paused } : {}),
-    ...(head.compacted ? { compacted: head.compacted } : {}),
-    ...(head.pinned?.length ? { pinned: head.pinned } : {}),
+    lastSeq: data.lastSeq,
+    state: data.state,
+    progress: data.progress,
+    timers: data.timers,
+    ...(data.listed ? { listed: true } : {}),
+    ...(data.paused?.length ? { paused: data.paused } : {}),
+    ...(data.compacted ? { compacted: data.compacted } : {}),
+    ...(data.pinned?.length ? { pinned: data.pinned } : {}),
   };
 }
 
 function headData(m: EntityHead): string {
-  const head: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}), ...(m.compacted ? { compacted: m.compacted } : {}), ...(m.pinned?.length ? { pinned: m.pinned } : {}) };
-  return JSON.stringify(head);
+  const data: HeadData = { schema: SCHEMA_VERSION, tenant: m.tenant, id: m.entity.id, version: m.version, lastSeq: m.lastSeq, state: m.state, progress: m.progress, timers: m.timers, ...(m.listed ? { listed: true } : {}), ...(m.paused?.length ? { paused: m.paused } : {}), ...(m.compacted ? { compacted: m.compacted } : {}), ...(m.pinned?.length ? { pinned: m.pinned } : {}) };
+  return JSON.stringify(data);
 }
 
-export function insertModel(db: Db, m: EntityHead): void {
+export function insertHead(db: Db, m: EntityHead): void {
   db.sql`INSERT INTO events (seq, id, type, occurred_at, received_at, data) VALUES (0, ${HEAD_ID}, ${m.entity.type}, ${m.createdAt}, ${m.updatedAt}, ${headData(m)})`;
 }
 
-export function updateModel(db: Db, m: EntityHead): void {
+export function updateHead(db: Db, m: EntityHead): void {
   db.sql`UPDATE events SET received_at = ${m.updatedAt}, data = ${headData(m)} WHERE seq = 0`;
 }
 
@@ -174,13 +174,13 @@ export function stateValues(state: Record<string, StateEntry>): JsonObject {
 }
 
 /** The handlers an event at `seq` of this type has deliveries for: its type's, and the endpoints' that take it. */
-export function handlersOf(model: EntityHead, seq: number, type: string, own: readonly string[]): string[] {
+export function handlersOf(head: EntityHead, seq: number, type: string, own: readonly string[]): string[] {
   // A handler takes an event only if it had a cursor here when the event was appended.
   const handlers = own.filter((name) => {
-    const p = model.progress[name];
+    const p = head.progress[name];
     return p !== undefined && seq > (p.from ?? 0);
   });
-  for (const [name, p] of Object.entries(model.progress)) {
+  for (const [name, p] of Object.entries(head.progress)) {
     if (p.endpoint && seq > p.endpoint.from && (p.endpoint.types === null || p.endpoint.types.includes(type))) handlers.push(name);
   }
   return handlers;

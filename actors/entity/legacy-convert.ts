@@ -5,7 +5,7 @@
 // are covered by the cursor.
 import type { JsonValue } from "../../src/types.ts";
 import type { Db, Row } from "../shared/sql.ts";
-import { insertModel, type Progress, type StateEntry, type Timer } from "./head.ts";
+import { insertHead, type Progress, type StateEntry, type Timer } from "./head.ts";
 
 interface OutboxRow extends Row {
   id: number;
@@ -84,7 +84,7 @@ export function convertOutbox(db: Db): void {
   sql`INSERT INTO failures (handler, seq, attempt, started_at, duration_ms, outcome, status_code, error, next_delay_ms, batch_size)
       SELECT o.handler, o.event_seq, a.attempt, a.started_at, a.duration_ms, a.outcome, a.status_code, a.error, a.next_delay_ms, a.batch_size
       FROM attempts a JOIN outbox o ON o.id = a.outbox_id WHERE a.outcome IN ('retry', 'dead') ORDER BY a.id`;
-  insertModel(db, {
+  insertHead(db, {
     tenant: entity.tenant,
     entity: { type: entity.type, id: entity.id },
     version: Number(entity.version),

@@ -1,10 +1,9 @@
 // The entity's log and state: what one ingest transaction does, and nothing else.
 import { eventDefinition } from "../../src/events/registry.ts";
-import { handlersFor } from "../../src/handlers/registry.ts";
 import { PAYLOAD_MARK, refOf, stateData, storedData } from "../../src/payloads.ts";
 import type { IncomingEvent, IngestResult, JsonObject } from "../../src/types.ts";
-import type { Db } from "../shared/sql.ts";
-import { emptyHead, mergeState, type EntityHead } from "./head.ts";
+import type { EntityHead } from "./head.ts";
+import { applyLogged, type EntitySeed } from "./checkpoint.ts";
 import { Retention } from "./retention.ts";
 import { DEDUPE_INDEX, DEDUPE_INDEX_AFTER } from "./schema.ts";
 import type { EntityStore } from "./store.ts";
@@ -20,15 +19,15 @@ import type { ScheduledEntry } from "./scheduled.ts";
  * R2), or when LOGGED_TAIL_MAX events have gone by since it was: everything else a new row changes
  * in the head follows from the row alone, and the next load replays it (replayTail). A new
  * entity's first row also says who the entity is (its `entity` column), so even its head can wait
- * for the first turn's write (seedModel).
+ * for the first turn's write (seedHead).
  */
 export function appendEvents(store: EntityStore, tenant: string, events: readonly IncomingEvent[], now: number, limits: AppendLimits = NO_LIMITS): IngestResult[] {
   return store.update(() => {
     const first = events[0]!.entity;
-    const model = store.model ?? store.create(tenant, first, now);
-    const before = model.lastSeq;
-    const results = events.map((event) => withPayloadUse(store, model, event, appendOne(store, model, tenant, event, now, limits)));
-    if (before < DEDUPE_INDEX_AFTER && model.lastSeq >= DEDUPE_INDEX_AFTER) store.db.schema([DEDUPE_INDEX]);
+    const head = store.head ?? store.create(tenant, first, now);
+    const before = head.lastSeq;
+    const results = events.map((event) => withPayloadUse(store, head, event, appendOne(store, head, tenant, event, now, limits)));
+    if (before < DEDUPE_INDEX_AFTER && head.lastSeq >= DEDUPE_INDEX_AFTER) store.db.schema([DEDUPE_INDEX]);
     return results;
   }, "unless-logged");
 }
@@ -44,9 +43,9 @@ const NO_LIMITS: AppendLimits = { maxScheduled: Number.POSITIVE_INFINITY };
  * to that object anyway (a repeat of the event that put it there), so the router knows whether it
  * may delete it (src/payloads.ts).
  */
-function withPayloadUse(store: EntityStore, model: EntityHead, event: IncomingEvent, result: IngestResult): IngestResult {
+function withPayloadUse(store: EntityStore, head: EntityHead, event: IncomingEvent, result: IngestResult): IngestResult {
   if (!event.payload || result.status === "accepted" || result.status === "scheduled") return result;
-  return { ...result, payloadInUse: payloadKeyInUse(store, model, event.payload.key, result.seq) };
+  return { ...result, payloadInUse: payloadKeyInUse(store, head, event.payload.key, result.seq) };
 }
 
 /**
@@ -54,29 +53,29 @@ function withPayloadUse(store: EntityStore, model: EntityHead, event: IncomingEv
  * value or a pinned key refers to this R2 object. Keys name the content (src/payloads.ts), so only
  * a repeat of the same event can share one; a conflict's key is its own.
  */
-function payloadKeyInUse(store: EntityStore, model: EntityHead, key: string, seq: number): boolean {
+function payloadKeyInUse(store: EntityStore, head: EntityHead, key: string, seq: number): boolean {
   if (seq > 0) return refOf(JSON.parse(store.db.all<{ data: string }>(`SELECT data FROM events WHERE seq = ?`, seq)[0]?.data ?? "null"))?.key === key;
-  if (model.pinned?.includes(key)) return true;
+  if (head.pinned?.includes(key)) return true;
   if (store.scheduled.list().some((e) => e.payloadKey === key)) return true;
-  if (model.timers.some((t) => t.payload?.key === key)) return true;
-  return Object.values(model.state).some(([value]) => refOf(value)?.key === key);
+  if (head.timers.some((t) => t.payload?.key === key)) return true;
+  return Object.values(head.state).some(([value]) => refOf(value)?.key === key);
 }
 
-function appendOne(store: EntityStore, model: EntityHead, tenant: string, event: IncomingEvent, now: number, limits: AppendLimits): IngestResult {
-  if (model.tenant !== tenant || model.entity.type !== event.entity.type || model.entity.id !== event.entity.id) {
+function appendOne(store: EntityStore, head: EntityHead, tenant: string, event: IncomingEvent, now: number, limits: AppendLimits): IngestResult {
+  if (head.tenant !== tenant || head.entity.type !== event.entity.type || head.entity.id !== event.entity.id) {
     // Actor names are derived from these three values, so a mismatch is a routing bug.
     throw new Error("event routed to the wrong entity actor");
   }
   const known = store.db.sql<{ seq: number; fingerprint: string | null }>`SELECT seq, fingerprint FROM events WHERE id = ${event.id} AND seq > 0`[0];
   // Scheduled and waiting: a row of its own (scheduled.ts), or, written before 0.6, a timer in the head.
-  const waiting = store.scheduled.get(event.id) ?? model.timers.find((t) => t.id === event.id);
+  const waiting = store.scheduled.get(event.id) ?? head.timers.find((t) => t.id === event.id);
   if (waiting) {
     const fingerprint = waiting.fingerprint ?? undefined;
     const conflict = fingerprint !== undefined && event.fingerprint !== undefined && fingerprint !== event.fingerprint;
     return { id: event.id, entity: event.entity, status: conflict ? "conflict" : "duplicate", seq: 0, deliverAt: waiting.at };
   }
   // An id compacted away by retention is still known: a repeat is a duplicate, its seq no longer kept.
-  if (!known && model.compacted && new Retention(store).forgot(event.id)) return { id: event.id, entity: event.entity, status: "duplicate", seq: 0 };
+  if (!known && head.compacted && new Retention(store).forgot(event.id)) return { id: event.id, entity: event.entity, status: "duplicate", seq: 0 };
   if (known) {
     // Events stored before fingerprints existed (NULL) cannot be told apart: a repeat is a duplicate.
     const conflict = known.fingerprint !== null && event.fingerprint !== undefined && known.fingerprint !== event.fingerprint;
@@ -87,13 +86,13 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   if (event.deliverAt !== undefined && event.deliverAt > now) {
     // Each waits as a row of its own until it is due (scheduled.ts); the alarm appends it then.
     // An entity holds a bounded number: those kept in the head before 0.6 count, and stay.
-    const waitingNow = store.scheduled.count + model.timers.filter((t) => t.fingerprint !== undefined).length;
+    const waitingNow = store.scheduled.count + head.timers.filter((t) => t.fingerprint !== undefined).length;
     if (waitingNow >= limits.maxScheduled) return { id: event.id, entity: event.entity, status: "limit", seq: 0 };
     store.scheduled.add({ ...event, deliverAt: event.deliverAt });
     return { id: event.id, entity: event.entity, status: "scheduled", seq: 0, deliverAt: event.deliverAt };
   }
 
-  const seq = model.lastSeq + 1;
+  const seq = head.lastSeq + 1;
   // A scheduled event whose time came while it was on its way here is appended now, as its timer
   // would have been, and the log says when it took it: never a time before its deliverAt.
   const receivedAt = event.deliverAt !== undefined ? Math.max(event.receivedAt, now) : event.receivedAt;
@@ -102,14 +101,14 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
   // 0.11 have no `entity` column; they always have a head, so they never get here with a seed.
   const columns = ["seq", "id", "type", "occurred_at", "received_at", "data", "fingerprint", "source"];
   if (seq === 1 && !store.headStored) {
-    const seed: EntitySeed = { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt };
+    const seed: EntitySeed = { tenant: head.tenant, type: head.entity.type, id: head.entity.id, createdAt: head.createdAt };
     columns.push("entity");
     row.push(JSON.stringify(seed));
   }
   store.db.all(`INSERT INTO events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...row);
   // State from data in R2 holds references sized from the whole data, which the row does not keep.
   if (event.payload) store.headChanged();
-  applyLogged(model, seq, event.type, event.id, event.occurredAt, stateData(event), now);
+  applyLogged(head, seq, event.type, event.id, event.occurredAt, stateData(event), now);
   return { id: event.id, entity: event.entity, status: "accepted", seq };
 }
 
@@ -118,75 +117,18 @@ function appendOne(store: EntityStore, model: EntityHead, tenant: string, event:
  * (one UPDATE, whatever its size), merged into the state like any other. Inside `appendEvents`'s
  * kind of update only (the caller's).
  */
-export function appendScheduled(store: EntityStore, model: EntityHead, entry: ScheduledEntry, now: number): IngestResult {
+export function appendScheduled(store: EntityStore, head: EntityHead, entry: ScheduledEntry, now: number): IngestResult {
   const due = store.scheduled.take(entry);
-  const seq = model.lastSeq + 1;
+  const seq = head.lastSeq + 1;
   const data = due.payload ? JSON.stringify({ [PAYLOAD_MARK]: due.payload }) : JSON.stringify(due.data);
   if (seq === 1 && !store.headStored) {
-    const seed: EntitySeed = { tenant: model.tenant, type: model.entity.type, id: model.entity.id, createdAt: model.createdAt };
+    const seed: EntitySeed = { tenant: head.tenant, type: head.entity.type, id: head.entity.id, createdAt: head.createdAt };
     store.db.all(`UPDATE events SET seq = ?, received_at = ?, data = ?, entity = ? WHERE seq = ?`, seq, now, data, JSON.stringify(seed), due.seq);
   } else {
     store.db.all(`UPDATE events SET seq = ?, received_at = ?, data = ? WHERE seq = ?`, seq, now, data, due.seq);
   }
   // As for an event appended at once: state from data in R2 holds references the row does not keep.
   if (due.payload) store.headChanged();
-  applyLogged(model, seq, due.type, due.id, due.occurredAt, due.data, now);
-  return { id: due.id, entity: model.entity, status: "accepted", seq };
-}
-
-/**
- * What appending the event at `seq` changes in the head: the same whether it is appended now or
- * replayed from its row at the next load, so a head written before the row and the row together
- * say what the head would have said had it been written after.
- */
-function applyLogged(model: EntityHead, seq: number, type: string, id: string, occurredAt: number, data: JsonObject, at: number): void {
-  model.lastSeq = seq;
-  model.version++;
-  model.updatedAt = at;
-  mergeState(model.state, data, occurredAt, id);
-  // An event appended from a timer (a follow-up, a scheduled event) takes its timer's place.
-  if (model.timers.some((t) => t.id === id)) model.timers = model.timers.filter((t) => t.id !== id);
-  // A handler this entity has not needed before starts at this event, not at the start of the
-  // log: deploying a new handler does not replay history (a backfill would set it to 0).
-  for (const handler of handlersFor(type)) model.progress[handler] ??= seq > 1 ? { through: seq - 1, marks: [], from: seq - 1 } : { through: 0, marks: [] };
-}
-
-/** Who a new entity is, on its first log row until its head is written (schema.ts). */
-interface EntitySeed {
-  tenant: string;
-  type: string;
-  id: string;
-  createdAt: number;
-}
-
-/**
- * The head of an entity whose first events are stored but whose head row is not written yet: as
- * `create` made it, from the seed on its first row. Null when there is no such row (an entity
- * without events, or a log made before 0.11, which has no `entity` column and always a head).
- */
-export function seedModel(db: Db): EntityHead | null {
-  let rows: Array<{ entity: string | null }>;
-  try {
-    rows = db.sql<{ entity: string | null }>`SELECT entity FROM events WHERE seq = 1`;
-  } catch {
-    return null;
-  }
-  const text = rows[0]?.entity;
-  if (!text) return null;
-  // Written only by appendOne from an EntitySeed.
-  const seed = JSON.parse(text) as EntitySeed;
-  return emptyHead(seed.tenant, { type: seed.type, id: seed.id }, seed.createdAt);
-}
-
-/**
- * Brings a head read from row 0 (or seeded) up to the log's end: the events appended since it was last
- * written, at most LOGGED_TAIL_MAX (appendEvents writes the head before more go by).
- */
-export function replayTail(db: Db, model: EntityHead): void {
-  const rows = db.sql<{ seq: number; id: string; type: string; occurred_at: number; received_at: number; data: string }>`
-    SELECT seq, id, type, occurred_at, received_at, data FROM events WHERE seq > ${model.lastSeq} ORDER BY seq`;
-  for (const row of rows) {
-    // Rows of events with data in R2 never reach a tail (their ingest writes the head): this data is the event's own.
-    applyLogged(model, Number(row.seq), row.type, row.id, Number(row.occurred_at), JSON.parse(row.data) as JsonObject, Number(row.received_at));
-  }
+  applyLogged(head, seq, due.type, due.id, due.occurredAt, due.data, now);
+  return { id: due.id, entity: head.entity, status: "accepted", seq };
 }

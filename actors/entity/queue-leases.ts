@@ -4,12 +4,12 @@
 // with no report is sent again, and after MAX_UNREPORTED_SENDS counts as a failed try.
 import { RpcTarget } from "cloudflare:workers";
 import type { DeploymentSettings } from "../../src/config.ts";
-import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/outcome.ts";
+import type { ClaimedWork, QueuedOutcome } from "../../src/delivery/policy/outcome.ts";
 import type { Handler } from "../../src/handlers/handler.ts";
 import { handler as findHandler } from "../../src/handlers/registry.ts";
 import { countQueue } from "../../src/metrics/record.ts";
-import { MovingEstimates } from "../../src/moving-estimate.ts";
-import type { SlowWorkMessage } from "../../src/queue.ts";
+import { MovingEstimates } from "../../src/delivery/moving-estimate.ts";
+import type { SlowWorkMessage } from "../../src/delivery/consumer.ts";
 import { addUsage, queueUnits } from "../../src/usage.ts";
 import type { HandlerConfiguration } from "./configuration.ts";
 import type { Settler } from "./settle.ts";
@@ -45,7 +45,7 @@ export function reportWaitPays(space: string): boolean {
 /**
  * Returned with a claim, so the consumer's report rides on the claim's RPC session: Cloudflare
  * bills one request per session, not per call on a stub it returned. The actor stays active while
- * the consumer holds it, so the consumer lets go after a short while (src/queue.ts).
+ * the consumer holds it, so the consumer lets go after a short while (src/delivery/consumer.ts).
  */
 export class ReportSession extends RpcTarget {
   readonly #report: (outcomes: QueuedOutcome[]) => Promise<void>;
@@ -84,12 +84,12 @@ export class QueueLeases {
    * claim finds no such lease and runs nothing, and the restarted actor sends the work again.
    */
   async send(handlers: readonly Handler[]): Promise<string | null> {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     const now = Date.now();
     const token = `${now.toString(36)}.${crypto.randomUUID().slice(0, 8)}`;
     const sent: string[] = [];
     for (const handler of handlers) {
-      const progress = model.progress[handler.name]!;
+      const progress = head.progress[handler.name]!;
       let lapses = 0;
       if (progress.lease) {
         if (progress.lease.until > now) continue;
@@ -127,15 +127,15 @@ export class QueueLeases {
     this.forgetTokens();
     if (sent.length === 0) return null;
     this.issued.set(token, now);
-    const message: SlowWorkMessage = { v: 2, tenant: model.tenant, space: this.space(), entity: model.entity, token };
+    const message: SlowWorkMessage = { v: 2, tenant: head.tenant, space: this.space(), entity: head.entity, token };
     try {
       await this.env().SLOW_WORK.send(message, { contentType: "json" });
       addUsage("queueWrites", queueUnits(JSON.stringify(message).length));
-      countQueue(model.tenant, "sent");
+      countQueue(head.tenant, "sent");
       return token;
     } catch (err) {
       for (const name of sent) {
-        const progress = model.progress[name]!;
+        const progress = head.progress[name]!;
         if (progress.lease?.token !== token) continue;
         delete progress.lease;
         this.failTry(name, `queue send failed: ${String(err)}`, Date.now());
@@ -158,11 +158,11 @@ export class QueueLeases {
    * the work again under a new one when the lease lapses. Null when nothing under this token is open.
    */
   async claim(token: string, now: number): Promise<ClaimedWork[] | null> {
-    const model = this.store.model;
-    if (!model || !this.issued.has(token)) return null;
+    const head = this.store.head;
+    if (!head || !this.issued.has(token)) return null;
     // Marked claimed before the first await, so a copy of the message arriving meanwhile gets nothing.
     const claimed: Work[] = [];
-    for (const [name, progress] of Object.entries(model.progress)) {
+    for (const [name, progress] of Object.entries(head.progress)) {
       const lease = progress.lease;
       if (!lease || lease.token !== token || lease.claimed) continue;
       const handler = findHandler(name);
@@ -188,7 +188,7 @@ export class QueueLeases {
     if (unreadable.length > 0) {
       this.store.update(() => {
         for (const { work, err } of unreadable) {
-          delete model.progress[work.handler]!.lease;
+          delete head.progress[work.handler]!.lease;
           this.settler.settle(work, unreadableRun(work, err, Date.now()));
         }
       });
@@ -198,15 +198,15 @@ export class QueueLeases {
 
   /** The consumer's outcomes for the work sent under `token`. Anything not under a live lease is stale and ignored. */
   report(token: string, outcomes: readonly QueuedOutcome[]): void {
-    const model = this.store.model;
-    if (!model) return;
-    const live = outcomes.filter((o) => model.progress[o.handler]?.lease?.token === token);
+    const head = this.store.head;
+    if (!head) return;
+    const live = outcomes.filter((o) => head.progress[o.handler]?.lease?.token === token);
     if (live.length === 0) return;
     const sentAt = this.issued.get(token);
     if (sentAt !== undefined) reportTimes.record(this.space(), Date.now() - sentAt);
     this.store.update(() => {
       for (const outcome of live) {
-        const progress = model.progress[outcome.handler]!;
+        const progress = head.progress[outcome.handler]!;
         const work = this.work.leased(outcome.handler, progress.lease!);
         delete progress.lease;
         if (outcome.held) this.settler.hold(work, outcome.held);
@@ -218,7 +218,7 @@ export class QueueLeases {
 
   /** Whether work sent under `token` is still out: a lease under it has neither reported nor lapsed. */
   awaitingReport(token: string, now: number): boolean {
-    return Object.values(this.store.entity.progress).some((p) => p.lease?.token === token && p.lease.until > now);
+    return Object.values(this.store.existingHead.progress).some((p) => p.lease?.token === token && p.lease.until > now);
   }
 
   /**
@@ -232,7 +232,7 @@ export class QueueLeases {
 
   /** Drops issued tokens no lease holds any more (reported, or re-sent under another). */
   private forgetTokens(): void {
-    const held = new Set(Object.values(this.store.entity.progress).map((p) => p.lease?.token));
+    const held = new Set(Object.values(this.store.existingHead.progress).map((p) => p.lease?.token));
     for (const token of this.issued.keys()) if (!held.has(token)) this.issued.delete(token);
   }
 }

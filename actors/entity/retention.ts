@@ -72,7 +72,7 @@ export class Retention {
 
   /** Whether `id` was the id of an event compacted away. */
   forgot(id: string): boolean {
-    if (!this.store.model?.compacted) return false;
+    if (!this.store.head?.compacted) return false;
     const hash = idHash(id);
     const row = this.db.all<{ hashes: ArrayBuffer }>(`SELECT hashes FROM forgotten WHERE bucket = ?`, bucketOf(hash))[0];
     return row !== undefined && contains(decode(row.hashes), hash);
@@ -83,14 +83,14 @@ export class Retention {
    * pending retry or replay and no dead letter, which may yet be replayed). How many events went.
    */
   compact(settings: TenantSettings, now: number): { events: number; unusedPayloads: string[] } {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     // Objects kept for a state value that a newer event has since replaced: free whether or not
     // anything is compacted this turn (a quiet entity would otherwise keep them until its next event).
     const none = { events: 0, unusedPayloads: this.unpin() };
     const { days, eventsPerEntity } = settings.retention;
     if (days === null && eventsPerEntity === null) return none;
     const settled = this.settledThrough();
-    const countBound = eventsPerEntity === null ? 0 : model.lastSeq - eventsPerEntity;
+    const countBound = eventsPerEntity === null ? 0 : head.lastSeq - eventsPerEntity;
     const cutoff = days === null ? 0 : now - days * DAY_MS;
     const held = this.held(settled);
     const rows = this.db
@@ -111,8 +111,8 @@ export class Retention {
     if (!digest) return none;
     // Objects of the events that go (large data in R2): deleted once gone from the log, except
     // those a state value still points at, kept (pinned) until no value does.
-    const inState = new Set(Object.values(model.state).flatMap(([value]) => refOf(value)?.key ?? []));
-    const released = [...(model.pinned ?? []), ...rows.flatMap((r) => (r.stored === null ? [] : (refOf(JSON.parse(r.stored))?.key ?? [])))];
+    const inState = new Set(Object.values(head.state).flatMap(([value]) => refOf(value)?.key ?? []));
+    const released = [...(head.pinned ?? []), ...rows.flatMap((r) => (r.stored === null ? [] : (refOf(JSON.parse(r.stored))?.key ?? [])))];
     const pinned = released.filter((key) => inState.has(key));
     const unusedPayloads = released.filter((key) => !inState.has(key));
     this.store.update(() => {
@@ -130,24 +130,24 @@ export class Retention {
                     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq BETWEEN deliveries.seq AND deliveries.last_seq AND e.seq > 0)`;
         this.db.sql`DELETE FROM failures WHERE seq >= ${first} AND seq <= ${last} AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = failures.seq)`;
       }
-      model.compacted = { events: (model.compacted?.events ?? 0) + rows.length, through: Math.max(model.compacted?.through ?? 0, last) };
-      if (pinned.length > 0) model.pinned = pinned;
-      else delete model.pinned;
+      head.compacted = { events: (head.compacted?.events ?? 0) + rows.length, through: Math.max(head.compacted?.through ?? 0, last) };
+      if (pinned.length > 0) head.pinned = pinned;
+      else delete head.pinned;
     });
     return { events: rows.length, unusedPayloads };
   }
 
   /** Forgets pinned objects no state value points at any more, and answers their keys (to delete). */
   private unpin(): string[] {
-    const model = this.store.entity;
-    if (!model.pinned?.length) return [];
-    const inState = new Set(Object.values(model.state).flatMap(([value]) => refOf(value)?.key ?? []));
-    const unused = model.pinned.filter((key) => !inState.has(key));
+    const head = this.store.existingHead;
+    if (!head.pinned?.length) return [];
+    const inState = new Set(Object.values(head.state).flatMap(([value]) => refOf(value)?.key ?? []));
+    const unused = head.pinned.filter((key) => !inState.has(key));
     if (unused.length === 0) return [];
     this.store.update(() => {
-      const kept = model.pinned!.filter((key) => inState.has(key));
-      if (kept.length > 0) model.pinned = kept;
-      else delete model.pinned;
+      const kept = head.pinned!.filter((key) => inState.has(key));
+      if (kept.length > 0) head.pinned = kept;
+      else delete head.pinned;
     });
     return unused;
   }
@@ -158,7 +158,7 @@ export class Retention {
    */
   wakeAt(settings: TenantSettings, now: number): number | null {
     const { days } = settings.retention;
-    if (days === null || !this.store.model) return null;
+    if (days === null || !this.store.head) return null;
     const settled = this.settledThrough();
     const held = this.held(settled);
     const oldest = this.db
@@ -171,8 +171,8 @@ export class Retention {
 
   /** Every handler has settled the log through here (a paused handler holds it too). */
   private settledThrough(): number {
-    const model = this.store.entity;
-    return Math.min(model.lastSeq, ...Object.values(model.progress).map((p) => (p.lease ? Math.min(p.through, p.lease.seqs[0]! - 1) : p.through)));
+    const head = this.store.existingHead;
+    return Math.min(head.lastSeq, ...Object.values(head.progress).map((p) => (p.lease ? Math.min(p.through, p.lease.seqs[0]! - 1) : p.through)));
   }
 
   /** Seqs through `through` with a pending or dead delivery: kept, whatever their age. */

@@ -12,7 +12,7 @@ export const BASELINE: readonly string[] = [
   // The log, which is also the outbox: seq is assigned lastSeq + 1 in the ingest transaction.
   // Row 0 is not an event: it is the entity's head (head.ts), its columns reused for it.
   // `entity` (0.11) is set on a new entity's first event only: who the entity is, so its head
-  // can wait for the first turn's write (log.ts, `seedModel`). Logs made before 0.11 lack it.
+  // can wait for the first turn's write (log.ts, `seedHead`). Logs made before 0.11 lack it.
   `CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,

@@ -2,8 +2,8 @@
 // and, only for what is exceptional, in rows (retries, deaths, replays); plus a success's effects
 // on its entity, the metrics, the live feed and the log line of each outcome.
 import type { DeploymentSettings } from "../../src/config.ts";
-import type { AttemptReport, DeliveryResult, Hold } from "../../src/delivery/outcome.ts";
-import { retryDelay } from "../../src/delivery/retry.ts";
+import type { AttemptReport, DeliveryResult, Hold } from "../../src/delivery/policy/outcome.ts";
+import { retryDelay } from "../../src/delivery/policy/retry.ts";
 import type { HandlerResult } from "../../src/handlers/handler.ts";
 import { errorKind, logLine } from "../../src/log.ts";
 import { countAttempt } from "../../src/metrics/record.ts";
@@ -15,7 +15,7 @@ import type { EntityStore } from "./store.ts";
 import { LONG_RUN, type Work } from "./work.ts";
 
 export class Settler {
-  /** Outcomes for the live feed's watchers since the last `takeLive` (src/live.ts). */
+  /** Outcomes for the live feed's watchers since the last `takeLive` (src/live/feed.ts). */
   private live: LiveMessage[] = [];
   /**
    * Handlers whose calls the gate holds (a limit, an open circuit), until when. In memory only: an
@@ -35,7 +35,7 @@ export class Settler {
    * The gate held a handler's call: nothing ran. A call held by a limit or by a circuit that just
    * opened, or a first delivery however held, uses no attempt and is due again at `until`. A retry
    * that falls due while its destination is down (its circuit open through failed probes,
-   * src/handlers/gate.ts) counts as a failed attempt, with the reason: a destination that stays
+   * src/delivery/gate.ts) counts as a failed attempt, with the reason: a destination that stays
    * down must still end its deliveries dead (and alert) on the retry schedule, not hold them for
    * ever. It counts once per cool-down at most.
    */
@@ -71,8 +71,8 @@ export class Settler {
    * stop short of the work: what was not tried stays due.
    */
   settle(work: Work, results: readonly DeliveryResult[]): void {
-    const model = this.store.entity;
-    const progress = model.progress[work.handler]!;
+    const head = this.store.existingHead;
+    const progress = head.progress[work.handler]!;
     const now = Date.now();
     const exceptional = work.tries !== undefined || results.some((r) => r.report.outcome.kind !== "succeeded");
     const apply = () => {
@@ -89,7 +89,7 @@ export class Settler {
       if (settledAll && work.tries === undefined) advance(progress, work.scanned, now);
       this.store.touch();
     };
-    // Rows and the entity row change together; a run of plain successes writes nothing yet.
+    // Rows and the head change together; a run of plain successes writes nothing yet.
     if (exceptional) this.store.update(apply);
     else apply();
   }
@@ -133,7 +133,7 @@ export class Settler {
    * line (a dead letter is logged as such, as a warning).
    */
   private logOutcome(event: EventRow, handler: string, attempt: number, report: AttemptReport, mayRetry: boolean): void {
-    const { tenant, entity } = this.store.entity;
+    const { tenant, entity } = this.store.existingHead;
     const { outcome } = report;
     const status = outcome.kind === "retry" && !mayRetry ? "dead" : outcome.kind;
     const error = outcome.kind === "succeeded" ? null : outcome.kind === "skipped" ? outcome.reason : outcome.error;
@@ -158,11 +158,11 @@ export class Settler {
    * lost its configuration) is settled in its own row, as it already has one.
    */
   skip(work: Work, reason: string): void {
-    const progress = this.store.entity.progress[work.handler]!;
+    const progress = this.store.existingHead.progress[work.handler]!;
     const first = Number(work.events[0]!.seq);
     const last = Number(work.events[work.events.length - 1]!.seq);
     const now = Date.now();
-    countAttempt(this.store.entity.tenant, work.handler, "skipped", undefined, work.events.length);
+    countAttempt(this.store.existingHead.tenant, work.handler, "skipped", undefined, work.events.length);
     const row = (from: number, through: number, why: string, tries: number) =>
       this.deliveries.put({ handler: work.handler, seq: from, lastSeq: through, status: "skipped", tries, error: why, nextAttemptAt: null, completedAt: now });
     if (work.tries !== undefined) {
@@ -187,13 +187,13 @@ export class Settler {
     let cancelled = 0;
     this.store.update(() => {
       for (const name of handlers) {
-        const progress = this.store.entity.progress[name];
+        const progress = this.store.existingHead.progress[name];
         if (!progress || progress.lease) continue;
         for (;;) {
-          const head = this.deliveries.openHead(name);
-          if (head) {
-            this.deliveries.put({ handler: name, seq: Number(head.seq), status: "skipped", tries: Number(head.tries), error: reason, nextAttemptAt: null, completedAt: now });
-            advance(progress, Number(head.seq), now);
+          const open = this.deliveries.firstOpen(name);
+          if (open) {
+            this.deliveries.put({ handler: name, seq: Number(open.seq), status: "skipped", tries: Number(open.tries), error: reason, nextAttemptAt: null, completedAt: now });
+            advance(progress, Number(open.seq), now);
             cancelled++;
             continue;
           }
@@ -214,21 +214,21 @@ export class Settler {
 
   /** A succeeded delivery's effects on its entity: state fields, a timer. In memory, written with the cursor. */
   private applyResult(event: EventRow, handler: string, result: HandlerResult, now: number): void {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     // Internal ids carry a prefix no client id may have, so a client cannot pre-empt them. The
     // source event's id comes right after the prefix, so an internal event's idempotency keys
     // (`edgeflow:{eventId}:follow-up:slack`) never end with a key of the source event's own.
     const internalId = `${INTERNAL_ID_PREFIX}${event.id}:${handler}`;
     if (result.statePatch) {
-      mergeState(model.state, result.statePatch, now, internalId);
-      model.version++;
-      model.updatedAt = now;
+      mergeState(head.state, result.statePatch, now, internalId);
+      head.version++;
+      head.updatedAt = now;
     }
     if (result.schedule) {
       // Keyed by the source event and handler: a re-run of this delivery (after a crash, before
       // its cursor move was written) finds the timer or its event and schedules nothing new.
-      const known = model.timers.some((t) => t.id === internalId) || this.deliveries.hasEvent(internalId);
-      if (!known) model.timers.push({ id: internalId, type: result.schedule.type, at: result.schedule.at, data: result.schedule.data });
+      const known = head.timers.some((t) => t.id === internalId) || this.deliveries.hasEvent(internalId);
+      if (!known) head.timers.push({ id: internalId, type: result.schedule.type, at: result.schedule.at, data: result.schedule.data });
     }
   }
 }

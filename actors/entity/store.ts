@@ -1,12 +1,12 @@
-// The entity's durable core: the schema, the in-memory entity row and the one way to change it.
-// Everything that changes the entity row goes through `update`, which runs in ONE synchronous
+// The entity's durable core: the schema, the head in memory and the one way to change it.
+// Everything that changes the head goes through `update`, which runs in ONE synchronous
 // transaction and writes the row once at its end.
 import type { EntityRef } from "../../src/types.ts";
 import { deleteEverything } from "../shared/alarm.ts";
 import type { Db } from "../shared/sql.ts";
 import { migrateLegacy } from "./legacy-migrations.ts";
-import { emptyHead, insertModel, readModel, updateModel, type EntityHead } from "./head.ts";
-import { replayTail, seedModel } from "./log.ts";
+import { emptyHead, insertHead, readHead, updateHead, type EntityHead } from "./head.ts";
+import { replayTail, seedHead } from "./checkpoint.ts";
 import { BASELINE, EXCEPTION_TABLES } from "./schema.ts";
 import { ScheduledEvents } from "./scheduled.ts";
 
@@ -17,7 +17,7 @@ import { ScheduledEvents } from "./scheduled.ts";
 export const LOGGED_TAIL_MAX = 32;
 
 export class EntityStore {
-  /** The entity row; null until the first event is stored. */
+  /** The entity's head; null until the first event is stored. */
   private current: EntityHead | null;
   private inserted = false;
   /** Changes made outside `update` (cursor moves, effects of deliveries) not yet written. */
@@ -44,9 +44,9 @@ export class EntityStore {
       migrateLegacy(storage, db);
       db.tables.forget(false);
     }
-    this.current = db.tables.has("events") ? readModel(db) : null;
+    this.current = db.tables.has("events") ? readHead(db) : null;
     this.inserted = this.current !== null;
-    if (!this.current && db.tables.has("events")) this.current = seedModel(db);
+    if (!this.current && db.tables.has("events")) this.current = seedHead(db);
     if (this.current) {
       this.writtenSeq = this.current.lastSeq;
       replayTail(db, this.current);
@@ -60,12 +60,13 @@ export class EntityStore {
     return this.tomb;
   }
 
-  get model(): EntityHead | null {
+  /** The entity's head (head.ts): identity, state, cursors, timers; null until its first event. */
+  get head(): EntityHead | null {
     return this.current;
   }
 
-  /** The entity row; for code that runs only once an event is stored. */
-  get entity(): EntityHead {
+  /** The head, for code that runs only once an event is stored. */
+  get existingHead(): EntityHead {
     if (!this.current) throw new Error("entity actor has no entity yet");
     return this.current;
   }
@@ -76,7 +77,7 @@ export class EntityStore {
   }
 
   /**
-   * Runs `change` in one synchronous transaction and then writes the entity row, once. If anything
+   * Runs `change` in one synchronous transaction and then writes the head, once. If anything
    * throws, the transaction rolls back and the in-memory row is restored, so memory never holds
    * what storage does not. Nested calls join the outer transaction (and its `writeRow`).
    *
@@ -232,8 +233,8 @@ export class EntityStore {
 
   private write(): void {
     if (!this.current) return;
-    if (this.inserted) updateModel(this.db, this.current);
-    else insertModel(this.db, this.current);
+    if (this.inserted) updateHead(this.db, this.current);
+    else insertHead(this.db, this.current);
     this.inserted = true;
     this.writtenSeq = this.current.lastSeq;
     this.dirty = false;

@@ -2,7 +2,7 @@
 // each event's deliveries, derived from the handlers' cursors and the exception rows.
 import { PAYLOAD_MARK, PayloadUnreadable, refOf, type PayloadReader } from "../../src/payloads.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
-import { deadLetterId } from "../../src/dead-letters.ts";
+import { deadLetterId } from "../../src/delivery/policy/dead-letters.ts";
 import type { DeliveryStatus, DeliveryView, EntityView, EventPage, EventView, ExportHead, JsonObject, SourceMeta } from "../../src/types.ts";
 import type { Deliveries, EventRow, ExceptionRow } from "./deliveries.ts";
 import { completedAt, handlersOf, isPaused, skipReasonOf, stateValues, type EntityHead } from "./head.ts";
@@ -29,7 +29,7 @@ class DeliveryViews {
   private readonly blockedUntil = new Map<string, number>();
 
   constructor(
-    private readonly model: EntityHead,
+    private readonly head: EntityHead,
     rows: readonly ExceptionRow[],
     /** Handlers the tenant pauses for every entity, as of the entity's last look at its configuration. */
     private readonly tenantPaused: ReadonlySet<string> = new Set(),
@@ -50,7 +50,7 @@ class DeliveryViews {
    * other handler with a row for it (an endpoint deleted since, whose deliveries ended skipped).
    */
   handlers(seq: number, type: string): string[] {
-    const handlers = handlersOf(this.model, seq, type, handlersFor(type));
+    const handlers = handlersOf(this.head, seq, type, handlersFor(type));
     for (const [handler, rows] of this.rows) {
       if (!handlers.includes(handler) && rows.some((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq))) handlers.push(handler);
     }
@@ -58,11 +58,11 @@ class DeliveryViews {
   }
 
   view(handler: string, seq: number, receivedAt: number): DeliveryView {
-    const progress = this.model.progress[handler];
+    const progress = this.head.progress[handler];
     const lease = progress?.lease;
     const leased = lease !== undefined && lease.seqs.includes(seq);
     const row = this.rows.get(handler)?.find((r) => seq >= Number(r.seq) && seq <= Number(r.last_seq));
-    const held = !leased && (isPaused(this.model, handler) || this.tenantPaused.has(handler));
+    const held = !leased && (isPaused(this.head, handler) || this.tenantPaused.has(handler));
     if (row) {
       const pending = row.status === "pending";
       // A retry or replay of a held handler waits for the resume, not for its next attempt time.
@@ -97,15 +97,15 @@ class DeliveryViews {
 }
 
 /** What the entity view and the export both begin with. */
-function entityHead(model: EntityHead): Pick<EntityView, "entity" | "state" | "version" | "createdAt" | "updatedAt"> {
-  return { entity: model.entity, state: stateValues(model.state), version: model.version, createdAt: iso(model.createdAt)!, updatedAt: iso(model.updatedAt)! };
+function entityHead(head: EntityHead): Pick<EntityView, "entity" | "state" | "version" | "createdAt" | "updatedAt"> {
+  return { entity: head.entity, state: stateValues(head.state), version: head.version, createdAt: iso(head.createdAt)!, updatedAt: iso(head.updatedAt)! };
 }
 
 /** The entity's state and counters, or null if it never received an event. */
 export function entityView(store: EntityStore, deliveries: Deliveries, tenantPaused: ReadonlySet<string> = new Set()): EntityView | null {
-  const model = store.model;
-  if (!model) return null;
-  const views = new DeliveryViews(model, deliveries.covering(1, model.lastSeq), tenantPaused);
+  const head = store.head;
+  if (!head) return null;
+  const views = new DeliveryViews(head, deliveries.covering(1, head.lastSeq), tenantPaused);
   const counts = { pending: 0, succeeded: 0, skipped: 0, dead: 0 };
   let count = 0;
   for (const row of store.db.iterate<{ seq: number; type: string; received_at: number }>(`SELECT seq, type, received_at FROM events WHERE seq > 0 ORDER BY seq`)) {
@@ -115,13 +115,13 @@ export function entityView(store: EntityStore, deliveries: Deliveries, tenantPau
       counts[status === "in_flight" || status === "paused" ? "pending" : status]++;
     }
   }
-  return { ...entityHead(model), events: { count, lastSeq: model.lastSeq, compacted: model.compacted?.events ?? 0 }, deliveries: counts, storageBytes: store.bytes };
+  return { ...entityHead(head), events: { count, lastSeq: head.lastSeq, compacted: head.compacted?.events ?? 0 }, deliveries: counts, storageBytes: store.bytes };
 }
 
 /** A page of the event log in seq order, each event with its deliveries. */
 export function eventPage(store: EntityStore, deliveries: Deliveries, after: number, limit: number, tenantPaused: ReadonlySet<string> = new Set()): EventPage | null {
-  const model = store.model;
-  if (!model) return null;
+  const head = store.head;
+  if (!head) return null;
   const size = Math.min(Math.max(1, limit), MAX_PAGE);
   // Read lazily and stop at the byte budget, so a page of large events is never all in memory.
   const page: LogRow[] = [];
@@ -140,7 +140,7 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
     }
     page.push(row);
   }
-  const views = page.length === 0 ? null : new DeliveryViews(model, deliveries.covering(Number(page[0]!.seq), Number(page[page.length - 1]!.seq)), tenantPaused);
+  const views = page.length === 0 ? null : new DeliveryViews(head, deliveries.covering(Number(page[0]!.seq), Number(page[page.length - 1]!.seq)), tenantPaused);
   return {
     events: page.map((e) => ({
       id: e.id,
@@ -160,21 +160,21 @@ export function eventPage(store: EntityStore, deliveries: Deliveries, after: num
 
 /** What the entity will append later, soonest first: clients' scheduled events (rows, and timers kept before 0.6) and internal timers. */
 export function scheduledList(store: EntityStore): Array<{ id: string; type: string; deliverAt: number }> {
-  const model = store.entity;
-  return [...store.scheduled.list().map((e) => ({ id: e.id, type: e.type, deliverAt: e.at })), ...model.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at }))].sort(
+  const head = store.existingHead;
+  return [...store.scheduled.list().map((e) => ({ id: e.id, type: e.type, deliverAt: e.at })), ...head.timers.map((t) => ({ id: t.id, type: t.type, deliverAt: t.at }))].sort(
     (a, b) => a.deliverAt - b.deliverAt,
   );
 }
 
-/** Everything an export holds but the log (which the router pages through, src/routes/entities.ts); null if it has no event. */
+/** Everything an export holds but the log (which the router pages through, src/router/routes/entities.ts); null if it has no event. */
 export function exportHead(store: EntityStore, deliveries: Deliveries): ExportHead | null {
-  const model = store.model;
-  if (!model) return null;
+  const head = store.head;
+  if (!head) return null;
   return {
-    ...entityHead(model),
-    compacted: model.compacted?.events ?? 0,
+    ...entityHead(head),
+    compacted: head.compacted?.events ?? 0,
     deadLetters: deliveries.deadRows().map((r) => ({
-      id: deadLetterId(model.entity, Number(r.seq), r.handler),
+      id: deadLetterId(head.entity, Number(r.seq), r.handler),
       eventId: r.event_id,
       handler: r.handler,
       attempts: Number(r.tries),

@@ -1,10 +1,10 @@
 // A handler's due work, read from the log and the exception rows: what the inline chains run and
 // the queued leases send. Only reads; settling is settle.ts's.
-import { idempotencyKey } from "../../src/delivery/keys.ts";
+import { idempotencyKey } from "../../src/delivery/policy/keys.ts";
 import { entityPrefix, PAYLOAD_MARK, PayloadReader, refOf } from "../../src/payloads.ts";
 import type { JsonValue } from "../../src/types.ts";
 import type { DeliveryJob } from "../../src/handlers/handler.ts";
-import type { DeliveryResult } from "../../src/delivery/outcome.ts";
+import type { DeliveryResult } from "../../src/delivery/policy/outcome.ts";
 import type { Deliveries, EventRow } from "./deliveries.ts";
 import { advance, stateValues, type Lease } from "./head.ts";
 import type { EntityStore } from "./store.ts";
@@ -40,12 +40,12 @@ export class WorkSource {
    * after it that concerns the handler moves to the end of what was scanned.
    */
   next(name: string, now: number, limit: number): Work | null {
-    const progress = this.store.entity.progress[name]!;
-    const head = this.deliveries.openHead(name);
-    if (head) {
-      if (Number(head.next_attempt_at) > now) return null;
-      const event = this.deliveries.event(Number(head.seq));
-      return event ? { handler: name, events: [event], tries: Number(head.tries), scanned: Number(head.seq) } : null;
+    const progress = this.store.existingHead.progress[name]!;
+    const open = this.deliveries.firstOpen(name);
+    if (open) {
+      if (Number(open.next_attempt_at) > now) return null;
+      const event = this.deliveries.event(Number(open.seq));
+      return event ? { handler: name, events: [event], tries: Number(open.tries), scanned: Number(open.seq) } : null;
     }
     const { events, scanned } = this.deliveries.rangeAfter(name, progress.through, limit, (type) => this.concerns(name, type));
     if (events.length === 0) {
@@ -70,21 +70,21 @@ export class WorkSource {
 
   /** The jobs for a run: each event with the entity's current state and its idempotency key. */
   async jobs(work: Work): Promise<DeliveryJob[]> {
-    const model = this.store.entity;
+    const head = this.store.existingHead;
     // Values kept in R2 (src/payloads.ts) are read back: handlers see the whole data.
-    const payloads = new PayloadReader(this.env(), entityPrefix(this.space(), model.entity));
-    const values = stateValues(model.state);
+    const payloads = new PayloadReader(this.env(), entityPrefix(this.space(), head.entity));
+    const values = stateValues(head.state);
     // A state value whose object is gone for good shows as null: failing every later delivery of the
     // entity for it would stop the entity for ever. An event's own data that cannot be read fails that delivery.
     const state = await payloads.state(values, true);
     // The stored form of values kept in R2, for handlers that copy the state elsewhere (the D1 mirror).
     const stateRefs = Object.fromEntries(Object.entries(values).filter(([, value]) => refOf(value) !== null));
     // A pending row behind the cursor is a replay: a retrying head is always ahead of it.
-    const through = model.progress[work.handler]?.through ?? 0;
+    const through = head.progress[work.handler]?.through ?? 0;
     return Promise.all(
       work.events.map(async (event) => ({
-        tenant: model.tenant,
-        entity: model.entity,
+        tenant: head.tenant,
+        entity: head.entity,
         handler: work.handler,
         attempt: (work.tries ?? 0) + 1,
         event: {
@@ -98,7 +98,7 @@ export class WorkSource {
         state,
         // Keyed by the tenant's space: a tenant created again under an erased one's name is another
         // tenant to its receivers too, and its events never collide with the old one's keys.
-        idempotencyKey: await idempotencyKey(this.space(), model.entity, event.id, work.handler),
+        idempotencyKey: await idempotencyKey(this.space(), head.entity, event.id, work.handler),
         ...(work.tries !== undefined && Number(event.seq) <= through ? { replay: true as const } : {}),
         ...storedForm(stateRefs, event.data),
       })),

@@ -5,14 +5,14 @@
 import { apiKeyDigest } from "../../src/control/tenants-config.ts";
 import { destinationKind } from "../../src/handlers/kinds.ts";
 import { currentSpace, sealContext, type ApiKeyInfo, type EndpointInfo, type EndpointStatus, type StoredSource, type TenantRecord, type TenantSnapshot } from "../../src/control/model.ts";
-import { tenantSpace } from "../../src/names.ts";
+import { tenantSpace } from "../../src/rpc/names.ts";
 import { sealSecret } from "../../src/control/secrets.ts";
 import { keyPrefix, newApiKey, newSigningSecret, randomHex, recordId } from "../../src/control/keys.ts";
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
 import { mirrorBudget } from "../../src/config.ts";
 import type { EntityRef } from "../../src/types.ts";
-import type { EndpointChange, EndpointInput } from "../../src/stubs.ts";
+import type { EndpointChange, EndpointInput } from "../../src/rpc/actors.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
 const SCHEMA = [

@@ -1,7 +1,7 @@
 // The tenant-wide index of dead letters: entities report theirs here, the API lists and replays
 // them, the alarm alerts about new ones. Its tables are created with the first dead letter.
 import type { EntityRef } from "../../src/types.ts";
-import { type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/dead-letters.ts";
+import { type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage } from "../../src/delivery/policy/dead-letters.ts";
 import type { Notification } from "../../src/events/notification.ts";
 import type { Db, Row } from "../shared/sql.ts";
 

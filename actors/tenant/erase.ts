@@ -1,6 +1,6 @@
 // Offboarding: erasing everything a tenant owns, a page of entities per alarm so a tenant of any
 // size is erased in bounded steps, with progress readable throughout.
-import { entityActor } from "../../src/stubs.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
 import { eraseTenantRows } from "../../src/handlers/database.ts";
 import { deleteSpacePayloadsPage } from "../../src/payloads.ts";
 import type { ControlStore } from "./control.ts";

@@ -3,8 +3,8 @@
 // so revoking that key, erasing the tenant or changing the admin key closes exactly its sockets,
 // and nothing is sent on a socket whose opener is no longer valid. Tickets to open one are
 // single-use and held in memory: an actor that restarts forgets them, and the client asks again.
-import type { Watcher } from "../../src/stubs.ts";
-import { bytesToHex } from "../../src/sources/crypto.ts";
+import type { Watcher } from "../../src/rpc/actors.ts";
+import { bytesToHex } from "../../src/crypto.ts";
 
 /** Watchers per tenant at once; the next one is refused with 429 rate_limited. */
 export const MAX_WATCHERS = 20;

@@ -1,7 +1,7 @@
 // The CLI's HTTP client: one edgeflow server, one key. A refused request becomes a CliError
 // carrying the contract's error code and message, and the exit code the command ends with. The
-// calls go through the typed client every caller uses (src/client.ts).
-import { EdgeflowClient, EdgeflowError } from "../../src/client.ts";
+// calls go through the typed client every caller uses (client/index.ts).
+import { EdgeflowClient, EdgeflowError } from "../../client/index.ts";
 
 export class CliError extends Error {
   readonly exitCode: number;
@@ -34,7 +34,7 @@ export class Client {
     return this.connection.key;
   }
 
-  /** The typed client (src/client.ts) for this server and key; its refusals become CliErrors. */
+  /** The typed client (client/index.ts) for this server and key; its refusals become CliErrors. */
   get api(): EdgeflowClient {
     return new CliClient({ baseUrl: this.url, key: this.key });
   }

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { SingleBar, Presets } from "cli-progress";
 import { Option, type Command } from "commander";
 import { signatureHeaders, SCHEMES, curlCommand } from "../sign.ts";
-import type { DeadLetterEntry, DeadLetterPage } from "../../src/dead-letters.ts";
+import type { DeadLetterEntry, DeadLetterPage } from "../../src/delivery/policy/dead-letters.ts";
 import { LIVE_PROTOCOL, type EntityExport, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
 import { CliError, type Client } from "./client.ts";
 import { contextOf } from "./context.ts";

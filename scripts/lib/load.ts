@@ -1,10 +1,10 @@
-// One load generator for every measured target: the typed client (src/client.ts) over keep-alive
+// One load generator for every measured target: the typed client (client/index.ts) over keep-alive
 // HTTP/1.1 from node:http, which costs far less per request than fetch(), so the client is not
 // what limits the figures.
 import { Agent, request as httpRequest } from "node:http";
-import { EdgeflowClient, type Transport } from "../../src/client.ts";
+import { EdgeflowClient, type Transport } from "../../client/index.ts";
 
-/** The typed client (src/client.ts) over keep-alive sockets; `send` answers whatever the status. */
+/** The typed client (client/index.ts) over keep-alive sockets; `send` answers whatever the status. */
 export interface HttpClient {
   send: EdgeflowClient["send"];
   close(): void;

@@ -9,7 +9,7 @@
 //   R2 (class A and class B operations): https://developers.cloudflare.com/r2/pricing/
 // Durable Object duration (GB-s while an actor is active) is counted only where edgeflow chooses
 // to keep an actor active for a saving elsewhere: the queue consumer's report sessions
-// (src/queue.ts) and an alarm's wait for its queued report (actors/entity/fan-out.ts). The rest
+// (src/delivery/consumer.ts) and an alarm's wait for its queued report (actors/entity/fan-out.ts). The rest
 // depends on wall time in production, which a local run cannot stand in for.
 
 export const PRICES_AS_OF = "2026-11-24";

@@ -2,7 +2,7 @@
 // unauthenticated or unproven caller can trigger (a forged key, a signed-source post naming any
 // tenant) are answered from these per-isolate copies, refreshed at a bounded rate, so no such
 // caller can make the router create or call an actor per name it invents.
-import { directory } from "../stubs.ts";
+import { directory } from "../rpc/actors.ts";
 
 /** How long the list of tenants with pre-0.5 (untagged) keys is trusted. */
 const LEGACY_TTL_MS = 60_000;

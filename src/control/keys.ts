@@ -1,6 +1,6 @@
 // The credentials the control plane hands out. Each is returned once and kept only as a digest
 // (API keys) or sealed (signing secrets).
-import { bytesToBase64, bytesToHex, hexToBytes } from "../sources/crypto.ts";
+import { bytesToBase64, bytesToHex, hexToBytes } from "../crypto.ts";
 import { canSealNewSecrets, derivedMacKey, SecretsKeyRequired } from "./secrets.ts";
 
 const TAG_PURPOSE = "api-key-tag";

@@ -2,9 +2,9 @@
 // to change it are validated, and the snapshot its actor hands to the router and the handlers.
 import type { TenantSettings } from "./settings.ts";
 import { array, boolean, define, enums, nonempty, nullable, object, optional, pattern, record, size, string, type Infer } from "superstruct";
-import { tenantSpace } from "../names.ts";
+import { tenantSpace } from "../rpc/names.ts";
 import { HttpUrl } from "../schemas/common.ts";
-import { DeliveryControlFields } from "../delivery/controls.ts";
+import { DeliveryControlFields } from "../delivery/policy/controls.ts";
 import { SourceMappingSchema } from "../sources/mapping-schema.ts";
 import { SCHEME_NAMES } from "../sources/schemes.ts";
 
@@ -95,7 +95,7 @@ export interface EndpointInfo {
   lastSuccessAt: number | null;
   /** When its current run of failures began; null while its last outcome was a success. */
   failingSince: number | null;
-  /** Calls a second across the tenant's entities (src/handlers/gate.ts); null: no limit. */
+  /** Calls a second across the tenant's entities (src/delivery/gate.ts); null: no limit. */
   rateLimit: { perSecond: number } | null;
   /** Calls in flight at once across the tenant's entities; null: no limit. */
   maxConcurrency: number | null;

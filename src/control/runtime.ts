@@ -3,12 +3,12 @@
 // never funnelled through one shared object, and a change (a revoked key, a new destination) is
 // seen everywhere within the TTL; the isolate that made the change forgets its copy at once.
 import { settingsOf, type TenantSettings } from "./settings.ts";
-import { tenantActor } from "../stubs.ts";
+import { tenantActor } from "../rpc/actors.ts";
 import { ConfigError } from "../config.ts";
 import { staticTenant } from "./tenants-config.ts";
 import type { DestinationFields } from "../handlers/destinations.ts";
 import { sealContext, type StoredSource, type EndpointInfo, type TenantRecord, type TenantSnapshot } from "./model.ts";
-import { endpointHandlerName, tenantSpace } from "../names.ts";
+import { endpointHandlerName, tenantSpace } from "../rpc/names.ts";
 import { openSecret } from "./secrets.ts";
 
 /** How stale a cached configuration may be: the bound on a revoked key still working. */
@@ -39,7 +39,7 @@ export interface TenantConfiguration {
   pausedHandlers: Set<string>;
   /** Retention and erasure settings (`/v1/settings`). */
   settings: TenantSettings;
-  /** Someone watches the live feed (src/live.ts). */
+  /** Someone watches the live feed (src/live/feed.ts). */
   watching: boolean;
   /** Its rows in the D1 mirror are over D1_TENANT_BUDGET_BYTES: `database` deliveries skip (src/handlers/mirror-bounds.ts). */
   mirrorOverBudget: boolean;

@@ -4,7 +4,7 @@
 // tenant or field does not open.
 import { logLine } from "../log.ts";
 import { ConfigError } from "../config.ts";
-import { base64ToBytes, bytesToBase64 } from "../sources/crypto.ts";
+import { base64ToBytes, bytesToBase64 } from "../crypto.ts";
 
 import { isLocalDeployment } from "../local.ts";
 

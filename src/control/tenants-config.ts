@@ -4,7 +4,7 @@ import { array, enums, object, optional, record, string, validate, type Infer, t
 import { ConfigError } from "../config.ts";
 import { DESTINATION_KINDS } from "../handlers/kinds.ts";
 import { isLocalDeployment } from "../local.ts";
-import { bytesToHex } from "../sources/crypto.ts";
+import { bytesToHex } from "../crypto.ts";
 import { SourceMappingSchema } from "../sources/mapping-schema.ts";
 import { SCHEME_NAMES } from "../sources/schemes.ts";
 

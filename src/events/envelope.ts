@@ -1,7 +1,7 @@
 import { entityTypeOf } from "./entity-type.ts";
 import { object, optional, record, string, unknown, validate, type Infer } from "superstruct";
 import { PAYLOAD_MARK } from "../payload-ref.ts";
-import { ApiError, type Issue } from "../errors.ts";
+import { ApiError, type Issue } from "../api/errors.ts";
 import { toIssues } from "../schemas/issues.ts";
 import { eventDefinition } from "./registry.ts";
 import type { EntityRef, IncomingEvent, JsonObject } from "../types.ts";

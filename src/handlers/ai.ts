@@ -1,4 +1,4 @@
-import { RetryableError } from "../delivery/errors.ts";
+import { RetryableError } from "../delivery/policy/errors.ts";
 import type { JsonObject } from "../types.ts";
 import { defineHandler, type HandlerContext, type HandlerResult } from "./handler.ts";
 import { defineDestination } from "./destination-kind.ts";

@@ -1,4 +1,4 @@
-import { PartialBatchError, SkipDelivery } from "../delivery/errors.ts";
+import { PartialBatchError, SkipDelivery } from "../delivery/policy/errors.ts";
 import { addUsage } from "../usage.ts";
 import { defineHandler, type HandlerContext } from "./handler.ts";
 

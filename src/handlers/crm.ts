@@ -1,4 +1,4 @@
-import { PermanentError } from "../delivery/errors.ts";
+import { PermanentError } from "../delivery/policy/errors.ts";
 import { defineDestination } from "./destination-kind.ts";
 import { defineHandler } from "./handler.ts";
 import { destination, sendJson } from "./http.ts";

@@ -1,4 +1,4 @@
-import { SkipDelivery } from "../delivery/errors.ts";
+import { SkipDelivery } from "../delivery/policy/errors.ts";
 import { eventDefinition, eventDefinitions } from "../events/registry.ts";
 import { entityTypeOf } from "../events/entity-type.ts";
 import { countRows, ensureSchema } from "./d1-schema.ts";

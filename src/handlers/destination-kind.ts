@@ -5,7 +5,7 @@
 // the OpenAPI schema, the dashboard's form, the CLI's options and the README's table.
 import { nonempty, object, optional, size, string, type Struct } from "superstruct";
 import { HttpUrl } from "../schemas/common.ts";
-import { DeliveryControlFields } from "../delivery/controls.ts";
+import { DeliveryControlFields } from "../delivery/policy/controls.ts";
 
 export interface DestinationField {
   /** The JSON field, e.g. `url`, `apiKey`. */

@@ -2,7 +2,6 @@
 // or in TENANTS); else the deployment-wide variables, but only for the operator's own tenants
 // (TENANTS and the local demo) and for stored tenants the operator lets inherit them
 // (`inheritDestinations`); else nowhere, and the delivery is skipped with the reason.
-import type { TenantRecord } from "../control/model.ts";
 import { refusedUrl } from "../net/url-policy.ts";
 import { deploymentDestination, type DestinationKindDef, type DestinationValue } from "./destination-kind.ts";
 
@@ -19,7 +18,7 @@ export interface DestinationLookup {
   /** Listed in TENANTS, by kind. */
   fixedDestinations: Readonly<Record<string, DestinationFields>>;
   /** Null for a tenant that is not stored (a TENANTS tenant, or the local demo). */
-  record: Pick<TenantRecord, "inheritDestinations"> | null;
+  record: { inheritDestinations: boolean } | null;
 }
 
 /** Which destination a tenant's handler of this kind uses, and where it came from; null: none. */

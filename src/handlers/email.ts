@@ -1,6 +1,6 @@
-import { entityActor } from "../stubs.ts";
-import { tenantSpace } from "../names.ts";
-import { SkipDelivery } from "../delivery/errors.ts";
+import { entityActor } from "../rpc/actors.ts";
+import { tenantSpace } from "../rpc/names.ts";
+import { SkipDelivery } from "../delivery/policy/errors.ts";
 import { defineDestination } from "./destination-kind.ts";
 import { defineHandler, type HandlerContext } from "./handler.ts";
 import { destination, sendJson } from "./http.ts";

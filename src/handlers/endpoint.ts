@@ -1,5 +1,5 @@
-import { endpointHandlerName, endpointIdOf } from "../names.ts";
-import { PermanentError, SkipDelivery } from "../delivery/errors.ts";
+import { endpointHandlerName, endpointIdOf } from "../rpc/names.ts";
+import { PermanentError, SkipDelivery } from "../delivery/policy/errors.ts";
 import { refusedUrl } from "../net/url-policy.ts";
 import { defineHandler, type Handler, type HandlerFamily } from "./handler.ts";
 import { sendJson } from "./http.ts";

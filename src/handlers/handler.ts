@@ -1,8 +1,7 @@
 import type { DeploymentSettings } from "../config.ts";
-import type { TenantConfiguration } from "../control/runtime.ts";
 import type { EventDefinition } from "../events/definition.ts";
-import type { EntityRef, JsonObject, JsonValue } from "../types.ts";
-import type { PayloadRef } from "../payload-ref.ts";
+import type { DeliveryJob, HandlerResult } from "../delivery/policy/job.ts";
+import type { DestinationLookup } from "./destinations.ts";
 import type { Notification } from "../events/notification.ts";
 import { missingVariables, type DestinationKindDef } from "./destination-kind.ts";
 
@@ -13,48 +12,42 @@ export interface NotificationChannel {
   target?(url: string): string;
 }
 
-/** The stored event a delivery is for. */
-interface DeliveryEvent {
-  id: string;
-  seq: number;
-  type: string;
-  occurredAt: number;
-  data: JsonObject;
+export type { DeliveryJob, HandlerResult } from "../delivery/policy/job.ts";
+
+/**
+ * What a handler reads of its tenant's configuration: where its destinations are, the signing
+ * secret, the endpoints, the mirror's settings. The control plane's TenantConfiguration
+ * (src/control/runtime.ts) is one; handlers, below the control plane, name no more of it.
+ */
+export interface HandlerTenant extends DestinationLookup {
+  record: { incarnation?: string; inheritDestinations: boolean } | null;
+  /** A TENANTS tenant's `signingSecret`: its handlers' calls are signed with it. */
+  signingSecret: string | undefined;
+  /** The tenant's endpoints, their secrets opened. */
+  endpoints: ReadonlyMap<string, HandlerEndpoint>;
+  settings: { mirror: { events: boolean } };
+  /** Its rows in the D1 mirror are over their budget (mirror-bounds.ts). */
+  mirrorOverBudget: boolean;
 }
 
-/** Everything a handler may use for one attempt. Plain data, so queued work can carry it too. */
-export interface DeliveryJob {
-  tenant: string;
-  entity: EntityRef;
-  handler: string;
-  /** This delivery's attempt number, counting from 1 (failed attempts before it, plus one). */
-  attempt: number;
-  event: DeliveryEvent;
-  /** The entity's current state when the attempt starts. */
-  state: JsonObject;
-  /** `{tenant}/{type}/{id}/{eventId}:{handler}` (src/delivery/keys.ts): the same on every retry and replay. */
-  idempotencyKey: string;
-  /** A delivery the handler's cursor had already passed: a replay (of a dead letter, or on request). */
-  replay?: true;
-  /** Where the entity keeps large values in R2 (src/payloads.ts): the stored form of the state's fields kept there, and the event's data's object. */
-  stored?: { state?: Record<string, JsonValue>; payload?: PayloadRef };
+/** What the endpoint handlers read of one customer endpoint. */
+export interface HandlerEndpoint {
+  id: string;
+  url: string;
+  /** `whsec_…`, opened. */
+  secret: string;
+  eventTypes: string[] | null;
+  backfill: boolean;
+  createdAt: number;
 }
 
 export interface HandlerContext extends DeliveryJob {
   env: Cloudflare.Env;
   /** The tenant's stored configuration (destinations, endpoints), opened. */
-  configuration: TenantConfiguration;
+  configuration: HandlerTenant;
   settings: DeploymentSettings;
   /** Aborts when the attempt's `HANDLER_TIMEOUT_MS` runs out. */
   signal: AbortSignal;
-}
-
-/** Effects a handler asks its entity's actor to apply once the attempt has succeeded. */
-export interface HandlerResult {
-  /** Fields merged into the entity's state (e.g. `analysis`). */
-  statePatch?: JsonObject;
-  /** An internal event for this entity, emitted at `at` (epoch ms). */
-  schedule?: { type: string; at: number; data: JsonObject };
 }
 
 /**
@@ -134,9 +127,9 @@ export interface HandlerFamily {
   /** The handler of a name in this family, or undefined for a name that is not. */
   handler(name: string): Handler | undefined;
   /** The tenant's members now: each takes events received after `since` (epoch ms) of `types` (null: all). */
-  members(runtime: TenantConfiguration): Array<{ name: string; since: number; types: string[] | null }>;
+  members(runtime: HandlerTenant): Array<{ name: string; since: number; types: string[] | null }>;
   /** Whether a member takes a type (a deleted member takes everything left, to settle it). */
-  takes(name: string, type: string, runtime: TenantConfiguration): boolean;
+  takes(name: string, type: string, runtime: HandlerTenant): boolean;
   /** Why a member cannot run (it was deleted), or null. */
-  unconfigured(name: string, runtime: TenantConfiguration): string | null;
+  unconfigured(name: string, runtime: HandlerTenant): string | null;
 }

@@ -1,5 +1,5 @@
-import { PermanentError, RetryableError, SkipDelivery } from "../delivery/errors.ts";
-import { isRetryableStatus, parseRetryAfter } from "../delivery/retry.ts";
+import { PermanentError, RetryableError, SkipDelivery } from "../delivery/policy/errors.ts";
+import { isRetryableStatus, parseRetryAfter } from "../delivery/policy/retry.ts";
 import { withoutControls } from "../text.ts";
 import { signStandardWebhooks } from "../sources/sign.ts";
 import { VERSION } from "../version.ts";

@@ -1,6 +1,6 @@
 // What the notification handlers (Slack, Discord, Teams) share: they take every event type that
 // says something to people, and each renders that service-neutral message its own way.
-import { SkipDelivery } from "../delivery/errors.ts";
+import { SkipDelivery } from "../delivery/policy/errors.ts";
 import type { EventDefinition } from "../events/definition.ts";
 import type { Notification } from "../events/notification.ts";
 import { eventDefinition } from "../events/registry.ts";

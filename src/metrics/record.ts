@@ -2,9 +2,9 @@
 // batches: no count ever adds a row write or a Durable Object request to the event it counts.
 // An isolate flushes a tenant's counts at most every FLUSH_INTERVAL_MS, from work it is doing
 // anyway (a request, an alarm, a queue batch); a scrape flushes the isolate that serves it.
-import { tenantActor } from "../stubs.ts";
+import { tenantActor } from "../rpc/actors.ts";
 import { addCounter, countMinute, emptyCounts, isEmpty, mergeCounts, mergeHealth, observeLatency, seriesKey, type Counts } from "./counts.ts";
-import { endpointIdOf } from "../names.ts";
+import { endpointIdOf } from "../rpc/names.ts";
 
 const FLUSH_INTERVAL_MS = 10_000;
 

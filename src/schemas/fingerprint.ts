@@ -1,4 +1,4 @@
-import { bytesToBase64 } from "../sources/crypto.ts";
+import { bytesToBase64 } from "../crypto.ts";
 import type { JsonValue } from "../types.ts";
 
 /**

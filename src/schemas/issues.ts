@@ -1,5 +1,5 @@
 import type { StructError } from "superstruct";
-import type { Issue } from "../errors.ts";
+import type { Issue } from "../api/errors.ts";
 
 /** Superstruct failures as the contract's `issues`: paths dotted and prefixed, one issue per path. */
 export function toIssues(error: StructError, prefix = ""): Issue[] {

@@ -1,12 +1,12 @@
 // Helpers for the control-plane tests: JSON calls with a key, and reading the D1 mirror's file.
-import { EdgeflowClient, type ApiAnswer } from "../../src/client.ts";
+import { EdgeflowClient, type ApiAnswer } from "../../client/index.ts";
 import { d1Rows } from "./local-files.ts";
 
 export const ADMIN = "dev_admin_key";
 
 export type Answer<T = Record<string, unknown>> = ApiAnswer<T>;
 
-/** One JSON request to the server with a bearer key, through the typed client (src/client.ts); any status. */
+/** One JSON request to the server with a bearer key, through the typed client (client/index.ts); any status. */
 export function call<T = Record<string, unknown>>(url: string, key: string, method: string, path: string, body?: unknown): Promise<Answer<T>> {
   return new EdgeflowClient({ baseUrl: url, key }).send<T>(method, path, body);
 }

@@ -9,7 +9,7 @@ import { serverWithReceiver, waitFor } from "./harness.ts";
 const KEY = "dev_demo_key";
 // Retries come fast here (at most 5 s apart), so the budget is set to outlast the 60 s outage as
 // the defaults' does (10 attempts over about 17 minutes): a retry that falls due while the circuit
-// is open counts as an attempt (src/handlers/gate.ts), a first delivery held by it does not.
+// is open counts as an attempt (src/delivery/gate.ts), a first delivery held by it does not.
 const local = serverWithReceiver({
   FOLLOW_UP_DELAY_MS: "600000",
   USAGE_ENDPOINT: "1",
@@ -189,7 +189,7 @@ describe("delivery control", () => {
       );
       const drainedIn = Math.max(...receiver.hits.map((h) => h.at)) - recoverAt;
       console.log(`circuit: ${duringOutage} calls during the 60 s outage; all ${events.length} drained ${drainedIn} ms after recovery`);
-      // The bound (src/handlers/gate.ts): one call first (nothing heard from the destination yet),
+      // The bound (src/delivery/gate.ts): one call first (nothing heard from the destination yet),
       // then one at a time while it fails, CIRCUIT_FAILURES (5) in all, then one probe per
       // cool-down (5, 10, 20, 20 s: at most 5 in 60 s). Per isolate; this server runs one.
       expect(duringOutage).toBeLessThanOrEqual(12);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveryOf, receiverVars, seededRandom, startReceiver, type Receiver } from "../../scripts/receiver.ts";
-import { EdgeflowClient, type EnvelopeInput } from "../../src/client.ts";
+import { EdgeflowClient, type EnvelopeInput } from "../../client/index.ts";
 import { remoteHandlersOf } from "../../scripts/lib/registry.ts";
 import { startServer, waitFor, type LocalServer } from "./harness.ts";
 
@@ -146,7 +146,7 @@ describe("fan-out under failures", () => {
         return list.length === REMOTE["lead.created"]!.length;
         // Five failures open each destination's circuit; its probes (this delivery's retries) fail
         // after 5 and 10 s, and from then on a retry counts once per cool-down (20 s:
-        // src/handlers/gate.ts), so 12 attempts take one to two minutes.
+        // src/delivery/gate.ts), so 12 attempts take one to two minutes.
       }, "a dead letter per remote handler", 150_000, 200);
       return list;
     })();

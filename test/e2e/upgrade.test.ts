@@ -8,7 +8,7 @@
 //                  message lost with the server), database and analytics succeeded;
 //                  its follow-up reminder (seq 3): slack pending.
 //   offer O-legacy evt_legacy_3 offer.submitted: everything succeeded.
-import { EdgeflowClient } from "../../src/client.ts";
+import { EdgeflowClient } from "../../client/index.ts";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

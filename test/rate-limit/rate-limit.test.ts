@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { entityActor } from "../../src/stubs.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
 import { describe, expect, it } from "vitest";
 
 const post = (key: string, leadId: string) =>

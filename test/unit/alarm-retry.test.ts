@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
-import { backoffCeiling } from "../../src/delivery/retry.ts";
+import { backoffCeiling } from "../../src/delivery/policy/retry.ts";
 import { handlersFor } from "../../src/handlers/registry.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";
 

@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { forgetTenant } from "../../src/control/runtime.ts";
-import { tenantActor } from "../../src/stubs.ts";
+import { tenantActor } from "../../src/rpc/actors.ts";
 import { deliveries, eventually, leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 
 /** Stores one lead and waits for its D1 mirror, so the isolate has applied the D1 schema. */

@@ -2,10 +2,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TenantActor } from "../../actors/tenant-actor.ts";
-import { tenantActor } from "../../src/stubs.ts";
+import { tenantActor } from "../../src/rpc/actors.ts";
 import { ConfigError } from "../../src/config.ts";
 import { hasValidTag, keyPrefix, newApiKey, tenantOfApiKey } from "../../src/control/keys.ts";
-import { tenantSpace } from "../../src/names.ts";
+import { tenantSpace } from "../../src/rpc/names.ts";
 import { openSecret, sealSecret } from "../../src/control/secrets.ts";
 import { uniqueId } from "./helpers.ts";
 

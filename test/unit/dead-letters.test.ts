@@ -1,4 +1,4 @@
-import { tenantSpace } from "../../src/names.ts";
+import { tenantSpace } from "../../src/rpc/names.ts";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { TenantActor } from "../../actors/tenant-actor.ts";
 import { env, exports } from "cloudflare:workers";

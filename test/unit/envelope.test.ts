@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../src/errors.ts";
+import { ApiError } from "../../src/api/errors.ts";
 import { parseEnvelope } from "../../src/events/envelope.ts";
 
 const lead = { id: "L-1", email: "ada@example.com", name: "Ada" };

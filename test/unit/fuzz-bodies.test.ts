@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../scripts/receiver.ts";
-import { entityActor } from "../../src/stubs.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
 
 const COUNT = 10_000;
 const IDS = 40;

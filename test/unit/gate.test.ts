@@ -1,11 +1,11 @@
-// The gate's holds (src/handlers/gate.ts): only a down destination's hold (its circuit open
+// The gate's holds (src/delivery/gate.ts): only a down destination's hold (its circuit open
 // through failed probes) may cost a due retry an attempt (actors/entity/settle.ts). A call that
 // waited its turn behind the one call allowed to a destination that failed lately is paced, and
 // costs nothing; so is a call held by a circuit that has only just opened.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { AttemptOutcome } from "../../src/delivery/outcome.ts";
-import { admit, CIRCUIT_FAILURES, CIRCUIT_WINDOW, DOWN_AFTER_PROBES, type GateTarget } from "../../src/handlers/gate.ts";
+import type { AttemptOutcome } from "../../src/delivery/policy/outcome.ts";
+import { admit, CIRCUIT_FAILURES, CIRCUIT_WINDOW, DOWN_AFTER_PROBES, type GateTarget } from "../../src/delivery/gate.ts";
 import { uniqueId } from "./helpers.ts";
 
 const failure: AttemptOutcome = { kind: "retry", error: "HTTP 500", statusCode: 500 };

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
-import { ingestGrouped } from "../../src/group-commit.ts";
+import { ingestGrouped } from "../../src/router/group-commit.ts";
 import type { IncomingEvent } from "../../src/types.ts";
 import { leadActor, leadEvent, leadStub, uniqueId } from "./helpers.ts";
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import type { EntityStore } from "../../actors/entity/store.ts";
-import type { ClaimedWork } from "../../src/delivery/outcome.ts";
-import { entityActor } from "../../src/stubs.ts";
-import { actorName } from "../../src/names.ts";
+import type { ClaimedWork } from "../../src/delivery/policy/outcome.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
+import { actorName } from "../../src/rpc/names.ts";
 import type { IncomingEvent } from "../../src/types.ts";
 
 /** A fresh entity id per test: storage is isolated per file, not per test. */
@@ -85,7 +85,7 @@ export function internals(instance: unknown): Internals {
   return instance as Internals;
 }
 
-/** A lead delivery's idempotency key (src/delivery/keys.ts), as the receiver sees it. */
+/** A lead delivery's idempotency key (src/delivery/policy/keys.ts), as the receiver sees it. */
 export function leadKey(leadId: string, eventId: string, handler: string, tenant = "demo"): string {
   return `${tenant}/lead/${leadId}/${eventId}:${handler}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { idempotencyKey } from "../../src/delivery/keys.ts";
+import { idempotencyKey } from "../../src/delivery/policy/keys.ts";
 import { eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
 
 const lead = (id: string) => ({ type: "lead", id });

@@ -32,9 +32,9 @@ describe("the head as a checkpoint of the log", () => {
       expect(headSeq(state.storage)).toBe(1);
 
       const reopened = open(state.storage);
-      expect(reopened.model).toEqual(store.model);
-      expect(reopened.model).toMatchObject({ lastSeq: 2, version: 2 });
-      expect(reopened.model!.state.plan![0]).toBe("pro");
+      expect(reopened.head).toEqual(store.head);
+      expect(reopened.head).toMatchObject({ lastSeq: 2, version: 2 });
+      expect(reopened.head!.state.plan![0]).toBe("pro");
       // The replayed event is no different from a stored one: its id is still a duplicate.
       expect(appendEvents(reopened, "demo", [update], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 2 });
     });
@@ -50,13 +50,13 @@ describe("the head as a checkpoint of the log", () => {
       expect(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM events WHERE seq = 0`).one().n).toBe(0);
       expect(append(store, leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } }))).toBe(1);
       const reopened = open(state.storage);
-      expect(reopened.model).toEqual(store.model);
-      expect(reopened.model).toMatchObject({ tenant: "demo", entity: { type: "lead", id: leadId }, lastSeq: 2, version: 2 });
+      expect(reopened.head).toEqual(store.head);
+      expect(reopened.head).toMatchObject({ tenant: "demo", entity: { type: "lead", id: leadId }, lastSeq: 2, version: 2 });
       expect(appendEvents(reopened, "demo", [first], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 1 });
       // The first write of the reloaded head inserts row 0, and later loads read it.
       reopened.update(() => undefined);
       expect(headSeq(state.storage)).toBe(2);
-      expect(open(state.storage).model).toEqual(reopened.model);
+      expect(open(state.storage).head).toEqual(reopened.head);
     });
   });
 
@@ -73,7 +73,7 @@ describe("the head as a checkpoint of the log", () => {
       const withHead = written.map((rows, i) => (rows > 1 ? i : -1)).filter((i) => i >= 0);
       expect(withHead).toContain(LOGGED_TAIL_MAX - 1);
       expect(headSeq(state.storage)).toBe(LOGGED_TAIL_MAX + 1);
-      expect(open(state.storage).model).toEqual(store.model);
+      expect(open(state.storage).head).toEqual(store.head);
     });
   });
 
@@ -134,7 +134,7 @@ describe("the head as a checkpoint of the log", () => {
       const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "team" }, receivedAt: routed, deliverAt: routed + 40 });
       const [result] = appendEvents(store, "demo", [event], routed + 50);
       expect(result).toMatchObject({ status: "accepted", seq: 2 });
-      expect(store.entity.timers).toEqual([]);
+      expect(store.existingHead.timers).toEqual([]);
       const stored = state.storage.sql.exec<{ received_at: number }>(`SELECT received_at FROM events WHERE seq = 2`).one();
       expect(stored.received_at).toBe(routed + 50);
     });
@@ -150,13 +150,13 @@ describe("the head as a checkpoint of the log", () => {
       // What the alarm does when it is due (EntityActor.fireTimers).
       takeUsage();
       const [entry] = store.scheduled.due(Date.now() + 3_600_000, 10);
-      store.update(() => appendScheduled(store, store.entity, entry!, Date.now()), "unless-logged");
+      store.update(() => appendScheduled(store, store.existingHead, entry!, Date.now()), "unless-logged");
       expect(takeUsage().entityRowsWritten).toBe(1);
       const reopened = open(state.storage);
       expect(reopened.scheduled.count).toBe(0);
-      expect(reopened.model).toEqual(store.model);
-      expect(reopened.model).toMatchObject({ lastSeq: 2 });
-      expect(reopened.model!.state.plan![0]).toBe("team");
+      expect(reopened.head).toEqual(store.head);
+      expect(reopened.head).toMatchObject({ lastSeq: 2 });
+      expect(reopened.head!.state.plan![0]).toBe("team");
       expect(appendEvents(reopened, "demo", [later], Date.now())[0]).toMatchObject({ status: "duplicate", seq: 2 });
     });
   });
@@ -171,7 +171,7 @@ describe("the head as a checkpoint of the log", () => {
       store.cleanedUp();
       expect(store.revive()).toBe(true);
       append(store, leadEvent(leadId, { data: { id: leadId, name: "Grace" } }));
-      const reopened = open(state.storage).model;
+      const reopened = open(state.storage).head;
       expect(reopened).toMatchObject({ lastSeq: 1, version: 1 });
       expect(reopened!.state.name![0]).toBe("Grace");
     });

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import committed from "../../openapi.json";
-import { openApiDocument } from "../../src/openapi.ts";
+import { openApiDocument } from "../../src/api/openapi.ts";
 
 describe("the OpenAPI document", () => {
   it("in the repository is the one the Worker serves (run `npm run openapi` after changing the API)", async () => {

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { entityActor, tenantActor } from "../../src/stubs.ts";
-import { actorName } from "../../src/names.ts";
-import { tenantSpace } from "../../src/names.ts";
+import { entityActor, tenantActor } from "../../src/rpc/actors.ts";
+import { actorName } from "../../src/rpc/names.ts";
+import { tenantSpace } from "../../src/rpc/names.ts";
 import { leadEvent, receiver, uniqueId } from "./helpers.ts";
 
 describe("an entity its tenant's erasure missed", () => {

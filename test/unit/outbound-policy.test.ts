@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TenantActor } from "../../actors/tenant-actor.ts";
-import { tenantActor } from "../../src/stubs.ts";
+import { tenantActor } from "../../src/rpc/actors.ts";
 import { refusedUrl } from "../../src/net/url-policy.ts";
 import { withoutControls } from "../../src/text.ts";
 import { deliveries, eventually, leadActor, leadEvent, uniqueId } from "./helpers.ts";

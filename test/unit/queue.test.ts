@@ -5,8 +5,8 @@ import type { EntityActor } from "../../actors/entity-actor.ts";
 import { MAX_UNREPORTED_SENDS } from "../../actors/entity/queue-leases.ts";
 import type { Lease } from "../../actors/entity/head.ts";
 import worker from "../../src/index.ts";
-import type { SlowWorkMessage } from "../../src/queue.ts";
-import { REPORT_SESSION_HOLD_MS } from "../../src/report-session.ts";
+import type { SlowWorkMessage } from "../../src/delivery/consumer.ts";
+import { REPORT_SESSION_HOLD_MS } from "../../src/delivery/report-session.ts";
 import { takeUsage } from "../../src/usage.ts";
 import { deliveries, eventually, internals, leadActor, leadEvent, leadKey, leadStub, receiver, uniqueId } from "./helpers.ts";
 
@@ -15,7 +15,7 @@ const message = (leadId: string, token: string): SlowWorkMessage => ({ v: 2, ten
 /** Sets the lead's crm lease as if the alarm had sent its work under `token` (the message itself is up to the test). */
 async function holdCrm(leadId: string, lease: Partial<Lease> & { token: string }): Promise<void> {
   await runInDurableObject(leadStub(leadId), (instance: EntityActor) => {
-    const model = internals(instance).store.entity;
+    const model = internals(instance).store.existingHead;
     model.progress.crm!.lease = { seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0, ...lease };
     internals(instance).fanOut.leases.issued.set(lease.token, Date.now());
     internals(instance).store.flush();
@@ -30,7 +30,7 @@ async function ingestWithCrmHeld(leadId: string, token = "t1") {
   const event = leadEvent(leadId, { type: "lead.updated", data: { id: leadId, plan: "pro" } });
   await runInDurableObject(leadStub(leadId), async (instance: EntityActor) => {
     await instance.ingest("demo", [event]);
-    const model = internals(instance).store.entity;
+    const model = internals(instance).store.existingHead;
     model.progress.crm!.lease = { token, seqs: [model.lastSeq], exception: false, until: Date.now() + 60_000, claimed: false, lapses: 0 };
     internals(instance).fanOut.leases.issued.set(token, Date.now());
     internals(instance).store.touch();
@@ -49,7 +49,7 @@ async function loseMessages(leadId: string, extraEnv: Record<string, unknown> = 
 }
 
 const leaseOf = (leadId: string, handler = "crm") =>
-  runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.entity.progress[handler]?.lease);
+  runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.existingHead.progress[handler]?.lease);
 
 function batchOf(messages: unknown[]) {
   return createMessageBatch<unknown>(
@@ -202,7 +202,7 @@ describe("queue consumer", () => {
     const crm = await eventually(
       async () => {
         await runInDurableObject(leadStub(leadId), (instance: EntityActor, state) => {
-          const lease = internals(instance).store.entity.progress.crm!.lease;
+          const lease = internals(instance).store.existingHead.progress.crm!.lease;
           if (lease) lease.until = 0;
           if (state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'deliveries'`).toArray().length > 0) {
             state.storage.sql.exec(`UPDATE deliveries SET next_attempt_at = 0 WHERE handler = 'crm' AND status = 'pending'`);

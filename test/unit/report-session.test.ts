@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { holdFor, recordRun, REPORT_SESSION_HOLD_MS } from "../../src/report-session.ts";
+import { holdFor, recordRun, REPORT_SESSION_HOLD_MS } from "../../src/delivery/report-session.ts";
 
 describe("report session hold", () => {
   it("holds a claim kind it has not seen, stops holding one whose runs are slow, and holds it again once they are quick", () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { EntityActor } from "../../actors/entity-actor.ts";
 import { REPORT_WAIT_PAYS_MS } from "../../actors/entity/queue-leases.ts";
 import worker from "../../src/index.ts";
-import type { SlowWorkMessage } from "../../src/queue.ts";
+import type { SlowWorkMessage } from "../../src/delivery/consumer.ts";
 import { takeUsage } from "../../src/usage.ts";
 import { deliveries, eventually, internals, leadActor, leadEvent, leadStub, receiver, uniqueId } from "./helpers.ts";
 
@@ -99,7 +99,7 @@ describe("an alarm that waits for its queued report", () => {
       await whileWaiting(leadId);
       // The wait runs to its bound with no report: the alarm is set again, for the flush or the lease's end.
       await rearmed(leadId);
-      const lease = await runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.entity.progress.crm?.lease);
+      const lease = await runInDurableObject(leadStub(leadId), (instance: EntityActor) => internals(instance).store.existingHead.progress.crm?.lease);
       expect(lease?.token).toBe(sent[0]!.token);
       // Delivered late, the report settles the work and the alarm goes.
       await consume([sent.shift()!]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PermanentError, RetryableError, SkipDelivery } from "../../src/delivery/errors.ts";
-import { backoffCeiling, isRetryableStatus, outcomeOfError, parseRetryAfter, retryDelay } from "../../src/delivery/retry.ts";
+import { PermanentError, RetryableError, SkipDelivery } from "../../src/delivery/policy/errors.ts";
+import { backoffCeiling, isRetryableStatus, outcomeOfError, parseRetryAfter, retryDelay } from "../../src/delivery/policy/retry.ts";
 import { parseAnalysis } from "../../src/handlers/ai.ts";
 
 const policy = { retryBaseMs: 1000, retryMaxDelayMs: 3_600_000 };

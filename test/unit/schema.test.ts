@@ -31,7 +31,7 @@ describe("schema set-up", () => {
       // Opening the store again over the same database (what a new instance does) changes nothing.
       const store = new EntityStore(state.storage, new Db(state.storage.sql, ENTITY_SQL));
       expect(tablesOf(state.storage)).toEqual(before);
-      expect(store.model?.entity).toEqual({ type: "lead", id: leadId });
+      expect(store.head?.entity).toEqual({ type: "lead", id: leadId });
       expect((await instance.getEntity())?.events.count).toBe(1);
     });
 

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { entityActor } from "../../src/stubs.ts";
-import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/sources/crypto.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
+import { bytesToBase64, bytesToHex, hmac, hmacKey, signedContent, standardWebhooksKey } from "../../src/crypto.ts";
 import { signStandardWebhooks } from "../../src/sources/sign.ts";
 import { SCHEMES } from "../../src/sources/schemes.ts";
 import { verifySignature } from "../../src/sources/verify.ts";

@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes, hmac, hmacKey, sameBytes, signedContent } from "../crypto.ts";
+import { bytesToHex, hexToBytes, hmac, hmacKey, sameBytes, signedContent } from "../../crypto.ts";
 import { defineScheme, payloadId, singleHeader } from "../scheme.ts";
 
 async function signature(secret: string, body: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {

@@ -1,4 +1,4 @@
-import { base64ToBytes, bytesToBase64, hmac, hmacKey, sameBytes, signedContent } from "../crypto.ts";
+import { base64ToBytes, bytesToBase64, hmac, hmacKey, sameBytes, signedContent } from "../../crypto.ts";
 import { defineScheme, singleHeader } from "../scheme.ts";
 
 /** `X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of the raw body, keyed by the app's client secret. */

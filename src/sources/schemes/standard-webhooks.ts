@@ -1,4 +1,4 @@
-import { base64ToBytes, bytesToBase64, hmac, hmacKey, sameBytes, signedContent, standardWebhooksKey } from "../crypto.ts";
+import { base64ToBytes, bytesToBase64, hmac, hmacKey, sameBytes, signedContent, standardWebhooksKey } from "../../crypto.ts";
 import { defineScheme, singleHeader, withinTolerance } from "../scheme.ts";
 
 const STANDARD_WEBHOOKS_TOLERANCE_S = 300;

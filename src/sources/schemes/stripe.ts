@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes, hmac, hmacKey, sameBytes, signedContent } from "../crypto.ts";
+import { bytesToHex, hexToBytes, hmac, hmacKey, sameBytes, signedContent } from "../../crypto.ts";
 import { defineScheme, payloadId, withinTolerance } from "../scheme.ts";
 
 const STRIPE_TOLERANCE_S = 300;
