@@ -22,7 +22,7 @@ import { EntityStore } from "./entity/store.ts";
 import { Retention } from "./entity/retention.ts";
 import { entityView, eventPage, exportHead, scheduledList, withPayloads } from "./entity/views.ts";
 import { ALL_HANDLERS, type EntityHead } from "./entity/head.ts";
-import { eraseEntityRows, mirrorTablesOf } from "../src/handlers/database.ts";
+import { eraseEntityFromReadModels } from "../src/handlers/read-models.ts";
 import { Db, ENTITY_SQL } from "./shared/sql.ts";
 
 /** How long one alarm keeps working before it re-arms and yields (the platform allows 15 min). */
@@ -55,12 +55,12 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     this.store = new EntityStore(ctx.storage, new Db(ctx.storage.sql, ENTITY_SQL));
     this.deliveries = new Deliveries(this.store);
     this.retention = new Retention(this.store);
-    this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, () => this.space, this.settings, (level, msg, err, extra) => this.log(level, msg, err, extra));
+    this.fanOut = new FanOut(this.store, this.deliveries, () => this.env, () => this.#space, this.settings, (level, msg, err, extra) => this.#log(level, msg, err, extra));
     // Storage is the truth and the alarm only points at it: if work is waiting but the alarm was
     // lost (a crash between commit and setAlarm, a code reload), point it again.
     if (this.store.head) {
       ctx.blockConcurrencyWhile(async () => {
-        if (this.nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.scheduleNextAlarm();
+        if (this.#nextWakeAt() !== null && (await ctx.storage.getAlarm()) === null) await this.#scheduleNextAlarm();
       });
     }
   }
@@ -106,29 +106,29 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const deadline = Date.now() + ALARM_BUDGET_MS;
     try {
       if (this.store.tombstone?.cleanup) {
-        await this.cleanUpErased();
+        await this.#cleanUpErased();
         return;
       }
       if (!this.store.head) return;
-      if (await this.orphaned(this.store.head.tenant)) {
+      if (await this.#orphaned(this.store.head.tenant)) {
         // Its tenant was erased (and perhaps created again as another incarnation) and the erasure
         // missed it: nothing of it may reach anyone, so it erases itself instead of delivering.
-        this.log("warn", "entity of an erased tenant erased itself", "its space is not its tenant's current one");
+        this.#log("warn", "entity of an erased tenant erased itself", "its space is not its tenant's current one");
         await this.erase();
         return;
       }
-      this.fireTimers(Date.now());
-      await Promise.all([this.register(), this.reportDeadLetters(), this.fanOut.turn(deadline)]);
+      this.#fireTimers(Date.now());
+      await Promise.all([this.#register(), this.#reportDeadLetters(), this.fanOut.turn(deadline)]);
       // The turn's outcomes go to the live feed now, not after the wait.
       this.ctx.waitUntil(publishLive(this.env, this.store.existingHead.tenant, this.fanOut.takeLive()));
       // Until then, or until anything else is due (a retry, a timer), whichever comes first.
-      await this.fanOut.awaitReport(Math.min(deadline, this.nextWakeAt(true) ?? deadline));
-      await this.compact();
+      await this.fanOut.awaitReport(Math.min(deadline, this.#nextWakeAt(true) ?? deadline));
+      await this.#compact();
     } catch (err) {
-      this.log("error", "alarm failed", err);
+      this.#log("error", "alarm failed", err);
     } finally {
-      await this.scheduleNextAlarm();
-      if (this.store.head) await this.afterWork(this.store.head.tenant);
+      await this.#scheduleNextAlarm();
+      if (this.store.head) await this.#afterWork(this.store.head.tenant);
     }
   }
 
@@ -138,7 +138,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * `besidesReports`: what is due other than a queued report's lease and the cursor moves waiting
    * for it, which bounds an alarm's wait for that report.
    */
-  private nextWakeAt(besidesReports = false): number | null {
+  #nextWakeAt(besidesReports = false): number | null {
     const head = this.store.head;
     if (this.store.tombstone?.cleanup) return Date.now() + REPORT_RETRY_MS;
     if (!head) return null;
@@ -173,8 +173,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * One at a time: an alarm that waited for a report ends beside the report, and two pointings that
    * each read the alarm before the other set it would both set it (two billed rows for one).
    */
-  private scheduleNextAlarm(): Promise<void> {
-    const pointed = this.pointing.then(() => pointAlarm(this.ctx.storage, this.nextWakeAt(), "entityKvWrites"));
+  #scheduleNextAlarm(): Promise<void> {
+    const pointed = this.pointing.then(() => pointAlarm(this.ctx.storage, this.#nextWakeAt(), "entityKvWrites"));
     this.pointing = pointed.catch(() => undefined);
     return pointed;
   }
@@ -184,7 +184,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * and timers (internal events, and clients' scheduled events kept in the head before 0.6), through
    * the normal log append.
    */
-  private fireTimers(now: number): void {
+  #fireTimers(now: number): void {
     const head = this.store.existingHead;
     const dueRows = this.store.scheduled.due(now, TIMERS_PER_TURN);
     if (dueRows.length > 0) this.store.update(() => dueRows.forEach((entry) => appendScheduled(this.store, head, entry, now)), "unless-logged");
@@ -212,27 +212,27 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * transaction, so the 202 never waits on the tenant's actor. The flag rides on the next write of
    * the head; a crash before it only registers again (a no-op for the tenant).
    */
-  private async register(): Promise<void> {
+  async #register(): Promise<void> {
     const head = this.store.existingHead;
     if (head.listed) return;
     try {
-      await tenantActor(this.env, head.tenant).registerEntities(this.space, [head.entity]);
+      await tenantActor(this.env, head.tenant).registerEntities(this.#space, [head.entity]);
       head.listed = true;
       this.store.touch();
     } catch (err) {
-      this.log("warn", "could not register with the tenant; will retry", err);
+      this.#log("warn", "could not register with the tenant; will retry", err);
     }
   }
 
   /** Tells the tenant's dead-letter index about new dead letters; retried from the alarm on failure. */
-  private async reportDeadLetters(): Promise<void> {
+  async #reportDeadLetters(): Promise<void> {
     const rows = this.deliveries.unreportedDead(Date.now());
     if (rows.length === 0) return;
     const { tenant, entity } = this.store.existingHead;
     const refs = rows.map((r) => ({ handler: r.handler, seq: Number(r.seq) }));
     try {
       await tenantActor(this.env, tenant).recordDeadLetters(
-        this.space,
+        this.#space,
         rows.map((r) => ({
           id: deadLetterId(entity, Number(r.seq), r.handler),
           entity,
@@ -245,26 +245,26 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       );
       this.store.update(() => this.deliveries.markReported(refs), false);
     } catch (err) {
-      this.log("warn", "could not record dead letters; will retry", err);
+      this.#log("warn", "could not record dead letters; will retry", err);
       this.store.update(() => this.deliveries.postponeReport(refs, Date.now() + REPORT_RETRY_MS), false);
     }
   }
 
   /** Compacts events past the tenant's retention windows (entity/retention.ts); never throws. */
-  private async compact(): Promise<void> {
+  async #compact(): Promise<void> {
     const settings = this.fanOut.tenantSettings();
     if (!settings || !this.store.head) return;
     let unused: string[] = [];
     try {
       unused = this.retention.compact(settings, Date.now()).unusedPayloads;
     } catch (err) {
-      this.log("warn", "compaction failed; will retry next turn", err);
+      this.#log("warn", "compaction failed; will retry next turn", err);
     }
     // After the rows are gone: an object deleted first could be read by a reader of its row.
     try {
       await deletePayloads(this.env, unused);
     } catch (err) {
-      this.log("warn", "compacted events' objects not deleted (the entity's erasure deletes them)", err);
+      this.#log("warn", "compacted events' objects not deleted (the entity's erasure deletes them)", err);
     }
   }
 
@@ -282,16 +282,16 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async reportWork(token: string, outcomes: QueuedOutcome[]): Promise<void> {
     await this.fanOut.report(token, outcomes);
     // A queued handler is often the last to settle: its report is when the events become compactable.
-    await this.compact();
-    await this.scheduleNextAlarm();
-    await this.afterWork(this.store.existingHead.tenant);
+    await this.#compact();
+    await this.#scheduleNextAlarm();
+    await this.#afterWork(this.store.existingHead.tenant);
   }
 
   /**
    * Outcomes to the live feed (only while someone watches) and this isolate's counts of the
    * tenant, when due (every 10 s at most): neither costs a request per event.
    */
-  private async afterWork(tenant: string): Promise<void> {
+  async #afterWork(tenant: string): Promise<void> {
     // The feed's batch gathers for a moment (src/live/feed.ts): the alarm does not wait for it.
     this.ctx.waitUntil(publishLive(this.env, tenant, this.fanOut.takeLive()));
     await flushMetrics(this.env, tenant);
@@ -300,7 +300,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   /** Dead-letter replay: dead deliveries go back to pending with the same idempotency key. */
   async replay(refs: DeliveryRef[]): Promise<number> {
     const replayed = this.store.update(() => this.deliveries.replay(refs, Date.now()), false);
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
     return replayed;
   }
 
@@ -312,7 +312,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async replayHandler(handler: string, filter: ReplayFilter): Promise<number | null> {
     if (!this.store.head) return null;
     const replayed = (await this.fanOut.replay(handler, filter, Date.now())) ?? 0;
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
     return replayed;
   }
 
@@ -320,7 +320,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async followHandler(handler: string): Promise<number | null> {
     if (!this.store.head) return null;
     const ahead = await this.fanOut.follow(handler);
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
     return ahead;
   }
 
@@ -328,7 +328,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async erase(): Promise<void> {
     // Its large data first: should that fail, the erasure is tried again with the storage intact.
     const head = this.store.head;
-    if (head) await deleteEntityPayloads(this.env, this.space, head.entity);
+    if (head) await deleteEntityPayloads(this.env, this.#space, head.entity);
     await this.store.erase();
   }
 
@@ -341,30 +341,30 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (this.store.tombstone) return "gone";
     const head = this.store.head;
     if (!head) return "missing";
-    // The mirror tables come from the entity's type when the cleanup runs (database.ts), not from
-    // the types its log still holds: retention may have compacted every event that wrote a row.
-    await this.store.eraseToTombstone({ tenant: head.tenant, space: this.space, entity: head.entity, mirrorTables: mirrorTablesOf(head.entity.type) }, Date.now());
-    await this.cleanUpErased();
+    // Every read model erases by the entity's type when the cleanup runs (src/handlers/read-models.ts),
+    // not by the types its log still holds: retention may have compacted every event that wrote a row.
+    await this.store.eraseToTombstone({ tenant: head.tenant, space: this.#space, entity: head.entity, mirrorTables: [] }, Date.now());
+    await this.#cleanUpErased();
     return "erased";
   }
 
   /** Removes an erased entity's D1 rows, large data in R2 and dead-letter entries; re-arms the alarm if it could not. */
-  private async cleanUpErased(): Promise<void> {
+  async #cleanUpErased(): Promise<void> {
     const cleanup = this.store.tombstone?.cleanup;
     if (!cleanup) return;
     try {
-      if (this.env.DB) await eraseEntityRows(this.env.DB, cleanup.tenant, cleanup.entity, cleanup.mirrorTables);
+      await eraseEntityFromReadModels(this.env, cleanup, { mirrorTables: cleanup.mirrorTables });
       await deleteEntityPayloads(this.env, cleanup.space, cleanup.entity);
       await tenantActor(this.env, cleanup.tenant).forgetEntity(cleanup.space, cleanup.entity);
       this.store.cleanedUp();
     } catch (err) {
-      this.log("warn", "erased entity's D1 rows or dead letters not removed yet; will retry", err);
+      this.#log("warn", "erased entity's read models, objects or dead letters not removed yet; will retry", err);
     }
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
   }
 
   /** The events the entity will append itself later: clients' scheduled events and internal ones. */
-  scheduled(): Array<{ id: string; type: string; deliverAt: number }> | null {
+  scheduledEvents(): Array<{ id: string; type: string; deliverAt: number }> | null {
     return this.store.head ? scheduledList(this.store) : null;
   }
 
@@ -385,7 +385,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     }
     // After the commit: the row that referred to it is gone, and nothing else can (its key names its content).
     if (payloadKey !== null) await deletePayloads(this.env, [payloadKey]);
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
     return true;
   }
 
@@ -395,7 +395,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     if (!head) return null;
     const paused = handler === undefined ? [ALL_HANDLERS] : [...new Set([...(head.paused ?? []), handler])];
     if (JSON.stringify(paused) !== JSON.stringify(head.paused ?? [])) this.store.update(() => (head.paused = paused));
-    return this.pausedList(head);
+    return this.#pausedList(head);
   }
 
   /** Lets `handler`'s held deliveries (all, when absent) drain in seq order; answers what stays paused. */
@@ -411,8 +411,8 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       if (paused.length === 0) delete head.paused;
       else head.paused = paused;
     });
-    await this.scheduleNextAlarm();
-    return this.pausedList(head);
+    await this.#scheduleNextAlarm();
+    return this.#pausedList(head);
   }
 
   /** Ends what is pending for `handler` (all, when absent) as skipped with the reason. */
@@ -420,7 +420,7 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
     const head = this.store.head;
     if (!head) return null;
     const cancelled = this.fanOut.cancel(handler === undefined ? Object.keys(head.progress) : [handler], reason, Date.now());
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
     return cancelled;
   }
 
@@ -428,10 +428,10 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
   async wake(): Promise<void> {
     if (!this.store.head) return;
     await this.fanOut.reloadConfiguration();
-    await this.scheduleNextAlarm();
+    await this.#scheduleNextAlarm();
   }
 
-  private pausedList(head: EntityHead): string[] {
+  #pausedList(head: EntityHead): string[] {
     return head.paused?.includes(ALL_HANDLERS) ? Object.keys(head.progress) : [...(head.paused ?? [])];
   }
 
@@ -452,17 +452,17 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
 
   async getEntity(): Promise<EntityView | null> {
     const view = entityView(this.store, this.deliveries, this.fanOut.tenantPaused());
-    return view && (await withPayloads(this.payloads(), view));
+    return view && (await withPayloads(this.#payloads(), view));
   }
 
   async listEvents(after: number, limit: number): Promise<EventPage | null> {
     const page = eventPage(this.store, this.deliveries, after, limit, this.fanOut.tenantPaused());
-    return page && (await withPayloads(this.payloads(), page));
+    return page && (await withPayloads(this.#payloads(), page));
   }
 
   /** Reads what this entity keeps in R2 (large event data), and nothing else. */
-  private payloads(): PayloadReader {
-    return new PayloadReader(this.env, entityPrefix(this.space, this.store.existingHead.entity));
+  #payloads(): PayloadReader {
+    return new PayloadReader(this.env, entityPrefix(this.#space, this.store.existingHead.entity));
   }
 
   /**
@@ -470,19 +470,19 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
    * tenant's current one nor a TENANTS tenant's name (the configuration is cached, so this costs
    * no request per turn).
    */
-  private async orphaned(tenant: string): Promise<boolean> {
+  async #orphaned(tenant: string): Promise<boolean> {
     const { record } = await tenantConfiguration(this.env, tenant);
-    return currentSpace(tenant, record, staticTenant(this.env, tenant) !== undefined) !== this.space;
+    return currentSpace(tenant, record, staticTenant(this.env, tenant) !== undefined) !== this.#space;
   }
 
   /** This entity's tenant space: the first part of the actor's name (`{space}/{type}/{id}`). */
-  private get space(): string {
+  get #space(): string {
     const name = this.ctx.id.name;
     if (!name) throw new Error("entity actor has no name");
     return spaceOfActorName(name);
   }
 
-  private log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
+  #log(level: "warn" | "error", msg: string, err: unknown, extra: Record<string, unknown> = {}): void {
     console[level === "error" ? "error" : "warn"](
       JSON.stringify({ level, msg, actor: this.ctx.id.name, ...extra, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
     );

@@ -1,13 +1,15 @@
 // One typed client of edgeflow's HTTP API for everything that is not the server: the dashboard,
-// the CLI, the end-to-end tests and the load scripts. Its answer types are the server's own
-// definitions (type-only imports: nothing of the Worker is loaded), and the transport is
-// pluggable, so a load generator can use keep-alive sockets while a browser uses fetch.
-import type { Answered, ApiKeyInfo, EndpointAnswer, StoredSource, TenantView } from "../src/control/model.ts";
-import type { ScheduleAnswer } from "../src/control/schedules.ts";
-import type { BackfillAnswer } from "../src/control/backfills.ts";
-import type { SettingsPatch, TenantSettings } from "../src/control/settings.ts";
-import type { DeadLetterPage } from "../src/delivery/policy/dead-letters.ts";
-import type { EntityExport, EntityRef, EntityView, EventPage, IngestResult } from "../src/types.ts";
+// the CLI, the end-to-end tests and the load scripts. Its methods are made from the route table
+// (src/api/), one per route by the route's name, typed by the route's declaration; only the
+// declarations are loaded (plain data), never Worker code. The transport is pluggable, so a load
+// generator can use keep-alive sockets while a browser uses fetch.
+import { API, type Api, type RouteName } from "../src/api/index.ts";
+import type { ApiErrorBody } from "../src/api/errors.ts";
+import type { PathParams, RouteSpec, RouteTypes } from "../src/api/route.ts";
+
+export type { ApiErrorBody } from "../src/api/errors.ts";
+export type { EnvelopeInput, IngestAnswer } from "../src/api/events.ts";
+export type { TenantAnswer } from "../src/api/admin.ts";
 
 /** One HTTP exchange: the client's only contact with the network. */
 export type Transport = (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => Promise<{ status: number; text: string }>;
@@ -22,11 +24,6 @@ export const fetchTransport: Transport = async ({ method, url, headers, body }) 
 export interface ApiAnswer<T> {
   status: number;
   body: T;
-}
-
-/** The contract's error body. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; issues?: Array<{ path: string; message: string }> };
 }
 
 /** A 4xx or 5xx answer, with the contract's code, message and issues. */
@@ -55,31 +52,48 @@ export interface ClientOptions {
   transport?: Transport;
 }
 
-/** What `POST /v1/events` takes. */
-export interface EnvelopeInput {
-  id: string;
-  type: string;
-  entity?: EntityRef;
-  occurredAt?: string | number;
-  deliverAt?: string | number;
-  data: { id: string } & Record<string, unknown>;
+type TypesOf<R> = R extends { readonly types?: RouteTypes<infer A, infer B, infer Q> } ? { answer: A; body: B; query: Q } : never;
+
+/** What a call of route R takes: its path's parameters, its body and query where it has them, extra headers. */
+export type ArgsOf<R extends RouteSpec> = PathParams<R["path"]> &
+  (TypesOf<R>["body"] extends undefined ? { body?: undefined } : { body: TypesOf<R>["body"] }) &
+  (TypesOf<R>["query"] extends undefined ? unknown : { query?: TypesOf<R>["query"] }) & { headers?: Record<string, string> };
+
+/** What route R answers with on success. */
+export type AnswerOf<R> = TypesOf<R>["answer"];
+
+/** A call is made with no argument when its route needs none. */
+type Call<R extends RouteSpec, T> = {} extends ArgsOf<R> ? (args?: ArgsOf<R>) => Promise<T> : (args: ArgsOf<R>) => Promise<T>;
+
+/** One method per route: its answer on success, an EdgeflowError on a 4xx or 5xx. */
+export type ApiMethods = { [K in RouteName]: Call<Api[K], AnswerOf<Api[K]>> };
+/** One method per route, whatever the status: for callers that look at the status themselves. */
+export type RawMethods = { [K in RouteName]: Call<Api[K], ApiAnswer<AnswerOf<Api[K]> | ApiErrorBody>> };
+
+type AnyArgs = { body?: unknown; query?: Record<string, unknown>; headers?: Record<string, string> } & Record<string, unknown>;
+
+/** The request line of a call: the path with its parameters filled in (encoded), and the query. */
+function target(spec: RouteSpec, args: AnyArgs): string {
+  const path = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(args[name] ?? "")));
+  const pairs = Object.entries(args.query ?? {}).filter((p): p is [string, string | number | boolean] => p[1] !== undefined && p[1] !== null);
+  return pairs.length ? `${path}?${new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString()}` : path;
 }
-
-export type IngestAnswer = IngestResult | { id: string; entity: EntityRef; status: "scheduled"; deliverAt: string };
-type Tenant = TenantView & { keys?: number; entities?: number };
-type Query = Record<string, string | number | undefined>;
-
-const seg = encodeURIComponent;
-const query = (q: Query) => {
-  const pairs = Object.entries(q).filter((p): p is [string, string | number] => p[1] !== undefined);
-  return pairs.length ? `?${new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString()}` : "";
-};
 
 export class EdgeflowClient {
   readonly options: ClientOptions;
+  /** Every route of the API as a method (src/api/): `client.api.getEntity({ type, id })`. */
+  readonly api: ApiMethods;
+  /** The same, answering the status and body of any answer. */
+  readonly raw: RawMethods;
 
   constructor(options: ClientOptions) {
     this.options = options;
+    const methods = (call: (spec: RouteSpec, args: AnyArgs) => Promise<unknown>) =>
+      Object.fromEntries(Object.entries(API).map(([name, spec]: [string, RouteSpec]) => [name, (args: AnyArgs = {}) => call(spec, args)]));
+    // Built from the table at run time, one per route: the mapped types say what each takes and answers.
+    this.api = methods((spec, args) => this.call(spec.method, target(spec, args), args.body, args.headers)) as unknown as ApiMethods;
+    // As above, answering whatever status came.
+    this.raw = methods((spec, args) => this.send(spec.method, target(spec, args), args.body, args.headers)) as unknown as RawMethods;
   }
 
   /** The same server and transport with another key (and tenant). */
@@ -87,7 +101,7 @@ export class EdgeflowClient {
     return new EdgeflowClient({ ...this.options, key, tenant });
   }
 
-  /** One request, whatever its status: for callers that look at the status themselves. */
+  /** One request to any path, whatever its status: for tests and tools that send what no route declares. */
   async send<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
     const { baseUrl, key, tenant, transport = fetchTransport } = this.options;
     const all: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers };
@@ -102,145 +116,10 @@ export class EdgeflowClient {
   }
 
   /** One request whose failure is an error: the parsed body of a 2xx (or 207) answer. */
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await this.send<T>(method, path, body);
+  async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const answer = await this.send<T>(method, path, body, headers);
     if (answer.status >= 400) throw new EdgeflowError(answer.status, answer.body);
     return answer.body;
-  }
-
-  // ─── Events and entities ────────────────────────────────────────────────────────────────────
-
-  postEvent(event: EnvelopeInput, idempotencyKey?: string): Promise<ApiAnswer<IngestAnswer | ApiErrorBody>> {
-    return this.send("POST", "/v1/events", event, idempotencyKey ? { "idempotency-key": idempotencyKey } : {});
-  }
-  postBatch(events: EnvelopeInput[]): Promise<ApiAnswer<{ results: Array<IngestAnswer | ApiErrorBody> }>> {
-    return this.send("POST", "/v1/events/batch", { events });
-  }
-  entity(type: string, id: string): Promise<EntityView> {
-    return this.call("GET", `/v1/entities/${seg(type)}/${seg(id)}`);
-  }
-  events(type: string, id: string, q: { after?: number; limit?: number } = {}): Promise<EventPage> {
-    return this.call("GET", `/v1/entities/${seg(type)}/${seg(id)}/events${query(q)}`);
-  }
-  exportEntity(type: string, id: string): Promise<EntityExport> {
-    return this.call("GET", `/v1/entities/${seg(type)}/${seg(id)}/export`);
-  }
-  eraseEntity(type: string, id: string): Promise<null> {
-    return this.call("DELETE", `/v1/entities/${seg(type)}/${seg(id)}`);
-  }
-  deadLetters(q: { limit?: number; cursor?: string } = {}): Promise<DeadLetterPage> {
-    return this.call("GET", `/v1/dead-letters${query(q)}`);
-  }
-  replayDeadLetters(filter: Record<string, unknown> = {}): Promise<{ replayed: number }> {
-    return this.call("POST", "/v1/dead-letters/replay", filter);
-  }
-
-  // ─── The tenant's configuration ──────────────────────────────────────────────────────────────
-
-  whoami(): Promise<{ role: "admin" } | { role: "tenant"; tenant: string }> {
-    return this.call("GET", "/v1/whoami");
-  }
-  liveTicket(): Promise<{ ticket: string; expiresAt: string }> {
-    return this.call("POST", "/v1/live/ticket");
-  }
-  destinations(): Promise<{ destinations: Record<string, Record<string, string>> }> {
-    return this.call("GET", "/v1/destinations");
-  }
-  putDestination(kind: string, value: Record<string, string>): Promise<Record<string, string>> {
-    return this.call("PUT", `/v1/destinations/${seg(kind)}`, value);
-  }
-  deleteDestination(kind: string): Promise<null> {
-    return this.call("DELETE", `/v1/destinations/${seg(kind)}`);
-  }
-  endpoints(): Promise<{ endpoints: Array<EndpointAnswer> }> {
-    return this.call("GET", "/v1/endpoints");
-  }
-  createEndpoint(input: { url: string; eventTypes?: string[] | null; description?: string | null; backfill?: boolean }): Promise<EndpointAnswer & { secret: string; backfillId?: string }> {
-    return this.call("POST", "/v1/endpoints", input);
-  }
-  rotateEndpointSecret(id: string): Promise<EndpointAnswer & { secret: string }> {
-    return this.call("POST", `/v1/endpoints/${seg(id)}/rotate-secret`);
-  }
-  deleteEndpoint(id: string): Promise<null> {
-    return this.call("DELETE", `/v1/endpoints/${seg(id)}`);
-  }
-  sources(): Promise<{ sources: Record<string, StoredSource> }> {
-    return this.call("GET", "/v1/sources");
-  }
-  putSource(name: string, source: { scheme: string; secret: string; header?: string; mapping?: object | null }): Promise<StoredSource> {
-    return this.call("PUT", `/v1/sources/${seg(name)}`, source);
-  }
-  deleteSource(name: string): Promise<null> {
-    return this.call("DELETE", `/v1/sources/${seg(name)}`);
-  }
-  handlers(): Promise<{ handlers: Array<{ name: string; paused: boolean }> }> {
-    return this.call("GET", "/v1/handlers");
-  }
-  pauseHandler(handler: string, paused: boolean): Promise<{ handler: string; paused: boolean }> {
-    return this.call("POST", `/v1/handlers/${seg(handler)}/${paused ? "pause" : "resume"}`);
-  }
-
-  replayEntity(type: string, id: string, input: { handler: string; fromSeq?: number }): Promise<{ replayed: number }> {
-    return this.call("POST", `/v1/entities/${seg(type)}/${seg(id)}/replay`, input);
-  }
-  startBackfill(input: { handler: string; eventTypes?: string[]; since?: string | number }): Promise<BackfillAnswer> {
-    return this.call("POST", "/v1/backfills", input);
-  }
-  backfill(id: string): Promise<BackfillAnswer> {
-    return this.call("GET", `/v1/backfills/${seg(id)}`);
-  }
-  backfills(): Promise<{ backfills: BackfillAnswer[] }> {
-    return this.call("GET", "/v1/backfills");
-  }
-
-  settings(): Promise<TenantSettings> {
-    return this.call("GET", "/v1/settings");
-  }
-  updateSettings(patch: SettingsPatch): Promise<TenantSettings> {
-    return this.call("PATCH", "/v1/settings", patch);
-  }
-
-  schedules(): Promise<{ schedules: ScheduleAnswer[] }> {
-    return this.call("GET", "/v1/schedules");
-  }
-  createSchedule(input: { name?: string; cron?: string; everySeconds?: number; timezone?: string; event: { type: string; data: Record<string, unknown> } }): Promise<ScheduleAnswer> {
-    return this.call("POST", "/v1/schedules", input);
-  }
-  schedule(id: string): Promise<ScheduleAnswer> {
-    return this.call("GET", `/v1/schedules/${seg(id)}`);
-  }
-  updateSchedule(id: string, change: { name?: string; paused?: boolean; cron?: string; everySeconds?: number; timezone?: string; event?: { type: string; data: Record<string, unknown> } }): Promise<ScheduleAnswer> {
-    return this.call("PATCH", `/v1/schedules/${seg(id)}`, change);
-  }
-  deleteSchedule(id: string): Promise<null> {
-    return this.call("DELETE", `/v1/schedules/${seg(id)}`);
-  }
-
-  // ─── The operator's admin API ────────────────────────────────────────────────────────────────
-
-  tenants(): Promise<{ tenants: Tenant[] }> {
-    return this.call("GET", "/v1/admin/tenants");
-  }
-  tenant(name: string): Promise<Tenant> {
-    return this.call("GET", `/v1/admin/tenants/${seg(name)}`);
-  }
-  createTenant(name: string): Promise<Tenant> {
-    return this.call("POST", "/v1/admin/tenants", { name });
-  }
-  deleteTenant(name: string): Promise<Tenant> {
-    return this.call("DELETE", `/v1/admin/tenants/${seg(name)}`);
-  }
-  setInheritDestinations(name: string, inherit: boolean): Promise<Tenant> {
-    return this.call("PATCH", `/v1/admin/tenants/${seg(name)}`, { inheritDestinations: inherit });
-  }
-  keys(tenant: string): Promise<{ keys: Array<Answered<ApiKeyInfo>> }> {
-    return this.call("GET", `/v1/admin/tenants/${seg(tenant)}/keys`);
-  }
-  createKey(tenant: string, label?: string): Promise<Answered<ApiKeyInfo> & { key: string }> {
-    return this.call("POST", `/v1/admin/tenants/${seg(tenant)}/keys`, label === undefined ? {} : { label });
-  }
-  revokeKey(tenant: string, id: string): Promise<null> {
-    return this.call("DELETE", `/v1/admin/tenants/${seg(tenant)}/keys/${seg(id)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The dashboard's only way to the server: the same HTTP API as everyone else, with the key the
 // user signed in with (kept in sessionStorage, so closing the tab signs out), through the one
 // typed client every caller uses (client/index.ts).
-import { EdgeflowClient } from "../client/index.ts";
+import { EdgeflowClient, type ApiMethods } from "../client/index.ts";
 
 export interface Session {
   key: string;
@@ -29,9 +29,9 @@ export function clientOf(session: Session): EdgeflowClient {
   return new EdgeflowClient({ baseUrl: "", key: session.key, tenant: session.admin ? session.tenant : null });
 }
 
-/** One JSON call; throws ApiError with the contract's code and message on a 4xx/5xx. */
-export function api<T>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
-  return clientOf(session).call<T>(method, path, body);
+/** Every route of the API as a method (client/index.ts); each throws ApiError with the contract's code and message on a 4xx/5xx. */
+export function api(session: Session): ApiMethods {
+  return clientOf(session).api;
 }
 
 /**
@@ -40,16 +40,16 @@ export function api<T>(session: Session, method: string, path: string, body?: un
  */
 export async function signIn(key: string): Promise<{ session: Session; tenants: string[] }> {
   const probe: Session = { key, tenant: null, admin: false };
-  const who = await clientOf(probe).whoami();
+  const who = await api(probe).whoami();
   if (who.role === "tenant") return { session: probe, tenants: [] };
   const asAdmin: Session = { key, tenant: null, admin: true };
-  const { tenants } = await clientOf(asAdmin).tenants();
+  const { tenants } = await api(asAdmin).listTenants();
   return { session: asAdmin, tenants: tenants.filter((t) => t.status === "active").map((t) => t.name) };
 }
 
 /** A single-use ticket for the live feed (offered as the subprotocol `ticket.{ticket}`). */
 export async function liveTicket(session: Session): Promise<string> {
-  return (await clientOf(session).liveTicket()).ticket;
+  return (await api(session).liveTicket()).ticket;
 }
 
 // The API's answers, typed where the server defines them.

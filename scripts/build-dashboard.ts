@@ -11,12 +11,15 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { basename, join, relative } from "node:path";
 import { build } from "esbuild";
 import { KIND_FORMS } from "./lib/registry.ts";
+import { SETTINGS } from "../src/control/settings.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "public");
 // Outside public/, so it is never served.
 const STAMP = join(ROOT, "node_modules/.cache/edgeflow-dashboard.json");
-const define = { EDGEFLOW_KINDS: JSON.stringify(KIND_FORMS) };
+// The forms the dashboard makes from declarations: destination kinds, and tenant settings.
+const SETTING_FORMS = SETTINGS.map(({ group, field, kind, label, ...bounds }) => ({ group, field, kind, label, ...("min" in bounds ? { min: bounds.min, max: bounds.max } : {}) }));
+const define = { EDGEFLOW_KINDS: JSON.stringify(KIND_FORMS), EDGEFLOW_SETTINGS: JSON.stringify(SETTING_FORMS) };
 const defineHash = createHash("sha256").update(JSON.stringify(define)).digest("hex");
 
 interface Stamp {
@@ -60,7 +63,7 @@ if (upToDate()) {
     target: "es2022",
     sourcemap: true,
     logLevel: "warning",
-    // The settings form is made from the destination kinds table (src/handlers/kinds.ts).
+    // The settings forms are made from the destination kinds (src/handlers/kinds.ts) and the tenant settings (src/control/settings.ts).
     define,
   });
   mkdirSync(OUT, { recursive: true });

@@ -8,6 +8,6 @@ import { cli } from "./lib/args.ts";
 cli("npm run openapi", {});
 const root = resolve(import.meta.dirname, "..");
 // Loaded by URL: its types reach the Worker's runtime types, which the Node project does not load.
-const { openApiDocument } = (await import(new URL("../src/openapi.ts", import.meta.url).href)) as { openApiDocument(): unknown };
+const { openApiDocument } = (await import(new URL("../src/api/openapi.ts", import.meta.url).href)) as { openApiDocument(): unknown };
 writeFileSync(resolve(root, "openapi.json"), `${JSON.stringify(openApiDocument(), null, 2)}\n`);
 console.log("wrote openapi.json");

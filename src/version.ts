@@ -1,2 +1,2 @@
 /** Sent as `User-Agent: edgeflow/<version>` on every outbound call; keep in step with package.json. */
-export const VERSION = "0.5.0";
+export const VERSION = "0.6.0";

@@ -246,7 +246,7 @@ export interface TombstoneCleanup {
   tenant: string;
   space: string;
   entity: EntityRef;
-  /** The D1 mirror tables its events wrote to. */
+  /** The D1 mirror tables its events wrote to, as tombstones before 0.6 named them (read models now erase by the entity's type). */
   mirrorTables: string[];
 }
 

@@ -5,6 +5,15 @@
 // again after a backoff that doubles up to ALERT_RETRY_MAX_MS. Until 0.6 one failing service made
 // every alert go again to every service every 10 s, for ever.
 import type { Notification } from "../../src/events/notification.ts";
+import { deploymentSettings } from "../../src/config.ts";
+import { openSnapshot } from "../../src/control/runtime.ts";
+import { destinationOf, refusedDestination } from "../../src/handlers/destinations.ts";
+import { notificationChannels } from "../../src/handlers/registry.ts";
+import { VERSION } from "../../src/version.ts";
+import { alertNotification } from "./dead-letter-index.ts";
+import type { DeadLetters } from "./dead-letters.ts";
+import { endpointDisabledNotification } from "./endpoint-health.ts";
+import type { TenantJob, TenantRoom } from "./room.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
 const SCHEMA = [
@@ -135,4 +144,80 @@ export function channelOutcome(status: number): ChannelOutcome {
   if (status >= 200 && status < 300) return { kind: "sent" };
   const error = `HTTP ${status}`;
   return status >= 400 && status < 500 && ![408, 425, 429].includes(status) ? { kind: "refused", error } : { kind: "failed", error };
+}
+
+/** The alarm's job that queues alerts as they come due and delivers what is queued. */
+export class Alerts implements TenantJob {
+  private readonly outbox: AlertOutbox;
+
+  constructor(
+    private readonly room: TenantRoom,
+    private readonly deadLetters: DeadLetters,
+  ) {
+    this.outbox = new AlertOutbox(room.db, (change) => room.transaction(change), (msg, extra) => room.log("warn", msg, extra));
+  }
+
+  /**
+   * Queues what there is to alert about: everything that went dead since the last dead-letter alert
+   * (at most one per ALERT_INTERVAL_MS, the rest summarised in the next) and each endpoint disabled
+   * since; then delivers the queue to every chat service the tenant has a destination for, each on
+   * its own (AlertOutbox, above). Answers when to come back, or null.
+   */
+  async run(): Promise<number | null> {
+    const now = Date.now();
+    let comeBack: number | null = null;
+    const unalerted = this.deadLetters.index.unalerted();
+    if (unalerted.count > 0) {
+      const at = this.deadLetters.index.lastAlertAt() + deploymentSettings(this.room.env).alertIntervalMs;
+      if (at <= now) {
+        this.room.transaction(() => {
+          this.outbox.enqueue(`alert:${this.room.tenant}:${unalerted.lastN}`, alertNotification(this.room.tenant, unalerted), now);
+          this.deadLetters.index.markAlerted(unalerted.lastN, now);
+        });
+      } else comeBack = at;
+    }
+    for (const { id, at } of this.room.control.pendingEndpointAlerts()) {
+      const endpoint = this.room.control.endpoint(id);
+      this.room.transaction(() => {
+        if (endpoint) this.outbox.enqueue(`endpoint-disabled:${this.room.tenant}:${id}:${at}`, endpointDisabledNotification(this.room.tenant, endpoint), now);
+        this.room.control.endpointAlerted(id);
+      });
+    }
+    if (this.outbox.pending() === 0) return comeBack;
+    const retryAt = await this.outbox.deliver(await this.channels(), now);
+    return retryAt === null ? comeBack : Math.min(retryAt, comeBack ?? Infinity);
+  }
+
+  /**
+   * The chat services the tenant has a destination for now (Slack, Discord, Teams: each renders the
+   * same message its own way). A URL the outbound address policy refuses is never called: that
+   * service is left out, as with none.
+   */
+  private async channels(): Promise<AlertChannel[]> {
+    const configuration = await openSnapshot(this.room.env, this.room.tenant, this.room.control.snapshot());
+    const channels: AlertChannel[] = [];
+    for (const { kind, channel } of notificationChannels()) {
+      const found = destinationOf(this.room.env, configuration, kind);
+      if (!found || refusedDestination(this.room.env, found)) continue;
+      const url = channel.target?.(found.destination.url) ?? found.destination.url;
+      channels.push({
+        name: kind.kind,
+        send: async (notification, idempotencyKey) => {
+          try {
+            const response = await fetch(url, {
+              method: "POST",
+              headers: { "content-type": "application/json", "user-agent": `edgeflow/${VERSION}`, "idempotency-key": idempotencyKey },
+              body: JSON.stringify(channel.render(notification)),
+              signal: AbortSignal.timeout(deploymentSettings(this.room.env).handlerTimeoutMs),
+            });
+            await response.body?.cancel();
+            return channelOutcome(response.status);
+          } catch (err) {
+            return { kind: "failed", error: String(err).slice(0, 200) };
+          }
+        },
+      });
+    }
+    return channels;
+  }
 }

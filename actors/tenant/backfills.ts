@@ -1,6 +1,12 @@
 // A tenant's backfills, in its own actor: one row each, holding where the walk over the tenant's
 // entity list has got to, so a restart resumes at the next page rather than starting again.
 import type { Backfill, BackfillSpec } from "../../src/control/backfills.ts";
+import { deploymentSettings } from "../../src/config.ts";
+import { recordId } from "../../src/control/keys.ts";
+import { entityActor } from "../../src/rpc/actors.ts";
+import type { EntityList } from "./entities.ts";
+import { forEachLimited } from "../shared/limited.ts";
+import type { TenantJob, TenantRoom } from "./room.ts";
 import type { EntityRef } from "../../src/types.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
@@ -93,4 +99,90 @@ function toBackfill(row: BackfillRow): Backfill {
     createdAt: Number(row.created_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
   };
+}
+
+/** Entities a backfill walks per page at most, and calls at once. */
+const BACKFILL_PAGE = 100;
+const BACKFILL_CONCURRENCY = 8;
+
+/** The tenant's backfills: started on request, walked from the alarm. */
+export class Backfills implements TenantJob {
+  readonly store: BackfillStore;
+
+  constructor(
+    private readonly room: TenantRoom,
+    private readonly entities: EntityList,
+  ) {
+    this.store = new BackfillStore(room.db);
+  }
+
+  /**
+   * Starts walking every listed entity for one handler (see BackfillMode), from the alarm a page at
+   * a time, resumable after a restart. At most MAX_RUNNING at once per tenant.
+   */
+  async start(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null> {
+    if (!this.room.writable(space)) return null;
+    if (this.store.running().length >= MAX_RUNNING) return "limit";
+    const backfill = this.room.transaction(() => this.store.create(recordId("bf"), spec, this.entities.entityCount(), Date.now()));
+    await this.room.wakeBy(Date.now());
+    return backfill;
+  }
+
+  /**
+   * Walks the running backfills a page of entities at a time (8 entity calls in flight), no faster
+   * than BACKFILL_RATE entities a second each, until the alarm's budget is spent. Answers when to
+   * come back (null: nothing left). A page that keeps failing is walked again later: its entities
+   * that were done re-deliver under the same idempotency keys.
+   */
+  async run(deadline: number): Promise<number | null> {
+    if (this.room.erasing()) return null;
+    const space = this.room.space();
+    const rate = deploymentSettings(this.room.env).backfillRate;
+    const pageSize = Math.min(BACKFILL_PAGE, rate);
+    let resumeAt: number | null = null;
+    for (const backfill of this.store.running()) {
+      const filter = { fromSeq: 1, ...(backfill.eventTypes ? { eventTypes: backfill.eventTypes } : {}), ...(backfill.since !== null ? { since: backfill.since } : {}) };
+      for (;;) {
+        const pageStart = Date.now();
+        const page = this.entities.entitiesAfter(this.store.cursor(backfill.id), pageSize);
+        let events = 0;
+        // Entities whose call failed are called again (3 tries) before the page counts as walked:
+        // walking the page again would re-deliver what its other entities already replayed.
+        let left = page;
+        for (let attempt = 1; left.length > 0 && attempt <= 3; attempt++) {
+          const failed: EntityRef[] = [];
+          await forEachLimited(left, BACKFILL_CONCURRENCY, async (entity) => {
+            try {
+              const actor = entityActor(this.room.env, space, entity);
+              // Awaited before the sum: `events += await …` would read events before the call and lose its siblings' counts.
+              const handed = backfill.mode === "history" ? await actor.followHandler(backfill.handler) : await actor.replayHandler(backfill.handler, filter);
+              events += handed ?? 0;
+            } catch (err) {
+              failed.push(entity);
+              this.room.log("warn", "backfill call failed", { backfill: backfill.id, entity, attempt, error: String(err) });
+            }
+          });
+          left = failed;
+        }
+        if (left.length > 0) {
+          // The page is walked again later: its entities that were done re-deliver under the same keys.
+          resumeAt = Math.min(resumeAt ?? Infinity, Date.now() + 5_000);
+          break;
+        }
+        const last = page.length < pageSize ? null : page[page.length - 1]!;
+        this.room.transaction(() => this.store.advance(backfill.id, last, page.length, events, Date.now()));
+        if (last === null) {
+          this.room.log("info", "backfill done", { backfill: backfill.id, handler: backfill.handler });
+          break;
+        }
+        // The next page may start once this one has had its share of a second at the rate.
+        const paced = pageStart + (page.length * 1000) / rate;
+        if (paced > Date.now() + 50 || Date.now() > deadline) {
+          resumeAt = Math.min(resumeAt ?? Infinity, Math.max(paced, Date.now()));
+          break;
+        }
+      }
+    }
+    return resumeAt;
+  }
 }

@@ -1,6 +1,6 @@
 // The tenant's stored configuration, in its own actor: its record (for tenants created through the
-// admin API), API keys (digests only), destinations and endpoints (secrets sealed), and the list of
-// its entities. Tables are created on the first write, so a tenant that only ever serves lookups
+// admin API), API keys (digests only), destinations, endpoints and sources (secrets sealed), paused
+// handlers and settings. Tables are created on the first write, so a tenant that only ever serves lookups
 // (most TENANTS tenants) costs no schema rows.
 import { apiKeyDigest } from "../../src/control/tenants-config.ts";
 import { destinationKind } from "../../src/handlers/kinds.ts";
@@ -11,7 +11,6 @@ import { keyPrefix, newApiKey, newSigningSecret, randomHex, recordId } from "../
 import { settingsOf, type TenantSettings } from "../../src/control/settings.ts";
 import { mergeHealth, type EndpointHealth } from "../../src/metrics/counts.ts";
 import { mirrorBudget } from "../../src/config.ts";
-import type { EntityRef } from "../../src/types.ts";
 import type { EndpointChange, EndpointInput } from "../../src/rpc/actors.ts";
 import type { Db, Row } from "../shared/sql.ts";
 
@@ -60,7 +59,6 @@ const UPGRADES: Readonly<Record<string, ReadonlyArray<[string, string]>>> = {
 const ENDPOINT_ALERTS = `CREATE TABLE IF NOT EXISTS endpoint_alerts (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`;
 const SETTINGS = `CREATE TABLE IF NOT EXISTS settings (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), doc TEXT NOT NULL)`;
 const MIRROR_USAGE = `CREATE TABLE IF NOT EXISTS mirror_usage (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), bytes INTEGER NOT NULL, measured_at INTEGER NOT NULL)`;
-const ENTITIES = `CREATE TABLE IF NOT EXISTS entities (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID`;
 
 interface RecordRow extends Row {
   name: string;
@@ -168,12 +166,11 @@ export class ControlStore {
     return tenantSpace(this.tenant, this.record());
   }
 
-  /** Marks the tenant erasing, counting what there is to erase. */
-  startErasing(): TenantRecord | null {
+  /** Marks the tenant erasing, with how many entities there are to erase. */
+  startErasing(total: number): TenantRecord | null {
     const record = this.record();
     if (!record) return null;
     if (record.status === "erasing") return record;
-    const total = this.entityCount();
     this.db.sql`UPDATE tenant_record SET status = 'erasing', erase_total = ${total}, erase_done = 0`;
     return this.record();
   }
@@ -361,63 +358,6 @@ export class ControlStore {
     if (!paused) return this.has("paused_handlers") && this.db.all(`DELETE FROM paused_handlers WHERE name = ? RETURNING name`, name).length > 0;
     this.ensure();
     return this.db.all(`INSERT INTO paused_handlers (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING name`, name).length > 0;
-  }
-
-  // ─── Entities ─────────────────────────────────────────────────────────────────────────────────
-
-  /** Adds entities to the tenant's list (known ones are left as they are). */
-  addEntities(entities: readonly EntityRef[]): void {
-    this.storage.transactionSync(() => {
-      this.db.tables.make("entities", [ENTITIES]);
-      let added = 0;
-      for (const e of entities) added += this.db.all(`INSERT INTO entities (type, id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id`, e.type, e.id).length;
-      // An entity that turns up while the tenant is being erased is erased too, and counted.
-      if (added > 0 && this.record()?.status === "erasing") this.db.sql`UPDATE tenant_record SET erase_total = erase_total + ${added}`;
-    });
-  }
-
-  entityCount(): number {
-    if (!this.has("entities")) return 0;
-    return Number(this.db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM entities`)[0]?.n ?? 0);
-  }
-
-  entityPage(limit: number): EntityRef[] {
-    if (!this.has("entities")) return [];
-    return this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities ORDER BY type, id LIMIT ?`, limit).map((r) => ({ type: r.type, id: r.id }));
-  }
-
-  /** Up to `limit` entities after `after` in (type, id) order: a resumable walk over the list. */
-  entitiesAfter(after: EntityRef | null, limit: number): EntityRef[] {
-    if (!this.has("entities")) return [];
-    const rows = after
-      ? this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities WHERE (type, id) > (?, ?) ORDER BY type, id LIMIT ?`, after.type, after.id, limit)
-      : this.db.all<{ type: string; id: string }>(`SELECT type, id FROM entities ORDER BY type, id LIMIT ?`, limit);
-    return rows.map((r) => ({ type: r.type, id: r.id }));
-  }
-
-  /** Where the walk that wakes every entity (after a resume) has got to; undefined when none runs. */
-  wakeCursor(): EntityRef | null | undefined {
-    if (!this.has("wake_job")) return undefined;
-    const row = this.db.all<{ after_type: string | null; after_id: string | null }>(`SELECT after_type, after_id FROM wake_job`)[0];
-    if (!row) return undefined;
-    return row.after_type === null || row.after_id === null ? null : { type: row.after_type, id: row.after_id };
-  }
-
-  /** Starts (or restarts from the top) the walk; moves it on; ends it (null). */
-  setWakeCursor(cursor: EntityRef | null | "start"): void {
-    this.db.tables.make("wake_job", [`CREATE TABLE IF NOT EXISTS wake_job (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), after_type TEXT, after_id TEXT)`]);
-    if (cursor === null) this.db.sql`DELETE FROM wake_job`;
-    else {
-      const at = cursor === "start" ? null : cursor;
-      this.db.sql`INSERT INTO wake_job (singleton, after_type, after_id) VALUES (1, ${at?.type ?? null}, ${at?.id ?? null})
-                  ON CONFLICT (singleton) DO UPDATE SET after_type = excluded.after_type, after_id = excluded.after_id`;
-    }
-  }
-
-  forgetEntities(entities: readonly EntityRef[]): void {
-    this.storage.transactionSync(() => {
-      for (const e of entities) this.db.sql`DELETE FROM entities WHERE type = ${e.type} AND id = ${e.id}`;
-    });
   }
 
   // ─── Settings ─────────────────────────────────────────────────────────────────────────────────

@@ -19,7 +19,7 @@ export function DeadLettersPage({ session }: { session: Session }) {
     const all: DeadLetter[] = [];
     let cursor: string | null = "0";
     while (cursor !== null) {
-      const page: DeadLetterPage = await api(session, "GET", `/v1/dead-letters?limit=500&cursor=${cursor}`);
+      const page: DeadLetterPage = await api(session).listDeadLetters({ query: { limit: 500, cursor } });
       all.push(...page.deadLetters);
       cursor = page.next;
     }
@@ -37,7 +37,7 @@ export function DeadLettersPage({ session }: { session: Session }) {
     setProgress({ done: 0, total: ids.length });
     let replayed = 0;
     for (let i = 0; i < ids.length; i += CHUNK) {
-      replayed += (await api<{ replayed: number }>(session, "POST", "/v1/dead-letters/replay", { ids: ids.slice(i, i + CHUNK) })).replayed;
+      replayed += (await api(session).replayDeadLetters({ body: { ids: ids.slice(i, i + CHUNK) } })).replayed;
       setProgress({ done: Math.min(ids.length, i + CHUNK), total: ids.length });
     }
     setProgress(null);

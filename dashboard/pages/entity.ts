@@ -13,13 +13,12 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
 
   const load = async () => {
     if (!id) return;
-    const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
     try {
-      const view = await api<EntityView>(session, "GET", path);
+      const view = await api(session).getEntity({ type, id });
       const all: EventView[] = [];
       let after: string | null = "0";
       while (after !== null) {
-        const page: EventPage = await api(session, "GET", `${path}/events?after=${after}&limit=500`);
+        const page: EventPage = await api(session).getEntityEvents({ type, id, query: { after: Number(after), limit: 500 } });
         all.push(...page.events);
         after = page.next;
       }
@@ -33,15 +32,14 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
     }
   };
   const [notice, setNotice] = useState<string | null>(null);
-  const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
   const act = (what: () => Promise<string>) => () =>
     what()
       .then(async (m) => (setNotice(m), await load()))
       .catch((err: unknown) => setNotice(err instanceof Error ? err.message : String(err)));
-  const pause = act(async () => `Paused: ${(await api<{ paused: string[] }>(session, "POST", `${path}/pause`, {})).paused.join(", ")}.`);
-  const resume = act(async () => ((await api<{ paused: string[] }>(session, "POST", `${path}/resume`, {})).paused.length === 0 ? "Resumed: held deliveries drain in order." : "Some handlers stay paused."));
+  const pause = act(async () => `Paused: ${(await api(session).pauseEntity({ type, id, body: {} })).paused.join(", ")}.`);
+  const resume = act(async () => ((await api(session).resumeEntity({ type, id, body: {} })).paused.length === 0 ? "Resumed: held deliveries drain in order." : "Some handlers stay paused."));
   const exportJson = act(async () => {
-    const document = await api<unknown>(session, "GET", `${path}/export`);
+    const document = await api(session).exportEntity({ type, id });
     const link = downloadLink(`${type}-${id}.json`, JSON.stringify(document, null, 2));
     link.click();
     return `Exported ${type}/${id}.`;
@@ -50,12 +48,12 @@ export function EntityPage({ session, type, id }: { session: Session; type: stri
   const replay = act(async () => {
     const handler = redeliver.handler.trim();
     if (!handler) return "Name the handler to deliver to again.";
-    const { replayed } = await api<{ replayed: number }>(session, "POST", `${path}/replay`, { handler, fromSeq: Number(redeliver.fromSeq) || 1 });
+    const { replayed } = await api(session).replayEntity({ type, id, body: { handler, fromSeq: Number(redeliver.fromSeq) || 1 } });
     return `${replayed} event(s) go to ${handler} again, in order, marked Edgeflow-Replay.`;
   });
   const erase = act(async () => {
     if (!window.confirm(`Erase ${type}/${id} for good? Its events, deliveries, D1 rows and dead letters go, and it takes no event again.`)) return "Not erased.";
-    await api(session, "DELETE", path);
+    await api(session).deleteEntity({ type, id });
     return `Erased ${type}/${id}.`;
   });
   useEffect(() => {

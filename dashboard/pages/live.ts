@@ -78,7 +78,7 @@ function SendEvent({ session }: { session: Session }) {
   const send = async (e: Event) => {
     e.preventDefault();
     try {
-      const answer = await api<{ status: string; id: string }>(session, "POST", "/v1/events", JSON.parse(text));
+      const answer = await api(session).postEvent({ body: JSON.parse(text) });
       setResult(`${answer.status}: ${answer.id}`);
     } catch (err) {
       setResult(err instanceof Error ? err.message : String(err));

@@ -31,7 +31,7 @@ export function OverviewPage({ session }: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const load = () =>
-      api<MetricsSummary>(session, "GET", "/v1/metrics")
+      api(session).metricsSummary()
         .then((m) => (setMetrics(m), setError(null)))
         .catch((err: unknown) => setError(String(err)));
     void load();

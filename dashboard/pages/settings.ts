@@ -2,10 +2,10 @@
 // suffices) and its API keys (the operator's admin key only: keys are the admin API's).
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, clientOf, type Answered, type ApiKeyInfo, type EndpointAnswer, type Session } from "../api.ts";
+import { api, type Answered, type ApiKeyInfo, type EndpointAnswer, type Session } from "../api.ts";
 import type { ScheduleAnswer } from "../../src/control/schedules.ts";
 import type { BackfillAnswer } from "../../src/control/backfills.ts";
-import type { TenantSettings } from "../../src/control/settings.ts";
+import type { SettingsPatch, TenantSettings } from "../../src/control/settings.ts";
 import type { StoredSource } from "../../src/control/model.ts";
 import type { KindForm } from "../../scripts/lib/registry.ts";
 import { SCHEME_NAMES } from "../../src/sources/schemes.ts";
@@ -36,7 +36,7 @@ export function SettingsPage({ session }: { session: Session }) {
     <${Schedules} session=${session} run=${run} />
     <div class="two">
       <${Backfills} session=${session} run=${run} />
-      <${Retention} session=${session} run=${run} />
+      <${Settings} session=${session} run=${run} />
     </div>
   </section>`;
 }
@@ -50,11 +50,11 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Record<string, Record<string, unknown>>>({});
   const [form, setForm] = useState<{ kind: string; values: Record<string, string> }>({ kind: EDGEFLOW_KINDS[0]!.kind, values: {} });
   const kind = EDGEFLOW_KINDS.find((k) => k.kind === form.kind) ?? EDGEFLOW_KINDS[0]!;
-  const load = () => api<{ destinations: Record<string, Record<string, unknown>> }>(session, "GET", "/v1/destinations").then((d) => setList(d.destinations));
+  const load = () => api(session).getDestinations().then((d) => setList(d.destinations));
   useEffect(() => void load(), [session]);
   const save = run(async () => {
     const body = { ...Object.fromEntries(kind.fields.flatMap((f) => (form.values[f.name] ? [[f.name, form.values[f.name]]] : []))), ...limitsOf(form.values) };
-    await api(session, "PUT", `/v1/destinations/${kind.kind}`, body);
+    await api(session).putDestination({ kind: kind.kind, body });
     // The form held secrets: they leave the page once saved.
     setForm({ kind: kind.kind, values: {} });
     await load();
@@ -68,7 +68,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
         ${Object.keys(list).length === 0 && html`<tr><td colspan="3" class="muted">None of its own.</td></tr>`}
         ${Object.entries(list).map(
           ([name, d]) => html`<tr><td>${name}</td><td>${Object.entries(d).map(([k, v]) => html`<div><span class="muted">${k}</span> ${shown(v)}</div>`)}</td>
-            <td><button type="button" aria-label=${`Delete ${name}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/destinations/${name}`), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
+            <td><button type="button" aria-label=${`Delete ${name}`} onClick=${run(async () => (await api(session).deleteDestination({ kind: name }), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
         )}
       </tbody>
     </table>
@@ -90,7 +90,7 @@ function Destinations({ session, run }: { session: Session; run: Run }) {
 function Endpoints({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Endpoint[]>([]);
   const [form, setForm] = useState({ url: "", types: "", description: "", backfill: false, rate: "", concurrency: "" });
-  const load = () => api<{ endpoints: Endpoint[] }>(session, "GET", "/v1/endpoints").then((d) => setList(d.endpoints));
+  const load = () => api(session).listEndpoints().then((d) => setList(d.endpoints));
   useEffect(() => void load(), [session]);
   const create = run(async () => {
     const body = {
@@ -100,7 +100,7 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
       ...(form.backfill ? { backfill: true } : {}),
       ...limitsOf(form),
     };
-    const created = await api<{ id: string; secret: string; backfillId?: string }>(session, "POST", "/v1/endpoints", body);
+    const created = await api(session).createEndpoint({ body });
     setForm({ url: "", types: "", description: "", backfill: false, rate: "", concurrency: "" });
     await load();
     const history = created.backfillId ? ` Its history is on its way: backfill ${created.backfillId} (Backfills, below).` : "";
@@ -119,9 +119,9 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
               ${(e.rateLimit || e.maxConcurrency) && html`<div class="muted">limit: ${[e.rateLimit ? `${e.rateLimit.perSecond}/s` : "", e.maxConcurrency ? `${e.maxConcurrency} at once` : ""].filter(Boolean).join(", ")}</div>`}</td>
             <td>
               ${e.status === "disabled" &&
-              html`<button type="button" aria-label=${`Re-enable ${e.id}`} onClick=${run(async () => (await api(session, "PATCH", `/v1/endpoints/${e.id}`, { status: "active" }), await load(), `Re-enabled ${e.id}: what it held is delivered in order.`))}>Re-enable</button>`}
-              <button type="button" aria-label=${`Rotate secret of ${e.id}`} onClick=${run(async () => `New secret of ${e.id}, shown once: ${(await api<{ secret: string }>(session, "POST", `/v1/endpoints/${e.id}/rotate-secret`)).secret}`)}>Rotate secret</button>
-              <button type="button" aria-label=${`Delete ${e.id}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/endpoints/${e.id}`), await load(), `Deleted ${e.id}.`))}>Delete</button>
+              html`<button type="button" aria-label=${`Re-enable ${e.id}`} onClick=${run(async () => (await api(session).updateEndpoint({ id: e.id, body: { status: "active" } }), await load(), `Re-enabled ${e.id}: what it held is delivered in order.`))}>Re-enable</button>`}
+              <button type="button" aria-label=${`Rotate secret of ${e.id}`} onClick=${run(async () => `New secret of ${e.id}, shown once: ${(await api(session).rotateEndpointSecret({ id: e.id })).secret}`)}>Rotate secret</button>
+              <button type="button" aria-label=${`Delete ${e.id}`} onClick=${run(async () => (await api(session).deleteEndpoint({ id: e.id }), await load(), `Deleted ${e.id}.`))}>Delete</button>
             </td></tr>`,
         )}
       </tbody>
@@ -140,11 +140,11 @@ function Endpoints({ session, run }: { session: Session; run: Run }) {
 function Sources({ session, run }: { session: Session; run: Run }) {
   const [list, setList] = useState<Record<string, StoredSource>>({});
   const [form, setForm] = useState({ name: "", scheme: SCHEME_NAMES[0] as string, secret: "", header: "" });
-  const load = () => api<{ sources: Record<string, StoredSource> }>(session, "GET", "/v1/sources").then((d) => setList(d.sources));
+  const load = () => api(session).getSources().then((d) => setList(d.sources));
   useEffect(() => void load(), [session]);
   const save = run(async () => {
     const body = { scheme: form.scheme, secret: form.secret, ...(form.header ? { header: form.header } : {}) };
-    await api(session, "PUT", `/v1/sources/${encodeURIComponent(form.name)}`, body);
+    await api(session).putSource({ name: form.name, body });
     // The form held a secret: it leaves the page once saved.
     setForm({ name: "", scheme: form.scheme, secret: "", header: "" });
     await load();
@@ -158,7 +158,7 @@ function Sources({ session, run }: { session: Session; run: Run }) {
         ${Object.keys(list).length === 0 && html`<tr><td colspan="4" class="muted">No sources.</td></tr>`}
         ${Object.entries(list).map(
           ([name, src]) => html`<tr><td>${name}${src.header ? html`<div class="muted">${src.header}</div>` : null}</td><td>${src.scheme}</td><td>${src.secret}</td>
-            <td><button type="button" aria-label=${`Delete source ${name}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/sources/${encodeURIComponent(name)}`), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
+            <td><button type="button" aria-label=${`Delete source ${name}`} onClick=${run(async () => (await api(session).deleteSource({ name }), await load(), `Deleted ${name}.`))}>Delete</button></td></tr>`,
         )}
       </tbody>
     </table>
@@ -179,11 +179,11 @@ function Keys({ session, run }: { session: Session; run: Run }) {
   const tenant = session.tenant;
   const load = () =>
     session.admin && tenant
-      ? api<{ keys: Key[] }>(session, "GET", `/v1/admin/tenants/${tenant}/keys`).then((d) => setList(d.keys), () => setList(null))
+      ? api(session).listKeys({ name: tenant }).then((d) => setList(d.keys), () => setList(null))
       : Promise.resolve();
   useEffect(() => void load(), [session]);
   if (!session.admin) return html`<div class="card"><h2>API keys</h2><p class="muted">Keys are managed by the operator: sign in with the admin key to list, create or revoke them.</p></div>`;
-  if (list === null) return html`<div class="card"><h2>API keys</h2><p class="muted">${tenant} is configured in TENANTS; its keys live in that secret.</p></div>`;
+  if (list === null || tenant === null) return html`<div class="card"><h2>API keys</h2><p class="muted">${tenant} is configured in TENANTS; its keys live in that secret.</p></div>`;
   return html`<div class="card">
     <h2>API keys of ${tenant}</h2>
     <table aria-label="API keys">
@@ -191,12 +191,12 @@ function Keys({ session, run }: { session: Session; run: Run }) {
       <tbody>
         ${list.map(
           (k) => html`<tr><td>${k.id}</td><td><code>${k.prefix}…</code></td><td>${k.label ?? ""}</td><td>${when(k.createdAt)}</td>
-            <td><button type="button" aria-label=${`Revoke ${k.id}`} onClick=${run(async () => (await api(session, "DELETE", `/v1/admin/tenants/${tenant}/keys/${k.id}`), await load(), `Revoked ${k.id}.`))}>Revoke</button></td></tr>`,
+            <td><button type="button" aria-label=${`Revoke ${k.id}`} onClick=${run(async () => (await api(session).revokeKey({ name: tenant, id: k.id }), await load(), `Revoked ${k.id}.`))}>Revoke</button></td></tr>`,
         )}
       </tbody>
     </table>
     <form onSubmit=${(e: Event) => (e.preventDefault(), run(async () => {
-      const created = await api<{ key: string }>(session, "POST", `/v1/admin/tenants/${tenant}/keys`, label ? { label } : {});
+      const created = await api(session).createKey({ name: tenant, body: label ? { label } : {} });
       await load();
       return `New key, shown once: ${created.key}`;
     })())}>
@@ -211,10 +211,10 @@ function Keys({ session, run }: { session: Session; run: Run }) {
  * or resumed in place; a new one from a cron (or a period), a type and its data.
  */
 function Schedules({ session, run }: { session: Session; run: Run }) {
-  const client = clientOf(session);
+  const client = api(session);
   const [list, setList] = useState<ScheduleAnswer[]>([]);
   const [form, setForm] = useState({ when: "", timezone: "UTC", type: "lead.updated", data: '{"id":"L-1"}' });
-  const load = () => client.schedules().then((d) => setList(d.schedules));
+  const load = () => client.listSchedules().then((d) => setList(d.schedules));
   useEffect(() => void load(), [session]);
   const create = run(async () => {
     let data: Record<string, unknown>;
@@ -225,11 +225,11 @@ function Schedules({ session, run }: { session: Session; run: Run }) {
     }
     // A number alone is a period in seconds; anything else is a cron expression.
     const when = /^\d+$/.test(form.when.trim()) ? { everySeconds: Number(form.when.trim()) } : { cron: form.when.trim(), timezone: form.timezone };
-    const created = await client.createSchedule({ ...when, event: { type: form.type, data } });
+    const created = await client.createSchedule({ body: { ...when, event: { type: form.type, data } } });
     await load();
     return `Created ${created.id}; it fires next at ${created.nextAt ?? "never"}.`;
   });
-  const toggle = (s: ScheduleAnswer) => run(async () => (await client.updateSchedule(s.id, { paused: !s.paused }), await load(), `${s.paused ? "Resumed" : "Paused"} ${s.id}.`));
+  const toggle = (s: ScheduleAnswer) => run(async () => (await client.updateSchedule({ id: s.id, body: { paused: !s.paused } }), await load(), `${s.paused ? "Resumed" : "Paused"} ${s.id}.`));
   return html`<div class="card">
     <h2>Schedules</h2>
     <table aria-label="Schedules">
@@ -240,7 +240,7 @@ function Schedules({ session, run }: { session: Session; run: Run }) {
           (s) => html`<tr><td>${s.cron ? `${s.cron} (${s.timezone})` : `every ${s.everySeconds} s`}<div class="muted">${s.name ?? s.id}</div></td>
             <td>${s.event.type} ${String(s.event.data.id)}</td><td>${s.paused ? "paused" : when(s.nextAt)}</td><td>${s.lastError ?? ""}</td>
             <td><button type="button" aria-label=${`${s.paused ? "Resume" : "Pause"} schedule ${s.id}`} onClick=${toggle(s)}>${s.paused ? "Resume" : "Pause"}</button>
-            <button type="button" aria-label=${`Delete schedule ${s.id}`} onClick=${run(async () => (await client.deleteSchedule(s.id), await load(), `Deleted ${s.id}.`))}>Delete</button></td></tr>`,
+            <button type="button" aria-label=${`Delete schedule ${s.id}`} onClick=${run(async () => (await client.deleteSchedule({ id: s.id }), await load(), `Deleted ${s.id}.`))}>Delete</button></td></tr>`,
         )}
       </tbody>
     </table>
@@ -262,14 +262,14 @@ const BACKFILL_POLL_MS = 1_000;
  * (entities walked of those listed, events handed over), read every second while one runs.
  */
 function Backfills({ session, run }: { session: Session; run: Run }) {
-  const client = clientOf(session);
+  const client = api(session);
   const [list, setList] = useState<BackfillAnswer[]>([]);
   const [handlers, setHandlers] = useState<string[]>([]);
   const [form, setForm] = useState({ handler: "", types: "", since: "" });
-  const load = () => client.backfills().then((d) => setList(d.backfills));
+  const load = () => client.listBackfills().then((d) => setList(d.backfills));
   useEffect(() => {
     void load();
-    void client.handlers().then((d) => setHandlers(d.handlers.map((h) => h.name)));
+    void client.listHandlers().then((d) => setHandlers(d.handlers.map((h) => h.name)));
   }, [session]);
   const running = list.some((b) => b.status === "running");
   useEffect(() => {
@@ -280,10 +280,12 @@ function Backfills({ session, run }: { session: Session; run: Run }) {
   const start = run(async () => {
     const handler = form.handler || handlers[0];
     if (!handler) return "No handler to backfill.";
-    const started = await client.startBackfill({
-      handler,
-      ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}),
-      ...(form.since ? { since: new Date(form.since).toISOString() } : {}),
+    const started = await client.createBackfill({
+      body: {
+        handler,
+        ...(form.types ? { eventTypes: form.types.split(",").map((t) => t.trim()) } : {}),
+        ...(form.since ? { since: new Date(form.since).toISOString() } : {}),
+      },
     });
     await load();
     return `Started ${started.id} for ${handler}.`;
@@ -314,27 +316,49 @@ function Backfills({ session, run }: { session: Session; run: Run }) {
   </div>`;
 }
 
-/** Retention windows and the erasure rule (`/v1/settings`). */
-function Retention({ session, run }: { session: Session; run: Run }) {
-  const client = clientOf(session);
-  const [form, setForm] = useState({ days: "", count: "", allowRecreate: false, mirrorEvents: false });
-  const show = (s: TenantSettings) =>
-    setForm({ days: s.retention.days === null ? "" : String(s.retention.days), count: s.retention.eventsPerEntity === null ? "" : String(s.retention.eventsPerEntity), allowRecreate: s.erasure.allowRecreate, mirrorEvents: s.mirror.events });
-  useEffect(() => void client.settings().then(show), [session]);
+/** A tenant setting's field, from its declaration (src/control/settings.ts), put here by the build. */
+interface SettingForm {
+  group: string;
+  field: string;
+  kind: "limit" | "flag";
+  label: string;
+  min?: number;
+  max?: number;
+}
+declare const EDGEFLOW_SETTINGS: SettingForm[];
+
+type SettingsDocument = Record<string, Record<string, number | boolean | null>>;
+
+/** The tenant's settings (`/v1/settings`): a field per declared setting. */
+function Settings({ session, run }: { session: Session; run: Run }) {
+  const client = api(session);
+  const key = (s: SettingForm) => `${s.group}.${s.field}`;
+  const [form, setForm] = useState<Record<string, string | boolean>>({});
+  const show = (saved: TenantSettings) => {
+    // The answer is the settings document, a value per declared group and field.
+    const doc = saved as unknown as SettingsDocument;
+    setForm(Object.fromEntries(EDGEFLOW_SETTINGS.map((s) => [key(s), s.kind === "flag" ? doc[s.group]?.[s.field] === true : String(doc[s.group]?.[s.field] ?? "")])));
+  };
+  useEffect(() => void client.getSettings().then(show), [session]);
   const save = run(async () => {
-    const limit = (text: string) => (text.trim() === "" ? null : Number(text));
-    const saved = await client.updateSettings({ retention: { days: limit(form.days), eventsPerEntity: limit(form.count) }, erasure: { allowRecreate: form.allowRecreate }, mirror: { events: form.mirrorEvents } });
-    show(saved);
+    const body: SettingsDocument = {};
+    for (const s of EDGEFLOW_SETTINGS) {
+      const v = form[key(s)];
+      (body[s.group] ??= {})[s.field] = s.kind === "flag" ? v === true : typeof v === "string" && v.trim() !== "" ? Number(v) : null;
+    }
+    // The same groups and fields the server declares.
+    show(await client.updateSettings({ body: body as SettingsPatch }));
     return "Saved the settings.";
   });
   return html`<div class="card">
-    <h2>Retention</h2>
-    <p class="muted">Events past either window that every handler has settled are compacted away; the state stays, and their ids still count as duplicates.</p>
+    <h2>Retention, erasure and the D1 mirror</h2>
+    <p class="muted">Events past either retention window that every handler has settled are compacted away; the state stays, and their ids still count as duplicates.</p>
     <form onSubmit=${(e: Event) => (e.preventDefault(), save())}>
-      <label for="rdays">Keep events for (days; empty: no limit)</label><input id="rdays" type="number" min="1" value=${form.days} onInput=${(e: Event) => setForm({ ...form, days: value(e) })} />
-      <label for="rcount">Keep at most (events per entity; empty: no limit)</label><input id="rcount" type="number" min="1" value=${form.count} onInput=${(e: Event) => setForm({ ...form, count: value(e) })} />
-      <label class="check"><input id="rrecreate" type="checkbox" checked=${form.allowRecreate} onChange=${(e: Event) => setForm({ ...form, allowRecreate: (e.target as HTMLInputElement).checked })} /> A new event creates an erased entity again</label>
-      <label class="check"><input id="rmirror" type="checkbox" checked=${form.mirrorEvents} onChange=${(e: Event) => setForm({ ...form, mirrorEvents: (e.target as HTMLInputElement).checked })} /> The D1 mirror keeps a row per event too</label>
+      ${EDGEFLOW_SETTINGS.map((s) =>
+        s.kind === "flag"
+          ? html`<label class="check"><input id=${`setting-${s.group}-${s.field}`} type="checkbox" checked=${form[key(s)] === true} onChange=${(e: Event) => setForm({ ...form, [key(s)]: (e.target as HTMLInputElement).checked })} /> ${s.label}</label>`
+          : html`<label for=${`setting-${s.group}-${s.field}`}>${s.label}</label><input id=${`setting-${s.group}-${s.field}`} type="number" min=${s.min} max=${s.max} value=${form[key(s)] ?? ""} onInput=${(e: Event) => setForm({ ...form, [key(s)]: value(e) })} />`,
+      )}
       <button type="submit">Save settings</button>
     </form>
   </div>`;

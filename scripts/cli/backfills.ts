@@ -25,7 +25,7 @@ export function registerBackfillCommands(program: Command): void {
       const { client, output } = contextOf(command);
       const fromSeq = options.fromSeq === undefined ? undefined : Number(options.fromSeq);
       if (fromSeq !== undefined && !(Number.isInteger(fromSeq) && fromSeq >= 1)) throw new CliError("--from-seq takes a whole number from 1", 2);
-      const answer = await client.api.replayEntity(type, id, { handler: options.handler, ...(fromSeq !== undefined ? { fromSeq } : {}) });
+      const answer = await client.api.replayEntity({ type, id, body: { handler: options.handler, ...(fromSeq !== undefined ? { fromSeq } : {}) } });
       print(output, answer, () => `${type}/${id}: ${answer.replayed} event(s) re-delivered to ${options.handler}`);
     });
 
@@ -35,7 +35,7 @@ export function registerBackfillCommands(program: Command): void {
     .description("Running backfills and the last finished ones")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { backfills: list } = await client.api.backfills();
+      const { backfills: list } = await client.api.listBackfills();
       print(output, list, () =>
         list.length === 0
           ? "no backfills"
@@ -54,10 +54,12 @@ export function registerBackfillCommands(program: Command): void {
     .option("--wait", "follow its progress until it is done")
     .action(async (options: { handler: string; types?: string; since?: string; wait?: boolean }, command: Command) => {
       const { client, output } = contextOf(command);
-      const started = await client.api.startBackfill({
-        handler: options.handler,
-        ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}),
-        ...(options.since ? { since: options.since } : {}),
+      const started = await client.api.createBackfill({
+        body: {
+          handler: options.handler,
+          ...(options.types ? { eventTypes: options.types.split(",").map((t) => t.trim()) } : {}),
+          ...(options.since ? { since: options.since } : {}),
+        },
       });
       if (options.wait) await follow(client.api, output, started);
       else print(output, started, () => `started ${started.id}; follow it with: edgeflow backfills show ${started.id} --wait`);
@@ -68,7 +70,7 @@ export function registerBackfillCommands(program: Command): void {
     .option("--wait", "follow it until it is done")
     .action(async (id: string, options: { wait?: boolean }, command: Command) => {
       const { client, output } = contextOf(command);
-      const found = await client.api.backfill(id);
+      const found = await client.api.getBackfill({ id });
       if (options.wait) await follow(client.api, output, found);
       else print(output, found, () => progressText(found));
     });
@@ -81,7 +83,7 @@ async function follow(api: Client["api"], output: Output, first: BackfillAnswer)
   let current = first;
   while (current.status !== "done") {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    current = await api.backfill(current.id);
+    current = await api.getBackfill({ id: current.id });
     bar?.setTotal(current.entities.total);
     bar?.update(current.entities.done, { events: current.events });
   }

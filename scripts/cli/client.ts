@@ -1,7 +1,7 @@
 // The CLI's HTTP client: one edgeflow server, one key. A refused request becomes a CliError
 // carrying the contract's error code and message, and the exit code the command ends with. The
 // calls go through the typed client every caller uses (client/index.ts).
-import { EdgeflowClient, EdgeflowError } from "../../client/index.ts";
+import { EdgeflowClient, EdgeflowError, type ApiMethods } from "../../client/index.ts";
 
 export class CliError extends Error {
   readonly exitCode: number;
@@ -34,22 +34,17 @@ export class Client {
     return this.connection.key;
   }
 
-  /** The typed client (client/index.ts) for this server and key; its refusals become CliErrors. */
-  get api(): EdgeflowClient {
-    return new CliClient({ baseUrl: this.url, key: this.key });
-  }
-
-  /** One JSON call; the parsed body of a 2xx answer (null for 204). */
-  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.api.call<T>(method, path, body);
+  /** Every route of the API as a method (client/index.ts), for this server and key; refusals become CliErrors. */
+  get api(): ApiMethods {
+    return new CliClient({ baseUrl: this.url, key: this.key }).api;
   }
 }
 
 /** The typed client with the CLI's errors: the contract's code, message and issues, or why the server cannot be reached. */
 class CliClient extends EdgeflowClient {
-  override async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  override async call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     try {
-      return await super.call<T>(method, path, body);
+      return await super.call<T>(method, path, body, headers);
     } catch (err) {
       if (err instanceof EdgeflowError) {
         const issues = err.issues.map((i) => `\n  ${i.path}: ${i.message}`).join("");

@@ -21,7 +21,7 @@ export function registerControlCommands(program: Command): void {
     .description("List stored tenants")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { tenants: list } = await client.api.tenants();
+      const { tenants: list } = await client.api.listTenants();
       print(output, list, () => (list.length === 0 ? "no stored tenants" : table(["NAME", "STATUS", "CREATED"], list.map((t) => [t.name, t.status, time(t.createdAt)]))));
     });
   tenants
@@ -29,7 +29,7 @@ export function registerControlCommands(program: Command): void {
     .description("Create a tenant")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.api.createTenant(name);
+      const tenant = await client.api.createTenant({ body: { name } });
       print(output, tenant, () => `created tenant ${tenant.name}; give it a key with: edgeflow keys create ${tenant.name}`);
     });
   tenants
@@ -37,7 +37,7 @@ export function registerControlCommands(program: Command): void {
     .description("A tenant with its key and entity counts (and erasure progress)")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.api.tenant(name);
+      const tenant = await client.api.getTenant({ name });
       print(output, tenant, () => showTenant(tenant));
     });
   tenants
@@ -47,7 +47,7 @@ export function registerControlCommands(program: Command): void {
     .addArgument(new Argument("<on|off>").choices(["on", "off"]))
     .action(async (name: string, value: "on" | "off", _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const tenant = await client.api.setInheritDestinations(name, value === "on");
+      const tenant = await client.api.updateTenant({ name, body: { inheritDestinations: value === "on" } });
       print(output, tenant, () => showTenant(tenant));
     });
   tenants
@@ -55,7 +55,7 @@ export function registerControlCommands(program: Command): void {
     .description("Offboard a tenant: erase everything it owns")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.api.deleteTenant(name);
+      const answer = await client.api.deleteTenant({ name });
       print(output, answer, () => `${answer.name} is ${answer.status}; follow with: edgeflow tenants show ${answer.name}`);
     });
 
@@ -65,7 +65,7 @@ export function registerControlCommands(program: Command): void {
     .description("List keys by id, label and prefix")
     .action(async (tenant: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { keys: list } = await client.api.keys(tenant);
+      const { keys: list } = await client.api.listKeys({ name: tenant });
       print(output, list, () => table(["ID", "PREFIX", "LABEL", "CREATED"], list.map((k) => [k.id, `${k.prefix}…`, k.label, time(k.createdAt)])));
     });
   keys
@@ -74,7 +74,7 @@ export function registerControlCommands(program: Command): void {
     .option("--label <label>", "what the key is for")
     .action(async (tenant: string, options: { label?: string }, command: Command) => {
       const { client, output } = contextOf(command);
-      const key = await client.api.createKey(tenant, options.label);
+      const key = await client.api.createKey({ name: tenant, body: options.label === undefined ? {} : { label: options.label } });
       print(output, key, () => `${key.key}\n(key ${key.id}: shown once, keep it)`);
     });
   keys
@@ -82,7 +82,7 @@ export function registerControlCommands(program: Command): void {
     .description("Revoke a key")
     .action(async (tenant: string, id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.revokeKey(tenant, id);
+      await client.api.revokeKey({ name: tenant, id });
       print(output, { revoked: id }, () => `revoked ${id}`);
     });
 
@@ -93,7 +93,7 @@ export function registerControlCommands(program: Command): void {
     .description("The tenant's destinations, secrets masked")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.api.destinations();
+      const answer = await client.api.getDestinations();
       const rows = Object.entries(answer.destinations).map(([kind, d]) => [kind, Object.entries(d).map(([k, v]) => `${k}=${shown(v)}`).join("  ")]);
       print(output, answer.destinations, () => (rows.length === 0 ? "no destinations of its own" : table(["KIND", "SETTINGS"], rows)));
     });
@@ -116,7 +116,7 @@ export function registerControlCommands(program: Command): void {
       const value = f.name === "url" ? options.to : options[f.name];
       if (value !== undefined) body[f.name] = value;
     }
-    const saved = await client.call<Record<string, unknown>>("PUT", `/v1/destinations/${encodeURIComponent(kind.kind)}`, body);
+    const saved = await client.api.putDestination({ kind: kind.kind, body });
     print(output, saved, () => `${kind.kind}: ${Object.entries(saved).map(([k, v]) => `${k}=${shown(v)}`).join("  ")}`);
   });
   destinations
@@ -124,7 +124,7 @@ export function registerControlCommands(program: Command): void {
     .description("Remove a destination: the handler skips, or uses the deployment's where the tenant inherits it")
     .action(async (kind: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.deleteDestination(kind);
+      await client.api.deleteDestination({ kind });
       print(output, { deleted: kind }, () => `deleted ${kind}`);
     });
 
@@ -134,7 +134,7 @@ export function registerControlCommands(program: Command): void {
     .description("List endpoints")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { endpoints: list } = await client.api.endpoints();
+      const { endpoints: list } = await client.api.listEndpoints();
       print(output, list, () =>
         list.length === 0
           ? "no endpoints"
@@ -160,7 +160,7 @@ export function registerControlCommands(program: Command): void {
         ...(options.description ? { description: options.description } : {}),
         ...(options.backfill ? { backfill: true } : {}),
       };
-      const endpoint = await client.call<Endpoint>("POST", "/v1/endpoints", body);
+      const endpoint = await client.api.createEndpoint({ body });
       const history = endpoint.backfillId ? `\nbackfill ${endpoint.backfillId} started: edgeflow backfills show ${endpoint.backfillId} --wait` : "";
       print(output, endpoint, () => `created ${endpoint.id} → ${endpoint.url}\nsigning secret (shown once): ${endpoint.secret}${history}`);
     });
@@ -170,7 +170,7 @@ export function registerControlCommands(program: Command): void {
     const { client, output } = contextOf(command);
     const change = limitsOf(options);
     if (Object.keys(change).length === 0) throw new CliError("give --rate and/or --max-concurrency (a number, or none)", 2);
-    const answer = await client.call<Endpoint>("PATCH", `/v1/endpoints/${encodeURIComponent(id)}`, change);
+    const answer = await client.api.updateEndpoint({ id, body: change });
     print(output, answer, () => `${id}: ${limitsText(answer) || "no limits"}`);
   });
   endpoints
@@ -178,7 +178,7 @@ export function registerControlCommands(program: Command): void {
     .description("Rotate an endpoint's signing secret; the new one is shown once")
     .action(async (id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.api.rotateEndpointSecret(id);
+      const answer = await client.api.rotateEndpointSecret({ id });
       print(output, answer, () => `new signing secret (shown once): ${answer.secret}`);
     });
   for (const [name, status] of [["enable", "active"], ["disable", "disabled"]] as const) {
@@ -187,7 +187,7 @@ export function registerControlCommands(program: Command): void {
       .description(status === "active" ? "Re-enable a disabled endpoint: what it held is delivered in order" : "Disable an endpoint by hand: its deliveries hold until it is enabled")
       .action(async (id: string, _o: unknown, command: Command) => {
         const { client, output } = contextOf(command);
-        const answer = await client.call<Endpoint>("PATCH", `/v1/endpoints/${encodeURIComponent(id)}`, { status });
+        const answer = await client.api.updateEndpoint({ id, body: { status } });
         print(output, answer, () => `${id} is ${answer.status}`);
       });
   }
@@ -196,7 +196,7 @@ export function registerControlCommands(program: Command): void {
     .description("Delete an endpoint; its pending deliveries end as skipped")
     .action(async (id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.deleteEndpoint(id);
+      await client.api.deleteEndpoint({ id });
       print(output, { deleted: id }, () => `deleted ${id}`);
     });
 
@@ -206,7 +206,7 @@ export function registerControlCommands(program: Command): void {
     .description("Every handler (endpoints as endpoint:{id}) and whether it is paused")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.api.handlers();
+      const answer = await client.api.listHandlers();
       print(output, answer.handlers, () => table(["HANDLER", "PAUSED"], answer.handlers.map((h) => [h.name, h.paused ? "paused" : "no"])));
     });
   for (const [name, description] of [
@@ -218,7 +218,7 @@ export function registerControlCommands(program: Command): void {
       .description(description)
       .action(async (handler: string, _o: unknown, command: Command) => {
         const { client, output } = contextOf(command);
-        const answer = await client.call<{ handler: string; paused: boolean }>("POST", `/v1/handlers/${seg(handler)}/${name}`);
+        const answer = await client.api[name === "pause" ? "pauseHandler" : "resumeHandler"]({ handler });
         print(output, answer, () => `${answer.handler}: ${answer.paused ? "paused" : "resumed"} for every entity`);
       });
   }
@@ -229,7 +229,7 @@ export function registerControlCommands(program: Command): void {
     .description("The tenant's sources, secrets masked")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const answer = await client.api.sources();
+      const answer = await client.api.getSources();
       const rows = Object.entries(answer.sources).map(([name, s]) => [name, s.scheme, s.secret, s.header, s.mapping ? JSON.stringify(s.mapping) : null]);
       print(output, answer.sources, () => (rows.length === 0 ? "no sources" : table(["NAME", "SCHEME", "SECRET", "HEADER", "MAPPING"], rows)));
     });
@@ -249,7 +249,7 @@ export function registerControlCommands(program: Command): void {
         throw new CliError("--mapping is not JSON", 2);
       }
       const body = { scheme: options.scheme, secret: options.secret, ...(options.header ? { header: options.header } : {}), ...(mapping === undefined ? {} : { mapping }) };
-      const saved = await client.api.putSource(name, body);
+      const saved = await client.api.putSource({ name, body });
       print(output, saved, () => `${name}: ${saved.scheme}, secret ${saved.secret}; post to ${client.url}/v1/sources/<tenant>/${name}`);
     });
   sources
@@ -257,7 +257,7 @@ export function registerControlCommands(program: Command): void {
     .description("Remove a source: posts to it are refused from then on")
     .action(async (name: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.deleteSource(name);
+      await client.api.deleteSource({ name });
       print(output, { deleted: name }, () => `deleted ${name}`);
     });
 }

@@ -8,16 +8,11 @@ import { signatureHeaders, SCHEMES, curlCommand } from "../sign.ts";
 import type { DeadLetterEntry, DeadLetterPage } from "../../src/delivery/policy/dead-letters.ts";
 import { LIVE_PROTOCOL, type EntityExport, type EntityView, type EventPage, type EventView, type LiveMessage } from "../../src/types.ts";
 import { CliError, type Client } from "./client.ts";
+import type { EnvelopeInput } from "../../client/index.ts";
 import { contextOf } from "./context.ts";
 import { print, say, table, time, type Output } from "./output.ts";
 
 const BATCH = 100;
-
-interface BatchItem {
-  status?: string;
-  id?: string;
-  error?: { code: string; message: string };
-}
 
 export function registerEventCommands(program: Command): void {
   program
@@ -80,7 +75,7 @@ export function registerEventCommands(program: Command): void {
     .argument("<id>", "entity id, e.g. L-42")
     .action(async (type: string, id: string, _options: unknown, command: Command) => {
       const { client } = contextOf(command);
-      const document = await client.api.exportEntity(type, id);
+      const document = await client.api.exportEntity({ type, id });
       // Always JSON: an export is for files and other programs.
       say(JSON.stringify(document, null, 2));
     });
@@ -93,7 +88,7 @@ export function registerEventCommands(program: Command): void {
     .requiredOption("--yes", "confirm: this cannot be undone")
     .action(async (type: string, id: string, _options: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.eraseEntity(type, id);
+      await client.api.deleteEntity({ type, id });
       print(output, { erased: { type, id } }, () => `erased ${type}/${id}`);
     });
 
@@ -109,7 +104,7 @@ export function registerEventCommands(program: Command): void {
       .option("--handler <name>", "only this handler (e.g. slack, endpoint:ep_…)")
       .action(async (type: string, id: string, options: { handler?: string }, command: Command) => {
         const { client, output } = contextOf(command);
-        const answer = await client.call<{ paused: string[] }>("POST", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/${name}`, options.handler ? { handler: options.handler } : {});
+        const answer = await client.api[name === "pause" ? "pauseEntity" : "resumeEntity"]({ type, id, body: options.handler ? { handler: options.handler } : {} });
         print(output, answer, () => (answer.paused.length === 0 ? `${type}/${id}: nothing paused` : `${type}/${id}: paused ${answer.paused.join(", ")}`));
       });
   }
@@ -124,7 +119,7 @@ export function registerEventCommands(program: Command): void {
     .action(async (type: string, id: string, options: { handler?: string; reason?: string }, command: Command) => {
       const { client, output } = contextOf(command);
       const body = { ...(options.handler ? { handler: options.handler } : {}), ...(options.reason ? { reason: options.reason } : {}) };
-      const answer = await client.call<{ cancelled: number }>("POST", `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}/cancel`, body);
+      const answer = await client.api.cancelEntity({ type, id, body });
       print(output, answer, () => `${type}/${id}: ${answer.cancelled} deliveries cancelled`);
     });
 
@@ -173,8 +168,9 @@ async function sendOne(client: Client, output: Output, text: string): Promise<vo
   } catch {
     throw new CliError("the event is not JSON", 2);
   }
-  const result = await client.call<{ id: string; status: string; entity: { type: string; id: string }; seq: number }>("POST", "/v1/events", event);
-  print(output, result, () => `${result.status}: ${result.id} → ${result.entity.type}/${result.entity.id} (seq ${result.seq})`);
+  // The server validates it: the client passes on what it was given, and prints the contract's error otherwise.
+  const result = await client.api.postEvent({ body: event as EnvelopeInput });
+  print(output, result, () => `${result.status}: ${result.id} → ${result.entity.type}/${result.entity.id}${"seq" in result ? ` (seq ${result.seq})` : ""}`);
 }
 
 /** JSON lines in batches of 100, with a progress bar and a closing summary; exit 1 if any was rejected. */
@@ -186,11 +182,12 @@ async function sendLines(client: Client, output: Output, source: string): Promis
   bar?.start(lines.length, 0, { accepted: 0, rejected: 0 });
   for (let start = 0; start < lines.length; start += BATCH) {
     const chunk = lines.slice(start, start + BATCH);
-    const events: unknown[] = [];
+    // Each line is the server's to validate: the client passes on what it was given.
+    const events: EnvelopeInput[] = [];
     const lineOf: number[] = [];
     chunk.forEach((line, i) => {
       try {
-        events.push(JSON.parse(line));
+        events.push(JSON.parse(line) as EnvelopeInput);
         lineOf.push(start + i + 1);
       } catch {
         summary.rejected++;
@@ -198,14 +195,13 @@ async function sendLines(client: Client, output: Output, source: string): Promis
       }
     });
     if (events.length > 0) {
-      const answer = await client.call<{ results: BatchItem[] }>("POST", "/v1/events/batch", { events });
+      const answer = await client.api.postBatch({ body: { events } });
       answer.results.forEach((item, i) => {
-        if (item.status === "accepted") summary.accepted++;
-        else if (item.status === "duplicate") summary.duplicate++;
-        else {
+        if ("error" in item) {
           summary.rejected++;
-          summary.errors.push({ line: lineOf[i]!, code: item.error?.code ?? "error", message: item.error?.message ?? "" });
-        }
+          summary.errors.push({ line: lineOf[i]!, code: item.error.code, message: item.error.message });
+        } else if (item.status === "duplicate") summary.duplicate++;
+        else summary.accepted++;
       });
     }
     bar?.update(Math.min(lines.length, start + BATCH), { accepted: summary.accepted, rejected: summary.rejected });
@@ -265,12 +261,11 @@ function liveLine(m: LiveMessage): string {
 }
 
 async function showEntity(client: Client, output: Output, type: string, id: string): Promise<void> {
-  const path = `/v1/entities/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
-  const entity = await client.call<EntityView>("GET", path);
+  const entity = await client.api.getEntity({ type, id });
   const events: EventView[] = [];
   let after: string | null = "0";
   while (after !== null) {
-    const page: EventPage = await client.call("GET", `${path}/events?after=${after}&limit=500`);
+    const page: EventPage = await client.api.getEntityEvents({ type, id, query: { after: Number(after), limit: 500 } });
     events.push(...page.events);
     after = page.next;
   }
@@ -307,7 +302,7 @@ async function deadLetters(client: Client, options: { handler?: string; entity?:
   const all: DeadLetterEntry[] = [];
   let cursor: string | null = "0";
   while (cursor !== null) {
-    const page: DeadLetterPage = await client.api.deadLetters({ limit: 500, cursor });
+    const page: DeadLetterPage = await client.api.listDeadLetters({ query: { limit: 500, cursor } });
     all.push(...page.deadLetters);
     cursor = page.next;
   }
@@ -320,13 +315,13 @@ async function replay(client: Client, output: Output, ids: string[], options: { 
   if (ids.length === 0 && !options.handler && !entity && !options.all) throw new CliError("say what to replay: ids, --handler, --entity, or --all", 2);
   let replayed = 0;
   if (ids.length === 0) {
-    replayed = (await client.call<{ replayed: number }>("POST", "/v1/dead-letters/replay", { ...(options.handler ? { handler: options.handler } : {}), ...(entity ? { entity } : {}) })).replayed;
+    replayed = (await client.api.replayDeadLetters({ body: { ...(options.handler ? { handler: options.handler } : {}), ...(entity ? { entity } : {}) } })).replayed;
   } else {
     const bar = output.json || !process.stderr.isTTY ? null : new SingleBar({ format: "replaying [{bar}] {value}/{total}", stream: process.stderr }, Presets.shades_classic);
     bar?.start(ids.length, 0);
     for (let i = 0; i < ids.length; i += 50) {
       const chunk = ids.slice(i, i + 50);
-      replayed += (await client.call<{ replayed: number }>("POST", "/v1/dead-letters/replay", { ids: chunk, ...(options.handler ? { handler: options.handler } : {}), ...(entity ? { entity } : {}) })).replayed;
+      replayed += (await client.api.replayDeadLetters({ body: { ids: chunk, ...(options.handler ? { handler: options.handler } : {}), ...(entity ? { entity } : {}) } })).replayed;
       bar?.update(Math.min(ids.length, i + 50));
     }
     bar?.stop();

@@ -11,7 +11,7 @@ export function registerScheduleCommands(program: Command): void {
     .description("List schedules with their next firing and last refusal")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const { schedules: list } = await client.api.schedules();
+      const { schedules: list } = await client.api.listSchedules();
       print(output, list, () =>
         list.length === 0
           ? "no schedules"
@@ -40,11 +40,13 @@ export function registerScheduleCommands(program: Command): void {
       const every = options.every === undefined ? undefined : Number(options.every);
       if (every !== undefined && !Number.isInteger(every)) throw new CliError("--every takes whole seconds", 2);
       const created = await client.api.createSchedule({
-        event: { type, data },
-        ...(options.cron ? { cron: options.cron } : {}),
-        ...(every !== undefined ? { everySeconds: every } : {}),
-        ...(options.timezone ? { timezone: options.timezone } : {}),
-        ...(options.name ? { name: options.name } : {}),
+        body: {
+          event: { type, data },
+          ...(options.cron ? { cron: options.cron } : {}),
+          ...(every !== undefined ? { everySeconds: every } : {}),
+          ...(options.timezone ? { timezone: options.timezone } : {}),
+          ...(options.name ? { name: options.name } : {}),
+        },
       });
       print(output, created, () => `created ${created.id}; fires next at ${created.nextAt}`);
     });
@@ -54,7 +56,7 @@ export function registerScheduleCommands(program: Command): void {
       .description(paused ? "Stop a schedule firing until it is resumed" : "Resume a paused schedule from now")
       .action(async (id: string, _o: unknown, command: Command) => {
         const { client, output } = contextOf(command);
-        const updated = await client.api.updateSchedule(id, { paused });
+        const updated = await client.api.updateSchedule({ id, body: { paused } });
         print(output, updated, () => (updated.paused ? `${id} paused` : `${id} resumed; fires next at ${updated.nextAt}`));
       });
   }
@@ -63,7 +65,7 @@ export function registerScheduleCommands(program: Command): void {
     .description("Delete a schedule")
     .action(async (id: string, _o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      await client.api.deleteSchedule(id);
+      await client.api.deleteSchedule({ id });
       print(output, { deleted: id }, () => `deleted ${id}`);
     });
 }

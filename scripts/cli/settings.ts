@@ -1,25 +1,29 @@
-// `edgeflow settings`: the tenant's retention windows, erasure rule and D1 mirror (tenant key).
+// `edgeflow settings`: the tenant's settings (tenant key). Each option of `settings set` is a
+// setting's declaration (src/control/settings.ts): a limit takes a whole number or `none`, a flag
+// `yes` or `no`.
 import type { Command } from "commander";
-import type { SettingsPatch, TenantSettings } from "../../src/control/settings.ts";
+import { SETTINGS, settingValue, type SettingDef, type SettingsPatch, type TenantSettings } from "../../src/control/settings.ts";
 import { CliError } from "./client.ts";
 import { contextOf } from "./context.ts";
 import { print } from "./output.ts";
 
-const describe = (s: TenantSettings) =>
-  [
-    `retention: ${s.retention.days === null ? "no time limit" : `${s.retention.days} days`}, ${s.retention.eventsPerEntity === null ? "no count limit" : `${s.retention.eventsPerEntity} events per entity`}`,
-    `erased entities: ${s.erasure.allowRecreate ? "a new event creates them again" : "stay erased (410 entity_erased)"}`,
-    `D1 mirror: ${s.mirror.events ? "state and a row per event" : "state only (no row per event)"}`,
-  ].join("\n");
+const describe = (s: TenantSettings) => SETTINGS.map((setting) => `${setting.group}.${setting.field}: ${setting.show(settingValue(s, setting))}`).join("\n");
 
-/** A limit, or `none` to clear it. */
-function limit(value: string | undefined, flag: string): number | null | undefined {
-  if (value === undefined) return undefined;
-  if (value === "none") return null;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} takes a whole number from 1, or none`, 2);
+/** An option's value as the setting takes it, or a usage error. */
+function valueOf(setting: SettingDef, text: string): number | boolean | null {
+  const flag = `--${setting.option}`;
+  if (setting.kind === "flag") {
+    if (text !== "yes" && text !== "no") throw new CliError(`${flag} takes yes or no`, 2);
+    return text === "yes";
+  }
+  if (text === "none") return null;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < setting.min || n > setting.max) throw new CliError(`${flag} takes a whole number from ${setting.min} to ${setting.max}, or none`, 2);
   return n;
 }
+
+/** commander's key for an option: `--retention-days` → `retentionDays`. */
+const optionKey = (option: string) => option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function registerSettingsCommands(program: Command): void {
   const settings = program.command("settings").description("The tenant's retention windows, erasure rule and D1 mirror (tenant key)");
@@ -28,28 +32,20 @@ export function registerSettingsCommands(program: Command): void {
     .description("Show the settings")
     .action(async (_o: unknown, command: Command) => {
       const { client, output } = contextOf(command);
-      const current = await client.api.settings();
+      const current = await client.api.getSettings();
       print(output, current, () => describe(current));
     });
-  settings
-    .command("set")
-    .description("Change settings; what is not given stays")
-    .option("--retention-days <n>", "compact settled events older than n days (none: no limit)")
-    .option("--events-per-entity <n>", "keep at most n events per entity (none: no limit)")
-    .option("--allow-recreate <yes|no>", "whether a new event creates an erased entity again")
-    .option("--mirror-events <yes|no>", "whether the D1 mirror also keeps a row per event")
-    .action(async (options: { retentionDays?: string; eventsPerEntity?: string; allowRecreate?: string; mirrorEvents?: string }, command: Command) => {
-      const { client, output } = contextOf(command);
-      const days = limit(options.retentionDays, "--retention-days");
-      const count = limit(options.eventsPerEntity, "--events-per-entity");
-      if (options.allowRecreate !== undefined && !["yes", "no"].includes(options.allowRecreate)) throw new CliError("--allow-recreate takes yes or no", 2);
-      if (options.mirrorEvents !== undefined && !["yes", "no"].includes(options.mirrorEvents)) throw new CliError("--mirror-events takes yes or no", 2);
-      const patch: SettingsPatch = {
-        ...(days !== undefined || count !== undefined ? { retention: { ...(days !== undefined ? { days } : {}), ...(count !== undefined ? { eventsPerEntity: count } : {}) } } : {}),
-        ...(options.allowRecreate !== undefined ? { erasure: { allowRecreate: options.allowRecreate === "yes" } } : {}),
-        ...(options.mirrorEvents !== undefined ? { mirror: { events: options.mirrorEvents === "yes" } } : {}),
-      };
-      const updated = await client.api.updateSettings(patch);
-      print(output, updated, () => describe(updated));
-    });
+  const set = settings.command("set").description("Change settings; what is not given stays");
+  for (const setting of SETTINGS) set.option(`--${setting.option} <${setting.kind === "flag" ? "yes|no" : "n|none"}>`, setting.describe);
+  set.action(async (options: Record<string, string | undefined>, command: Command) => {
+    const { client, output } = contextOf(command);
+    const patch: Record<string, Record<string, number | boolean | null>> = {};
+    for (const setting of SETTINGS) {
+      const text = options[optionKey(setting.option)];
+      if (text !== undefined) (patch[setting.group] ??= {})[setting.field] = valueOf(setting, text);
+    }
+    // Made from the declarations, by the same groups and fields as SettingsPatch.
+    const updated = await client.api.updateSettings({ body: patch as SettingsPatch });
+    print(output, updated, () => describe(updated));
+  });
 }

@@ -52,6 +52,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The contract's error body as a client reads it. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; issues?: Issue[] };
+}
+
 /** The contract's error body: `{"error":{"code","message","issues"?}}`. */
 export function errorBody(code: ErrorCode, message: string, issues?: Issue[]): { error: { code: ErrorCode; message: string; issues?: Issue[] } } {
   return { error: issues && issues.length > 0 ? { code, message, issues } : { code, message } };

@@ -1,7 +1,7 @@
 // Where tenants may send: the outbound address policy for the URLs a tenant sets (destinations,
 // endpoints). Checked when the URL is set and again before every call, so a URL stored before the
 // policy, or a policy tightened since, never reaches a call. Addresses are classified by ipaddr.js
-// (see ARCHITECTURE.md); names are classified by their suffix. A name that resolves to a private
+// (see docs/decisions.md, "Trust between tenants"); names are classified by their suffix. A name that resolves to a private
 // address cannot be caught here (Workers have no DNS API); deployed, Cloudflare's own egress does
 // not reach private networks.
 import ipaddr from "ipaddr.js";

@@ -27,7 +27,7 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => {});
+      await drain(reader, limit);
       throw tooLarge(limit);
     }
     chunks.push(value);
@@ -40,6 +40,25 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
     offset += chunk.byteLength;
   }
   return bytes;
+}
+
+/**
+ * Past the limit, the rest of a body is read and dropped, up to as much again as the limit (and at
+ * least DRAIN_MIN_BYTES), before the 413 goes out; only a body larger than that is cut off. A proxy
+ * in front (wrangler dev's, or any that forwards the body as it streams) may not take an answer
+ * while it is still sending, and turns a cancelled stream into "connection lost" (a 500, or no
+ * answer) instead of the 413 the client should see.
+ */
+const DRAIN_MIN_BYTES = 1024 * 1024;
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<void> {
+  let left = Math.max(limit, DRAIN_MIN_BYTES);
+  while (left > 0) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    left -= value.byteLength;
+  }
+  await reader.cancel().catch(() => {});
 }
 
 function tooLarge(limit: number): ApiError {

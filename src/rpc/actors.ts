@@ -43,7 +43,7 @@ export interface EntityActorRpc {
    */
   eraseEntity(): Promise<"erased" | "missing" | "gone">;
   /** Events the entity will append later; null if it has no event. */
-  scheduled(): Promise<Array<{ id: string; type: string; deliverAt: number }> | null>;
+  scheduledEvents(): Promise<Array<{ id: string; type: string; deliverAt: number }> | null>;
   /** Cancels a scheduled event: false if none of that id is waiting; null if the entity has no event. */
   cancelScheduled(eventId: string): Promise<boolean | null>;
   /** Holds a handler's deliveries (all when absent): what is paused after; null if the entity has no event. */
@@ -105,13 +105,8 @@ export interface EndpointInput {
 /** What `PATCH /v1/endpoints/{id}` may change. */
 export type EndpointChange = Partial<Omit<EndpointInput, "backfill">> & { status?: EndpointStatus };
 
-/**
- * The tenant actor's RPC surface: the tenant's stored configuration and entity list, the
- * tenant-wide dead-letter index with its alerts, the live feed, and offboarding. Every write names
- * the space the caller believes the tenant has (`tenantSpace`): a write from a stale view of a
- * tenant that was erased, or erased and created again, is refused (false or null) and changes nothing.
- */
-export interface TenantActorRpc {
+/** The tenant itself and its keys, for the admin API (and the snapshot every router looks up). */
+export interface TenantAdminRpc {
   snapshot(): Promise<TenantSnapshot>;
   /** Null if the tenant exists already. */
   createTenant(): Promise<TenantRecord | null>;
@@ -123,19 +118,16 @@ export interface TenantActorRpc {
   revokeKey(id: string): Promise<boolean>;
   /** Null if the tenant is not stored (or not active). */
   setInheritDestinations(inherit: boolean): Promise<TenantRecord | null>;
-  /** False: the write was refused (see above). */
+}
+
+/** The tenant's own configuration: destinations, endpoints, sources, paused handlers, settings. */
+export interface TenantConfigRpc {
+  /** False: the write was refused (see TenantActorRpc). */
   putDestination(space: string, kind: string, value: object): Promise<boolean>;
   /** Null: refused; else whether there was one to delete. */
   deleteDestination(space: string, kind: string): Promise<boolean | null>;
   /** A new endpoint; with `backfill`, a history backfill starts with it (its id in `backfillId`). "limit": the tenant has MAX_ENDPOINTS. */
   createEndpoint(space: string, input: EndpointInput): Promise<(EndpointInfo & { secret: string; backfillId?: string }) | "limit" | null>;
-  /** Starts a backfill; `limit` when the tenant runs as many as it may; null when refused (stale view). */
-  startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null>;
-  getBackfill(id: string): Promise<Backfill | null>;
-  settings(): Promise<TenantSettings>;
-  /** Null when refused (a stale view of the tenant). */
-  updateSettings(space: string, patch: SettingsPatch): Promise<TenantSettings | null>;
-  listBackfills(): Promise<Backfill[]>;
   listEndpoints(): Promise<EndpointInfo[]>;
   getEndpoint(id: string): Promise<EndpointInfo | null>;
   updateEndpoint(space: string, id: string, change: EndpointChange & { backfill?: boolean }): Promise<EndpointInfo | null>;
@@ -145,24 +137,35 @@ export interface TenantActorRpc {
   putSource(space: string, name: string, value: StoredSource): Promise<boolean | "limit">;
   /** Null: refused; else whether there was one to delete. */
   deleteSource(space: string, name: string): Promise<boolean | null>;
-  registerEntities(space: string, entities: EntityRef[]): Promise<void>;
   pausedHandlers(): Promise<string[]>;
   /** Pauses or resumes a handler for every entity; null when refused. */
   setHandlerPaused(space: string, handler: string, paused: boolean): Promise<boolean | null>;
-  /** Forgets one erased entity: its dead-letter entries and its place in the list. */
+  settings(): Promise<TenantSettings>;
+  /** Null when refused (a stale view of the tenant). */
+  updateSettings(space: string, patch: SettingsPatch): Promise<TenantSettings | null>;
+}
+
+/** What entities tell their tenant: that they exist, and that they were erased. */
+export interface TenantEntitiesRpc {
+  registerEntities(space: string, entities: EntityRef[]): Promise<void>;
+  /** Forgets one erased entity: its dead-letter entries and its place in the list; pauses the schedules naming it. */
   forgetEntity(space: string, entity: EntityRef): Promise<void>;
+}
+
+/** The tenant-wide dead-letter index: reported by entities, listed and replayed by the API. */
+export interface TenantDeadLettersRpc {
   recordDeadLetters(space: string, entries: DeadLetterEntry[]): Promise<void>;
   listDeadLetters(limit: number, cursor: number): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<number>;
-  /** Adds an isolate's batched counts (src/metrics/record.ts). */
-  recordMetrics(counts: Counts): Promise<void>;
-  /** The tenant's metric totals, with the gauges read now. */
-  metrics(): Promise<MetricsSnapshot>;
-  /** Sends messages to the live feed's watchers. */
-  publish(messages: LiveMessage[]): Promise<void>;
-  /** A single-use ticket to open the live feed as `watcher`, valid until `expiresAt` (src/live/ticket.ts). */
-  issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null>;
-  /** Null: the write was refused (see above); "limit": the tenant has as many schedules as it may. */
+}
+
+/** Work the tenant's alarm walks: backfills and schedules. */
+export interface TenantJobsRpc {
+  /** Starts a backfill; `limit` when the tenant runs as many as it may; null when refused (stale view). */
+  startBackfill(space: string, spec: BackfillSpec): Promise<Backfill | "limit" | null>;
+  getBackfill(id: string): Promise<Backfill | null>;
+  listBackfills(): Promise<Backfill[]>;
+  /** Null: the write was refused; "limit": the tenant has as many schedules as it may. */
   createSchedule(space: string, spec: ScheduleSpec): Promise<Schedule | "limit" | null>;
   listSchedules(): Promise<Schedule[]>;
   getSchedule(id: string): Promise<Schedule | null>;
@@ -170,6 +173,41 @@ export interface TenantActorRpc {
   updateSchedule(space: string, id: string, change: ScheduleChange): Promise<Schedule | null>;
   deleteSchedule(space: string, id: string): Promise<boolean>;
 }
+
+/** What the tenant's operators watch: its metrics and the live feed. */
+export interface TenantObservabilityRpc {
+  /** Adds an isolate's batched counts (src/metrics/record.ts). */
+  recordMetrics(counts: Counts): Promise<void>;
+  /** The tenant's metric totals, with the gauges read now. */
+  metrics(): Promise<MetricsSnapshot>;
+  /** Sends messages to the live feed's watchers. */
+  publish(messages: LiveMessage[]): Promise<void>;
+  /** A single-use ticket to open the live feed as `watcher` (src/live/ticket.ts), valid until `expiresAt`. */
+  issueTicket(watcher: Watcher): Promise<{ nonce: string; expiresAt: number } | null>;
+}
+
+/**
+ * The tenant actor's RPC surface, by concern. Every write names the space the caller believes the
+ * tenant has (`tenantSpace`): a write from a stale view of a tenant that was erased, or erased and
+ * created again, is refused (false or null) and changes nothing.
+ */
+export interface TenantActorRpc extends TenantAdminRpc, TenantConfigRpc, TenantEntitiesRpc, TenantDeadLettersRpc, TenantJobsRpc, TenantObservabilityRpc {}
+
+/** Every method of TenantActorRpc by name: what the actor answers over RPC, and nothing more (a test holds the class to it). */
+export const TENANT_RPC_METHODS: Readonly<Record<keyof TenantActorRpc, true>> = {
+  snapshot: true, createTenant: true, describe: true, eraseTenant: true, createKey: true, listKeys: true, revokeKey: true, setInheritDestinations: true,
+  putDestination: true, deleteDestination: true, createEndpoint: true, listEndpoints: true, getEndpoint: true, updateEndpoint: true, deleteEndpoint: true,
+  rotateEndpointSecret: true, putSource: true, deleteSource: true, pausedHandlers: true, setHandlerPaused: true, settings: true, updateSettings: true,
+  registerEntities: true, forgetEntity: true, recordDeadLetters: true, listDeadLetters: true, replay: true,
+  startBackfill: true, getBackfill: true, listBackfills: true, createSchedule: true, listSchedules: true, getSchedule: true, updateSchedule: true, deleteSchedule: true,
+  recordMetrics: true, metrics: true, publish: true, issueTicket: true,
+};
+
+/** Every method of EntityActorRpc by name (as TENANT_RPC_METHODS). */
+export const ENTITY_RPC_METHODS: Readonly<Record<keyof EntityActorRpc, true>> = {
+  ingest: true, getEntity: true, listEvents: true, claimWork: true, reportWork: true, replay: true, replayHandler: true, followHandler: true,
+  erase: true, eraseEntity: true, scheduledEvents: true, cancelScheduled: true, pause: true, resume: true, cancel: true, wake: true, erasedAt: true, exportHead: true,
+};
 
 /** The deployment's list of stored tenants (admin listing only). */
 export interface DirectoryActorRpc {

@@ -14,8 +14,8 @@ export function call<T = Record<string, unknown>>(url: string, key: string, meth
 /** Creates a stored tenant and one API key for it; returns the key. */
 export async function newTenant(url: string, name: string): Promise<string> {
   const admin = new EdgeflowClient({ baseUrl: url, key: ADMIN });
-  await admin.createTenant(name);
-  return (await admin.createKey(name, "test")).key;
+  await admin.api.createTenant({ body: { name } });
+  return (await admin.api.createKey({ name, body: { label: "test" } })).key;
 }
 
 /** Rows of a tenant in the D1 mirror's tables, read from the local database files. */

@@ -40,11 +40,11 @@ interface StoredEvent {
 const client = () => new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" });
 
 async function post(body: EnvelopeInput): Promise<number> {
-  return (await client().postEvent(body)).status;
+  return (await client().raw.postEvent({ body })).status;
 }
 
 async function eventsOf(leadId: string): Promise<StoredEvent[]> {
-  return (await client().events("lead", leadId, { limit: 500 })).events as StoredEvent[];
+  return (await client().api.getEntityEvents({ type: "lead", id: leadId, query: { limit: 500 } })).events as StoredEvent[];
 }
 
 /** Runs `jobs` with at most `width` in flight. */
@@ -142,7 +142,7 @@ describe("fan-out under failures", () => {
     const dead = await (async () => {
       let list: Array<{ id: string; eventId: string; handler: string }> = [];
       await waitFor(async () => {
-        list = (await client().deadLetters({ limit: 500 })).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
+        list = (await client().api.listDeadLetters({ query: { limit: 500 } })).deadLetters.filter((d) => d.eventId === `evt-${leadId}`);
         return list.length === REMOTE["lead.created"]!.length;
         // Five failures open each destination's circuit; its probes (this delivery's retries) fail
         // after 5 and 10 s, and from then on a retry counts once per cool-down (20 s:
@@ -154,10 +154,10 @@ describe("fan-out under failures", () => {
     expect(REMOTE["lead.created"]).toEqual(expect.arrayContaining(["ai-analysis", "crm", "slack", "welcome-email"]));
 
     receiver.setFailRate(0);
-    expect(await client().replayDeadLetters({ entity: { type: "lead", id: leadId } })).toEqual({ replayed: REMOTE["lead.created"]!.length });
+    expect(await client().api.replayDeadLetters({ body: { entity: { type: "lead", id: leadId } } })).toEqual({ replayed: REMOTE["lead.created"]!.length });
     await waitFor(async () => (await eventsOf(leadId))[0]!.deliveries.every((d) => d.status === "succeeded"), "replayed deliveries", 30_000, 100);
     for (const handler of REMOTE["lead.created"]!) expect(receiver.successes.get(`demo/lead/${leadId}/evt-${leadId}:${handler}`)).toBe(1);
-    const state = await client().entity("lead", leadId);
+    const state = await client().api.getEntity({ type: "lead", id: leadId });
     expect((state.state as { analysis?: { score: number } }).analysis?.score).toBe(72);
   });
 });

@@ -177,12 +177,17 @@ describe("schedules", () => {
 
     const paused = await call<ScheduleView>(local.server.url, KEY, "PATCH", `/v1/schedules/${id}`, { paused: true });
     expect(paused.body).toMatchObject({ paused: true, nextAt: null });
-    // Proving that nothing fires takes time by nature: a firing already on its way may land in the
-    // first second; then three more periods of the schedule pass with nothing new.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // That nothing fires is shown by a witness: another schedule of the tenant, every second, whose
+    // firings come from the same alarm. Once it has fired three times after the pause (a firing of
+    // the paused one already on its way may still land before its first), the paused one has not.
+    const witnessLead = `${leadId}-witness`;
+    const witness = await call<ScheduleView>(local.server.url, KEY, "POST", "/v1/schedules", { everySeconds: 1, event: { type: "lead.updated", data: { id: witnessLead } } });
+    const witnessFirings = async () => (await eventsOf(witnessLead)).filter((e) => e.id.startsWith(`edgeflow:schedule:${witness.body.id}:`)).length;
+    await waitFor(async () => (await witnessFirings()) >= 1, "the witness's first firing", 20_000, 200);
     const whilePaused = (await firings()).length;
-    await new Promise((r) => setTimeout(r, 3_000));
+    await waitFor(async () => (await witnessFirings()) >= 4, "three more firings of the witness", 20_000, 200);
     expect((await firings()).length).toBe(whilePaused);
+    await call(local.server.url, KEY, "DELETE", `/v1/schedules/${witness.body.id}`);
     const resumed = await call<ScheduleView>(local.server.url, KEY, "PATCH", `/v1/schedules/${id}`, { paused: false });
     expect(resumed.body.paused).toBe(false);
     await waitFor(async () => (await firings()).length > whilePaused, "a firing after the resume", 10_000, 200);

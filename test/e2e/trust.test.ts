@@ -151,8 +151,13 @@ describe("the live feed follows its key", () => {
 
   it("costs at most 0.1 Durable Object requests per event while watched, at 100 events/s", async () => {
     const watcher = await watch(acme);
-    // The router learns someone watches within the configuration cache's TTL.
-    await new Promise((r) => setTimeout(r, 5_500));
+    // The router learns someone watches within the configuration cache's TTL: until a probe event
+    // shows on the feed, the measurement has not begun.
+    let probe = 0;
+    await waitFor(async () => {
+      await call(server.url, acme, "POST", "/v1/events", lead(`probe-${++probe}`, "R-probe"));
+      return watcher.messages.some((m) => m.kind === "event" && String(m.id).startsWith("probe-"));
+    }, "the feed to carry a probe event", 30_000, 250);
     await usage();
     const n = 100;
     for (let i = 0; i < n; i++) {

@@ -98,7 +98,7 @@ describe("upgrading a pre-v2 state directory in place", () => {
 
   it("indexes a new dead letter in the dead-letter table the old code made (its outbox_id column dropped on the way)", async () => {
     receiver.script("evt_after_dead:slack", [{ status: 410, body: "gone" }]);
-    const answer = await new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" }).postEvent({ id: "evt_after_dead", type: "lead.updated", data: { id: "L-legacy", plan: "team" } });
+    const answer = await new EdgeflowClient({ baseUrl: server.url, key: "dev_demo_key" }).raw.postEvent({ body: { id: "evt_after_dead", type: "lead.updated", data: { id: "L-legacy", plan: "team" } } });
     expect(answer.status).toBe(202);
     await waitFor(async () => (await get<{ deadLetters: Array<{ eventId: string }> }>("/v1/dead-letters")).deadLetters.some((d) => d.eventId === "evt_after_dead"), "the new dead letter", 30_000, 200);
     const listed = (await get<{ deadLetters: Array<{ id: string; eventId: string; handler: string }> }>("/v1/dead-letters")).deadLetters;

@@ -1,6 +1,7 @@
 import { tenantSpace } from "../../src/rpc/names.ts";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { TenantActor } from "../../actors/tenant-actor.ts";
+import type { DeadLetters } from "../../actors/tenant/dead-letters.ts";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { apiRequest, deliveries, eventually, leadActor, leadEvent, leadKey, receiver, uniqueId } from "./helpers.ts";
@@ -145,10 +146,11 @@ describe("the dead-letter index under replay", () => {
       const space = storedSpace(instance);
       await instance.recordDeadLetters(space, [entry("L-1", 7)]);
       // The replay reads its page and hands it to the entity...
-      const page = instance.matchingPage({}, 0, Number.MAX_SAFE_INTEGER, 100);
+      const deadLetters = (instance as unknown as { deadLetters: DeadLetters }).deadLetters;
+      const page = deadLetters.matchingPage({}, 0, Number.MAX_SAFE_INTEGER, 100);
       // ...whose replayed delivery dies again at once and is reported before the replay forgets the page.
       await instance.recordDeadLetters(space, [entry("L-1", 7, "slack", 2)]);
-      instance.forgetReplayed(page);
+      deadLetters.forgetReplayed(page);
       return instance.listDeadLetters(100, 0).deadLetters;
     });
     expect(listed).toEqual([expect.objectContaining({ id: "lead/L-1/7:slack", attempts: 2 })]);

@@ -35,7 +35,9 @@ describe("inline calls per isolate", () => {
       30_000,
     );
     const slack = (await receiver.calls(run)).filter((c) => c.path === "/slack");
-    expect(slack).toHaveLength(150);
+    // Every delivery arrived. On a loaded machine an attempt can pass HANDLER_TIMEOUT_MS (1.5 s in
+    // the tests) and go again under its idempotency key: at least once, never a second key.
+    expect(new Set(slack.map((c) => c.headers["idempotency-key"])).size).toBe(150);
     const overlap = maxOverlap(slack.map((c) => c.at));
     expect(overlap).toBeGreaterThan(1);
     expect(overlap).toBeLessThanOrEqual(MAX_INLINE_CALLS_PER_ISOLATE);

@@ -6,6 +6,8 @@ import { CreateKey, CreateTenant, UpdateTenant, type Answered, type ApiKeyInfo, 
 import { forgetTenant } from "../../control/runtime.ts";
 import { ApiError } from "../../api/errors.ts";
 import { iso, notFound, readRequest, requireSecretsKey } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { adminRoutes } from "../../api/admin.ts";
 
 function recordView(r: TenantRecord): TenantView {
   return {
@@ -114,3 +116,15 @@ export async function revokeKey(request: IRequest, env: Cloudflare.Env): Promise
   if (!revoked) throw notFound("key");
   return new Response(null, { status: 204 });
 }
+
+/** This file's routes (src/api/admin.ts), by name. */
+export const adminHandlers = {
+  createTenant,
+  listTenants,
+  getTenant,
+  updateTenant,
+  deleteTenant,
+  createKey,
+  listKeys,
+  revokeKey,
+} satisfies Handlers<typeof adminRoutes>;

@@ -11,6 +11,8 @@ import { entityActor, tenantActor } from "../../rpc/actors.ts";
 import { notFound, readRequest, requireRegisteredTypes, staleTenant } from "./control-body.ts";
 import { entityFromPath, missingEntity } from "./entities.ts";
 import { requireHandler } from "./pausing.ts";
+import type { Handlers } from "../register.ts";
+import type { backfillRoutes } from "../../api/backfills.ts";
 
 const ReplayBody = object({ handler: size(string(), 1, 200), fromSeq: optional(min(integer(), 1)) });
 
@@ -46,3 +48,11 @@ export async function getBackfill(request: AuthedRequest, env: Cloudflare.Env): 
 export async function listBackfills(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   return Response.json({ backfills: (await tenantActor(env, request.tenant).listBackfills()).map(backfillAnswer) });
 }
+
+/** This file's routes (src/api/backfills.ts), by name. */
+export const backfillHandlers = {
+  replayEntity,
+  createBackfill,
+  listBackfills,
+  getBackfill,
+} satisfies Handlers<typeof backfillRoutes>;

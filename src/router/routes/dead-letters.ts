@@ -7,6 +7,8 @@ import { ApiError } from "../../api/errors.ts";
 import { EntityId, EntityType } from "../../schemas/common.ts";
 import { toIssues } from "../../schemas/issues.ts";
 import { intParam } from "./query.ts";
+import type { Handlers } from "../register.ts";
+import type { deadLetterRoutes } from "../../api/dead-letters.ts";
 
 const ReplayFilter = object({
   ids: optional(size(array(size(string(), 1, 400)), 0, 1000)),
@@ -34,3 +36,9 @@ export async function replayDeadLetters(request: AuthedRequest, env: Cloudflare.
   const replayed = await tenantActor(env, request.tenant).replay(filter);
   return Response.json({ replayed }, { status: 202 });
 }
+
+/** This file's routes (src/api/dead-letters.ts), by name. */
+export const deadLetterHandlers = {
+  listDeadLetters,
+  replayDeadLetters,
+} satisfies Handlers<typeof deadLetterRoutes>;

@@ -11,6 +11,8 @@ import { DESTINATION_KINDS, KIND_NAMES, destinationKind } from "../../handlers/k
 import { readJsonBody } from "../request-body.ts";
 import { toIssues } from "../../schemas/issues.ts";
 import { checkUrl, notFound, requireSecretsKey, staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { destinationRoutes } from "../../api/destinations.ts";
 
 function kindOf(request: AuthedRequest): DestinationKindDef {
   const kind = destinationKind(String(request.params.kind));
@@ -58,3 +60,10 @@ export async function deleteDestination(request: AuthedRequest, env: Cloudflare.
   forgetTenant(request.tenant);
   return new Response(null, { status: 204 });
 }
+
+/** This file's routes (src/api/destinations.ts), by name. */
+export const destinationHandlers = {
+  getDestinations,
+  putDestination,
+  deleteDestination,
+} satisfies Handlers<typeof destinationRoutes>;

@@ -7,6 +7,8 @@ import { forgetTenant } from "../../control/runtime.ts";
 import { deploymentSettings } from "../../config.ts";
 import { ApiError } from "../../api/errors.ts";
 import { checkUrl, iso, notFound, readRequest, requireRegisteredTypes, requireSecretsKey, staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { endpointRoutes } from "../../api/endpoints.ts";
 
 function view(e: EndpointInfo): EndpointAnswer {
   return {
@@ -88,3 +90,13 @@ export async function rotateEndpointSecret(request: AuthedRequest, env: Cloudfla
   if (!secret) throw notFound("endpoint");
   return Response.json({ secret });
 }
+
+/** This file's routes (src/api/endpoints.ts), by name. */
+export const endpointHandlers = {
+  createEndpoint,
+  listEndpoints,
+  getEndpoint,
+  updateEndpoint,
+  deleteEndpoint,
+  rotateEndpointSecret,
+} satisfies Handlers<typeof endpointRoutes>;

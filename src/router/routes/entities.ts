@@ -7,6 +7,8 @@ import { intParam } from "./query.ts";
 import { logLine } from "../../log.ts";
 import { entityPrefix, PayloadReader } from "../../payloads.ts";
 import type { EntityRef } from "../../types.ts";
+import type { Handlers } from "../register.ts";
+import type { entityRoutes } from "../../api/entities.ts";
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;
@@ -95,7 +97,7 @@ export async function exportEntity(request: AuthedRequest, env: Cloudflare.Env, 
 /** `GET /v1/entities/{type}/{id}/scheduled`: events the entity will append later, soonest first. */
 export async function listScheduled(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
   const actor = entityActor(env, request.space, entityFromPath(request));
-  const scheduled = await actor.scheduled();
+  const scheduled = await actor.scheduledEvents();
   if (!scheduled) throw await missingEntity(actor);
   return Response.json({ scheduled: scheduled.map((s) => ({ id: s.id, type: s.type, deliverAt: new Date(s.deliverAt).toISOString() })) });
 }
@@ -131,3 +133,13 @@ export async function getEntityEvents(request: AuthedRequest, env: Cloudflare.En
   if (!page) throw await missingEntity(actor);
   return Response.json(page);
 }
+
+/** This file's routes (src/api/entities.ts), by name. */
+export const entityHandlers = {
+  getEntity,
+  deleteEntity,
+  getEntityEvents,
+  exportEntity,
+  listScheduled,
+  cancelScheduled,
+} satisfies Handlers<typeof entityRoutes>;

@@ -8,6 +8,8 @@ import { countReceived } from "../../metrics/record.ts";
 import { readJsonBody } from "../request-body.ts";
 import { parseEnvelope } from "../../events/envelope.ts";
 import type { IncomingEvent, IngestResult, LiveMessage, TenantScope } from "../../types.ts";
+import type { Handlers } from "../register.ts";
+import type { eventRoutes } from "../../api/events.ts";
 
 export const MAX_BATCH = 100;
 
@@ -188,3 +190,9 @@ function logReceived(env: Cloudflare.Env, tenant: string, results: ReadonlyArray
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** This file's routes (src/api/events.ts), by name. */
+export const eventHandlers = {
+  postEvent,
+  postBatch,
+} satisfies Handlers<typeof eventRoutes>;

@@ -8,6 +8,8 @@ import { ApiError } from "../../api/errors.ts";
 import { INTERNAL, openTicket, TICKET_PROTOCOL_PREFIX, ticketText } from "../../live/ticket.ts";
 import { enforceAuthFailureLimit } from "../rate-limit.ts";
 import { LIVE_PROTOCOL } from "../../types.ts";
+import type { Handlers } from "../register.ts";
+import type { liveRoutes } from "../../api/live.ts";
 
 /** `POST /v1/live/ticket`: a single-use ticket (valid ≤ 60 s) to open the live feed as the caller. */
 export async function postLiveTicket(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
@@ -62,3 +64,9 @@ export async function getLive(request: IRequest, env: Cloudflare.Env): Promise<R
   if (response.status === 101) forgetTenant(tenant);
   return response;
 }
+
+/** This file's routes (src/api/live.ts), by name. */
+export const liveHandlers = {
+  live: getLive,
+  liveTicket: postLiveTicket,
+} satisfies Handlers<typeof liveRoutes>;

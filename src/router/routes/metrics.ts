@@ -6,6 +6,8 @@ import { CONTENT_TYPE, renderMetrics, type MetricsSnapshot } from "../../metrics
 import type { MetricsSummary } from "../../types.ts";
 import { flushMetrics } from "../../metrics/record.ts";
 import { quantile } from "../../metrics/counts.ts";
+import type { Handlers } from "../register.ts";
+import type { metricRoutes } from "../../api/metrics.ts";
 
 /**
  * `GET /metrics`: Prometheus text. A tenant's key sees its own series; the operator's admin key
@@ -56,3 +58,9 @@ export async function getMetricsSummary(request: AuthedRequest, env: Cloudflare.
   const summary: MetricsSummary = { minutes, deliveries, deadLettersOpen, latency };
   return Response.json(summary);
 }
+
+/** This file's routes (src/api/metrics.ts), by name. */
+export const metricHandlers = {
+  prometheus: getMetrics,
+  metricsSummary: getMetricsSummary,
+} satisfies Handlers<typeof metricRoutes>;

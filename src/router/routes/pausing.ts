@@ -13,6 +13,8 @@ import { HANDLERS } from "../../handlers/registry.ts";
 import { toIssues } from "../../schemas/issues.ts";
 import { entityFromPath, missingEntity } from "./entities.ts";
 import { staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { pausingRoutes } from "../../api/pausing.ts";
 
 const HandlerBody = object({ handler: optional(size(string(), 1, 200)) });
 const CancelBody = object({ handler: optional(size(string(), 1, 200)), reason: optional(nullable(size(string(), 0, 500))) });
@@ -76,3 +78,13 @@ export function setHandlerPaused(paused: boolean) {
     return Response.json({ handler, paused });
   };
 }
+
+/** This file's routes (src/api/pausing.ts), by name. */
+export const pausingHandlers = {
+  pauseEntity: holdEntity("pause"),
+  resumeEntity: holdEntity("resume"),
+  cancelEntity,
+  listHandlers,
+  pauseHandler: setHandlerPaused(true),
+  resumeHandler: setHandlerPaused(false),
+} satisfies Handlers<typeof pausingRoutes>;

@@ -8,6 +8,8 @@ import { ApiError } from "../../api/errors.ts";
 import { parseEnvelope } from "../../events/envelope.ts";
 import { tenantActor } from "../../rpc/actors.ts";
 import { iso, notFound, readRequest, staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { scheduleRoutes } from "../../api/schedules.ts";
 
 /** A schedule as the API answers it: times as ISO-8601, exactly one of cron and everySeconds. */
 function view(s: Schedule): ScheduleAnswer {
@@ -98,3 +100,12 @@ export async function deleteSchedule(request: AuthedRequest, env: Cloudflare.Env
   if (!(await tenantActor(env, request.tenant).deleteSchedule(request.space, idOf(request)))) throw notFound("schedule");
   return new Response(null, { status: 204 });
 }
+
+/** This file's routes (src/api/schedules.ts), by name. */
+export const scheduleHandlers = {
+  createSchedule,
+  listSchedules,
+  getSchedule,
+  updateSchedule,
+  deleteSchedule,
+} satisfies Handlers<typeof scheduleRoutes>;

@@ -4,6 +4,8 @@ import { forgetTenant } from "../../control/runtime.ts";
 import { PatchSettings } from "../../control/settings.ts";
 import { tenantActor } from "../../rpc/actors.ts";
 import { readRequest, staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { settingsRoutes } from "../../api/settings.ts";
 
 /** `GET /v1/settings`. */
 export async function getSettings(request: AuthedRequest, env: Cloudflare.Env): Promise<Response> {
@@ -18,3 +20,9 @@ export async function patchSettings(request: AuthedRequest, env: Cloudflare.Env)
   forgetTenant(request.tenant);
   return Response.json(updated);
 }
+
+/** This file's routes (src/api/settings.ts), by name. */
+export const settingsHandlers = {
+  getSettings,
+  updateSettings: patchSettings,
+} satisfies Handlers<typeof settingsRoutes>;

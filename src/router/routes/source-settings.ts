@@ -11,6 +11,8 @@ import { deploymentSettings } from "../../config.ts";
 import { MAX_MAPPING_BYTES } from "../../sources/mapping-schema.ts";
 import { signatureScheme } from "../../sources/schemes.ts";
 import { notFound, readRequest, requireSecretsKey, staleTenant } from "./control-body.ts";
+import type { Handlers } from "../register.ts";
+import type { sourceSettingRoutes } from "../../api/source-settings.ts";
 
 function nameOf(request: AuthedRequest): string {
   const name = request.params.name ?? "";
@@ -62,3 +64,10 @@ export async function deleteSource(request: AuthedRequest, env: Cloudflare.Env):
   if (!deleted) throw notFound("source");
   return new Response(null, { status: 204 });
 }
+
+/** This file's routes (src/api/source-settings.ts), by name. */
+export const sourceSettingHandlers = {
+  getSources,
+  putSource,
+  deleteSource,
+} satisfies Handlers<typeof sourceSettingRoutes>;

@@ -12,6 +12,8 @@ import { isStoredTenant } from "../../control/directory-cache.ts";
 import { currentSpace, SIMPLE_NAME } from "../../control/model.ts";
 import { tenantConfiguration } from "../../control/runtime.ts";
 import { countingRejection, storeEvent } from "./events.ts";
+import type { Handlers } from "../register.ts";
+import type { sourceRoutes } from "../../api/sources.ts";
 
 // Verified against when the tenant or source does not exist, so that answer costs the same work
 // (one HMAC) as a wrong signature and says nothing about which names exist. Made on first use:
@@ -67,3 +69,8 @@ async function findSource(env: Cloudflare.Env, tenant: string, source: string): 
   const fromConfig = fixed?.sources && Object.hasOwn(fixed.sources, source) ? fixed.sources[source] : undefined;
   return fromConfig ? { config: fromConfig, space: tenant } : null;
 }
+
+/** This file's routes (src/api/sources.ts), by name. */
+export const sourceHandlers = {
+  postSourceEvent,
+} satisfies Handlers<typeof sourceRoutes>;
