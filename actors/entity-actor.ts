@@ -119,8 +119,11 @@ export class EntityActor extends DurableObject<Cloudflare.Env> implements Implem
       }
       this.#fireTimers(Date.now());
       await Promise.all([this.#register(), this.#reportDeadLetters(), this.fanOut.turn(deadline)]);
+      // Erased while the turn's calls were out (an erasure is a request of its own, served between
+      // the turn's awaits): nothing is left to report, wait for or compact.
+      if (!this.store.head) return;
       // The turn's outcomes go to the live feed now, not after the wait.
-      this.ctx.waitUntil(publishLive(this.env, this.store.existingHead.tenant, this.fanOut.takeLive()));
+      this.ctx.waitUntil(publishLive(this.env, this.store.head.tenant, this.fanOut.takeLive()));
       // Until then, or until anything else is due (a retry, a timer), whichever comes first.
       await this.fanOut.awaitReport(Math.min(deadline, this.#nextWakeAt(true) ?? deadline));
       await this.#compact();

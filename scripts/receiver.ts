@@ -121,7 +121,14 @@ export async function startReceiver(options: { port?: number; failRate?: number;
   // Keep-alive connections from workerd must not hold close() open.
   server.keepAliveTimeout = 1000;
 
-  await new Promise<void>((done) => server.listen(options.port ?? 0, "127.0.0.1", done));
+  // A port in use rejects here (EADDRINUSE), not as an uncaught 'error' event.
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", fail);
+      done();
+    });
+  });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   return {

@@ -141,8 +141,10 @@ describe("GET /metrics", () => {
     expect(usage.entityRequests).toBeGreaterThanOrEqual(80);
     expect(usage.metricsRequests).toBeLessThanOrEqual(flushes);
     expect(usage.metricsRowsWritten).toBeLessThanOrEqual(flushes);
-    // The tenant's actor saw each new entity register once, and a configuration lookup or two
-    // (the 5 s cache): the counts added nothing to that.
-    expect(usage.tenantRequests).toBeLessThanOrEqual(ids.length + 2);
+    // The tenant's actor saw each new entity register once, and a configuration lookup per 5 s of
+    // the run (the cache, which a run slowed by a loaded machine refreshes more often): the counts
+    // added nothing to that.
+    const lookups = 1 + 2 * Math.ceil((Date.now() - started) / 5_000);
+    expect(usage.tenantRequests).toBeLessThanOrEqual(ids.length + lookups);
   });
 });

@@ -24,11 +24,22 @@ let receiver: Receiver;
 const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(server.url, written.key, method, path, body);
 
 beforeAll(async () => {
-  receiver = await startReceiver({ port: RECEIVER_PORT });
+  // The fixture's sealed destinations name this port, so it cannot be a free one: a second copy of
+  // the suite running beside this one (two suites on two cores) may hold it for a while.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      receiver = await startReceiver({ port: RECEIVER_PORT });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   const persistDir = mkdtempSync(join(tmpdir(), "edgeflow-upgrade05-"));
   cpSync(FIXTURE, persistDir, { recursive: true });
   server = await startServer({ persistDir, vars: { SECRETS_KEY, FOLLOW_UP_DELAY_MS: "600000" } });
-});
+}, 240_000);
 afterAll(async () => {
   await server?.discard();
   await receiver?.close();
