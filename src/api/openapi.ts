@@ -15,35 +15,20 @@ const REGISTRY_NOTES: Partial<Record<RouteName, () => string>> = {
   postSourceEvent: () => `Schemes: ${SCHEME_NAMES.join(", ")}.`,
 };
 
+/** The answers every route may give, whoever may call it. */
+const EVERY_ROUTE: Record<number, Answer> = {
+  400: error("A malformed percent-escape in the path (invalid_request)"),
+  404: error("No such route or resource"),
+  429: error("Rate limited; see Retry-After"),
+  503: error("Unavailable; retry after Retry-After"),
+};
+
 /** The answers every route of an auth kind may give besides its own. */
 const COMMON: Record<Auth, Record<number, Answer>> = {
-  tenant: {
-    400: error("A malformed percent-escape in the path (invalid_request)"),
-    401: error("Missing, malformed or unknown key"),
-    404: error("No such route or resource"),
-    429: error("Rate limited; see Retry-After"),
-    503: error("Unavailable; retry after Retry-After"),
-  },
-  admin: {
-    400: error("A malformed percent-escape in the path (invalid_request)"),
-    401: error("Missing, malformed or unknown admin key"),
-    404: error("No such route or resource"),
-    429: error("Too many failed authentications; see Retry-After"),
-    503: error("Unavailable; retry after Retry-After"),
-  },
-  either: {
-    400: error("A malformed percent-escape in the path (invalid_request)"),
-    401: error("Missing, malformed or unknown key"),
-    404: error("No such route or resource"),
-    429: error("Rate limited; see Retry-After"),
-    503: error("Unavailable; retry after Retry-After"),
-  },
-  public: {
-    400: error("A malformed percent-escape in the path (invalid_request)"),
-    404: error("No such route or resource"),
-    429: error("Rate limited; see Retry-After"),
-    503: error("Unavailable; retry after Retry-After"),
-  },
+  tenant: { ...EVERY_ROUTE, 401: error("Missing, malformed or unknown key") },
+  admin: { ...EVERY_ROUTE, 401: error("Missing, malformed or unknown admin key"), 429: error("Too many failed authentications; see Retry-After") },
+  either: { ...EVERY_ROUTE, 401: error("Missing, malformed or unknown key") },
+  public: EVERY_ROUTE,
 };
 
 const SECURITY: Record<Auth, unknown[]> = {
